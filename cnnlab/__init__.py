@@ -1,0 +1,55 @@
+"""cnnlab: a convolutional-neural-network framework written from first principles on NumPy."""
+
+from cnnlab.autograd import (
+    Function,
+    Tensor,
+    enable_grad,
+    grad,
+    is_grad_enabled,
+    no_grad,
+    override_backward,
+    tensor,
+)
+from cnnlab.backend import get_array_module, get_default_dtype, manual_seed, set_default_dtype
+from cnnlab.creation import arange, from_numpy, ones, ones_like, rand, randn, zeros, zeros_like
+from cnnlab.ops.elementwise import Where as _Where
+from cnnlab.ops.shape import cat, flatten, pad, stack
+from cnnlab.gradcheck import gradcheck
+
+__version__ = "0.1.0"
+
+
+def where(cond, a, b) -> Tensor:
+    """Elementwise ``a if cond else b``; gradients flow to ``a`` and ``b``."""
+    c = cond.data if isinstance(cond, Tensor) else cond
+    return _Where.apply(c, a, b)
+
+
+__all__ = [
+    "Function",
+    "Tensor",
+    "arange",
+    "cat",
+    "enable_grad",
+    "flatten",
+    "from_numpy",
+    "get_array_module",
+    "get_default_dtype",
+    "grad",
+    "gradcheck",
+    "is_grad_enabled",
+    "manual_seed",
+    "no_grad",
+    "ones",
+    "ones_like",
+    "override_backward",
+    "pad",
+    "rand",
+    "randn",
+    "set_default_dtype",
+    "stack",
+    "tensor",
+    "where",
+    "zeros",
+    "zeros_like",
+]

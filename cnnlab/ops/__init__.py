@@ -1,0 +1,1 @@
+"""Primitive ops: pure forward/backward pairs on raw arrays, one file per family."""

@@ -1,0 +1,121 @@
+"""Reductions: sum, max and their composites (mean, var, min)."""
+
+from __future__ import annotations
+
+from cnnlab.autograd import Function, Tensor
+from cnnlab.backend import get_array_module
+
+
+def _axes(dim, ndim):
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    return tuple(sorted(d % ndim if ndim else 0 for d in dims))
+
+
+def _expand_back(g, shape, axes, keepdim):
+    """Reinsert the reduced axes of ``g`` and broadcast it to ``shape``."""
+    xp = get_array_module(g)
+    if not keepdim:
+        for ax in axes:
+            g = xp.expand_dims(g, ax)
+    return xp.broadcast_to(g, shape)
+
+
+class Sum(Function):
+    @staticmethod
+    def forward(x, *, dim=None, keepdim=False):
+        axes = _axes(dim, x.ndim)
+        y = x.sum(axis=axes, keepdims=keepdim)
+        return get_array_module(x).asarray(y), (x.shape, axes, keepdim)
+
+    # dL/dx = g broadcast back over the summed axes
+    @staticmethod
+    def backward(ctx, g):
+        shape, axes, keepdim = ctx
+        return (_expand_back(g, shape, axes, keepdim),)
+
+
+class Amax(Function):
+    @staticmethod
+    def forward(x, *, dim=None, keepdim=False):
+        axes = _axes(dim, x.ndim)
+        y = x.max(axis=axes, keepdims=True)
+        mask = x == y
+        out = y if keepdim else y.reshape([n for i, n in enumerate(y.shape) if i not in axes])
+        return out, (mask, axes, keepdim)
+
+    # dL/dx = g shared evenly among the tied maxima of each reduced slice (as torch.amax)
+    @staticmethod
+    def backward(ctx, g):
+        mask, axes, keepdim = ctx
+        count = mask.sum(axis=axes, keepdims=True)
+        g = _expand_back(g, mask.shape, axes, keepdim)
+        return (g * mask / count,)
+
+
+class MaxDim(Function):
+    """max along one dim; the gradient goes to the first maximum (the returned index)."""
+
+    @staticmethod
+    def forward(x, *, dim, keepdim=False):
+        xp = get_array_module(x)
+        dim = dim % x.ndim
+        idx = xp.expand_dims(x.argmax(axis=dim), dim)
+        y = xp.take_along_axis(x, idx, axis=dim)
+        if not keepdim:
+            y, out_idx = y.squeeze(dim), idx.squeeze(dim)
+        else:
+            out_idx = idx
+        return y, (x.shape, idx, dim, keepdim, out_idx)
+
+    # dL/dx[argmax] = g, 0 elsewhere
+    @staticmethod
+    def backward(ctx, g):
+        shape, idx, dim, keepdim, _ = ctx
+        xp = get_array_module(g)
+        gx = xp.zeros(shape, dtype=g.dtype)
+        if not keepdim:
+            g = xp.expand_dims(g, dim)
+        xp.put_along_axis(gx, idx, g, axis=dim)
+        return (gx,)
+
+
+def argmax_array(x, dim=None, keepdim=False):
+    xp = get_array_module(x)
+    if dim is None:
+        return xp.asarray(x.argmax())
+    idx = x.argmax(axis=dim)
+    return xp.expand_dims(idx, dim) if keepdim else idx
+
+
+def max(x: Tensor, dim=None, keepdim=False):
+    """Largest value; with ``dim`` a ``(values, indices)`` pair, as ``torch.max``."""
+    if dim is None:
+        return Amax.apply(x, dim=None, keepdim=False)
+    values, ctx = MaxDim.apply_with_ctx(x, dim=dim, keepdim=keepdim)
+    return values, Tensor._make(ctx[4], False)
+
+
+def min(x: Tensor, dim=None, keepdim=False):
+    if dim is None:
+        return -Amax.apply(-x, dim=None, keepdim=False)
+    values, idx = max(-x, dim=dim, keepdim=keepdim)
+    return -values, idx
+
+
+def mean(x: Tensor, dim=None, keepdim=False):
+    axes = _axes(dim, x.ndim)
+    n = 1
+    for a in axes:
+        n *= x.shape[a]
+    return Sum.apply(x, dim=axes, keepdim=keepdim) * (1.0 / n)
+
+
+def var(x: Tensor, dim=None, keepdim=False, unbiased=True):
+    axes = _axes(dim, x.ndim)
+    n = 1
+    for a in axes:
+        n *= x.shape[a]
+    d = x - mean(x, dim=axes, keepdim=True)
+    return Sum.apply(d * d, dim=axes, keepdim=keepdim) * (1.0 / (n - 1 if unbiased else n))

@@ -1,0 +1,162 @@
+"""Shape and indexing primitives: reshape, permute, expand, index, cat, pad."""
+
+from __future__ import annotations
+
+from cnnlab.autograd import Function, Tensor
+from cnnlab.backend import get_array_module
+
+
+class Reshape(Function):
+    @staticmethod
+    def forward(x, *, shape):
+        return x.reshape(shape), x.shape
+
+    # dL/dx = reshape(g, x.shape)
+    @staticmethod
+    def backward(ctx, g):
+        return (g.reshape(ctx),)
+
+
+class Permute(Function):
+    @staticmethod
+    def forward(x, *, dims):
+        dims = tuple(d % x.ndim for d in dims)
+        if sorted(dims) != list(range(x.ndim)):
+            raise ValueError(f"permute: dims {dims} are not a permutation of {x.ndim} axes")
+        return x.transpose(dims), dims
+
+    # dL/dx = g permuted by the inverse permutation
+    @staticmethod
+    def backward(ctx, g):
+        inv = [0] * len(ctx)
+        for i, d in enumerate(ctx):
+            inv[d] = i
+        return (g.transpose(inv),)
+
+
+class Expand(Function):
+    @staticmethod
+    def forward(x, *, shape):
+        xp = get_array_module(x)
+        lead = len(shape) - x.ndim
+        shape = tuple(x.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
+        return xp.broadcast_to(x, shape), None
+
+    # dL/dx = g summed over the expanded dims (the engine un-broadcasts)
+    @staticmethod
+    def backward(ctx, g):
+        return (g,)
+
+
+def _is_basic(index) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return all(i is None or i is Ellipsis or isinstance(i, (int, slice)) for i in items)
+
+
+class GetItem(Function):
+    @staticmethod
+    def forward(x, *, index):
+        return x[index], (x.shape, x.dtype, index)
+
+    # dL/dx = zeros with g scattered (added, for repeated advanced indices) at index
+    @staticmethod
+    def backward(ctx, g):
+        shape, dtype, index = ctx
+        xp = get_array_module(g)
+        gx = xp.zeros(shape, dtype=g.dtype)
+        if _is_basic(index):
+            gx[index] = g
+        else:
+            xp.add.at(gx, index, g)
+        return (gx,)
+
+
+class Cat(Function):
+    @staticmethod
+    def forward(*xs, dim=0):
+        xp = get_array_module(*xs)
+        dim = dim % xs[0].ndim
+        return xp.concatenate(xs, axis=dim), (dim, [x.shape[dim] for x in xs])
+
+    # dL/dx_i = the slice of g that x_i filled
+    @staticmethod
+    def backward(ctx, g):
+        dim, sizes = ctx
+        out, start = [], 0
+        for n in sizes:
+            idx = [slice(None)] * g.ndim
+            idx[dim] = slice(start, start + n)
+            out.append(g[tuple(idx)])
+            start += n
+        return tuple(out)
+
+
+class Pad(Function):
+    @staticmethod
+    def forward(x, *, pad, value=0.0):
+        xp = get_array_module(x)
+        if len(pad) % 2 or len(pad) // 2 > x.ndim:
+            raise ValueError(f"pad: expected pairs for at most {x.ndim} dims, got {pad}")
+        widths = [(0, 0)] * x.ndim
+        for i in range(len(pad) // 2):
+            widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+        if any(a < 0 or b < 0 for a, b in widths):
+            raise ValueError(f"pad: negative padding {pad} is not supported")
+        y = xp.pad(x, widths, mode="constant", constant_values=value)
+        return y, tuple(slice(a, a + n) for (a, _), n in zip(widths, x.shape))
+
+    # dL/dx = g with the padding cropped off
+    @staticmethod
+    def backward(ctx, g):
+        return (g[ctx],)
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    """Concatenate along ``dim``."""
+    return Cat.apply(*tensors, dim=dim)
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    """Stack along a new ``dim``."""
+    tensors = list(tensors)
+    nd = tensors[0].ndim + 1
+    dim = dim % nd
+    return Cat.apply(*[unsqueeze(t, dim) for t in tensors], dim=dim)
+
+
+def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
+    """``torch.nn.functional.pad``: ``pad`` lists (left, right) pairs from the last dim back."""
+    if mode != "constant":
+        raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
+    return Pad.apply(x, pad=tuple(int(p) for p in pad), value=value)
+
+
+def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    dims = list(range(x.ndim))
+    dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+    return Permute.apply(x, dims=tuple(dims))
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    nd = x.ndim
+    if nd == 0:
+        return Reshape.apply(x, shape=(1,))
+    s, e = start_dim % nd, end_dim % nd
+    n = 1
+    for d in x.shape[s : e + 1]:
+        n *= d
+    return Reshape.apply(x, shape=x.shape[:s] + (n,) + x.shape[e + 1 :])
+
+
+def squeeze(x: Tensor, dim=None) -> Tensor:
+    if dim is None:
+        shape = tuple(n for n in x.shape if n != 1)
+    else:
+        dim = dim % x.ndim
+        shape = x.shape if x.shape[dim] != 1 else x.shape[:dim] + x.shape[dim + 1 :]
+    return Reshape.apply(x, shape=shape)
+
+
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    dim = dim % (x.ndim + 1)
+    return Reshape.apply(x, shape=x.shape[:dim] + (1,) + x.shape[dim:])
