@@ -12,9 +12,9 @@ from cnnlab.autograd import (
 )
 from cnnlab.backend import get_array_module, get_default_dtype, manual_seed, set_default_dtype
 from cnnlab.creation import arange, from_numpy, ones, ones_like, rand, randn, zeros, zeros_like
+from cnnlab.gradcheck import gradcheck
 from cnnlab.ops.elementwise import Where as _Where
 from cnnlab.ops.shape import cat, flatten, pad, stack
-from cnnlab.gradcheck import gradcheck
 
 __version__ = "0.1.0"
 

@@ -158,7 +158,6 @@ def _unbroadcast(g, shape: tuple):
     """Sum ``g`` down to ``shape`` (the inverse of NumPy broadcasting)."""
     if g.shape == shape:
         return g
-    xp = backend.get_array_module(g)
     extra = g.ndim - len(shape)
     if extra < 0:
         raise ValueError(f"gradient of shape {g.shape} has fewer dims than its input {shape}")
@@ -167,8 +166,6 @@ def _unbroadcast(g, shape: tuple):
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
     if axes:
         g = g.sum(axis=axes, keepdims=True)
-    if g.shape != shape:
-        g = xp.broadcast_to(g, shape)  # a gradient that is constant along broadcast dims
     return g
 
 
@@ -259,7 +256,7 @@ def _run_backward(root: Tensor, grad_root, retain_graph: bool, targets=None):
             prev = grads.get(key)
             if prev is None:
                 grads[key] = gi
-            elif key in owned:
+            elif key in owned and prev.ndim:
                 prev += gi
             else:
                 grads[key] = prev + gi

@@ -117,8 +117,13 @@ def gradcheck(
                 fm = objective()
                 x.data = orig
                 _record(
-                    report, i, ("direction", d), float((g * t).sum()),
-                    (fp - fm) / (2 * eps), atol, rtol,
+                    report,
+                    i,
+                    ("direction", d),
+                    float((g * t).sum()),
+                    (fp - fm) / (2 * eps),
+                    atol,
+                    rtol,
                 )
     if not report.passed and raise_exception:
         raise GradcheckError(str(report))

@@ -19,9 +19,7 @@ def seeded(seed: int = 0) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def torch_parity(
-    fn, torch_fn, arrays, *, rtol=1e-5, atol=1e-5, grad_inputs=None, out_grad_seed=1
-):
+def torch_parity(fn, torch_fn, arrays, *, rtol=1e-5, atol=1e-5, grad_inputs=None, out_grad_seed=1):
     """Run ``fn`` on cnnlab Tensors and ``torch_fn`` on torch tensors made from ``arrays``;
     compare outputs and the gradients of ``sum(c * out)`` for a fixed random ``c``.
 
@@ -41,8 +39,13 @@ def torch_parity(
     ]
     out = fn(*ours)
     ref = torch_fn(*theirs)
-    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=rtol, atol=atol,
-                               err_msg="forward differs from PyTorch")
+    np.testing.assert_allclose(
+        out.numpy(),
+        ref.detach().numpy(),
+        rtol=rtol,
+        atol=atol,
+        err_msg="forward differs from PyTorch",
+    )
     if not any(grad_inputs):
         return
     c = np.random.default_rng(out_grad_seed).standard_normal(out.shape).astype(out.dtype)
@@ -52,8 +55,13 @@ def torch_parity(
         if not g:
             continue
         assert o.grad is not None, f"input {i}: no gradient"
-        np.testing.assert_allclose(o.grad, t.grad.numpy(), rtol=rtol, atol=atol,
-                                   err_msg=f"gradient of input {i} differs from PyTorch")
+        np.testing.assert_allclose(
+            o.grad,
+            t.grad.numpy(),
+            rtol=rtol,
+            atol=atol,
+            err_msg=f"gradient of input {i} differs from PyTorch",
+        )
 
 
 def check_gradients(fn, arrays, **kw):

@@ -20,8 +20,15 @@ def pair(v, name: str = "value") -> tuple:
     return int(v), int(v)
 
 
-def out_size(size: int, kernel: int, stride: int, pad_lo: int, pad_hi: int, dilation: int,
-             ceil_mode: bool = False) -> int:
+def out_size(
+    size: int,
+    kernel: int,
+    stride: int,
+    pad_lo: int,
+    pad_hi: int,
+    dilation: int,
+    ceil_mode: bool = False,
+) -> int:
     """Output length of a sliding window (PyTorch's formula, including ceil_mode's rule that
     the last window must start inside the input or the left padding)."""
     span = dilation * (kernel - 1) + 1
