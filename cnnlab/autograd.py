@@ -39,6 +39,7 @@ __all__ = [
     "is_grad_enabled",
     "override_backward",
     "grad",
+    "trace",
 ]
 
 
@@ -46,6 +47,7 @@ class _State(threading.local):
     def __init__(self) -> None:
         self.grad_enabled = True
         self.overrides: dict = {}
+        self.tracers: list = []
 
 
 _state = _State()
@@ -110,6 +112,20 @@ def override_backward(function: type, backward):
             _state.overrides[function] = prev
 
 
+@contextmanager
+def trace(callback):
+    """Call ``callback(function, inputs, kwargs, output)`` after every op run in the block.
+
+    Inputs are as passed (Tensors, arrays, scalars or None). Summaries and receptive-field
+    analysis use this to see the real graph of a model, branches included.
+    """
+    _state.tracers.append(callback)
+    try:
+        yield
+    finally:
+        _state.tracers.remove(callback)
+
+
 class Node:
     """One recorded op application: what the backward pass needs to run it."""
 
@@ -151,6 +167,9 @@ class Function:
                 x if isinstance(x, Tensor) and x.requires_grad else None for x in inputs
             )
             result._node = Node(cls, ctx, parents, _state.overrides.get(cls))
+        if _state.tracers:
+            for tracer in _state.tracers:
+                tracer(cls, inputs, kwargs, result)
         return result, ctx
 
 

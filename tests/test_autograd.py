@@ -155,3 +155,13 @@ def test_manual_seed_makes_randn_repeatable():
     cnnlab.manual_seed(3)
     np.testing.assert_array_equal(a, cnnlab.randn(3, 4).numpy())
     assert a.dtype == np.float32
+
+
+def test_trace_sees_every_op_with_its_arguments():
+    seen = []
+    x = cnnlab.tensor(np.ones((2, 3)))
+    with cnnlab.autograd.trace(lambda fn, ins, kw, out: seen.append((fn.__name__, kw, out.shape))):
+        (x.exp() + x).sum(dim=1)
+    x.exp()  # outside the block: not traced
+    assert [s[0] for s in seen] == ["Exp", "Add", "Sum"]
+    assert seen[2][1] == {"dim": 1, "keepdim": False} and seen[2][2] == (2,)
