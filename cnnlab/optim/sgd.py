@@ -1,0 +1,99 @@
+"""Stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
+
+from __future__ import annotations
+
+from cnnlab.optim.optimizer import Optimizer
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent, step for step as ``torch.optim.SGD``.
+
+    For each parameter with a gradient ``g`` (``-g`` when ``maximize``)::
+
+        g = g + weight_decay * p                       # L2 penalty, if weight_decay != 0
+        buf = g                          (first step)  # no dampening on the first step
+        buf = momentum * buf + (1 - dampening) * g     # later steps, if momentum != 0
+        g = g + momentum * buf  if nesterov else buf
+        p = p - lr * g
+
+    The lectures' moving-average momentum ``m = mu * m + (1 - mu) * g`` is
+    ``SGD(params, lr, momentum=mu, dampening=mu)`` (except that PyTorch starts the buffer
+    at ``g``, not at ``(1 - mu) * g``). The default ``dampening=0`` is the "heavy ball"
+    ``m = mu * m + g``, whose steps are ``1 / (1 - mu)`` times larger.
+
+    Args:
+        params: iterable of Tensors or of param-group dicts.
+        lr: learning rate (>= 0).
+        momentum: momentum factor ``mu`` (>= 0).
+        dampening: dampening for momentum.
+        weight_decay: L2 penalty coefficient (>= 0).
+        nesterov: Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``).
+        maximize: ascend the objective instead of descending it.
+
+    State per parameter: ``'momentum_buffer'`` (only when ``momentum != 0``).
+    """
+
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        defaults = dict(
+            lr=lr,
+            momentum=momentum,
+            dampening=dampening,
+            weight_decay=weight_decay,
+            nesterov=nesterov,
+            maximize=maximize,
+        )
+        self._check_group(defaults)
+        super().__init__(params, defaults)
+
+    def _check_group(self, group: dict) -> None:
+        if group["lr"] < 0.0:
+            raise ValueError(f"SGD: invalid learning rate: {group['lr']} (expected >= 0)")
+        if group["momentum"] < 0.0:
+            raise ValueError(f"SGD: invalid momentum value: {group['momentum']} (expected >= 0)")
+        if group["weight_decay"] < 0.0:
+            raise ValueError(
+                f"SGD: invalid weight_decay value: {group['weight_decay']} (expected >= 0)"
+            )
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError(
+                "SGD: Nesterov momentum requires a momentum and zero dampening, got "
+                f"momentum={group['momentum']}, dampening={group['dampening']}"
+            )
+
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient; returns ``closure()``'s loss."""
+        loss = self._run_closure(closure)
+        for group in self.param_groups:
+            lr = float(group["lr"])
+            momentum = float(group["momentum"])
+            dampening = float(group["dampening"])
+            weight_decay = float(group["weight_decay"])
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = -p.grad if group["maximize"] else p.grad
+                if weight_decay != 0:
+                    g = g + weight_decay * p.data
+                if momentum != 0:
+                    state = self.state.setdefault(p, {})
+                    buf = state.get("momentum_buffer")
+                    if buf is None:
+                        buf = state["momentum_buffer"] = g.copy()
+                    else:
+                        buf *= momentum
+                        buf += (1 - dampening) * g
+                    g = g + momentum * buf if group["nesterov"] else buf
+                p.data += -lr * g
+        return loss
