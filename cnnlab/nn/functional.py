@@ -5,9 +5,32 @@ Thin by design: each name is an op from ``cnnlab.ops`` or a short composite of o
 
 from cnnlab.ops.shape import flatten, pad  # noqa: F401
 
-# --- conv: conv1d, conv2d, conv_transpose2d ---
-# --- pool: max_pool2d, max_unpool2d, avg_pool2d, adaptive_avg_pool2d ---
-# --- activation: relu, leaky_relu, relu6, elu, sigmoid, tanh, softmax, log_softmax ---
-# --- linear, dropout, interpolate ---
-# --- norm: batch_norm ---
-# --- loss: cross_entropy, nll_loss, mse_loss, binary_cross_entropy_with_logits ---
+from cnnlab.ops.conv import conv1d, conv2d, conv_transpose2d  # noqa: F401
+from cnnlab.ops.pool import (  # noqa: F401
+    adaptive_avg_pool2d,
+    adaptive_max_pool2d,
+    avg_pool2d,
+    max_pool2d,
+    max_unpool2d,
+)
+from cnnlab.ops.activation import (  # noqa: F401
+    elu,
+    gelu,
+    hardtanh,
+    leaky_relu,
+    log_softmax,
+    relu,
+    relu6,
+    sigmoid,
+    silu,
+    softmax,
+    tanh,
+)
+from cnnlab.ops.misc import dropout, dropout2d, interpolate, linear  # noqa: F401
+from cnnlab.ops.norm import batch_norm  # noqa: F401
+from cnnlab.ops.loss import (  # noqa: F401
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    mse_loss,
+    nll_loss,
+)

@@ -1,0 +1,62 @@
+"""Layers by family; each stores its configuration and parameters and calls ``F.<op>``."""
+
+from cnnlab.nn.layers.activation import (
+    ELU,
+    GELU,
+    Hardtanh,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    ReLU6,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Tanh,
+)
+from cnnlab.nn.layers.conv import Conv1d, Conv2d, ConvTranspose2d
+from cnnlab.nn.layers.dropout import Dropout, Dropout2d
+from cnnlab.nn.layers.linear import Linear
+from cnnlab.nn.layers.loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from cnnlab.nn.layers.misc import Flatten, Identity, Upsample
+from cnnlab.nn.layers.norm import BatchNorm1d, BatchNorm2d
+from cnnlab.nn.layers.pooling import (
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool2d,
+    AvgPool2d,
+    MaxPool2d,
+    MaxUnpool2d,
+)
+
+__all__ = [
+    "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool2d",
+    "AvgPool2d",
+    "BCEWithLogitsLoss",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Conv1d",
+    "Conv2d",
+    "ConvTranspose2d",
+    "CrossEntropyLoss",
+    "Dropout",
+    "Dropout2d",
+    "ELU",
+    "GELU",
+    "Hardtanh",
+    "SiLU",
+    "Flatten",
+    "Identity",
+    "LeakyReLU",
+    "Linear",
+    "LogSoftmax",
+    "MSELoss",
+    "MaxPool2d",
+    "MaxUnpool2d",
+    "NLLLoss",
+    "ReLU",
+    "ReLU6",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+    "Upsample",
+]
