@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks against PyTorch (a benchmark-only dependency)."""

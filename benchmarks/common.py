@@ -1,0 +1,45 @@
+"""Timing helpers shared by the benchmarks: interleaved repeats, medians, thread matching."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+
+def blas_threads() -> int:
+    """Threads OpenBLAS uses for cnnlab's GEMMs (PyTorch is set to the same)."""
+    try:
+        from threadpoolctl import threadpool_info
+
+        for info in threadpool_info():
+            if info.get("internal_api") in ("openblas", "mkl", "blis"):
+                return int(info["num_threads"])
+    except Exception:
+        pass
+    return os.cpu_count() or 1
+
+
+def interleaved(fns: dict, repeats: int = 7, number: int = 3, warmup: int = 2) -> dict:
+    """Median seconds per call of each function, timing them in alternation so drift in the
+    machine's load hits all of them alike."""
+    for f in fns.values():
+        for _ in range(warmup):
+            f()
+    samples = {k: [] for k in fns}
+    for _ in range(repeats):
+        for k, f in fns.items():
+            t0 = time.perf_counter()
+            for _ in range(number):
+                f()
+            samples[k].append((time.perf_counter() - t0) / number)
+    return {k: statistics.median(v) for k, v in samples.items()}
+
+
+def table(rows: list[dict], columns: list[str]) -> str:
+    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in columns}
+    line = "  ".join(c.ljust(widths[c]) for c in columns)
+    out = [line, "  ".join("-" * widths[c] for c in columns)]
+    for r in rows:
+        out.append("  ".join(str(r[c]).ljust(widths[c]) for c in columns))
+    return "\n".join(out)

