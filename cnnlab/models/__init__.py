@@ -1,0 +1,9 @@
+"""The model zoo: ``create(name, ...)`` builds any registered model, ``names()`` lists them.
+
+Importing this package imports every model family so that each registers itself.
+"""
+
+from cnnlab.models import alexnet, dcgan, efficientnet, lenet, resnet, simple, vgg  # noqa: F401
+from cnnlab.models.registry import accepts, create, info, names, register
+
+__all__ = ["accepts", "create", "info", "names", "register"]
