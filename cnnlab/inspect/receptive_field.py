@@ -135,7 +135,7 @@ class Propagator:
         if (
             name in ("Reshape", "Linear", "MatMul")
             and first
-            and len(first) == 2
+            and _spatial(x)
             and not (_spatial(out) and out.shape[2:] == x.shape[2:])
         ):
             # spatial axes merged: every later unit sees the union over all positions
