@@ -61,8 +61,8 @@ def _pads(padding, k, d):
         if padding == "valid":
             return (0, 0)
         return tuple((di * (ki - 1)) // 2 for ki, di in zip(k, d))  # 'same'
-    if isinstance(padding, (tuple, list)) and len(padding) == 4:  # (left, right, top, bottom)
-        return (padding[2], padding[0])
+    if isinstance(padding, (tuple, list)) and len(padding) == 4:  # conv: (top, bottom, left, right)
+        return (padding[0], padding[2])
     return pair(padding)
 
 

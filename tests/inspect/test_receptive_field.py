@@ -81,3 +81,9 @@ def test_big_zoo_models_at_reduced_size(name):
     model = models.create(name)
     four_d = [n for n, m in model.named_modules() if isinstance(m, nn.Conv2d)]
     _agree(model, (3, 96, 96), four_d[len(four_d) // 3])
+
+
+def test_asymmetric_same_padding_and_tf_same_convs():
+    # 'same' with an even kernel pads more on the bottom/right, as PyTorch
+    net = nn.Sequential(nn.Conv2d(1, 2, (4, 2), padding="same"), nn.ReLU(), nn.Conv2d(2, 1, 3))
+    _agree(net, (1, 12, 11))
