@@ -3,16 +3,6 @@
 Thin by design: each name is an op from ``cnnlab.ops`` or a short composite of ops.
 """
 
-from cnnlab.ops.shape import flatten, pad  # noqa: F401
-
-from cnnlab.ops.conv import conv1d, conv2d, conv_transpose2d  # noqa: F401
-from cnnlab.ops.pool import (  # noqa: F401
-    adaptive_avg_pool2d,
-    adaptive_max_pool2d,
-    avg_pool2d,
-    max_pool2d,
-    max_unpool2d,
-)
 from cnnlab.ops.activation import (  # noqa: F401
     elu,
     gelu,
@@ -26,11 +16,20 @@ from cnnlab.ops.activation import (  # noqa: F401
     softmax,
     tanh,
 )
-from cnnlab.ops.misc import dropout, dropout2d, interpolate, linear  # noqa: F401
-from cnnlab.ops.norm import batch_norm  # noqa: F401
+from cnnlab.ops.conv import conv1d, conv2d, conv_transpose2d  # noqa: F401
 from cnnlab.ops.loss import (  # noqa: F401
     binary_cross_entropy_with_logits,
     cross_entropy,
     mse_loss,
     nll_loss,
 )
+from cnnlab.ops.misc import dropout, dropout2d, interpolate, linear  # noqa: F401
+from cnnlab.ops.norm import batch_norm  # noqa: F401
+from cnnlab.ops.pool import (  # noqa: F401
+    adaptive_avg_pool2d,
+    adaptive_max_pool2d,
+    avg_pool2d,
+    max_pool2d,
+    max_unpool2d,
+)
+from cnnlab.ops.shape import flatten, pad  # noqa: F401

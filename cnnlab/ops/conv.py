@@ -15,7 +15,7 @@ from __future__ import annotations
 from cnnlab.autograd import Function, Tensor
 from cnnlab.backend import get_array_module
 from cnnlab.ops.shape import Reshape
-from cnnlab.ops.windows import col2im, out_size, pair, windows
+from cnnlab.ops.windows import col2im, out_size, windows
 
 __all__ = ["Conv2d", "ConvTranspose2d", "conv1d", "conv2d", "conv_transpose2d"]
 
@@ -140,8 +140,18 @@ class Conv2d(Function):
         y, cols = _conv_gemm(xpad, w, stride, dilation, out_hw, groups)
         if b is not None:
             y += b.reshape(1, -1, 1, 1)
-        ctx = (cols, w if input_grad else None, w.shape, x.shape, xpad.shape, padding, stride,
-               dilation, groups, b is not None)
+        ctx = (
+            cols,
+            w if input_grad else None,
+            w.shape,
+            x.shape,
+            xpad.shape,
+            padding,
+            stride,
+            dilation,
+            groups,
+            b is not None,
+        )
         return y, ctx
 
     # dL/dW = g · cols^T;  dL/dx = crop(col2im(W^T · g));  dL/db = sum of g over N, H, W
@@ -209,11 +219,15 @@ def _conv_args(name: str, x, w, b, stride, padding, dilation, groups, transposed
         raise ValueError(f"{name}: groups must be a positive int, got {groups!r}")
     c, o = (w.shape[0], w.shape[1] * groups) if transposed else (w.shape[1] * groups, w.shape[0])
     if x.shape[1] != c:
-        raise ValueError(f"{name}: expected input with {c} channels (weight {tuple(w.shape)}, "
-                         f"groups={groups}), got {x.shape[1]} channels (input {tuple(x.shape)})")
+        raise ValueError(
+            f"{name}: expected input with {c} channels (weight {tuple(w.shape)}, "
+            f"groups={groups}), got {x.shape[1]} channels (input {tuple(x.shape)})"
+        )
     if c % groups or o % groups:
-        raise ValueError(f"{name}: in_channels ({c}) and out_channels ({o}) must both be "
-                         f"divisible by groups ({groups})")
+        raise ValueError(
+            f"{name}: in_channels ({c}) and out_channels ({o}) must both be "
+            f"divisible by groups ({groups})"
+        )
     if b is not None and tuple(b.shape) != (o,):
         raise ValueError(f"{name}: expected bias of shape ({o},), got {tuple(b.shape)}")
     stride = _tuple(stride, k, name, "stride")
@@ -223,8 +237,9 @@ def _conv_args(name: str, x, w, b, stride, padding, dilation, groups, transposed
     kernel = tuple(w.shape[2:])
     if isinstance(padding, str):
         if padding not in ("same", "valid"):
-            raise ValueError(f"{name}: padding must be 'same', 'valid', an int or a tuple, "
-                             f"got {padding!r}")
+            raise ValueError(
+                f"{name}: padding must be 'same', 'valid', an int or a tuple, got {padding!r}"
+            )
         if padding == "same" and max(stride) != 1:
             raise ValueError(f"{name}: padding='same' needs stride 1, got stride {stride}")
         span = [d * (kk - 1) if padding == "same" else 0 for d, kk in zip(dilation, kernel)]
@@ -237,8 +252,9 @@ def _conv_args(name: str, x, w, b, stride, padding, dilation, groups, transposed
         size = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[2:], pads))
         span = tuple(d * (kk - 1) + 1 for d, kk in zip(dilation, kernel))
         if any(s < kk for s, kk in zip(size, span)):
-            raise ValueError(f"{name}: dilated kernel size {span} is bigger than the padded "
-                             f"input size {size}")
+            raise ValueError(
+                f"{name}: dilated kernel size {span} is bigger than the padded input size {size}"
+            )
     return stride, pads, dilation
 
 
@@ -257,10 +273,19 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
     Shape: x ``(N, C, H, W)``, weight ``(O, C/groups, KH, KW)``, bias ``(O,)`` ->
     ``(N, O, OH, OW)`` with ``OH = (H + pad_top + pad_bottom - dilation*(KH-1) - 1)//stride + 1``.
     """
-    stride, pads, dilation = _conv_args("conv2d", x, weight, bias, stride, padding, dilation,
-                                        groups)
-    return Conv2d.apply(x, weight, bias, stride=stride, padding=pads[0] + pads[1],
-                        dilation=dilation, groups=groups, input_grad=_needs_grad(x))
+    stride, pads, dilation = _conv_args(
+        "conv2d", x, weight, bias, stride, padding, dilation, groups
+    )
+    return Conv2d.apply(
+        x,
+        weight,
+        bias,
+        stride=stride,
+        padding=pads[0] + pads[1],
+        dilation=dilation,
+        groups=groups,
+        input_grad=_needs_grad(x),
+    )
 
 
 def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
@@ -268,17 +293,27 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
 
     Shape: x ``(N, C, L)``, weight ``(O, C/groups, K)``, bias ``(O,)`` -> ``(N, O, L_out)``.
     """
-    (s,), ((lo, hi),), (d,) = _conv_args("conv1d", x, weight, bias, stride, padding, dilation,
-                                         groups)
+    (s,), ((lo, hi),), (d,) = _conv_args(
+        "conv1d", x, weight, bias, stride, padding, dilation, groups
+    )
     x4 = Reshape.apply(x, shape=(x.shape[0], x.shape[1], 1, x.shape[2]))
     w4 = Reshape.apply(weight, shape=(weight.shape[0], weight.shape[1], 1, weight.shape[2]))
-    y = Conv2d.apply(x4, w4, bias, stride=(1, s), padding=(0, 0, lo, hi), dilation=(1, d),
-                     groups=groups, input_grad=_needs_grad(x))
+    y = Conv2d.apply(
+        x4,
+        w4,
+        bias,
+        stride=(1, s),
+        padding=(0, 0, lo, hi),
+        dilation=(1, d),
+        groups=groups,
+        input_grad=_needs_grad(x),
+    )
     return Reshape.apply(y, shape=(y.shape[0], y.shape[1], y.shape[3]))
 
 
-def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0,
-                     groups: int = 1, dilation=1) -> Tensor:
+def conv_transpose2d(
+    x, weight, bias=None, stride=1, padding=0, output_padding=0, groups: int = 1, dilation=1
+) -> Tensor:
     """Transposed 2-D convolution, ``torch.nn.functional.conv_transpose2d``: the gradient of
     conv2d with respect to its input.
 
@@ -289,19 +324,35 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     name = "conv_transpose2d"
     if isinstance(padding, str):
         raise ValueError(f"{name}: padding must be an int or a pair, got {padding!r}")
-    stride, pads, dilation = _conv_args(name, x, weight, bias, stride, padding, dilation,
-                                        groups, transposed=True)
+    stride, pads, dilation = _conv_args(
+        name, x, weight, bias, stride, padding, dilation, groups, transposed=True
+    )
     out_pad = _tuple(output_padding, 2, name, "output_padding")
     for op, s, d in zip(out_pad, stride, dilation):
         if op < 0 or (op >= s and op >= d):
-            raise ValueError(f"{name}: output_padding must be smaller than either stride or "
-                             f"dilation, got output_padding={out_pad}, stride={stride}, "
-                             f"dilation={dilation}")
-    out_hw = [(n - 1) * s - 2 * p + d * (k - 1) + op + 1 for n, s, (p, _), d, k, op in
-              zip(x.shape[2:], stride, pads, dilation, weight.shape[2:], out_pad)]
+            raise ValueError(
+                f"{name}: output_padding must be smaller than either stride or "
+                f"dilation, got output_padding={out_pad}, stride={stride}, "
+                f"dilation={dilation}"
+            )
+    out_hw = [
+        (n - 1) * s - 2 * p + d * (k - 1) + op + 1
+        for n, s, (p, _), d, k, op in zip(
+            x.shape[2:], stride, pads, dilation, weight.shape[2:], out_pad
+        )
+    ]
     if min(out_hw) < 1:
-        raise ValueError(f"{name}: output size {tuple(out_hw)} is too small (input "
-                         f"{tuple(x.shape)}, padding {tuple(p for p, _ in pads)})")
-    return ConvTranspose2d.apply(x, weight, bias, stride=stride,
-                                 padding=tuple(p for p, _ in pads), output_padding=out_pad,
-                                 dilation=dilation, groups=groups)
+        raise ValueError(
+            f"{name}: output size {tuple(out_hw)} is too small (input "
+            f"{tuple(x.shape)}, padding {tuple(p for p, _ in pads)})"
+        )
+    return ConvTranspose2d.apply(
+        x,
+        weight,
+        bias,
+        stride=stride,
+        padding=tuple(p for p, _ in pads),
+        output_padding=out_pad,
+        dilation=dilation,
+        groups=groups,
+    )
