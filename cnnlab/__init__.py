@@ -25,6 +25,15 @@ def where(cond, a, b) -> Tensor:
     return _Where.apply(c, a, b)
 
 
+def __getattr__(name: str):
+    """``cnnlab.summary`` and ``cnnlab.receptive_field``, imported on first use."""
+    if name in ("summary", "receptive_field"):
+        from cnnlab import inspect
+
+        return getattr(inspect, name)
+    raise AttributeError(f"module 'cnnlab' has no attribute {name!r}")
+
+
 __all__ = [
     "Function",
     "Tensor",
@@ -45,9 +54,11 @@ __all__ = [
     "override_backward",
     "pad",
     "rand",
+    "receptive_field",
     "randn",
     "set_default_dtype",
     "stack",
+    "summary",
     "tensor",
     "where",
     "zeros",
