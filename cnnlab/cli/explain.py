@@ -1,0 +1,98 @@
+"""``cnnlab explain``: pictures of what a CNN has learned (parsing only; the work is in
+:mod:`cnnlab.explain.command`)."""
+
+from __future__ import annotations
+
+HELP = "pictures of what a CNN has learned (saliency, Grad-CAM, filters, ...)"
+
+DESCRIPTION = (
+    HELP
+    + """.
+
+METHOD is one of: filters, activations, topk, saliency, smoothgrad, guided, deconvnet, gradcam,
+occlusion, class-model, erf. The model is a CHECKPOINT written by `cnnlab train` or a
+registered --model NAME (with --pretrained for published weights). Images are resized (short
+side) and centre-cropped to the model's input size. Each method writes PNGs (input, map,
+overlay) into --out; the target class defaults to the model's top prediction."""
+)
+
+
+def _intermixed(parser) -> None:
+    """Let IMAGE files follow options (``explain saliency --model NAME cat.png --out d``):
+    argparse fills positionals in one go unless it parses intermixed arguments."""
+
+    class Intermixed(type(parser)):
+        _inside = False
+
+        def parse_known_args(self, args=None, namespace=None):
+            if self._inside:  # parse_known_intermixed_args calls back into this method
+                return super().parse_known_args(args, namespace)
+            self._inside = True
+            try:
+                return self.parse_known_intermixed_args(args, namespace)
+            finally:
+                self._inside = False
+
+    parser.__class__ = Intermixed
+
+
+def add_parser(subparsers, parents) -> None:
+    from cnnlab.explain.command import METHODS
+
+    p = subparsers.add_parser("explain", help=HELP, description=DESCRIPTION, parents=parents)
+    _intermixed(p)
+    p.add_argument("method", choices=METHODS, metavar="METHOD", help="the picture to make")
+    p.add_argument(
+        "inputs",
+        nargs="*",
+        metavar="CHECKPOINT|IMAGE",
+        help="a checkpoint (.safetensors or run directory) unless --model is given, "
+        "then image files",
+    )
+    p.add_argument("--model", help="a registered model name instead of a checkpoint")
+    p.add_argument("--pretrained", action="store_true", help="load the model's published weights")
+    p.add_argument("--target", type=int, help="class to explain (default: the top class)")
+    p.add_argument("--layer", help="dotted layer name (gradcam, activations, topk, filters, erf)")
+    p.add_argument("--channel", type=int, help="channel of --layer (topk)")
+    p.add_argument("--k", type=int, default=9, help="images to show (topk; default: 9)")
+    p.add_argument("--data", help="data set to search (topk), e.g. fashion-mnist; default: IMAGEs")
+    p.add_argument("--limit", type=int, help="search only the first LIMIT images (topk)")
+    p.add_argument("--samples", type=int, help="noisy copies (smoothgrad) or images (erf)")
+    p.add_argument("--patch", type=int, help="occlusion patch side in pixels")
+    p.add_argument("--stride", type=int, help="occlusion stride (default: patch / 2)")
+    p.add_argument("--steps", type=int, help="gradient-ascent steps (class-model; default: 200)")
+    p.add_argument("--out", required=True, help="directory for the PNGs")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from cnnlab.explain.command import load_model
+    from cnnlab.explain.command import run as explain
+
+    inputs = list(args.inputs)
+    if args.model is None and not inputs:
+        raise ValueError("explain: give a CHECKPOINT or --model NAME")
+    checkpoint = None if args.model is not None else inputs.pop(0)
+    images = inputs
+    info = load_model(checkpoint, args.model, args.pretrained)
+    paths = explain(
+        args.method,
+        info,
+        images,
+        args.out,
+        target=args.target,
+        layer=args.layer,
+        progress=not args.no_progress,
+        channel=args.channel,
+        k=args.k,
+        data=args.data,
+        limit=args.limit,
+        samples=args.samples,
+        patch=args.patch,
+        stride=args.stride,
+        steps=args.steps,
+    )
+    for path in paths:
+        print(path)
+    return 0

@@ -1,0 +1,108 @@
+"""``cnnlab train``: train a registered model on a data set."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "train a model (default: fashion_cnn on Fashion-MNIST)"
+
+EPILOG = """examples:
+  cnnlab train                                   # fashion_cnn on Fashion-MNIST, 6 epochs
+  cnnlab train --model fashion_cnn_large --augment --epochs 30   # stronger (target >= 94%)
+  cnnlab train --model lenet5 --data mnist-subset --epochs 5
+  cnnlab train --data digits --epochs 1 --limit 300 --out /tmp/run
+  cnnlab train --resume runs/20250101-120000     # continue an interrupted run
+"""
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def add_parser(subparsers, parents) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help=HELP,
+        description=HELP,
+        parents=parents,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--model", help="registered model name (default: fashion_cnn)")
+    p.add_argument(
+        "--data",
+        help="fashion-mnist (default), mnist, mnist-subset, digits, cifar10 "
+        "or a folder of class sub-folders",
+    )
+    p.add_argument("--root", help="where the data set's files are (default: the standard place)")
+    p.add_argument("--epochs", type=positive_int, help="epochs (default: 6)")
+    p.add_argument("--batch-size", type=positive_int, help="batch size (default: 128)")
+    p.add_argument(
+        "--lr",
+        type=positive_float,
+        help="peak learning rate (default: 0.1 for sgd, 0.002 for adam)",
+    )
+    p.add_argument("--optimizer", choices=["sgd", "adam"], help="default: sgd (Nesterov)")
+    p.add_argument(
+        "--augment",
+        action="store_true",
+        default=None,
+        help="random shifts and flips (affine for digits)",
+    )
+    p.add_argument("--label-smoothing", type=float, help="default: 0.1")
+    p.add_argument(
+        "--image-size", type=positive_int, help="resize folder images to this size (default: 32)"
+    )
+    p.add_argument(
+        "--grayscale", action="store_true", default=None, help="load folder images as one channel"
+    )
+    p.add_argument("--out", help="run directory (default: runs/<timestamp>)")
+    p.add_argument("--resume", metavar="DIR", help="continue the run in DIR (or a checkpoint)")
+    p.add_argument("--seed", type=int, help="random seed (default: 0)")
+    p.add_argument("--limit", type=positive_int, help="use only the first N training images")
+    p.add_argument("--workers", type=positive_int, help="data-loading threads (default: 1)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from cnnlab.train.run import train
+
+    settings = {
+        "model": args.model,
+        "data": args.data,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "optimizer": args.optimizer,
+        "augment": args.augment,
+        "label_smoothing": args.label_smoothing,
+        "image_size": args.image_size,
+        "grayscale": args.grayscale,
+        "seed": args.seed,
+        "limit": args.limit,
+        "workers": args.workers,
+    }
+    s = train(
+        settings,
+        out_dir=args.out,
+        resume=args.resume,
+        progress=not args.no_progress,
+        root=args.root,
+    )
+    print(
+        f"test accuracy {s['test_acc']:.4f} ({s['model']} on {s['data']}, {s['epochs']} "
+        f"epochs, {s['total_train_time_s']:.0f}s training)"
+    )
+    print(f"run directory {s['out_dir']}")
+    return 0

@@ -1,0 +1,245 @@
+"""Training checkpoints: one safetensors file with everything needed to resume a run.
+
+Layout: arrays live in the tensor section under prefixed keys (``model.<name>`` for the
+model's state_dict, ``optim.state.<i>.<key>`` for optimiser buffers, and so on); everything
+else (epoch, config, optimiser hyperparameters, scheduler state, RNG states, metrics) is one
+JSON document in the string metadata under ``cnnlab.checkpoint``, with each array replaced by
+``{"__tensor__": key}``. Loading parses JSON and raw tensors only, so it never runs code.
+
+Files are written atomically: a temporary file in the same directory, flushed and fsynced,
+then ``os.replace``-d over the target and the directory fsynced. A crash mid-save leaves the
+previous checkpoint as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from cnnlab import backend
+
+__all__ = [
+    "Checkpoint",
+    "CheckpointError",
+    "atomic_write_bytes",
+    "load_checkpoint",
+    "model_from_checkpoint",
+    "restore",
+    "save_checkpoint",
+]
+
+FORMAT = "cnnlab.checkpoint"
+VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is missing, truncated, corrupt or does not fit the model."""
+
+
+@dataclass
+class Checkpoint:
+    """What :func:`load_checkpoint` returns; the ``*_state`` fields feed ``load_state_dict``."""
+
+    path: str
+    epoch: int
+    model_state: dict
+    optimizer_state: dict | None = None
+    scheduler_state: dict | None = None
+    rng_state: dict | None = None
+    loader_state: dict | None = None
+    config: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------- encoding
+def _is_array(v) -> bool:
+    return hasattr(v, "shape") and hasattr(v, "dtype") and not isinstance(v, np.generic)
+
+
+def _encode(value, key: str, tensors: dict):
+    """JSON-able skeleton of ``value``; arrays go to ``tensors`` under dotted keys."""
+    if hasattr(value, "data") and _is_array(getattr(value, "data", None)):  # a Tensor
+        value = value.data
+    if _is_array(value):
+        tensors[key] = np.array(backend.to_numpy(value), order="C")  # keeps 0-d shapes
+        return {"__tensor__": key}
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v, f"{key}.{i}", tensors) for i, v in enumerate(value)]}
+    if isinstance(value, list):
+        return [_encode(v, f"{key}.{i}", tensors) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        if all(isinstance(k, str) and not k.startswith("__") for k in value):
+            return {k: _encode(v, f"{key}.{k}", tensors) for k, v in value.items()}
+        return {
+            "__dict__": [
+                [_encode(k, "", {}), _encode(v, f"{key}.{k}", tensors)] for k, v in value.items()
+            ]
+        }
+    raise CheckpointError(f"cannot store a {type(value).__name__} at {key!r} in a checkpoint")
+
+
+def _decode(value, tensors: dict):
+    if isinstance(value, list):
+        return [_decode(v, tensors) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "__tensor__" in value:
+        return tensors[value["__tensor__"]]
+    if "__tuple__" in value:
+        return tuple(_decode(v, tensors) for v in value["__tuple__"])
+    if "__dict__" in value:
+        return {_decode(k, tensors): _decode(v, tensors) for k, v in value["__dict__"]}
+    return {k: _decode(v, tensors) for k, v in value.items()}
+
+
+# --------------------------------------------------------------------- writing
+def atomic_write_bytes(path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    try:  # make the rename itself durable; not possible on every platform
+        fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:  # pragma: no cover - e.g. Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def save_checkpoint(
+    path,
+    *,
+    model,
+    optimizer=None,
+    scheduler=None,
+    epoch: int = 0,
+    loader=None,
+    config: dict | None = None,
+    metrics: dict | None = None,
+) -> Path:
+    """Save model, optimiser, scheduler, RNG and loader states plus ``config`` to ``path``.
+
+    ``epoch`` is the number of finished epochs; a run resumed from this file starts there.
+    """
+    from safetensors.numpy import save
+
+    tensors: dict = {}
+    meta = {
+        "version": VERSION,
+        "epoch": int(epoch),
+        "model": _encode(model.state_dict(), "model", tensors),
+        "optim": None if optimizer is None else _encode(optimizer.state_dict(), "optim", tensors),
+        "sched": None if scheduler is None else _encode(scheduler.state_dict(), "sched", tensors),
+        "rng": _encode(backend.get_rng_state(), "rng", tensors),
+        "loader": None if loader is None else _encode(loader.state_dict(), "loader", tensors),
+        "config": _encode(config or {}, "config", tensors),
+        "metrics": _encode(metrics or {}, "metrics", tensors),
+    }
+    data = save(tensors, metadata={FORMAT: json.dumps(meta)})
+    atomic_write_bytes(path, data)
+    return Path(path)
+
+
+# --------------------------------------------------------------------- reading
+def load_checkpoint(path) -> Checkpoint:
+    """Read a checkpoint written by :func:`save_checkpoint`; errors are :class:`CheckpointError`."""
+    from safetensors.numpy import load
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / "last.safetensors"
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot read checkpoint ({e.strerror or e})") from None
+    try:
+        tensors = load(raw)
+        header_len = int.from_bytes(raw[:8], "little")
+        header = json.loads(raw[8 : 8 + header_len])
+        meta = json.loads(header["__metadata__"][FORMAT])
+    except KeyError:
+        raise CheckpointError(f"{path}: not a cnnlab checkpoint (no '{FORMAT}' metadata)") from None
+    except Exception as e:  # safetensors raises its own error types; all mean a bad file
+        raise CheckpointError(f"{path}: corrupt or truncated checkpoint ({e})") from None
+    if meta.get("version") != VERSION:
+        raise CheckpointError(f"{path}: unsupported checkpoint version {meta.get('version')}")
+    try:
+        fields = {
+            k: _decode(meta[k], tensors)
+            for k in ("model", "optim", "sched", "rng", "loader", "config", "metrics")
+        }
+    except KeyError as e:
+        raise CheckpointError(f"{path}: checkpoint refers to missing tensor {e}") from None
+    return Checkpoint(
+        path=str(path),
+        epoch=int(meta["epoch"]),
+        model_state=fields["model"],
+        optimizer_state=fields["optim"],
+        scheduler_state=fields["sched"],
+        rng_state=fields["rng"],
+        loader_state=fields["loader"],
+        config=fields["config"],
+        metrics=fields["metrics"],
+    )
+
+
+def restore(
+    ckpt: Checkpoint, model=None, optimizer=None, scheduler=None, loader=None, rng: bool = True
+) -> int:
+    """Load the checkpoint's states into the given objects; returns the epoch to start from."""
+    try:
+        if model is not None:
+            model.load_state_dict(ckpt.model_state)
+        if optimizer is not None and ckpt.optimizer_state is not None:
+            optimizer.load_state_dict(ckpt.optimizer_state)
+        if scheduler is not None and ckpt.scheduler_state is not None:
+            scheduler.load_state_dict(ckpt.scheduler_state)
+        if loader is not None and ckpt.loader_state is not None:
+            loader.load_state_dict(ckpt.loader_state)
+    except (ValueError, KeyError, RuntimeError) as e:
+        raise CheckpointError(f"{ckpt.path}: does not fit this run: {e}") from None
+    if rng and ckpt.rng_state is not None:
+        backend.set_rng_state(ckpt.rng_state)
+    return ckpt.epoch
+
+
+def model_from_checkpoint(path):
+    """Rebuild the model a checkpoint was trained with (from its config) and load its weights.
+
+    Returns ``(model in eval mode, Checkpoint)``.
+    """
+    from cnnlab import models
+
+    ckpt = load_checkpoint(path)
+    cfg = ckpt.config
+    if "model" not in cfg:
+        raise CheckpointError(f"{ckpt.path}: no model name in the checkpoint's config")
+    model = models.create(
+        cfg["model"],
+        num_classes=cfg.get("num_classes"),
+        in_channels=cfg.get("in_channels"),
+        **cfg.get("model_options", {}),
+    )
+    restore(ckpt, model, rng=False)
+    return model.eval(), ckpt

@@ -1,0 +1,216 @@
+"""Ready-made pieces of a training run, built from plain settings: data sets, loaders,
+augmentation, the model, optimiser and learning-rate schedule.
+
+``cnnlab train`` turns its options into a config dict and calls these; scripts can too.
+The data names are ``fashion-mnist``, ``mnist``, ``mnist-subset``, ``digits``, ``cifar10``
+or a folder of images (``root/<class>/*.png``, or ``root/train/<class>`` and ``root/test/<class>``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from cnnlab import data as cdata
+from cnnlab.data import transforms as T
+
+__all__ = [
+    "DATA_NAMES",
+    "DEFAULTS",
+    "build_loaders",
+    "build_model",
+    "build_optimizer",
+    "build_scheduler",
+    "load_datasets",
+]
+
+DATA_NAMES = ("fashion-mnist", "mnist", "mnist-subset", "digits", "cifar10")
+
+# The default recipe. The same net and schedule in PyTorch reach 91.75% test accuracy after
+# 3 epochs; 6 epochs is the planned budget for >= 92.5% in <= 15 minutes on 2 CPU cores
+# (re-measure with `cnnlab train` once the conv engine is at full speed).
+# Stronger: `cnnlab train --model fashion_cnn_large --augment --epochs 30` (target >= 94%).
+DEFAULTS = {
+    "model": "fashion_cnn",
+    "data": "fashion-mnist",
+    "epochs": 6,
+    "batch_size": 128,
+    "optimizer": "sgd",
+    "lr": None,  # per optimiser: sgd 0.1, adam 2e-3
+    "momentum": 0.9,
+    "weight_decay": 5e-4,
+    "label_smoothing": 0.1,
+    "warmup_epochs": 0.5,
+    "augment": False,
+    "limit": None,
+    "seed": 0,
+    "workers": 1,
+    "image_size": 32,  # only for image folders
+    "grayscale": False,  # only for image folders
+}
+DEFAULT_LR = {"sgd": 0.1, "adam": 2e-3}
+
+_STATS = {  # per-channel mean and std of the training images in [0, 1]
+    "fashion-mnist": ((0.2860,), (0.3530,)),
+    "mnist": ((0.1307,), (0.3081,)),
+    "mnist-subset": ((0.1307,), (0.3081,)),
+    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+}
+
+
+def _folder_datasets(path: Path, image_size: int, grayscale: bool):
+    def folder(p):
+        return cdata.ImageFolder(p, grayscale=grayscale, size=image_size)
+
+    for test_name in ("test", "val"):
+        if (path / "train").is_dir() and (path / test_name).is_dir():
+            return folder(path / "train"), folder(path / test_name)
+    # two copies of the folder so that train and test can carry different transforms
+    full, held_out = folder(path), folder(path)
+    order = np.random.default_rng(0).permutation(len(full))
+    n_test = max(1, len(full) // 10)
+    return cdata.Subset(full, order[n_test:]), cdata.Subset(held_out, order[:n_test])
+
+
+def load_datasets(data: str, root=None, image_size: int = 32, grayscale: bool = False):
+    """``(train, test)`` datasets for a data name or folder (see the module docstring)."""
+    if data == "fashion-mnist":
+        return cdata.FashionMNIST(root, train=True), cdata.FashionMNIST(root, train=False)
+    if data == "mnist":
+        return cdata.MNIST(root, train=True), cdata.MNIST(root, train=False)
+    if data == "mnist-subset":
+        return cdata.MNISTSubset(root, train=True), cdata.MNISTSubset(root, train=False)
+    if data == "digits":
+        return cdata.Digits(train=True), cdata.Digits(train=False)
+    if data == "cifar10":
+        root = Path(root) if root is not None else cdata.data_dir()
+        return cdata.CIFAR10(root, train=True), cdata.CIFAR10(root, train=False)
+    path = Path(data)
+    if path.is_dir():
+        return _folder_datasets(path, image_size, grayscale)
+    raise cdata.DatasetError(
+        f"unknown data {data!r}: expected one of {', '.join(DATA_NAMES)} or an image folder"
+    )
+
+
+def sample_shape(ds) -> tuple:
+    """(C, H, W) of the dataset's images."""
+    return tuple(np.asarray(ds[0][0]).shape)
+
+
+def image_stats(data: str, ds, max_images: int = 2000) -> tuple[tuple, tuple]:
+    """Per-channel mean and std: known values for named data sets, else from a sample."""
+    if data in _STATS:
+        return _STATS[data]
+    n = min(len(ds), max_images)
+    idx = np.random.default_rng(0).permutation(len(ds))[:n]
+    imgs = np.stack([np.asarray(ds[int(i)][0]) for i in idx]).astype(np.float64)
+    mean = imgs.mean(axis=(0, 2, 3))
+    std = np.maximum(imgs.std(axis=(0, 2, 3)), 1e-3)
+    return tuple(round(float(m), 4) for m in mean), tuple(round(float(s), 4) for s in std)
+
+
+def augmentation(data: str, size: tuple) -> list:
+    """Training-time augmentation for ``data``: small shifts for all, flips except digits."""
+    h, w = size
+    pad = max(1, h // 8)
+    if data in ("mnist", "mnist-subset", "digits"):  # digits are not mirror-symmetric
+        return [T.RandomAffine(degrees=10, translate=(0.1, 0.1), scale=(0.9, 1.1))]
+    return [T.RandomCrop((h, w), padding=pad), T.RandomHorizontalFlip()]
+
+
+def _set_transform(ds, transform) -> None:
+    target = getattr(ds, "dataset", ds)  # Subset -> its dataset
+    target.transform = transform
+
+
+def build_loaders(cfg: dict, root=None):
+    """``(train_loader, test_loader, info)``; ``info`` has classes, channels, size, mean, std.
+
+    The train and test sets must not share a dataset object (transforms differ).
+    """
+    train_ds, test_ds = load_datasets(
+        cfg["data"], root, cfg.get("image_size", 32), cfg.get("grayscale", False)
+    )
+    classes = list(getattr(train_ds, "classes", None) or [])
+    c, h, w = sample_shape(train_ds)
+    mean, std = image_stats(cfg["data"], train_ds)
+    norm = T.Normalize(mean, std)
+    augment = augmentation(cfg["data"], (h, w)) if cfg.get("augment") else []
+    _set_transform(train_ds, T.Compose([*augment, norm]))
+    _set_transform(test_ds, T.Compose([norm]))
+    if cfg.get("limit"):
+        train_ds = cdata.Subset(train_ds, np.arange(min(int(cfg["limit"]), len(train_ds))))
+    if not classes:
+        classes = [str(i) for i in range(int(np.max(train_ds.targets)) + 1)]
+    workers = int(cfg.get("workers") or 1)
+    train_loader = cdata.DataLoader(
+        train_ds,
+        cfg["batch_size"],
+        shuffle=True,
+        drop_last=False,
+        seed=cfg.get("seed", 0),
+        num_workers=workers,
+    )
+    test_loader = cdata.DataLoader(
+        test_ds, max(cfg["batch_size"], 256), shuffle=False, num_workers=workers
+    )
+    info = {
+        "classes": classes,
+        "num_classes": len(classes),
+        "in_channels": c,
+        "input_size": [h, w],
+        "mean": list(mean),
+        "std": list(std),
+    }
+    return train_loader, test_loader, info
+
+
+def build_model(cfg: dict, info: dict):
+    """The registered model ``cfg['model']`` for ``info``'s classes, channels and size."""
+    from cnnlab import models
+
+    options = dict(cfg.get("model_options") or {})
+    if models.accepts(cfg["model"], "input_size") and "input_size" not in options:
+        h, w = info["input_size"]
+        if h == w:
+            options["input_size"] = h
+    cfg["model_options"] = options
+    return models.create(
+        cfg["model"], num_classes=info["num_classes"], in_channels=info["in_channels"], **options
+    )
+
+
+def build_optimizer(cfg: dict, model):
+    """SGD (Nesterov momentum) or Adam; weight decay skips biases and norm parameters."""
+    from cnnlab import optim
+
+    name = cfg.get("optimizer", "sgd")
+    if name not in DEFAULT_LR:
+        raise ValueError(f"unknown optimizer {name!r}: expected 'sgd' or 'adam'")
+    lr = cfg.get("lr") or DEFAULT_LR[name]
+    decay, no_decay = [], []
+    for p in model.parameters():
+        (no_decay if p.ndim <= 1 else decay).append(p)
+    groups = [
+        {"params": decay, "weight_decay": cfg.get("weight_decay", 0.0)},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    groups = [g for g in groups if g["params"]]
+    if name == "sgd":
+        return optim.SGD(groups, lr=lr, momentum=cfg.get("momentum", 0.9), nesterov=True)
+    return optim.AdamW(groups, lr=lr)
+
+
+def build_scheduler(cfg: dict, optimizer, steps_per_epoch: int):
+    """Per-step schedule: linear warm-up for ``warmup_epochs``, then cosine decay to zero."""
+    from cnnlab.optim import lr_scheduler as S
+
+    total = max(1, int(cfg["epochs"]) * steps_per_epoch)
+    warm = min(total - 1, int(round(float(cfg.get("warmup_epochs", 0)) * steps_per_epoch)))
+    cosine = S.CosineAnnealingLR(optimizer, T_max=max(1, total - warm))
+    if warm <= 0:
+        return cosine
+    linear = S.LinearLR(optimizer, start_factor=0.05, end_factor=1.0, total_iters=warm)
+    return S.SequentialLR(optimizer, [linear, cosine], milestones=[warm])

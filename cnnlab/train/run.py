@@ -1,0 +1,214 @@
+"""The work behind ``cnnlab train``, ``cnnlab eval`` and ``cnnlab predict``.
+
+Each function takes plain values (the CLI only parses) and returns a result dict.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from cnnlab import backend
+from cnnlab.train import recipes
+from cnnlab.train.checkpoint import CheckpointError, load_checkpoint, model_from_checkpoint
+from cnnlab.train.metrics import confusion_matrix, per_class_accuracy
+from cnnlab.train.trainer import Trainer, evaluate
+
+__all__ = ["evaluate_checkpoint", "format_eval_report", "predict_images", "train"]
+
+
+def default_run_dir(base="runs") -> Path:
+    """``runs/<YYYYmmdd-HHMMSS>``, with a suffix if that already exists."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path, i = Path(base) / stamp, 1
+    while path.exists():
+        path, i = Path(base) / f"{stamp}-{i}", i + 1
+    return path
+
+
+def train(
+    settings: dict | None = None, out_dir=None, resume=None, progress: bool = True, root=None
+) -> dict:
+    """Train with ``recipes.DEFAULTS`` updated by ``settings`` (None values ignored).
+
+    ``resume``: a run directory or checkpoint; the run continues with its saved config (and
+    into its directory) to its planned number of epochs. Writes ``metrics.csv``,
+    ``curves.png``, ``last/best.safetensors`` and ``summary.json`` to ``out_dir``.
+    Returns the summary: test accuracy and loss, epochs, time, paths.
+    """
+    from cnnlab import nn
+
+    settings = {k: v for k, v in (settings or {}).items() if v is not None}
+    if resume is not None:
+        ckpt = load_checkpoint(resume)
+        cfg = dict(ckpt.config)
+        cfg.update({k: settings[k] for k in ("workers",) if k in settings})
+        out_dir = Path(out_dir) if out_dir is not None else Path(ckpt.path).parent
+    else:
+        cfg = {**recipes.DEFAULTS, **settings}
+        out_dir = Path(out_dir) if out_dir is not None else default_run_dir()
+    from cnnlab import models
+
+    models.info(cfg["model"])  # unknown names fail before any data is loaded
+    if cfg["optimizer"] not in recipes.DEFAULT_LR:
+        raise ValueError(f"unknown optimizer {cfg['optimizer']!r}: expected 'sgd' or 'adam'")
+    for key in ("epochs", "batch_size"):
+        if int(cfg[key]) < 1:
+            raise ValueError(f"--{key.replace('_', '-')} must be at least 1, got {cfg[key]}")
+    backend.manual_seed(int(cfg["seed"]))
+    train_loader, test_loader, info = recipes.build_loaders(cfg, root)
+    cfg.update(info)
+    model = recipes.build_model(cfg, info)
+    optimizer = recipes.build_optimizer(cfg, model)
+    cfg["lr"] = optimizer.param_groups[0]["lr"]
+    scheduler = recipes.build_scheduler(cfg, optimizer, len(train_loader))
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=float(cfg.get("label_smoothing", 0.0)))
+    trainer = Trainer(
+        model,
+        loss_fn,
+        optimizer,
+        scheduler,
+        train_loader,
+        test_loader,
+        epochs=int(cfg["epochs"]),
+        out_dir=out_dir,
+        progress=progress,
+        scheduler_interval="step",
+        config=cfg,
+    )
+    if resume is not None:
+        trainer.resume(resume)
+    start = time.perf_counter()
+    history = trainer.fit()
+    last = history[-1] if history else {}
+    summary = {
+        "model": cfg["model"],
+        "data": cfg["data"],
+        "epochs": trainer.epoch,
+        "train_images": len(train_loader.dataset),
+        "test_images": len(test_loader.dataset),
+        "test_acc": last.get("val_acc"),
+        "test_loss": last.get("val_loss"),
+        "train_time_s": round(time.perf_counter() - start, 1),
+        "total_train_time_s": round(sum(r.get("time_s", 0.0) for r in history), 1),
+        "out_dir": str(out_dir),
+        "checkpoint": str(out_dir / "last.safetensors"),
+    }
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def evaluate_checkpoint(
+    checkpoint,
+    data: str | None = None,
+    out_dir=None,
+    batch_size: int = 256,
+    limit: int | None = None,
+    progress: bool = False,
+    root=None,
+) -> dict:
+    """Accuracy, per-class accuracy and confusion matrix of a checkpoint on a test set.
+
+    ``data`` defaults to the data the checkpoint was trained on. The confusion-matrix PNG
+    goes to ``out_dir`` (default: the checkpoint's folder).
+    """
+    from cnnlab import data as cdata
+    from cnnlab.data import transforms as T
+    from cnnlab.train.plots import plot_confusion_matrix
+
+    model, ckpt = model_from_checkpoint(checkpoint)
+    cfg = ckpt.config
+    data = data or cfg.get("data")
+    if not data:
+        raise CheckpointError(f"{ckpt.path}: no data set recorded; pass --data")
+    _, test_ds = recipes.load_datasets(
+        data, root, cfg.get("image_size", 32), cfg.get("grayscale", False)
+    )
+    shape = recipes.sample_shape(test_ds)
+    want = (cfg.get("in_channels"), *cfg.get("input_size", shape[1:]))
+    if tuple(shape) != tuple(want):
+        raise ValueError(f"data {data!r} has images of shape {shape}, the model expects {want}")
+    test_ds.transform = T.Compose([T.Normalize(cfg["mean"], cfg["std"])])
+    if limit:
+        test_ds = cdata.Subset(test_ds, np.arange(min(int(limit), len(test_ds))))
+    loader = cdata.DataLoader(test_ds, batch_size, shuffle=False)
+    res = evaluate(model, loader, return_outputs=True, progress=progress)
+    classes = list(cfg.get("classes") or range(res["logits"].shape[1]))
+    cm = confusion_matrix(res["targets"], res["logits"], len(classes))
+    out_dir = Path(out_dir) if out_dir is not None else Path(ckpt.path).parent
+    png = plot_confusion_matrix(cm, classes, out_dir / f"confusion_{Path(str(data)).name}.png")
+    return {
+        "checkpoint": ckpt.path,
+        "data": data,
+        "n": res["n"],
+        "acc": res["acc"],
+        "classes": [str(c) for c in classes],
+        "per_class": per_class_accuracy(cm).tolist(),
+        "confusion_matrix": cm.tolist(),
+        "confusion_png": str(png),
+    }
+
+
+def format_eval_report(result: dict) -> str:
+    """A human-readable accuracy line and per-class table."""
+    cm = np.asarray(result["confusion_matrix"])
+    width = max(5, *(len(c) for c in result["classes"]))
+    lines = [
+        f"accuracy {result['acc']:.4f} on {result['n']} images of {result['data']}",
+        f"{'class':<{width}}  {'acc':>6}  {'n':>6}",
+    ]
+    for c, acc, n in zip(result["classes"], result["per_class"], cm.sum(axis=1)):
+        lines.append(f"{c:<{width}}  {acc:>6.4f}  {n:>6d}")
+    lines.append(f"confusion matrix: {result['confusion_png']}")
+    return "\n".join(lines)
+
+
+def load_image(path, channels: int, size: tuple, invert: bool = False) -> np.ndarray:
+    """An image file of any size and mode as float32 (channels, H, W) in [0, 1].
+
+    Resized (bilinear) to ``size`` = (H, W) without keeping the aspect ratio; greyscale for
+    one channel, RGB for three. ``invert`` flips brightness (dark-on-light photos for models
+    trained on light-on-dark data such as Fashion-MNIST).
+    """
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            im = im.convert("L" if channels == 1 else "RGB")
+            im = im.resize((int(size[1]), int(size[0])), Image.BILINEAR)
+            arr = np.asarray(im, dtype=np.float32) / 255.0
+    except (OSError, ValueError) as e:
+        raise ValueError(f"cannot read image {path}: {e}") from None
+    arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+    return 1.0 - arr if invert else arr
+
+
+def predict_images(checkpoint, images: list, topk: int = 5, invert: bool = False) -> list[dict]:
+    """Top-k classes with softmax probabilities for each image file.
+
+    Returns one ``{'image': path, 'top': [(class, probability), ...]}`` per image.
+    """
+    import cnnlab
+
+    if topk < 1:
+        raise ValueError(f"--topk must be at least 1, got {topk}")
+    model, ckpt = model_from_checkpoint(checkpoint)
+    cfg = ckpt.config
+    size = cfg.get("input_size") or [28, 28]
+    batch = np.stack([load_image(p, int(cfg.get("in_channels", 1)), size, invert) for p in images])
+    mean = np.asarray(cfg.get("mean", [0.0]), np.float32).reshape(1, -1, 1, 1)
+    std = np.asarray(cfg.get("std", [1.0]), np.float32).reshape(1, -1, 1, 1)
+    with cnnlab.no_grad():
+        logits = backend.to_numpy(model(cnnlab.tensor((batch - mean) / std)).data)
+    z = logits - logits.max(axis=1, keepdims=True)
+    probs = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    classes = list(cfg.get("classes") or range(probs.shape[1]))
+    k = min(topk, probs.shape[1])
+    out = []
+    for path, p in zip(images, probs):
+        order = np.argsort(-p, kind="stable")[:k]
+        out.append({"image": str(path), "top": [(str(classes[i]), float(p[i])) for i in order]})
+    return out

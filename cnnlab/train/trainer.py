@@ -1,0 +1,349 @@
+"""Trainer: the epoch loop with progress bar, metric logs, curves, checkpoints and resume.
+
+``Trainer(model, loss_fn, optimizer, scheduler, train_loader=..., epochs=...).fit()`` trains,
+evaluates on ``val_loader`` after each epoch, appends a row per epoch (and every
+``log_every`` steps) to ``out_dir/metrics.csv`` (or ``.jsonl``), redraws
+``out_dir/curves.png``, and saves ``out_dir/last.safetensors`` after every epoch and
+``out_dir/best.safetensors`` when the validation accuracy improves. A non-finite loss stops
+training with :class:`TrainingDiverged`; the checkpoints on disk stay those of the last good
+epoch. ``resume(path)`` restores everything, so the run continues exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from cnnlab import backend
+from cnnlab.autograd import no_grad
+from cnnlab.train import checkpoint as ckpt_io
+from cnnlab.train.metrics import RunningAverage
+
+__all__ = ["Trainer", "TrainingDiverged", "evaluate"]
+
+LOG_FIELDS = [
+    "kind",
+    "epoch",
+    "step",
+    "lr",
+    "loss",
+    "acc",
+    "val_loss",
+    "val_acc",
+    "img_per_s",
+    "time_s",
+]
+
+
+class TrainingDiverged(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+class MetricsLog:
+    """Appends rows to ``metrics.csv`` or ``metrics.jsonl`` (columns: :data:`LOG_FIELDS`)."""
+
+    def __init__(self, out_dir: Path | None, log_format: str = "csv") -> None:
+        if log_format not in ("csv", "jsonl"):
+            raise ValueError(f"Trainer: log_format must be 'csv' or 'jsonl', got {log_format!r}")
+        self.format = log_format
+        self.path = None if out_dir is None else Path(out_dir) / f"metrics.{log_format}"
+
+    def write(self, row: dict) -> None:
+        if self.path is None:
+            return
+        row = {k: row.get(k, "") for k in LOG_FIELDS}
+        new = not self.path.exists()
+        with open(self.path, "a", newline="") as f:
+            if self.format == "jsonl":
+                f.write(json.dumps({k: v for k, v in row.items() if v != ""}) + "\n")
+            else:
+                writer = csv.DictWriter(f, fieldnames=LOG_FIELDS)
+                if new:
+                    writer.writeheader()
+                writer.writerow(row)
+
+
+def _lr(optimizer) -> float:
+    return float(optimizer.param_groups[0]["lr"])
+
+
+def evaluate(
+    model,
+    loader,
+    loss_fn=None,
+    return_outputs: bool = False,
+    progress: bool = False,
+    desc: str = "eval",
+) -> dict:
+    """Mean loss (if ``loss_fn``) and accuracy of ``model`` over ``loader``, in eval mode and
+    without a graph; the model's training flag is restored afterwards.
+
+    Returns ``{'loss', 'acc', 'n'}``, plus ``logits`` (N, C) and ``targets`` (N,) NumPy
+    arrays with ``return_outputs``.
+    """
+    was_training = model.training
+    model.eval()
+    loss_avg, correct, n = RunningAverage(), 0, 0
+    outs, targets = [], []
+    try:
+        with no_grad():
+            for x, y in tqdm(
+                loader,
+                desc=desc,
+                disable=not progress,
+                leave=False,
+                dynamic_ncols=True,
+                file=sys.stderr,
+            ):
+                logits = model(x)
+                if loss_fn is not None:
+                    loss_avg.update(float(loss_fn(logits, y).item()), len(y))
+                out, t = backend.to_numpy(logits.data), backend.to_numpy(y.data)
+                correct += int((out.argmax(axis=1) == t).sum())
+                n += len(t)
+                if return_outputs:
+                    outs.append(out)
+                    targets.append(t)
+    finally:
+        model.train(was_training)
+    result = {"loss": loss_avg.avg, "acc": correct / n if n else float("nan"), "n": n}
+    if return_outputs:
+        result["logits"] = np.concatenate(outs) if outs else np.zeros((0, 0), np.float32)
+        result["targets"] = np.concatenate(targets) if targets else np.zeros(0, np.int64)
+    return result
+
+
+class Trainer:
+    """Train ``model`` with ``loss_fn(logits, targets)`` and ``optimizer`` for ``epochs``.
+
+    Args:
+        scheduler: an lr scheduler, stepped once per epoch (``scheduler_interval='epoch'``)
+            or once per optimiser step (``'step'``); ``ReduceLROnPlateau`` gets the
+            validation loss (training loss without ``val_loader``).
+        out_dir: where logs, curves and checkpoints go (None: write nothing).
+        log_format: ``'csv'`` or ``'jsonl'``.
+        progress: show a tqdm bar and a summary line per epoch.
+        seed: if given, ``cnnlab.manual_seed(seed)`` now (dropout, augmentation draws).
+        config: the run's settings, stored in every checkpoint (``model_from_checkpoint``
+            rebuilds the model from its ``model``, ``num_classes``, ``in_channels``,
+            ``model_options`` entries).
+        log_every: also log a ``step`` row every this many steps (0: epoch rows only).
+        grad_clip: clip the gradients' global norm to this value before each step.
+    """
+
+    def __init__(
+        self,
+        model,
+        loss_fn,
+        optimizer,
+        scheduler=None,
+        train_loader=None,
+        val_loader=None,
+        epochs: int = 10,
+        out_dir=None,
+        log_format: str = "csv",
+        progress: bool = True,
+        seed: int | None = None,
+        *,
+        scheduler_interval: str = "epoch",
+        config: dict | None = None,
+        log_every: int = 100,
+        grad_clip: float | None = None,
+    ) -> None:
+        if train_loader is None:
+            raise ValueError("Trainer: train_loader is required")
+        if scheduler_interval not in ("epoch", "step"):
+            raise ValueError(
+                f"Trainer: scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}"
+            )
+        if seed is not None:
+            backend.manual_seed(seed)
+        self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
+        self.scheduler, self.scheduler_interval = scheduler, scheduler_interval
+        self.train_loader, self.val_loader = train_loader, val_loader
+        self.epochs = int(epochs)
+        self.out_dir = None if out_dir is None else Path(out_dir)
+        if self.out_dir is not None:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.log = MetricsLog(self.out_dir, log_format)
+        self.progress = progress
+        self.config = dict(config or {})
+        self.log_every = int(log_every)
+        self.grad_clip = grad_clip
+        self.epoch = 0  # epochs finished
+        self.step = 0  # optimiser steps taken
+        self.history: list[dict] = []
+        self.best_acc = -math.inf
+
+    # ------------------------------------------------------------------ checkpoints
+    def checkpoint_path(self, name: str) -> Path | None:
+        return None if self.out_dir is None else self.out_dir / f"{name}.safetensors"
+
+    def save(self, name: str = "last") -> Path | None:
+        path = self.checkpoint_path(name)
+        if path is None:
+            return None
+        metrics = {"history": self.history, "best_acc": self.best_acc, "step": self.step}
+        return ckpt_io.save_checkpoint(
+            path,
+            model=self.model,
+            optimizer=self.optimizer,
+            scheduler=self.scheduler,
+            epoch=self.epoch,
+            loader=self.train_loader,
+            config=self.config,
+            metrics=metrics,
+        )
+
+    def resume(self, path) -> int:
+        """Restore a checkpoint (file, or run directory holding ``last.safetensors``)."""
+        ckpt = ckpt_io.load_checkpoint(path)
+        self.epoch = ckpt_io.restore(
+            ckpt, self.model, self.optimizer, self.scheduler, self.train_loader
+        )
+        self.history = list(ckpt.metrics.get("history", []))
+        self.best_acc = float(ckpt.metrics.get("best_acc", -math.inf))
+        self.step = int(ckpt.metrics.get("step", 0))
+        return self.epoch
+
+    # ------------------------------------------------------------------ loops
+    def _say(self, msg: str) -> None:
+        if self.progress:
+            tqdm.write(msg, file=sys.stderr)
+
+    def _diverged(self, value: float, epoch: int, step: int) -> TrainingDiverged:
+        last = self.checkpoint_path("last")
+        kept = (
+            f"the last good checkpoint is {last}"
+            if last is not None and last.exists()
+            else "no checkpoint was saved yet"
+        )
+        return TrainingDiverged(
+            f"training diverged: loss is {value} at epoch {epoch + 1}, step {step}; {kept}. "
+            "Try a lower learning rate or gradient clipping."
+        )
+
+    def train_epoch(self, epoch: int) -> dict:
+        """One pass over ``train_loader``; returns ``{'loss', 'acc', 'img_per_s', 'time_s'}``."""
+        from cnnlab.optim import clip_grad_norm_
+
+        self.model.train()
+        loss_avg, acc_avg = RunningAverage(), RunningAverage()
+        start, seen = time.perf_counter(), 0
+        bar = tqdm(
+            total=len(self.train_loader),
+            desc=f"epoch {epoch + 1}/{self.epochs}",
+            disable=not self.progress,
+            leave=False,
+            dynamic_ncols=True,
+            file=sys.stderr,
+        )
+        # a resumed loader may start mid-epoch; its length still counts the whole epoch
+        for i, (x, y) in enumerate(self.train_loader):
+            logits = self.model(x)
+            loss = self.loss_fn(logits, y)
+            value = float(loss.item())
+            if not math.isfinite(value):
+                bar.close()
+                raise self._diverged(value, epoch, i)
+            self.optimizer.zero_grad()
+            loss.backward()
+            if self.grad_clip:
+                clip_grad_norm_(self.model.parameters(), self.grad_clip)
+            self.optimizer.step()
+            self.step += 1
+            if self.scheduler is not None and self.scheduler_interval == "step":
+                self.scheduler.step()
+            n = len(y)
+            seen += n
+            pred = backend.to_numpy(logits.data).argmax(axis=1)
+            loss_avg.update(value, n)
+            acc_avg.update(float((pred == backend.to_numpy(y.data)).mean()), n)
+            rate = seen / max(time.perf_counter() - start, 1e-9)
+            bar.update(1)
+            if i % 10 == 0:
+                bar.set_postfix(
+                    loss=f"{loss_avg.avg:.4f}", acc=f"{acc_avg.avg:.3f}", img_s=f"{rate:.0f}"
+                )
+            if self.log_every and self.step % self.log_every == 0:
+                self.log.write(
+                    {
+                        "kind": "step",
+                        "epoch": epoch + 1,
+                        "step": self.step,
+                        "lr": _lr(self.optimizer),
+                        "loss": loss_avg.avg,
+                        "acc": acc_avg.avg,
+                        "img_per_s": rate,
+                    }
+                )
+        bar.close()
+        elapsed = time.perf_counter() - start
+        return {
+            "loss": loss_avg.avg,
+            "acc": acc_avg.avg,
+            "img_per_s": seen / max(elapsed, 1e-9),
+            "time_s": elapsed,
+        }
+
+    def evaluate(self, loader, return_outputs: bool = False, desc: str = "eval") -> dict:
+        """Mean loss and accuracy over ``loader`` (see :func:`evaluate`)."""
+        return evaluate(self.model, loader, self.loss_fn, return_outputs, self.progress, desc)
+
+    def fit(self) -> list[dict]:
+        """Train from ``self.epoch`` to ``epochs``; returns the per-epoch history."""
+        from cnnlab.optim.lr_scheduler import ReduceLROnPlateau
+        from cnnlab.train.plots import plot_history
+
+        run_start = time.perf_counter()
+        for epoch in range(self.epoch, self.epochs):
+            lr = _lr(self.optimizer)
+            train = self.train_epoch(epoch)
+            row = {
+                "kind": "epoch",
+                "epoch": epoch + 1,
+                "step": self.step,
+                "lr": lr,
+                "loss": train["loss"],
+                "acc": train["acc"],
+                "img_per_s": train["img_per_s"],
+                "time_s": train["time_s"],
+            }
+            if self.val_loader is not None:
+                val = self.evaluate(self.val_loader)
+                row.update(val_loss=val["loss"], val_acc=val["acc"])
+            if self.scheduler is not None:
+                if isinstance(self.scheduler, ReduceLROnPlateau):
+                    self.scheduler.step(row.get("val_loss", train["loss"]))
+                elif self.scheduler_interval == "epoch":
+                    self.scheduler.step()
+            self.epoch = epoch + 1
+            self.history.append(row)
+            self.log.write(row)
+            score = row.get("val_acc", row["acc"])
+            improved = score > self.best_acc
+            self.best_acc = max(self.best_acc, score)
+            self.save("last")
+            if improved:
+                self.save("best")
+            if self.out_dir is not None:
+                plot_history(self.history, self.out_dir / "curves.png")
+            val_msg = (
+                f"  val_loss {row['val_loss']:.4f}  val_acc {row['val_acc']:.4f}"
+                if "val_acc" in row
+                else ""
+            )
+            self._say(
+                f"epoch {epoch + 1}/{self.epochs}  loss {train['loss']:.4f}  "
+                f"acc {train['acc']:.4f}{val_msg}  lr {lr:.3g}  "
+                f"{train['img_per_s']:.0f} img/s  {train['time_s']:.0f}s"
+            )
+        self.total_time = time.perf_counter() - run_start
+        return self.history

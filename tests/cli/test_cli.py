@@ -1,0 +1,181 @@
+"""The cnnlab command line end to end on tiny settings, and its error paths."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from cnnlab.cli.main import COMMANDS, main
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "run"
+    code = main(
+        [
+            "train",
+            "--data",
+            "digits",
+            "--epochs",
+            "1",
+            "--limit",
+            "300",
+            "--out",
+            str(out),
+            "--no-progress",
+            "--batch-size",
+            "32",
+        ]
+    )
+    assert code == 0
+    return out
+
+
+def test_train_writes_a_complete_run(run_dir, capsys):
+    for name in (
+        "last.safetensors",
+        "best.safetensors",
+        "metrics.csv",
+        "curves.png",
+        "summary.json",
+    ):
+        assert (run_dir / name).is_file(), name
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["train_images"] == 300 and summary["epochs"] == 1
+    assert 0.0 <= summary["test_acc"] <= 1.0
+
+
+def test_eval_prints_accuracy_and_per_class_table(run_dir, capsys, tmp_path):
+    assert main(["eval", str(run_dir), "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("accuracy ") and "images of digits" in out
+    assert len([line for line in out.splitlines() if line[:1].isdigit()]) == 10
+    assert (tmp_path / "confusion_digits.png").stat().st_size > 1000
+    assert (
+        main(
+            [
+                "eval",
+                str(run_dir / "last.safetensors"),
+                "--json",
+                "--limit",
+                "50",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
+    res = json.loads(capsys.readouterr().out)
+    assert res["n"] == 50 and np.asarray(res["confusion_matrix"]).sum() == 50
+
+
+def test_predict_any_image_size_and_mode(run_dir, capsys, tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    rgb = tmp_path / "big_rgb.png"
+    Image.fromarray(rng.integers(0, 255, (40, 30, 3), dtype=np.uint8)).save(rgb)
+    gray = tmp_path / "gray.png"
+    Image.fromarray(rng.integers(0, 255, (8, 8), dtype=np.uint8)).save(gray)
+    assert main(["predict", str(run_dir), str(rgb), str(gray), "--topk", "3", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert [r["image"] for r in res] == [str(rgb), str(gray)]
+    for r in res:
+        probs = [p for _, p in r["top"]]
+        assert len(probs) == 3 and probs == sorted(probs, reverse=True)
+        assert all(name in [str(d) for d in range(10)] for name, _ in r["top"])
+    assert main(["predict", str(run_dir), str(gray)]) == 0
+    assert "%" in capsys.readouterr().out
+
+
+def test_resume_of_a_finished_run_is_a_no_op(run_dir, capsys):
+    assert main(["train", "--resume", str(run_dir), "--no-progress"]) == 0
+    assert "1 epochs" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--model", "resnet21", "--data", "digits"], "unknown model 'resnet21'"),
+        (["train", "--epochs", "0"], "--epochs"),
+        (["train", "--optimizer", "rmsprop"], "invalid choice"),
+        (["train", "--data", "imagenet"], "unknown data 'imagenet'"),
+        (["eval", "/nonexistent/last.safetensors"], "cannot read checkpoint"),
+        (["predict", "/nonexistent", "x.png"], "cannot read checkpoint"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_errors_are_one_line_with_exit_code_2(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert message in err and "Traceback" not in err
+
+
+def test_missing_image_is_one_line(run_dir, capsys, tmp_path):
+    assert main(["predict", str(run_dir), str(tmp_path / "missing.png")]) == 2
+    assert "cannot read image" in capsys.readouterr().err
+
+
+def test_debug_shows_the_traceback():
+    with pytest.raises(ValueError, match="unknown model"):
+        main(["train", "--model", "resnet21", "--debug"])
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_every_subcommand_has_help(command, capsys):
+    with pytest.raises(SystemExit) as e:
+        main([command, "--help"])
+    assert e.value.code == 0
+    assert f"usage: cnnlab {command}" in capsys.readouterr().out
+
+
+def test_python_dash_m_cnnlab():
+    res = subprocess.run(
+        [sys.executable, "-m", "cnnlab", "train", "--model", "nope"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 2 and "unknown model 'nope'" in res.stderr
+
+
+def test_train_on_an_image_folder(tmp_path, capsys):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for label, level in (("dark", 40), ("light", 210)):
+        (tmp_path / "imgs" / label).mkdir(parents=True)
+        for i in range(12):
+            px = np.clip(rng.normal(level, 20, (20, 14, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(px).save(tmp_path / "imgs" / label / f"{i}.png")
+    out = tmp_path / "run"
+    argv = [
+        "train",
+        "--data",
+        str(tmp_path / "imgs"),
+        "--model",
+        "lenet5",
+        "--image-size",
+        "16",
+        "--grayscale",
+        "--epochs",
+        "2",
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
+    assert main(argv) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["train_images"] + summary["test_images"] == 24
+    assert main(["predict", str(out), str(tmp_path / "imgs" / "light" / "0.png"), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert {name for name, _ in res[0]["top"]} == {"dark", "light"}
+
+
+def test_missing_data_is_one_line_with_a_hint(tmp_path, capsys):
+    assert main(["train", "--data", "mnist", "--root", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and str(tmp_path) in err

@@ -1,0 +1,47 @@
+"""Recipes: data names, limits, augmentation, normalisation, model and optimiser building."""
+
+import numpy as np
+import pytest
+
+from cnnlab import data, nn
+from cnnlab.train import recipes
+
+
+def test_digits_loaders_info_and_limit():
+    cfg = {**recipes.DEFAULTS, "data": "digits", "limit": 100, "batch_size": 32}
+    train, test, info = recipes.build_loaders(cfg)
+    assert len(train.dataset) == 100 and len(test.dataset) == len(data.Digits(train=False))
+    assert info["in_channels"] == 1 and info["input_size"] == [8, 8]
+    assert info["classes"] == [str(d) for d in range(10)]
+    x, y = next(iter(train))
+    assert x.shape == (32, 1, 8, 8) and y.dtype == np.int64
+    xs = np.concatenate([b[0].numpy() for b in test])  # normalised with the computed stats
+    assert abs(xs.mean()) < 0.2 and 0.7 < xs.std() < 1.3
+
+
+def test_augmentation_changes_training_batches_only():
+    cfg = {**recipes.DEFAULTS, "data": "digits", "augment": True, "batch_size": 64}
+    train, test, _ = recipes.build_loaders(cfg)
+    plain, _, _ = recipes.build_loaders({**cfg, "augment": False})
+    assert not np.allclose(next(iter(train))[0].numpy(), next(iter(plain))[0].numpy())
+    assert isinstance(train.dataset.transform.transforms[0], data.transforms.RandomAffine)
+    assert len(test.dataset.transform.transforms) == 1  # only Normalize
+
+
+def test_unknown_data_name():
+    with pytest.raises(data.DatasetError, match="unknown data 'nope'"):
+        recipes.load_datasets("nope")
+
+
+def test_build_model_passes_the_input_size_and_optimizer_groups():
+    cfg = {**recipes.DEFAULTS}
+    info = {"num_classes": 4, "in_channels": 3, "input_size": [32, 32]}
+    model = recipes.build_model(cfg, info)
+    assert cfg["model_options"] == {"input_size": 32}
+    assert model.classifier[-1].out_features == 4
+    opt = recipes.build_optimizer(cfg, model)
+    decays = [g["weight_decay"] for g in opt.param_groups]
+    assert decays == [cfg["weight_decay"], 0.0]
+    assert all(p.ndim > 1 for p in opt.param_groups[0]["params"])
+    with pytest.raises(ValueError, match="optimizer"):
+        recipes.build_optimizer({**cfg, "optimizer": "rmsprop"}, nn.Linear(2, 2))

@@ -1,0 +1,132 @@
+"""Trainer: logs, curves, checkpoints, divergence, and a smoke test on real Fashion-MNIST."""
+
+import csv
+import json
+import math
+import time
+
+import numpy as np
+import pytest
+
+import cnnlab
+from cnnlab import data, models, nn, optim
+from cnnlab.train import Trainer, TrainingDiverged, load_checkpoint, recipes
+from cnnlab.train.trainer import LOG_FIELDS, evaluate
+
+
+def digits_run(out_dir, epochs=2, lr=0.1, log_format="csv", **kw):
+    cnnlab.manual_seed(0)
+    train, test = data.Digits(train=True), data.Digits(train=False)
+    model = models.create("fashion_cnn", input_size=8, widths=(8, 16))
+    opt = optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    return Trainer(
+        model,
+        nn.CrossEntropyLoss(),
+        opt,
+        None,
+        data.DataLoader(train, 64, shuffle=True, seed=0),
+        data.DataLoader(test, 256),
+        epochs=epochs,
+        out_dir=out_dir,
+        log_format=log_format,
+        progress=False,
+        **kw,
+    )
+
+
+@pytest.mark.parametrize("log_format", ["csv", "jsonl"])
+def test_fit_writes_logs_curves_and_checkpoints(tmp_path, log_format):
+    trainer = digits_run(tmp_path, epochs=2, log_format=log_format, log_every=10)
+    history = trainer.fit()
+    assert [r["epoch"] for r in history] == [1, 2]
+    assert history[-1]["val_acc"] > 0.8  # 8x8 digits are easy
+    assert history[1]["loss"] < history[0]["loss"]
+    log = tmp_path / f"metrics.{log_format}"
+    if log_format == "csv":
+        rows = list(csv.DictReader(log.open()))
+        assert list(rows[0]) == LOG_FIELDS
+    else:
+        rows = [json.loads(line) for line in log.read_text().splitlines()]
+    epochs = [r for r in rows if r["kind"] == "epoch"]
+    steps = 2 * len(trainer.train_loader)
+    assert len(epochs) == 2 and sum(r["kind"] == "step" for r in rows) == steps // 10
+    assert float(epochs[-1]["val_acc"]) == pytest.approx(history[-1]["val_acc"])
+    assert (tmp_path / "curves.png").stat().st_size > 1000
+    assert load_checkpoint(tmp_path / "last.safetensors").epoch == 2
+    best = load_checkpoint(tmp_path / "best.safetensors")
+    assert best.metrics["best_acc"] == max(r["val_acc"] for r in history)
+
+
+def test_evaluate_restores_training_mode_and_counts_everything():
+    trainer = digits_run(None, epochs=1)
+    trainer.model.train()
+    res = trainer.evaluate(trainer.val_loader, return_outputs=True)
+    assert trainer.model.training
+    assert res["n"] == len(trainer.val_loader.dataset) == len(res["targets"])
+    assert res["logits"].shape == (res["n"], 10)
+    assert res["acc"] == pytest.approx((res["logits"].argmax(1) == res["targets"]).mean())
+    assert evaluate(trainer.model, trainer.val_loader)["acc"] == pytest.approx(res["acc"])
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # overflow on the way to inf is expected
+def test_divergence_stops_with_a_clear_error_and_keeps_the_good_checkpoint(tmp_path):
+    trainer = digits_run(tmp_path, epochs=3)
+    trainer.epochs = 1
+    trainer.fit()
+    good = (tmp_path / "last.safetensors").read_bytes()
+    trainer.epochs = 3
+    for g in trainer.optimizer.param_groups:
+        g["lr"] = 1e30
+    with pytest.raises(TrainingDiverged, match=r"loss is (nan|inf).*epoch 2.*last\.safetensors"):
+        trainer.fit()
+    assert (tmp_path / "last.safetensors").read_bytes() == good
+
+
+def test_bad_arguments():
+    model = nn.Linear(2, 2)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="train_loader"):
+        Trainer(model, nn.CrossEntropyLoss(), opt)
+    with pytest.raises(ValueError, match="log_format"):
+        Trainer(model, nn.CrossEntropyLoss(), opt, train_loader=[], log_format="xml")
+
+
+def test_warmup_cosine_schedule_shape():
+    model = nn.Linear(2, 2)
+    cfg = {"optimizer": "sgd", "lr": 0.1, "epochs": 2, "warmup_epochs": 0.5, "weight_decay": 0}
+    opt = recipes.build_optimizer(cfg, model)
+    sched = recipes.build_scheduler(cfg, opt, steps_per_epoch=10)
+    lrs = []
+    for _ in range(20):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert lrs[0] == pytest.approx(0.005) and max(lrs) == pytest.approx(0.1)
+    assert int(np.argmax(lrs)) == 5 and lrs[-1] < 0.002
+
+
+def test_smoke_one_epoch_on_2000_fashion_mnist_images_beats_70_percent():
+    try:
+        train, test = data.FashionMNIST(train=True), data.FashionMNIST(train=False)
+    except data.DatasetError as e:
+        pytest.skip(f"Fashion-MNIST is not installed: {e}")
+    start = time.perf_counter()
+    cnnlab.manual_seed(0)
+    norm = data.transforms.Normalize(0.2860, 0.3530)
+    train.transform = test.transform = norm
+    model = models.create("lenet5")
+    opt = optim.Adam(model.parameters(), lr=2e-3)
+    trainer = Trainer(
+        model,
+        nn.CrossEntropyLoss(),
+        opt,
+        None,
+        data.DataLoader(data.Subset(train, np.arange(2000)), 16, shuffle=True, seed=0),
+        data.DataLoader(data.Subset(test, np.arange(1000)), 500),
+        epochs=1,
+        progress=False,
+    )
+    history = trainer.fit()
+    assert history[0]["val_acc"] > 0.70
+    assert math.isfinite(history[0]["loss"])
+    assert time.perf_counter() - start < 90
