@@ -1,0 +1,229 @@
+"""What ``cnnlab explain`` does: load a model (a checkpoint or a registered name) and images,
+run one method and write its PNGs. The CLI module only parses arguments and calls :func:`run`.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from cnnlab import explain as ex
+from cnnlab.explain.base import last_conv_name
+from cnnlab.explain.render import make_grid, save_png
+
+__all__ = ["METHODS", "ModelInfo", "load_image", "load_model", "run"]
+
+METHODS = (
+    "filters",
+    "activations",
+    "topk",
+    "saliency",
+    "smoothgrad",
+    "guided",
+    "deconvnet",
+    "gradcam",
+    "occlusion",
+    "class-model",
+    "erf",
+)
+NEEDS_IMAGES = (
+    "activations",
+    "saliency",
+    "smoothgrad",
+    "guided",
+    "deconvnet",
+    "gradcam",
+    "occlusion",
+)
+
+
+class ModelInfo:
+    """A model with what the methods need to feed it: input ``shape`` (C, H, W), explicit
+    ``normalize`` ((mean, std) or None) and class names."""
+
+    def __init__(self, model, shape, normalize=None, classes=None) -> None:
+        self.model, self.shape, self.normalize, self.classes = (
+            model,
+            tuple(shape),
+            normalize,
+            classes,
+        )
+
+    def label(self, target) -> str:
+        if target is None:
+            return ""
+        return (
+            str(self.classes[target])
+            if self.classes and target < len(self.classes)
+            else str(target)
+        )
+
+
+def load_model(checkpoint=None, name: str | None = None, pretrained: bool = False) -> ModelInfo:
+    """A checkpoint (its config gives input size and normalisation) or a registered model."""
+    if (checkpoint is None) == (name is None):
+        raise ValueError("explain: give a CHECKPOINT or --model NAME (not both)")
+    if checkpoint is not None:
+        from cnnlab.train.checkpoint import model_from_checkpoint
+
+        model, ckpt = model_from_checkpoint(checkpoint)
+        cfg = ckpt.config
+        shape = (int(cfg.get("in_channels", 1)), *(cfg.get("input_size") or (28, 28)))
+        norm = (cfg["mean"], cfg["std"]) if "mean" in cfg and "std" in cfg else None
+        return ModelInfo(model, shape, norm, cfg.get("classes"))
+    from cnnlab import models
+
+    model = models.create(name, pretrained=pretrained).eval()
+    info = models.info(name)
+    classes = None
+    if pretrained and info["num_classes"] == 1000:
+        from cnnlab.io import imagenet_classes
+
+        classes = imagenet_classes()
+    return ModelInfo(model, info["input_shape"], None, classes)
+
+
+def load_image(path, shape) -> np.ndarray:
+    """An image file as float32 ``(C, H, W)`` in [0, 1]: grey or RGB as ``shape`` says, the
+    short side resized to fit and the centre cropped (aspect ratio kept)."""
+    from PIL import Image
+
+    c, h, w = shape
+    try:
+        with Image.open(path) as im:
+            im = im.convert("L" if c == 1 else "RGB")
+            s = max(h / im.height, w / im.width)
+            im = im.resize(
+                (max(w, round(im.width * s)), max(h, round(im.height * s))), Image.BILINEAR
+            )
+            left, top = (im.width - w) // 2, (im.height - h) // 2
+            a = np.asarray(im.crop((left, top, left + w, top + h)), np.float32) / 255.0
+    except (OSError, ValueError) as e:
+        raise ValueError(f"cannot read image {path}: {e}") from None
+    return a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
+
+
+@contextmanager
+def _bar(show: bool, desc: str):
+    if not show:
+        yield None
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(desc=desc, unit="step", leave=False)
+
+    def update(done, total):
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        yield update
+    finally:
+        bar.close()
+
+
+def _dataset(data: str | None, images: list, shape):
+    if data is None:
+        return np.stack([load_image(p, shape) for p in images])
+    from cnnlab.train.recipes import load_datasets
+
+    return load_datasets(data, image_size=shape[1], grayscale=shape[0] == 1)[1]
+
+
+def _item_image(item) -> np.ndarray:
+    img = item[0] if isinstance(item, (tuple, list)) else item
+    return img.numpy() if hasattr(img, "numpy") else np.asarray(img)
+
+
+def run(
+    method: str,
+    info: ModelInfo,
+    images: list,
+    out_dir,
+    target=None,
+    layer=None,
+    progress: bool = False,
+    **options,
+) -> list:
+    """Run ``method`` (one of :data:`METHODS`) and write its PNGs into ``out_dir``.
+
+    ``options``: ``channel``, ``k``, ``data``, ``limit`` (topk); ``samples`` (smoothgrad,
+    erf); ``patch``, ``stride`` (occlusion); ``steps`` (class-model). Returns the paths.
+    """
+    if method not in METHODS:
+        raise ValueError(f"explain: unknown method {method!r}; choose from {', '.join(METHODS)}")
+    if method in NEEDS_IMAGES and not images:
+        raise ValueError(f"explain {method}: give at least one IMAGE")
+    out = Path(out_dir)
+    m, norm = info.model, info.normalize
+    paths: list = []
+    if method == "filters":
+        _, grid = ex.filters(m, layer)
+        return [save_png(out / "filters.png", grid)]
+    if method == "erf":
+        e = ex.effective_receptive_field(
+            m, info.shape, layer, samples=options.get("samples") or 8, normalize=norm
+        )
+        return [save_png(out / "erf.png", ex.heatmap(e.map))]
+    if method == "topk":
+        if options.get("channel") is None or layer is None:
+            raise ValueError("explain topk: give --layer and --channel")
+        data = _dataset(options.get("data"), images, info.shape)
+        with _bar(progress, "topk") as cb:
+            idx, _ = ex.top_k_images(
+                m,
+                data,
+                layer,
+                options["channel"],
+                options.get("k") or 9,
+                norm,
+                limit=options.get("limit"),
+                progress=cb,
+            )
+        tiles = np.stack([_item_image(data[i]) for i in idx])
+        tiles = tiles[:, 0] if tiles.shape[1] == 1 else tiles.transpose(0, 2, 3, 1)
+        return [save_png(out / f"topk_{layer}_{options['channel']}.png", make_grid(tiles))]
+    if method == "class-model":
+        t = 0 if target is None else target
+        with _bar(progress, "class-model") as cb:
+            e = ex.class_model(
+                m, t, info.shape, steps=options.get("steps") or 200, normalize=norm, progress=cb
+            )
+        return [save_png(out / f"class_model_{t}.png", e.image)]
+    for path in images:
+        x = load_image(path, info.shape)
+        stem = Path(path).stem
+        if method == "activations":
+            name = layer or last_conv_name(m, first=True)
+            paths.append(save_png(out / f"{stem}_input.png", x))
+            paths.append(
+                save_png(
+                    out / f"{stem}_activations.png",
+                    ex.activation_grid(ex.activations(m, x, name, norm)),
+                )
+            )
+            continue
+        with _bar(progress and method in ("smoothgrad", "occlusion"), method) as cb:
+            e = _explain(method, m, x, target, layer, norm, cb, options)
+        paths += e.save(out, f"{stem}_{method}")
+    return paths
+
+
+def _explain(method, m, x, target, layer, norm, cb, options):
+    if method == "saliency":
+        return ex.saliency(m, x, target, norm)
+    if method == "smoothgrad":
+        return ex.smooth_grad(m, x, target, norm, samples=options.get("samples") or 25, progress=cb)
+    if method == "guided":
+        return ex.guided_backprop(m, x, target, norm)
+    if method == "deconvnet":
+        return ex.deconvnet(m, x, target, norm)
+    if method == "gradcam":
+        return ex.grad_cam(m, x, layer, target, norm)
+    patch = options.get("patch") or max(x.shape[-1] // 8, 1)
+    return ex.occlusion(
+        m, x, target, patch=patch, stride=options.get("stride"), normalize=norm, progress=cb
+    )
