@@ -31,25 +31,54 @@ def _cases():
         return rng.standard_normal(s).astype(np.float32)
 
     return [
-        ("conv2d LeNet c1", (arr(64, 1, 28, 28), arr(6, 1, 5, 5), arr(6)),
-         lambda x, w, b: F.conv2d(x, w, b, padding=2),
-         lambda x, w, b: TF.conv2d(x, w, b, padding=2)),
-        ("conv2d LeNet c2", (arr(64, 6, 14, 14), arr(16, 6, 5, 5), arr(16)),
-         lambda x, w, b: F.conv2d(x, w, b), lambda x, w, b: TF.conv2d(x, w, b)),
-        ("conv2d ResNet-20 16ch", (arr(128, 16, 32, 32), arr(16, 16, 3, 3), None),
-         lambda x, w, b: F.conv2d(x, w, padding=1), lambda x, w, b: TF.conv2d(x, w, padding=1)),
-        ("conv2d ResNet-20 64ch/s2", (arr(128, 32, 16, 16), arr(64, 32, 3, 3), None),
-         lambda x, w, b: F.conv2d(x, w, stride=2, padding=1),
-         lambda x, w, b: TF.conv2d(x, w, stride=2, padding=1)),
-        ("max_pool2d 2x2 LeNet", (arr(64, 6, 28, 28),),
-         lambda x: F.max_pool2d(x, 2), lambda x: TF.max_pool2d(x, 2)),
-        ("max_pool2d 2x2 VGG", (arr(128, 64, 32, 32),),
-         lambda x: F.max_pool2d(x, 2), lambda x: TF.max_pool2d(x, 2)),
-        ("max_pool2d 3x3/s2/p1", (arr(64, 64, 56, 56),),
-         lambda x: F.max_pool2d(x, 3, 2, 1), lambda x: TF.max_pool2d(x, 3, 2, 1)),
-        ("batch_norm ResNet-20", (arr(128, 16, 32, 32), arr(16), arr(16)),
-         lambda x, w, b: F.batch_norm(x, cnnlab.zeros(16), cnnlab.ones(16), w, b, training=True),
-         lambda x, w, b: TF.batch_norm(x, torch.zeros(16), torch.ones(16), w, b, training=True)),
+        (
+            "conv2d LeNet c1",
+            (arr(64, 1, 28, 28), arr(6, 1, 5, 5), arr(6)),
+            lambda x, w, b: F.conv2d(x, w, b, padding=2),
+            lambda x, w, b: TF.conv2d(x, w, b, padding=2),
+        ),
+        (
+            "conv2d LeNet c2",
+            (arr(64, 6, 14, 14), arr(16, 6, 5, 5), arr(16)),
+            lambda x, w, b: F.conv2d(x, w, b),
+            lambda x, w, b: TF.conv2d(x, w, b),
+        ),
+        (
+            "conv2d ResNet-20 16ch",
+            (arr(128, 16, 32, 32), arr(16, 16, 3, 3), None),
+            lambda x, w, b: F.conv2d(x, w, padding=1),
+            lambda x, w, b: TF.conv2d(x, w, padding=1),
+        ),
+        (
+            "conv2d ResNet-20 64ch/s2",
+            (arr(128, 32, 16, 16), arr(64, 32, 3, 3), None),
+            lambda x, w, b: F.conv2d(x, w, stride=2, padding=1),
+            lambda x, w, b: TF.conv2d(x, w, stride=2, padding=1),
+        ),
+        (
+            "max_pool2d 2x2 LeNet",
+            (arr(64, 6, 28, 28),),
+            lambda x: F.max_pool2d(x, 2),
+            lambda x: TF.max_pool2d(x, 2),
+        ),
+        (
+            "max_pool2d 2x2 VGG",
+            (arr(128, 64, 32, 32),),
+            lambda x: F.max_pool2d(x, 2),
+            lambda x: TF.max_pool2d(x, 2),
+        ),
+        (
+            "max_pool2d 3x3/s2/p1",
+            (arr(64, 64, 56, 56),),
+            lambda x: F.max_pool2d(x, 3, 2, 1),
+            lambda x: TF.max_pool2d(x, 3, 2, 1),
+        ),
+        (
+            "batch_norm ResNet-20",
+            (arr(128, 16, 32, 32), arr(16), arr(16)),
+            lambda x, w, b: F.batch_norm(x, cnnlab.zeros(16), cnnlab.ones(16), w, b, training=True),
+            lambda x, w, b: TF.batch_norm(x, torch.zeros(16), torch.ones(16), w, b, training=True),
+        ),
     ]
 
 
@@ -67,7 +96,9 @@ def _step(fn, arrays, make):
 
 
 def grad_out(out):
-    return np.ones(out.shape, np.float32) if isinstance(out, cnnlab.Tensor) else torch.ones_like(out)
+    if isinstance(out, cnnlab.Tensor):
+        return np.ones(out.shape, np.float32)
+    return torch.ones_like(out)
 
 
 def main(argv=None) -> None:
@@ -85,14 +116,18 @@ def main(argv=None) -> None:
             },
             repeats=args.repeats,
         )
-        rows.append({
-            "op (forward+backward)": name,
-            "cnnlab ms": f"{t['cnnlab'] * 1e3:.2f}",
-            "torch ms": f"{t['torch'] * 1e3:.2f}",
-            "speed ratio": f"{t['torch'] / t['cnnlab']:.2f}",
-        })
-    print(f"# {platform.processor() or platform.machine()}, {threads} BLAS threads, "
-          f"numpy {np.__version__}, torch {torch.__version__}")
+        rows.append(
+            {
+                "op (forward+backward)": name,
+                "cnnlab ms": f"{t['cnnlab'] * 1e3:.2f}",
+                "torch ms": f"{t['torch'] * 1e3:.2f}",
+                "speed ratio": f"{t['torch'] / t['cnnlab']:.2f}",
+            }
+        )
+    print(
+        f"# {platform.processor() or platform.machine()}, {threads} BLAS threads, "
+        f"numpy {np.__version__}, torch {torch.__version__}"
+    )
     print(table(rows, list(rows[0])))
 
 

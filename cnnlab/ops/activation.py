@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from cnnlab.autograd import Function, Tensor
+from cnnlab.autograd import Function, Tensor, is_grad_enabled
 from cnnlab.backend import get_array_module
 
 __all__ = [
@@ -51,7 +51,7 @@ class ReLU(Function):
 
     @staticmethod
     def forward(x):
-        mask = x > 0
+        mask = x > 0 if is_grad_enabled() else None  # no graph, no backward: skip a pass
         return get_array_module(x).maximum(x, 0), mask
 
     # dL/dx = g * (x > 0)

@@ -1,21 +1,27 @@
 """Convolutions as im2col + GEMM: conv2d, conv1d (a composite over conv2d), conv_transpose2d.
 
-Layout: the columns of one convolution are a contiguous ``(N, G, C/G * KH * KW, OH * OW)``
-array, so each (sample, group) is one ``W_g @ cols`` product whose result is already NCHW
-(no output transpose) and the copy that builds it moves runs of ``OW`` contiguous pixels.
-``np.matmul`` runs the (N, G) batch of sgemms; a per-sample product keeps each GEMM big
-enough for BLAS but small enough that it never pays for threads it cannot use.
+conv2d runs on :mod:`cnnlab.ops.windows`'s cache-blocked engine: one batch chunk at a time,
+its columns ``(G, C/G * KH * KW, m * L)`` are built into a reused buffer (long contiguous
+runs on the stride-1 path) and multiplied while still in cache; nothing but ``x`` is kept
+for backward, which rebuilds the columns for ``dL/dW``. With stride 1 and enough input
+channels ``dL/dx`` is the full convolution of ``g`` with the flipped kernel (the same fast
+path again); otherwise the columns of ``W^T g`` are added back chunk by chunk (col2im).
 
-The three GEMMs of a convolution serve both ops: conv_transpose2d's forward is conv2d's
-input gradient (col2im of ``W^T g``) and its input gradient is conv2d's forward.
-"""
+conv_transpose2d uses the whole-batch helpers below: its forward is conv2d's input gradient
+(col2im of ``W^T g``) and its input gradient is conv2d's forward."""
 
 from __future__ import annotations
 
 from cnnlab.autograd import Function, Tensor
 from cnnlab.backend import get_array_module
 from cnnlab.ops.shape import Reshape
-from cnnlab.ops.windows import col2im, out_size, windows
+from cnnlab.ops.windows import (
+    col2im,
+    conv_chunked,
+    conv_chunked_input_grad,
+    conv_chunked_weight_grad,
+    windows,
+)
 
 __all__ = ["Conv2d", "ConvTranspose2d", "conv1d", "conv2d", "conv_transpose2d"]
 
@@ -127,46 +133,42 @@ def _promote(*arrays):
 
 
 # ------------------------------------------------------------------------------------- ops
+def _flipped_transpose(w, groups: int):
+    """``(O, C/G, KH, KW)`` -> ``(C, O/G, KH, KW)`` with the kernel rotated by 180 degrees:
+    the weight whose full convolution with ``g`` is conv2d's input gradient."""
+    xp = get_array_module(w)
+    o, cg, kh, kw = w.shape
+    wt = w.reshape(groups, o // groups, cg, kh, kw).swapaxes(1, 2)[..., ::-1, ::-1]
+    return xp.ascontiguousarray(wt).reshape(groups * cg, o // groups, kh, kw)
+
+
 class Conv2d(Function):
     @staticmethod
     def forward(x, w, b, *, stride, padding, dilation, groups, input_grad=True):
         x, w, b = _promote(x, w, b)
-        xpad = _pad(x, padding)
-        kh, kw = w.shape[2:]
-        out_hw = (
-            out_size(xpad.shape[2], kh, stride[0], 0, 0, dilation[0]),
-            out_size(xpad.shape[3], kw, stride[1], 0, 0, dilation[1]),
-        )
-        y, cols = _conv_gemm(xpad, w, stride, dilation, out_hw, groups)
-        if b is not None:
-            y += b.reshape(1, -1, 1, 1)
-        ctx = (
-            cols,
-            w if input_grad else None,
-            w.shape,
-            x.shape,
-            xpad.shape,
-            padding,
-            stride,
-            dilation,
-            groups,
-            b is not None,
-        )
-        return y, ctx
+        stride, dilation = tuple(stride), tuple(dilation)
+        y = conv_chunked(x, w, b, padding, stride, dilation, groups)
+        # backward rebuilds the columns chunk by chunk from x (alive in the graph anyway)
+        ctx = (x, w if input_grad else None, w.shape, padding, stride, dilation, groups)
+        return y, (ctx, b is not None)
 
-    # dL/dW = g · cols^T;  dL/dx = crop(col2im(W^T · g));  dL/db = sum of g over N, H, W
+    # dL/dW = g · cols^T;  dL/db = sum of g over N, H, W;  dL/dx = crop(col2im(W^T · g)),
+    # which for stride 1 is the full convolution of g with the flipped kernel
     @staticmethod
     def backward(ctx, g):
-        cols, w, w_shape, x_shape, padded_shape, pads, stride, dilation, groups, has_b = ctx
-        out_hw = g.shape[2:]
-        g2 = _to_grid(g, _row(padded_shape[3], stride, out_hw[1]))
-        gw = _weight_grad(g2, cols, w_shape, groups)
-        gx = None
-        if w is not None:
-            dpad = _cols_to_image(g2, w, padded_shape, out_hw, stride, dilation, groups)
-            t, left = pads[0], pads[2]
-            gx = dpad[:, :, t : t + x_shape[2], left : left + x_shape[3]]
+        (x, w, w_shape, pads, stride, dilation, groups), has_b = ctx
         gb = g.sum(axis=(0, 2, 3)) if has_b else None
+        gw = conv_chunked_weight_grad(x, g, pads, w_shape[2:], stride, dilation, groups)
+        if w is None:
+            return None, gw, gb
+        span = [d * (k - 1) for d, k in zip(dilation, w_shape[2:])]
+        gpads = (span[0] - pads[0], span[0] - pads[1], span[1] - pads[2], span[1] - pads[3])
+        # the flipped convolution needs stride 1, padding within the kernel's span and enough
+        # input channels (few make it a skinny GEMM); else scatter the columns back
+        if stride == (1, 1) and min(gpads) >= 0 and x.shape[1] // groups >= 16:
+            wf = _flipped_transpose(w, groups)
+            return conv_chunked(g, wf, None, gpads, stride, dilation, groups), gw, gb
+        gx = conv_chunked_input_grad(g, w, x.shape, pads, stride, dilation, groups)
         return gx, gw, gb
 
 

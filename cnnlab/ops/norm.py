@@ -31,13 +31,18 @@ class BatchNorm(Function):
             xc = x - mean.reshape(cs)
             var = (xc * xc).mean(axis=axes)  # biased, for normalising
         else:
-            xc = x - mean.reshape(cs).astype(x.dtype, copy=False)
+            mean = mean.astype(x.dtype, copy=False)
             var = var.astype(x.dtype, copy=False)
         invstd = 1 / xp.sqrt(var + eps)
         scale = invstd if weight is None else invstd * weight
-        xc *= scale.reshape(cs)
-        if bias is not None:
-            xc += bias.reshape(cs)
+        if training:
+            xc *= scale.reshape(cs)
+            if bias is not None:
+                xc += bias.reshape(cs)
+        else:  # constants fold into one affine map: two passes instead of three
+            shift = -mean * scale if bias is None else bias - mean * scale
+            xc = x * scale.reshape(cs)
+            xc += shift.reshape(cs)
         mean = mean.astype(x.dtype, copy=False)
         ctx = (x, axes, mean, var, invstd, weight, bias is not None, training)
         return xc, ctx

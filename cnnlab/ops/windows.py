@@ -1,4 +1,5 @@
-"""Sliding windows shared by convolution and pooling: strided views, col2im, output sizes.
+"""Sliding windows shared by convolution and pooling: strided views, col2im, output sizes,
+and the cache-blocked im2col + GEMM engine behind conv2d (forward, dL/dW, dL/dx).
 
 No per-pixel Python loops: windows are zero-copy strided views, and col2im adds back one
 kernel offset at a time (kh * kw vectorised slice additions).
@@ -7,6 +8,7 @@ kernel offset at a time (kh * kw vectorised slice additions).
 from __future__ import annotations
 
 import math
+import threading
 
 from cnnlab.backend import get_array_module
 
@@ -72,3 +74,196 @@ def col2im(cols, padded_shape: tuple, stride: tuple, dilation: tuple):
                 :, :, :, :, i, j
             ]
     return out
+
+
+# ------------------------------------------------------------- cache-blocked im2col + GEMM
+# The columns of a whole batch are 9x (3x3) the input: building them in memory and reading
+# them back in the GEMM is bound by memory bandwidth, and a GEMM with few output channels
+# over such a long matrix runs at about half of BLAS's peak. So the convolution
+# runs one batch chunk at a time: pad the chunk into a small buffer, copy its columns
+# (long contiguous runs), multiply, and move on while both still sit in cache.
+_CHUNK_BYTES = 1 << 21
+
+
+def _chunk(n: int, per_sample: int) -> int:
+    return max(1, min(n, _CHUNK_BYTES // max(per_sample, 1)))
+
+
+class _Workspaces(threading.local):
+    def __init__(self) -> None:
+        self.bufs: dict = {}
+
+
+_workspaces = _Workspaces()
+
+
+def _workspace(xp, slot: str, shape: tuple, dtype, zero: bool = False):
+    """A scratch array of ``shape`` kept per thread between calls (a fresh large allocation
+    costs page faults on every call); never returned to callers, only read in place."""
+    size = math.prod(shape)
+    if size * xp.dtype(dtype).itemsize > 4 * _CHUNK_BYTES:  # too big to keep around
+        return (xp.zeros if zero else xp.empty)(shape, dtype=dtype)
+    key = (slot, xp.dtype(dtype).str, xp.__name__)
+    buf = _workspaces.bufs.get(key)
+    if buf is None or buf.size < size:
+        buf = _workspaces.bufs[key] = xp.empty(size, dtype=dtype)
+    out = buf[:size].reshape(shape)
+    if zero:
+        out.fill(0)
+    return out
+
+
+def _take(buf, shape: tuple):
+    """A contiguous array of ``shape`` at the start of the flat workspace ``buf``."""
+    return buf[: math.prod(shape)].reshape(shape)
+
+
+class _Columns:
+    """Columns ``(G, C/G * KH * KW, m * L)`` of batch chunks of a (to-be-padded) NCHW ``x``.
+
+    With stride 1 the windows of one kernel offset in one image are a single run of the
+    flattened image, so output rows lie ``Wp`` apart (``L = (OH-1) * Wp + OW``; the
+    ``Wp - OW`` columns that wrap round a row end are junk) and the copy moves long
+    contiguous runs. Otherwise ``L = OH * OW`` from the strided window view.
+    """
+
+    def __init__(self, x, pads: tuple, kernel: tuple, stride: tuple, dilation: tuple, groups):
+        xp = get_array_module(x)
+        n, c, h, w = x.shape
+        t, b, l, r = pads
+        self.x, self.pads, self.kernel, self.groups = x, pads, kernel, groups
+        self.stride, self.dilation = stride, dilation
+        self.hp, self.wp = h + t + b, w + l + r
+        self.oh = (self.hp - dilation[0] * (kernel[0] - 1) - 1) // stride[0] + 1
+        self.ow = (self.wp - dilation[1] * (kernel[1] - 1) - 1) // stride[1] + 1
+        self.unit = stride == (1, 1)
+        self.row = self.wp if self.unit else self.ow
+        self.size = (self.oh - 1) * self.row + self.ow
+        self.k = c * kernel[0] * kernel[1] // groups
+        self.nb = _chunk(n, self.k * groups * self.size * x.itemsize)
+        padded = t or b or l or r
+        pad_shape = (self.nb, c, self.hp, self.wp)
+        self.pad_buf = _workspace(xp, "pad", pad_shape, x.dtype, zero=True) if padded else None
+        self.buf = _workspace(xp, "cols", (self.k * groups * self.nb * self.size,), x.dtype)
+
+    def __call__(self, n0: int, n1: int):
+        xp = get_array_module(self.x)
+        m, (t, _, l, _) = n1 - n0, self.pads
+        c, h, w = self.x.shape[1:]
+        if self.pad_buf is None:
+            xs = xp.ascontiguousarray(self.x[n0:n1])
+        else:
+            xs = self.pad_buf[:m]
+            xs[:, :, t : t + h, l : l + w] = self.x[n0:n1]
+        if self.kernel == (1, 1) and self.unit and m == 1:
+            return xs.reshape(self.groups, self.k, self.size)
+        (kh, kw), (dh, dw), (sh, sw) = self.kernel, self.dilation, self.stride
+        sn, sc = xs.strides[0] // xs.itemsize, xs.strides[1] // xs.itemsize
+        if self.unit:
+            shape = (c, kh, kw, m, self.size)
+            strides = (sc, dh * self.wp, dw, sn, 1)
+        else:
+            shape = (c, kh, kw, m, self.oh, self.ow)
+            strides = (sc, dh * self.wp, dw, sn, sh * self.wp, sw)
+        view = xp.lib.stride_tricks.as_strided(xs, shape, tuple(s * xs.itemsize for s in strides))
+        cols = _take(self.buf, shape)
+        cols[...] = view
+        return cols.reshape(self.groups, self.k, m * self.size)
+
+
+def _rows_view(a, m: int, o: int, oh: int, ow: int, row: int, size: int):
+    """View ``(O, m * L)`` as ``(m, O, OH, OW)`` (sample ``i`` at columns ``[i*L, (i+1)*L)``)."""
+    xp = get_array_module(a)
+    st = (size, m * size, row, 1)
+    return xp.lib.stride_tricks.as_strided(a, (m, o, oh, ow), tuple(s * a.itemsize for s in st))
+
+
+def conv_chunked(x, w, b, pads: tuple, stride: tuple, dilation: tuple, groups: int):
+    """Cross-correlation of NCHW ``x`` zero-padded by ``(top, bottom, left, right)`` with
+    ``w (O, C/G, KH, KW)`` (+ bias ``b``), one batch chunk at a time. Returns
+    ``(N, O, OH, OW)``."""
+    xp = get_array_module(x)
+    n = x.shape[0]
+    o, cg, kh, kw = w.shape
+    cols = _Columns(x, pads, (kh, kw), stride, dilation, groups)
+    y = xp.empty((n, o, cols.oh, cols.ow), dtype=x.dtype)
+    wg = w.reshape(groups, o // groups, -1)
+    ybuf = _workspace(xp, "out", (o * cols.nb * cols.size,), x.dtype)
+    for n0 in range(0, n, cols.nb):
+        n1 = min(n, n0 + cols.nb)
+        m = n1 - n0
+        yb = _take(ybuf, (groups, o // groups, m * cols.size))
+        xp.matmul(wg, cols(n0, n1), out=yb)
+        ys = y[n0:n1]
+        ys[...] = _rows_view(yb, m, o, cols.oh, cols.ow, cols.row, cols.size)
+        if b is not None:
+            ys += b.reshape(1, -1, 1, 1)
+    return y
+
+
+def conv_chunked_weight_grad(x, g, pads, kernel: tuple, stride, dilation, groups: int):
+    """``dL/dW = sum over the batch of g · cols^T`` for :func:`conv_chunked`, chunk by chunk."""
+    xp = get_array_module(x)
+    n, c = x.shape[:2]
+    o = g.shape[1]
+    cols = _Columns(x, pads, kernel, stride, dilation, groups)
+    gbuf = _workspace(xp, "grad", (o * cols.nb * cols.size,), g.dtype, zero=True)
+    gw = None
+    for n0 in range(0, n, cols.nb):
+        n1 = min(n, n0 + cols.nb)
+        m = n1 - n0
+        gb = _take(gbuf, (groups, o // groups, m * cols.size))
+        if m != cols.nb:  # a short last chunk: fresh zeros so its junk columns are zero
+            gb = xp.zeros_like(gb)
+        _rows_view(gb, m, o, cols.oh, cols.ow, cols.row, cols.size)[...] = g[n0:n1]
+        part = gb @ cols(n0, n1).swapaxes(1, 2)
+        gw = part if gw is None else gw.__iadd__(part)
+    return gw.reshape(o, c // groups, *kernel)
+
+
+def conv_chunked_input_grad(g, w, x_shape: tuple, pads, stride: tuple, dilation, groups: int):
+    """``dL/dx = crop(col2im(W^T · g))`` for :func:`conv_chunked`, chunk by chunk: each
+    chunk's columns are added back one kernel offset at a time while they sit in cache."""
+    xp = get_array_module(g)
+    n, c, h, wd = x_shape
+    o, cg, kh, kw = w.shape
+    (t, b, l, r), (sh, sw), (dh, dw) = pads, stride, dilation
+    hp, wp = h + t + b, wd + l + r
+    oh, ow = g.shape[2:]
+    unit = tuple(stride) == (1, 1)
+    row = wp if unit else ow
+    size = (oh - 1) * row + ow
+    k = cg * kh * kw
+    nb = _chunk(n, c * kh * kw * size * g.itemsize)
+    wt = xp.ascontiguousarray(w.reshape(groups, o // groups, k).swapaxes(1, 2))
+    gbuf = _workspace(xp, "grad", (o * nb * size,), g.dtype, zero=True)
+    dbuf = _workspace(xp, "dcols", (c * kh * kw * nb * size,), g.dtype)
+    acc_buf = _workspace(xp, "acc", (nb, c, hp, wp), g.dtype)
+    gx = xp.empty(x_shape, dtype=g.dtype)
+    for n0 in range(0, n, nb):
+        n1 = min(n, n0 + nb)
+        m = n1 - n0
+        gb = _take(gbuf, (groups, o // groups, m * size))
+        if m != nb:  # a short last chunk: fresh zeros so its junk columns are zero
+            gb = xp.zeros_like(gb)
+        _rows_view(gb, m, o, oh, ow, row, size)[...] = g[n0:n1]
+        d = _take(dbuf, (groups, k, m * size))
+        xp.matmul(wt, gb, out=d)
+        acc = acc_buf[:m]
+        acc[...] = 0
+        if unit:  # one contiguous run per kernel offset and image (junk columns are zero)
+            d = d.reshape(c, kh, kw, m, size)
+            flat = acc.reshape(m, c, hp * wp)
+            for i in range(kh):
+                for j in range(kw):
+                    start = i * dh * wp + j * dw
+                    flat[:, :, start : start + size] += d[:, i, j].swapaxes(0, 1)
+        else:
+            d = d.reshape(c, kh, kw, m, oh, ow)
+            for i in range(kh):
+                for j in range(kw):
+                    rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
+                    cols = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
+                    acc[:, :, rows, cols] += d[:, i, j].swapaxes(0, 1)
+        gx[n0:n1] = acc[:, :, t : t + h, l : l + wd]
+    return gx

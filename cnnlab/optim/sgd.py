@@ -93,7 +93,10 @@ class SGD(Optimizer):
                         buf = state["momentum_buffer"] = g.copy()
                     else:
                         buf *= momentum
-                        buf += (1 - dampening) * g
+                        if dampening == 0:
+                            buf += g
+                        else:
+                            buf += (1 - dampening) * g
                     g = g + momentum * buf if group["nesterov"] else buf
-                p.data += -lr * g
+                p.data -= lr * g
         return loss

@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
-from tests.helpers import requires_torch, torch
 
 import cnnlab
 import cnnlab.nn.functional as F
 from cnnlab import models, nn, optim
+from tests.helpers import requires_torch, torch
 
 # conv1 6*(1*25)+6, conv2 16*(6*25)+16, fc 400*120+120, 120*84+84, 84*10+10
 LENET5_PARAMS = 156 + 2416 + 48120 + 10164 + 850

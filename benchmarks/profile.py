@@ -1,0 +1,122 @@
+"""Where one training (or inference) step of a benchmark workload spends its time.
+
+    python -m benchmarks.profile [--only lenet5-train] [--steps 5] [--threads 1]
+
+Times every op's forward and backward (CPU time of this process, so load from other
+processes barely matters) by wrapping each ``Function`` subclass's ``forward``/``backward``
+for the duration of the run, plus the optimizer step and whatever is left (Python glue,
+the autograd engine). Rows are ``Op.forward`` / ``Op.backward`` with milliseconds per step.
+With ``--threads 1`` (the default) BLAS runs on one core, which makes the split between
+GEMM and copy-bound work easy to read; PyTorch's single-thread step time is printed too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections import defaultdict
+
+
+def _all_functions(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _all_functions(sub)
+
+
+def _wrap(cls, name, table):
+    orig = cls.__dict__[name]
+    fn = orig.__func__
+
+    def timed(*args, **kwargs):
+        t0 = time.process_time()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            table[f"{cls.__name__}.{name}"] += time.process_time() - t0
+
+    setattr(cls, name, staticmethod(timed))
+    return orig
+
+
+def profile(workload: str, steps: int) -> None:
+
+    from benchmarks import train_step as ts
+    from cnnlab.autograd import Function
+
+    w = [w for w in ts.WORKLOADS if w.name == workload][0]
+    x, y = ts.batch(w)
+    ours, theirs = ts.build(w)
+    step = ts.cnnlab_step(ours, w, x, y)
+    tstep = ts.torch_step(theirs, w, x, y)
+    for _ in range(2):
+        step()
+        tstep()
+    table: dict = defaultdict(float)
+    saved = []
+    for cls in set(_all_functions(Function)):
+        for name in ("forward", "backward"):
+            if name in cls.__dict__:
+                saved.append((cls, name, _wrap(cls, name, table)))
+    from cnnlab.optim import SGD
+
+    orig_step = SGD.step
+
+    def timed_step(self, closure=None):
+        t0 = time.process_time()
+        try:
+            return orig_step(self, closure)
+        finally:
+            table["SGD.step"] += time.process_time() - t0
+
+    SGD.step = timed_step
+    try:
+        t0 = time.process_time()
+        for _ in range(steps):
+            step()
+        total = time.process_time() - t0
+    finally:
+        SGD.step = orig_step
+        for cls, name, orig in saved:
+            setattr(cls, name, orig)
+    t0 = time.process_time()
+    for _ in range(steps):
+        tstep()
+    ttotal = time.process_time() - t0
+    ms = 1e3 / steps
+    print(
+        f"\n## {workload}: cnnlab {total * ms:.1f} ms/step, torch {ttotal * ms:.1f} ms/step "
+        f"(CPU time, ratio torch/cnnlab {ttotal / total:.2f})"
+    )
+    rest = total - sum(table.values())
+    rows = sorted(table.items(), key=lambda kv: -kv[1]) + [("other (engine, glue)", rest)]
+    for k, v in rows:
+        if v * ms >= 0.05:
+            print(f"  {k:32s} {v * ms:8.2f} ms  {100 * v / total:5.1f}%")
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", default="")
+    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args(argv)
+    if "numpy" in sys.modules and os.environ.get("OPENBLAS_NUM_THREADS") != str(args.threads):
+        print("note: NumPy was imported before OPENBLAS_NUM_THREADS was set", file=sys.stderr)
+    import torch
+
+    from benchmarks import train_step as ts
+
+    torch.set_num_threads(args.threads)
+    for w in ts.WORKLOADS:
+        if not args.only or w.name in args.only.split(","):
+            profile(w.name, args.steps)
+
+
+if __name__ == "__main__":
+    # BLAS reads its thread count when NumPy is first imported, so set it before that
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--threads", type=int, default=1)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", str(pre.parse_known_args()[0].threads))
+    main()
