@@ -77,6 +77,26 @@ class ResNet20(nn.Module):
         return self.fc(x.mean((2, 3)))
 
 
+class FashionCNN(nn.Module):
+    """cnnlab's default model (``fashion_cnn``): conv3x3-BN-ReLU-pool stages, dropout, linear."""
+
+    def __init__(self, widths=(32, 64, 128), dropout: float = 0.0, num_classes: int = 10):
+        super().__init__()
+        layers, c = [], 1
+        for w in widths:
+            layers += [nn.Conv2d(c, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU()]
+            layers.append(nn.MaxPool2d(2))
+            c = w
+        self.features = nn.Sequential(*layers)
+        side = 28 // 2 ** len(widths)
+        self.classifier = nn.Sequential(
+            nn.Dropout(dropout), nn.Linear(c * side * side, num_classes)
+        )
+
+    def forward(self, x):
+        return self.classifier(self.features(x).flatten(1))
+
+
 def vgg_style_layers(nn_module, num_classes: int = 10):
     """conv64-conv64-pool-conv128-conv128-pool-fc, as a Sequential (either framework)."""
     return nn_module.Sequential(

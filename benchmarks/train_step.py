@@ -53,6 +53,8 @@ WORKLOADS = [
     Workload("resnet20-train", "resnet20", (3, 32, 32), 128, True, 0.75),
     Workload("resnet20-infer", "resnet20", (3, 32, 32), 128, False, 0.8),
     Workload("vgg-style-train", "vgg_style", (3, 32, 32), 128, True, 0.75),
+    # the model `cnnlab train` trains by default (dropout off so both compute the same loss)
+    Workload("fashion-cnn-train", "fashion_cnn", (1, 28, 28), 128, True, 1.0),
 ]
 
 
@@ -62,6 +64,9 @@ def build(w: Workload):
     if w.model == "vgg_style":
         ours = torch_twins.vgg_style_layers(cnn)
         theirs = torch_twins.vgg_style_layers(torch.nn)
+    elif w.model == "fashion_cnn":
+        ours = models.create(w.model, dropout=0.0)
+        theirs = torch_twins.FashionCNN()
     else:
         ours = models.create(w.model)
         theirs = {"lenet5": torch_twins.LeNet5, "resnet20": torch_twins.ResNet20}[w.model]()
