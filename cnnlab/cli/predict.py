@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-HELP = "classify image files with a checkpoint"
+HELP = "classify image files with a checkpoint or a pretrained zoo model"
 
 DESCRIPTION = (
     HELP
@@ -12,14 +12,27 @@ DESCRIPTION = (
 
 Images of any size and mode are converted to the model's channels (greyscale for 1, RGB for
 3) and resized to its input size, ignoring the aspect ratio. Fashion-MNIST and MNIST show
-light objects on black: pass --invert for dark objects on a light background."""
+light objects on black: pass --invert for dark objects on a light background.
+
+With --model NAME (and --pretrained for published weights, such as efficientnet_lite0's
+ImageNet weights) photos keep their aspect ratio: the short side is resized to the model's
+input size and the centre cropped."""
 )
 
 
 def add_parser(subparsers, parents) -> None:
+    from cnnlab.cli.attack import _intermixed
+
     p = subparsers.add_parser("predict", help=HELP, description=DESCRIPTION, parents=parents)
-    p.add_argument("checkpoint", help="a .safetensors checkpoint or a run directory")
-    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, ...)")
+    _intermixed(p)
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="CHECKPOINT|IMAGE",
+        help="a .safetensors checkpoint or run directory (unless --model), then image files",
+    )
+    p.add_argument("--model", help="a zoo model name instead of a checkpoint")
+    p.add_argument("--pretrained", action="store_true", help="load the model's published weights")
     p.add_argument("--topk", type=int, default=5, help="classes to show per image (default: 5)")
     p.add_argument("--invert", action="store_true", help="invert brightness before classifying")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -29,7 +42,18 @@ def add_parser(subparsers, parents) -> None:
 def run(args) -> int:
     from cnnlab.train.run import predict_images
 
-    results = predict_images(args.checkpoint, args.images, args.topk, args.invert)
+    inputs = list(args.inputs)
+    checkpoint = None if args.model else inputs.pop(0)
+    if not inputs:
+        raise ValueError("predict: give at least one IMAGE file")
+    results = predict_images(
+        checkpoint,
+        inputs,
+        args.topk,
+        args.invert,
+        model_name=args.model,
+        pretrained=args.pretrained,
+    )
     if args.json:
         print(json.dumps(results))
         return 0

@@ -26,36 +26,46 @@ class BatchNorm(Function):
         xp = get_array_module(x)
         axes = (0,) + tuple(range(2, x.ndim))
         cs = _channel_shape(x)
+        one_pass = False
         if training:
-            mean = x.mean(axis=axes)
-            xc = x - mean.reshape(cs)
-            var = (xc * xc).mean(axis=axes)  # biased, for normalising
+            mean, var, one_pass = _batch_stats(x)
         else:
             mean = mean.astype(x.dtype, copy=False)
             var = var.astype(x.dtype, copy=False)
         invstd = 1 / xp.sqrt(var + eps)
         scale = invstd if weight is None else invstd * weight
-        if training:
-            xc *= scale.reshape(cs)
-            if bias is not None:
-                xc += bias.reshape(cs)
-        else:  # constants fold into one affine map: two passes instead of three
-            shift = -mean * scale if bias is None else bias - mean * scale
-            xc = x * scale.reshape(cs)
-            xc += shift.reshape(cs)
+        # y = x * scale + shift with the per-channel constants folded: two passes over x
+        shift = -mean * scale if bias is None else bias - mean * scale
+        y = xp.multiply(x, scale.reshape(cs).astype(x.dtype, copy=False))
+        y += shift.reshape(cs).astype(x.dtype, copy=False)
         mean = mean.astype(x.dtype, copy=False)
-        ctx = (x, axes, mean, var, invstd, weight, bias is not None, training)
-        return xc, ctx
+        ctx = (x, axes, mean, var, invstd, weight, bias is not None, training, one_pass)
+        return y, ctx
 
     # xhat = (x - mean) * invstd;  dL/db = sum(g), dL/dw = sum(g * xhat);
     # training: dL/dx = w * invstd * (g - sum(g) / M - xhat * sum(g * xhat) / M)
     # eval:     dL/dx = w * invstd * g
     @staticmethod
     def backward(ctx, g):
-        x, axes, mean, var, invstd, weight, has_bias, training = ctx
+        x, axes, mean, var, invstd, weight, has_bias, training, one_pass = ctx
         xp = get_array_module(g)
         cs = _channel_shape(x)
         k = invstd if weight is None else invstd * weight
+        if one_pass:
+            # sums straight from g and x (no xhat array): sum(g * xhat) =
+            # invstd * (sum(g * x) - mean * sum(g)); the forward checked mean is small
+            # against the spread, so the difference loses no precision
+            g3, x3 = _as3(g), _as3(x)
+            sum_g = xp.einsum("nci->c", g3)
+            sum_gxhat = invstd * (xp.einsum("nci,nci->c", g3, x3) - mean * sum_g)
+            m = x.size // x.shape[1]
+            # dL/dx = a * g + b * x + c per channel
+            b = -k * invstd * sum_gxhat / m
+            c = -k * sum_g / m - b * mean
+            gx = xp.multiply(g, k.reshape(cs))
+            gx += xp.multiply(x, b.reshape(cs))
+            gx += c.reshape(cs)
+            return gx, (None if weight is None else sum_gxhat), (sum_g if has_bias else None)
         xhat = x - mean.reshape(cs)
         xhat *= invstd.reshape(cs)
         gx = xhat * g
@@ -70,6 +80,30 @@ class BatchNorm(Function):
         else:
             xp.multiply(g, k.reshape(cs), out=gx)
         return gx, (None if weight is None else sum_gxhat), (sum_g if has_bias else None)
+
+
+def _as3(a):
+    """``(N, C, ...)`` as ``(N, C, L)`` (a view for contiguous arrays)."""
+    return a.reshape(a.shape[0], a.shape[1], -1)
+
+
+def _batch_stats(x):
+    """Per-channel mean and biased variance of ``x`` over every dim but 1, and whether they
+    came from one pass (``E[x^2] - mean^2``, two reductions that never write an array).
+
+    That shortcut loses precision when ``mean^2`` dwarfs the variance, so then (and for
+    arrays that are not contiguous) the classic two passes over ``x - mean`` run instead.
+    """
+    xp = get_array_module(x)
+    m = x.size // x.shape[1]
+    x3 = _as3(x)
+    mean = xp.einsum("nci->c", x3) / m
+    if x.flags.c_contiguous:
+        var = xp.einsum("nci,nci->c", x3, x3) / m - mean * mean
+        if bool((mean * mean <= 4 * var).all()):
+            return mean, var, True
+    xc = x3 - mean.reshape(1, -1, 1)
+    return mean, xp.einsum("nci,nci->c", xc, xc) / m, False
 
 
 def _array(t):

@@ -186,8 +186,16 @@ def load_image(path, channels: int, size: tuple, invert: bool = False) -> np.nda
     return 1.0 - arr if invert else arr
 
 
-def predict_images(checkpoint, images: list, topk: int = 5, invert: bool = False) -> list[dict]:
-    """Top-k classes with softmax probabilities for each image file.
+def predict_images(
+    checkpoint,
+    images: list,
+    topk: int = 5,
+    invert: bool = False,
+    model_name: str | None = None,
+    pretrained: bool = False,
+) -> list[dict]:
+    """Top-k classes with softmax probabilities for each image file, under a checkpoint or a
+    registered model (``model_name``, with ``pretrained`` weights).
 
     Returns one ``{'image': path, 'top': [(class, probability), ...]}`` per image.
     """
@@ -195,17 +203,30 @@ def predict_images(checkpoint, images: list, topk: int = 5, invert: bool = False
 
     if topk < 1:
         raise ValueError(f"--topk must be at least 1, got {topk}")
-    model, ckpt = model_from_checkpoint(checkpoint)
-    cfg = ckpt.config
-    size = cfg.get("input_size") or [28, 28]
-    batch = np.stack([load_image(p, int(cfg.get("in_channels", 1)), size, invert) for p in images])
-    mean = np.asarray(cfg.get("mean", [0.0]), np.float32).reshape(1, -1, 1, 1)
-    std = np.asarray(cfg.get("std", [1.0]), np.float32).reshape(1, -1, 1, 1)
+    if checkpoint is None:
+        from cnnlab.explain.command import load_image as load_photo
+        from cnnlab.explain.command import load_model
+
+        info = load_model(None, model_name, pretrained)
+        model, classes = info.model, info.classes
+        batch = np.stack([load_photo(p, info.shape) for p in images])
+        if invert:
+            batch = 1.0 - batch
+    else:
+        model, ckpt = model_from_checkpoint(checkpoint)
+        cfg = ckpt.config
+        classes = cfg.get("classes")
+        size = cfg.get("input_size") or [28, 28]
+        chans = int(cfg.get("in_channels", 1))
+        batch = np.stack([load_image(p, chans, size, invert) for p in images])
+        mean = np.asarray(cfg.get("mean", [0.0]), np.float32).reshape(1, -1, 1, 1)
+        std = np.asarray(cfg.get("std", [1.0]), np.float32).reshape(1, -1, 1, 1)
+        batch = (batch - mean) / std
     with cnnlab.no_grad():
-        logits = backend.to_numpy(model(cnnlab.tensor((batch - mean) / std)).data)
+        logits = backend.to_numpy(model.eval()(cnnlab.tensor(batch.astype(np.float32))).data)
     z = logits - logits.max(axis=1, keepdims=True)
     probs = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
-    classes = list(cfg.get("classes") or range(probs.shape[1]))
+    classes = list(classes or range(probs.shape[1]))
     k = min(topk, probs.shape[1])
     out = []
     for path, p in zip(images, probs):

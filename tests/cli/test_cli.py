@@ -179,3 +179,35 @@ def test_missing_data_is_one_line_with_a_hint(tmp_path, capsys):
     assert main(["train", "--data", "mnist", "--root", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and str(tmp_path) in err
+
+
+def test_predict_with_a_zoo_model_name(capsys, tmp_path):
+    from PIL import Image
+
+    img = tmp_path / "photo.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (50, 70), np.uint8)).save(img)
+    argv = ["predict", "--model", "lenet5", str(img), "--topk", "4", "--json"]
+    assert main(argv) == 0
+    (res,) = json.loads(capsys.readouterr().out)
+    probs = [p for _, p in res["top"]]
+    assert len(probs) == 4 and probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1
+    assert main(["predict", "--model", "lenet5"]) == 2  # a model but no image
+
+
+def test_predict_pretrained_efficientnet_on_the_coffee_photo(capsys, tmp_path):
+    from PIL import Image
+
+    from cnnlab.io import weights_path
+
+    skdata = pytest.importorskip("skimage.data")
+    try:
+        weights_path("efficientnet_lite0")
+    except FileNotFoundError as e:
+        pytest.skip(str(e))
+    img = tmp_path / "coffee.png"
+    Image.fromarray(skdata.coffee()).save(img)
+    argv = ["predict", "--model", "efficientnet_lite0", "--pretrained", str(img), "--json"]
+    assert main(argv) == 0
+    (res,) = json.loads(capsys.readouterr().out)
+    name, p = res["top"][0]
+    assert name == "espresso" and p > 0.5

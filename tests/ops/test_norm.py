@@ -128,3 +128,35 @@ def test_batch_norm_errors():
         F.batch_norm(x, None, None, training=False)
     with pytest.raises(ValueError, match="batch_norm.*at least 2 dims"):
         F.batch_norm(cnnlab.tensor(np.zeros(3)), None, None, training=True)
+
+
+@pytest.mark.parametrize("offset", [0.0, 30.0])
+def test_batch_norm_gradcheck_both_statistics_paths(offset):
+    # offset 0: one-pass statistics (E[x^2] - mean^2); offset 30: mean^2 dwarfs the variance,
+    # so the two-pass path over x - mean runs (the one-pass sums would cancel)
+    rng = seeded(3)
+    x = rng.standard_normal((4, 3, 3, 3)) + offset
+    w, b = rng.standard_normal(3), rng.standard_normal(3)
+    check_gradients(lambda x, w, b: F.batch_norm(x, None, None, w, b, True), [x, w, b])
+
+
+def test_batch_norm_float32_keeps_precision_on_offset_inputs():
+    # regression guard for the one-pass statistics: far-from-zero activations in float32
+    rng = seeded(4)
+    for offset in (0.0, 3.0, 100.0, 1e4):
+        x = (rng.standard_normal((8, 4, 6, 6)) * 0.5 + offset).astype(np.float32)
+        g = rng.standard_normal(x.shape).astype(np.float32)
+        t = cnnlab.tensor(x, requires_grad=True)
+        out = F.batch_norm(t, None, None, training=True)
+        out.backward(g)
+        x64, g64 = x.astype(np.float64), g.astype(np.float64)
+        mean = x64.mean(axis=(0, 2, 3), keepdims=True)
+        invstd = 1 / np.sqrt(x64.var(axis=(0, 2, 3), keepdims=True) + 1e-5)
+        xhat = (x64 - mean) * invstd
+        np.testing.assert_allclose(out.numpy(), xhat, atol=2e-4 if offset < 1e3 else 2e-2)
+        gx = invstd * (
+            g64
+            - g64.mean(axis=(0, 2, 3), keepdims=True)
+            - xhat * (g64 * xhat).mean(axis=(0, 2, 3), keepdims=True)
+        )
+        np.testing.assert_allclose(t.grad, gx, atol=2e-4 if offset < 1e3 else 5e-2)
