@@ -19,28 +19,12 @@ robustness.png + robustness.md (report), perturbation.png (universal), fooling.p
 )
 
 
-def _intermixed(parser) -> None:
-    """Let IMAGE files come after options (``--model NAME --pretrained photo.png``), which
-    argparse's plain parsing refuses for a ``nargs='*'`` positional."""
-
-    class IntermixedParser(type(parser)):
-        def parse_known_args(self, args=None, namespace=None):
-            if getattr(self, "_inner", False):
-                return super().parse_known_args(args, namespace)
-            self._inner = True
-            try:
-                return self.parse_known_intermixed_args(args, namespace)
-            finally:
-                self._inner = False
-
-    parser.__class__ = IntermixedParser
-
-
 def add_parser(subparsers, parents) -> None:
     from cnnlab.attacks.run import METHODS
+    from cnnlab.cli.args import intermixed
 
     p = subparsers.add_parser("attack", help=HELP, description=DESCRIPTION, parents=parents)
-    _intermixed(p)
+    intermixed(p)
     p.add_argument("method", choices=METHODS, metavar="METHOD", help=", ".join(METHODS))
     p.add_argument(
         "inputs",

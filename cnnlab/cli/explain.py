@@ -17,30 +17,12 @@ overlay) into --out; the target class defaults to the model's top prediction."""
 )
 
 
-def _intermixed(parser) -> None:
-    """Let IMAGE files follow options (``explain saliency --model NAME cat.png --out d``):
-    argparse fills positionals in one go unless it parses intermixed arguments."""
-
-    class Intermixed(type(parser)):
-        _inside = False
-
-        def parse_known_args(self, args=None, namespace=None):
-            if self._inside:  # parse_known_intermixed_args calls back into this method
-                return super().parse_known_args(args, namespace)
-            self._inside = True
-            try:
-                return self.parse_known_intermixed_args(args, namespace)
-            finally:
-                self._inside = False
-
-    parser.__class__ = Intermixed
-
-
 def add_parser(subparsers, parents) -> None:
+    from cnnlab.cli.args import intermixed
     from cnnlab.explain.command import METHODS
 
     p = subparsers.add_parser("explain", help=HELP, description=DESCRIPTION, parents=parents)
-    _intermixed(p)
+    intermixed(p)
     p.add_argument("method", choices=METHODS, metavar="METHOD", help="the picture to make")
     p.add_argument(
         "inputs",

@@ -21,10 +21,10 @@ input size and the centre cropped."""
 
 
 def add_parser(subparsers, parents) -> None:
-    from cnnlab.cli.attack import _intermixed
+    from cnnlab.cli.args import intermixed
 
     p = subparsers.add_parser("predict", help=HELP, description=DESCRIPTION, parents=parents)
-    _intermixed(p)
+    intermixed(p)
     p.add_argument(
         "inputs",
         nargs="+",

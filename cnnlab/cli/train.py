@@ -7,7 +7,7 @@ import argparse
 HELP = "train a model (default: fashion_cnn on Fashion-MNIST)"
 
 EPILOG = """examples:
-  cnnlab train                                   # fashion_cnn on Fashion-MNIST, 6 epochs
+  cnnlab train                                   # fashion_cnn on Fashion-MNIST, 7 epochs
   cnnlab train --model fashion_cnn_large --augment --epochs 30   # stronger (target >= 94%)
   cnnlab train --model lenet5 --data mnist-subset --epochs 5
   cnnlab train --data digits --epochs 1 --limit 300 --out /tmp/run
@@ -45,7 +45,7 @@ def add_parser(subparsers, parents) -> None:
         "or a folder of class sub-folders",
     )
     p.add_argument("--root", help="where the data set's files are (default: the standard place)")
-    p.add_argument("--epochs", type=positive_int, help="epochs (default: 6)")
+    p.add_argument("--epochs", type=positive_int, help="epochs (default: 7)")
     p.add_argument("--batch-size", type=positive_int, help="batch size (default: 128)")
     p.add_argument(
         "--lr",

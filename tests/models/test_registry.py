@@ -1,5 +1,6 @@
 """The model registry: register, create, names, info, errors."""
 
+import numpy as np
 import pytest
 
 from cnnlab import models, nn
@@ -63,11 +64,17 @@ def test_first_models_are_registered():
 def test_fashion_cnn_sizes_and_shapes():
     import cnnlab
 
-    # conv weights 1*9*32, 32*9*64, 64*9*128 (no bias) + BN 2*(32+64+128) + fc 1152*10+10
+    # conv weights 1*9*32, 32*9*64, 64*9*128 (no bias) + BN 2*(32+64+128) + fc 128*7*7*10+10
+    # (no pooling after the last stage: 28 -> 14 -> 7)
     m = models.create("fashion_cnn")
-    assert sum(p.size for p in m.parameters()) == 288 + 18432 + 73728 + 448 + 11530
+    assert sum(p.size for p in m.parameters()) == 288 + 18432 + 73728 + 448 + 62730
+    pooled = models.create("fashion_cnn", pool_last=True)  # 7x7 floors to 3x3: fc 1152*10+10
+    assert sum(p.size for p in pooled.parameters()) == 288 + 18432 + 73728 + 448 + 11530
     assert m(cnnlab.randn(2, 1, 28, 28)).shape == (2, 10)
     large = models.create("fashion_cnn_large", num_classes=5, in_channels=3, input_size=32)
     assert large(cnnlab.randn(2, 3, 32, 32)).shape == (2, 5)
     with pytest.raises(ValueError, match="too small"):
-        models.create("fashion_cnn", input_size=4)
+        models.create("fashion_cnn", input_size=4, pool_last=True)
+    # the classifier starts small (PyTorch's default init), the convs from He init
+    fc = m.classifier[1].weight.numpy()
+    assert np.abs(fc).max() <= 1 / np.sqrt(6272) and fc.std() > 0.5 / np.sqrt(3 * 6272)
