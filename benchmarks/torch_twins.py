@@ -83,12 +83,13 @@ class FashionCNN(nn.Module):
     def __init__(self, widths=(32, 64, 128), dropout: float = 0.0, num_classes: int = 10):
         super().__init__()
         layers, c = [], 1
-        for w in widths:
+        for i, w in enumerate(widths):
             layers += [nn.Conv2d(c, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU()]
-            layers.append(nn.MaxPool2d(2))
+            if i < len(widths) - 1:  # no pooling after the last stage
+                layers.append(nn.MaxPool2d(2))
             c = w
         self.features = nn.Sequential(*layers)
-        side = 28 // 2 ** len(widths)
+        side = 28 // 2 ** (len(widths) - 1)
         self.classifier = nn.Sequential(
             nn.Dropout(dropout), nn.Linear(c * side * side, num_classes)
         )

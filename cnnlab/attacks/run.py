@@ -26,28 +26,15 @@ METHODS = ("fgsm", "pgd", "minimal", "deepfool", "universal", "one-pixel", "fool
 
 
 def load_model(checkpoint=None, model_name=None, pretrained=False) -> tuple:
-    """``(model taking [0, 1] images, input shape (C, H, W), class names or None, data name)``."""
-    from cnnlab import models
+    """``(model taking [0, 1] images, input shape (C, H, W), class names or None, data name)``:
+    a checkpoint's normalisation goes inside the model (:class:`Normalized`)."""
+    from cnnlab.explain.command import load_model as load
 
-    if checkpoint is not None:
-        from cnnlab.train.checkpoint import model_from_checkpoint
-
-        model, ckpt = model_from_checkpoint(checkpoint)
-        cfg = ckpt.config
-        shape = (int(cfg.get("in_channels", 1)), *cfg.get("input_size", (28, 28)))
-        if "mean" in cfg and "std" in cfg:
-            model = Normalized(model, cfg["mean"], cfg["std"])
-        return model.eval(), shape, cfg.get("classes"), cfg.get("data")
-    if model_name is None:
+    if checkpoint is None and model_name is None:
         raise ValueError("attack: give a CHECKPOINT or --model NAME")
-    model = models.create(model_name, pretrained=pretrained)
-    shape = tuple(models.info(model_name)["input_shape"])
-    classes = None
-    if pretrained and models.info(model_name)["num_classes"] == 1000:
-        from cnnlab.io import imagenet_classes
-
-        classes = imagenet_classes()
-    return model.eval(), shape, classes, None
+    info = load(checkpoint, model_name, pretrained)
+    model = info.model if info.normalize is None else Normalized(info.model, *info.normalize)
+    return model.eval(), info.shape, info.classes, info.data
 
 
 def load_inputs(shape, images=(), data=None, n=16, root=None, offset=0) -> tuple:

@@ -41,15 +41,11 @@ NEEDS_IMAGES = (
 
 class ModelInfo:
     """A model with what the methods need to feed it: input ``shape`` (C, H, W), explicit
-    ``normalize`` ((mean, std) or None) and class names."""
+    ``normalize`` ((mean, std) or None), class names and the data set it was trained on."""
 
-    def __init__(self, model, shape, normalize=None, classes=None) -> None:
-        self.model, self.shape, self.normalize, self.classes = (
-            model,
-            tuple(shape),
-            normalize,
-            classes,
-        )
+    def __init__(self, model, shape, normalize=None, classes=None, data=None) -> None:
+        self.model, self.shape, self.normalize = model, tuple(shape), normalize
+        self.classes, self.data = classes, data
 
     def label(self, target) -> str:
         if target is None:
@@ -62,9 +58,11 @@ class ModelInfo:
 
 
 def load_model(checkpoint=None, name: str | None = None, pretrained: bool = False) -> ModelInfo:
-    """A checkpoint (its config gives input size and normalisation) or a registered model."""
+    """A checkpoint (its config gives input size, normalisation, classes and data) or a
+    registered model (ImageNet class names with ``pretrained`` 1000-class weights), in eval
+    mode. Shared by ``cnnlab explain``, ``attack`` and ``predict``."""
     if (checkpoint is None) == (name is None):
-        raise ValueError("explain: give a CHECKPOINT or --model NAME (not both)")
+        raise ValueError("give a CHECKPOINT or --model NAME (not both)")
     if checkpoint is not None:
         from cnnlab.train.checkpoint import model_from_checkpoint
 
@@ -72,7 +70,7 @@ def load_model(checkpoint=None, name: str | None = None, pretrained: bool = Fals
         cfg = ckpt.config
         shape = (int(cfg.get("in_channels", 1)), *(cfg.get("input_size") or (28, 28)))
         norm = (cfg["mean"], cfg["std"]) if "mean" in cfg and "std" in cfg else None
-        return ModelInfo(model, shape, norm, cfg.get("classes"))
+        return ModelInfo(model.eval(), shape, norm, cfg.get("classes"), cfg.get("data"))
     from cnnlab import models
 
     model = models.create(name, pretrained=pretrained).eval()
