@@ -38,7 +38,6 @@ class BatchNorm(Function):
         shift = -mean * scale if bias is None else bias - mean * scale
         y = xp.multiply(x, scale.reshape(cs).astype(x.dtype, copy=False))
         y += shift.reshape(cs).astype(x.dtype, copy=False)
-        mean = mean.astype(x.dtype, copy=False)
         ctx = (x, axes, mean, var, invstd, weight, bias is not None, training, one_pass)
         return y, ctx
 

@@ -203,27 +203,21 @@ def predict_images(
 
     if topk < 1:
         raise ValueError(f"--topk must be at least 1, got {topk}")
-    if checkpoint is None:
-        from cnnlab.explain.command import load_image as load_photo
-        from cnnlab.explain.command import load_model
+    from cnnlab.explain.command import load_image as load_photo
+    from cnnlab.explain.command import load_model
 
-        info = load_model(None, model_name, pretrained)
-        model, classes = info.model, info.classes
+    info = load_model(checkpoint, model_name, pretrained)
+    model, classes, (c, *size) = info.model, info.classes, info.shape
+    if checkpoint is None:  # photos for a zoo model: keep the aspect ratio, crop the centre
         batch = np.stack([load_photo(p, info.shape) for p in images])
-        if invert:
-            batch = 1.0 - batch
+        batch = 1.0 - batch if invert else batch
     else:
-        model, ckpt = model_from_checkpoint(checkpoint)
-        cfg = ckpt.config
-        classes = cfg.get("classes")
-        size = cfg.get("input_size") or [28, 28]
-        chans = int(cfg.get("in_channels", 1))
-        batch = np.stack([load_image(p, chans, size, invert) for p in images])
-        mean = np.asarray(cfg.get("mean", [0.0]), np.float32).reshape(1, -1, 1, 1)
-        std = np.asarray(cfg.get("std", [1.0]), np.float32).reshape(1, -1, 1, 1)
+        batch = np.stack([load_image(p, c, size, invert) for p in images])
+    if info.normalize is not None:
+        mean, std = (np.asarray(v, np.float32).reshape(1, -1, 1, 1) for v in info.normalize)
         batch = (batch - mean) / std
     with cnnlab.no_grad():
-        logits = backend.to_numpy(model.eval()(cnnlab.tensor(batch.astype(np.float32))).data)
+        logits = backend.to_numpy(model(cnnlab.tensor(batch.astype(np.float32))).data)
     z = logits - logits.max(axis=1, keepdims=True)
     probs = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
     classes = list(classes or range(probs.shape[1]))
