@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 
 
 def blas_threads() -> int:
-    """Threads OpenBLAS uses for cnnlab's GEMMs (PyTorch is set to the same)."""
-    try:
-        from threadpoolctl import threadpool_info
+    """Threads cnnlab's heavy ops use (its pool, or OpenBLAS's own threads when the pool
+    is off); PyTorch is set to the same."""
+    from cnnlab.threads import get_num_threads
 
-        for info in threadpool_info():
-            if info.get("internal_api") in ("openblas", "mkl", "blis"):
-                return int(info["num_threads"])
-    except Exception:
-        pass
-    return os.cpu_count() or 1
+    return get_num_threads()
 
 
 def interleaved(fns: dict, repeats: int = 7, number: int = 3, warmup: int = 2) -> dict:

@@ -125,7 +125,7 @@ def main(argv=None) -> None:
             }
         )
     print(
-        f"# {platform.processor() or platform.machine()}, {threads} BLAS threads, "
+        f"# {platform.processor() or platform.machine()}, {threads} threads, "
         f"numpy {np.__version__}, torch {torch.__version__}"
     )
     print(table(rows, list(rows[0])))

@@ -223,7 +223,7 @@ def main(argv=None) -> None:
         print(f"{row['workload']}: ratio {row['ratio']}", file=sys.stderr, flush=True)
     cols = list(rows[0])
     header = (
-        f"{platform.machine()}, {threads} BLAS threads, numpy {np.__version__}, "
+        f"{platform.machine()}, {threads} threads, numpy {np.__version__}, "
         f"torch {torch.__version__}"
     )
     if args.markdown:

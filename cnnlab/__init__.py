@@ -15,6 +15,7 @@ from cnnlab.creation import arange, from_numpy, ones, ones_like, rand, randn, ze
 from cnnlab.gradcheck import gradcheck
 from cnnlab.ops.elementwise import Where as _Where
 from cnnlab.ops.shape import cat, flatten, pad, stack
+from cnnlab.threads import get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
 
@@ -44,6 +45,7 @@ __all__ = [
     "from_numpy",
     "get_array_module",
     "get_default_dtype",
+    "get_num_threads",
     "grad",
     "gradcheck",
     "is_grad_enabled",
@@ -57,6 +59,7 @@ __all__ = [
     "receptive_field",
     "randn",
     "set_default_dtype",
+    "set_num_threads",
     "stack",
     "summary",
     "tensor",

@@ -12,7 +12,7 @@ want_test=0
 have_py() { "$PY" -c "$1" >/dev/null 2>&1; }
 
 # 1. cnnlab itself, editable, with its runtime dependencies.
-if have_py "import cnnlab, numpy, scipy, tqdm, matplotlib, PIL, safetensors, pathlib, sys; \
+if have_py "import cnnlab, numpy, scipy, tqdm, matplotlib, PIL, safetensors, threadpoolctl, pathlib, sys; \
 sys.exit(0 if pathlib.Path(cnnlab.__file__).resolve().parents[1] == pathlib.Path('.').resolve() else 1)" \
    && command -v cnnlab >/dev/null; then
   echo "setup: cnnlab and its dependencies are installed"

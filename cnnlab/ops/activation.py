@@ -13,6 +13,7 @@ import numpy as np
 
 from cnnlab.autograd import Function, Tensor, is_grad_enabled
 from cnnlab.backend import get_array_module
+from cnnlab.threads import split_batch
 
 __all__ = [
     "ELU",
@@ -51,13 +52,25 @@ class ReLU(Function):
 
     @staticmethod
     def forward(x):
-        mask = x > 0 if is_grad_enabled() else None  # no graph, no backward: skip a pass
-        return get_array_module(x).maximum(x, 0), mask
+        xp = get_array_module(x)
+        y = xp.empty(x.shape, dtype=x.dtype)
+        mask = xp.empty(x.shape, dtype=bool) if is_grad_enabled() else None  # else skip it
+
+        def part(i) -> None:
+            xp.maximum(x[i], 0, out=y[i])
+            if mask is not None:
+                xp.greater(x[i], 0, out=mask[i])
+
+        split_batch(part, x)
+        return y, mask
 
     # dL/dx = g * (x > 0)
     @staticmethod
     def backward(ctx, g):
-        return (g * ctx,)
+        xp = get_array_module(g)
+        gx = xp.empty(g.shape, dtype=g.dtype)
+        split_batch(lambda i: xp.multiply(g[i], ctx[i], out=gx[i]), g)
+        return (gx,)
 
 
 class LeakyReLU(Function):

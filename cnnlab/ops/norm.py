@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cnnlab.autograd import Function, Tensor
 from cnnlab.backend import get_array_module
+from cnnlab.threads import split_batch
 
 __all__ = ["BatchNorm", "batch_norm"]
 
@@ -25,7 +26,6 @@ class BatchNorm(Function):
     def forward(x, weight, bias, *, mean=None, var=None, training=False, eps=1e-5):
         xp = get_array_module(x)
         axes = (0,) + tuple(range(2, x.ndim))
-        cs = _channel_shape(x)
         one_pass = False
         if training:
             mean, var, one_pass = _batch_stats(x)
@@ -36,8 +36,7 @@ class BatchNorm(Function):
         scale = invstd if weight is None else invstd * weight
         # y = x * scale + shift with the per-channel constants folded: two passes over x
         shift = -mean * scale if bias is None else bias - mean * scale
-        y = xp.multiply(x, scale.reshape(cs).astype(x.dtype, copy=False))
-        y += shift.reshape(cs).astype(x.dtype, copy=False)
+        y = _affine(x, scale, shift)
         ctx = (x, axes, mean, var, invstd, weight, bias is not None, training, one_pass)
         return y, ctx
 
@@ -55,15 +54,24 @@ class BatchNorm(Function):
             # invstd * (sum(g * x) - mean * sum(g)); the forward checked mean is small
             # against the spread, so the difference loses no precision
             g3, x3 = _as3(g), _as3(x)
-            sum_g = xp.einsum("nci->c", g3)
-            sum_gxhat = invstd * (xp.einsum("nci,nci->c", g3, x3) - mean * sum_g)
+            sum_g, sum_gx = _sums(
+                g3, lambda i: (xp.einsum("nci->c", g3[i]), xp.einsum("nci,nci->c", g3[i], x3[i]))
+            )
+            sum_gxhat = invstd * (sum_gx - mean * sum_g)
             m = x.size // x.shape[1]
             # dL/dx = a * g + b * x + c per channel
             b = -k * invstd * sum_gxhat / m
             c = -k * sum_g / m - b * mean
-            gx = xp.multiply(g, k.reshape(cs))
-            gx += xp.multiply(x, b.reshape(cs))
-            gx += c.reshape(cs)
+            gx = xp.empty(g.shape, dtype=g.dtype)
+            a3, b3, c3 = (v.reshape(cs).astype(g.dtype, copy=False) for v in (k, b, c))
+
+            def part(i) -> None:
+                xp.multiply(g[i], a3, out=gx[i])
+                t = xp.multiply(x[i], b3)
+                t += c3
+                gx[i] += t
+
+            split_batch(part, g)
             return gx, (None if weight is None else sum_gxhat), (sum_g if has_bias else None)
         xhat = x - mean.reshape(cs)
         xhat *= invstd.reshape(cs)
@@ -81,6 +89,27 @@ class BatchNorm(Function):
         return gx, (None if weight is None else sum_gxhat), (sum_g if has_bias else None)
 
 
+def _sums(a, fn) -> tuple:
+    """Per-channel sums ``fn(index)`` over parts of the batch, added in a fixed order."""
+    parts = split_batch(fn, a)
+    return tuple(sum(p[j] for p in parts) for j in range(len(parts[0])))
+
+
+def _affine(x, scale, shift):
+    """``x * scale + shift`` with per-channel constants, the batch split over threads."""
+    xp = get_array_module(x)
+    cs = _channel_shape(x)
+    s, t = (v.reshape(cs).astype(x.dtype, copy=False) for v in (scale, shift))
+    y = xp.empty(x.shape, dtype=x.dtype)
+
+    def part(i) -> None:
+        xp.multiply(x[i], s, out=y[i])
+        y[i] += t
+
+    split_batch(part, x)
+    return y
+
+
 def _as3(a):
     """``(N, C, ...)`` as ``(N, C, L)`` (a view for contiguous arrays)."""
     return a.reshape(a.shape[0], a.shape[1], -1)
@@ -96,11 +125,16 @@ def _batch_stats(x):
     xp = get_array_module(x)
     m = x.size // x.shape[1]
     x3 = _as3(x)
-    mean = xp.einsum("nci->c", x3) / m
     if x.flags.c_contiguous:
-        var = xp.einsum("nci,nci->c", x3, x3) / m - mean * mean
+        sum_x, sum_xx = _sums(
+            x3, lambda i: (xp.einsum("nci->c", x3[i]), xp.einsum("nci,nci->c", x3[i], x3[i]))
+        )
+        mean = sum_x / m
+        var = sum_xx / m - mean * mean
         if bool((mean * mean <= 4 * var).all()):
             return mean, var, True
+    else:
+        mean = xp.einsum("nci->c", x3) / m
     xc = x3 - mean.reshape(1, -1, 1)
     return mean, xp.einsum("nci,nci->c", xc, xc) / m, False
 

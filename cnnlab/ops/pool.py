@@ -15,6 +15,7 @@ from __future__ import annotations
 from cnnlab.autograd import Function, Tensor, is_grad_enabled
 from cnnlab.backend import get_array_module
 from cnnlab.ops.windows import out_size, pair
+from cnnlab.threads import split_batch
 
 __all__ = [
     "MaxPool2d",
@@ -106,6 +107,38 @@ def _window_index(xp, k, s, d, o, lo, width):
 
 
 # ----------------------------------------------------------------------------- max pooling
+def _arg_dtype(xp, k):
+    return xp.int8 if k[0] * k[1] <= 127 else xp.int32
+
+
+def _max_scan(xpad, k, s, d, o, out, arg) -> None:
+    """Window maxima of the padded ``xpad`` into ``out`` and, unless ``arg`` is None, the
+    row-major offset of each window's first maximum into ``arg``."""
+    xp = get_array_module(xpad)
+    rows, cols = _offsets(k[0], s[0], d[0], o[0]), _offsets(k[1], s[1], d[1], o[1])
+    kdt = _arg_dtype(xp, k)
+    need_arg = arg is not None
+    # first maximum along W in every row (strict > keeps the earliest) ...
+    m1 = xpad[..., cols[0]]
+    c1 = xp.zeros(m1.shape, dtype=kdt) if need_arg else None
+    for j in range(1, k[1]):
+        v = xpad[..., cols[j]]
+        if need_arg:  # arg += (v > max) * (j - arg): branch-free, unlike where()
+            c1 = c1 + (v > m1) * (kdt(j) - c1)
+        m1 = xp.maximum(m1, v)
+    # ... then the first row holding the window's maximum: arg = row * kw + col
+    best = m1[:, :, rows[0]]
+    a = c1[:, :, rows[0]] if need_arg else None
+    for i in range(1, k[0]):
+        v = m1[:, :, rows[i]]
+        if need_arg:
+            a = a + (v > best) * (c1[:, :, rows[i]] + kdt(i * k[1]) - a)
+        best = xp.maximum(best, v)
+    out[...] = best
+    if need_arg:
+        arg[...] = a
+
+
 class MaxPool2d(Function):
     @staticmethod
     def forward(
@@ -123,27 +156,14 @@ class MaxPool2d(Function):
         k, s, p, d, o, need, padded = _geometry(
             "max_pool2d", x.shape, kernel_size, stride, padding, dilation, ceil_mode
         )
-        xpad = _pad(x, p, padded, -xp.inf)[:, :, : need[0], : need[1]]
-        rows, cols = _offsets(k[0], s[0], d[0], o[0]), _offsets(k[1], s[1], d[1], o[1])
-        kdt = xp.int8 if k[0] * k[1] <= 127 else xp.int32
-        # first maximum along W in every row (strict > keeps the earliest) ...
-        m1 = xpad[..., cols[0]]
-        c1 = xp.zeros(m1.shape, dtype=kdt) if need_arg else None
-        for j in range(1, k[1]):
-            v = xpad[..., cols[j]]
-            if need_arg:  # arg += (v > max) * (j - arg): branch-free, unlike where()
-                c1 = c1 + (v > m1) * (kdt(j) - c1)
-            m1 = xp.maximum(m1, v)
-        # ... then the first row holding the window's maximum: arg = row * kw + col
-        out = m1[:, :, rows[0]]
-        arg = c1[:, :, rows[0]] if need_arg else None
-        for i in range(1, k[0]):
-            v = m1[:, :, rows[i]]
-            if need_arg:
-                arg = arg + (v > out) * (c1[:, :, rows[i]] + kdt(i * k[1]) - arg)
-            out = xp.maximum(out, v)
-        if k == (1, 1):
-            out = out.copy()
+        out = xp.empty((*x.shape[:2], *o), dtype=x.dtype)
+        arg = xp.empty(out.shape, dtype=_arg_dtype(xp, k)) if need_arg else None
+
+        def part(i) -> None:
+            xpad = _pad(x[i], p, padded, -xp.inf)[:, :, : need[0], : need[1]]
+            _max_scan(xpad, k, s, d, o, out[i], None if arg is None else arg[i])
+
+        split_batch(part, x)
         indices = None
         if return_indices:  # (functional callers pass need_arg=False only without it)
             base, table = _window_index(xp, k, s, d, o, p, x.shape[3])
@@ -159,9 +179,13 @@ class MaxPool2d(Function):
         if padded == tuple(shape[2:]) and s == k and d == (1, 1):
             # non-overlapping windows tile the input: write each offset's share in place
             gx = xp.empty((n, c, o[0], k[0], o[1], k[1]), dtype=g.dtype)
-            for i in range(k[0]):
-                for j in range(k[1]):
-                    xp.multiply(arg == i * k[1] + j, g, out=gx[:, :, :, i, :, j])
+
+            def part(b) -> None:
+                for i in range(k[0]):
+                    for j in range(k[1]):
+                        xp.multiply(arg[b] == i * k[1] + j, g[b], out=gx[b, :, :, i, :, j])
+
+            split_batch(part, gx)
             gx = gx.reshape(n, c, o[0] * k[0], o[1] * k[1])
             if gx.shape == shape:
                 return (gx,)

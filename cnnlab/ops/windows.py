@@ -11,6 +11,7 @@ import math
 import threading
 
 from cnnlab.backend import get_array_module
+from cnnlab.threads import parallel_for
 
 
 def pair(v, name: str = "value") -> tuple:
@@ -178,47 +179,72 @@ def _rows_view(a, m: int, o: int, oh: int, ow: int, row: int, size: int):
     return xp.lib.stride_tricks.as_strided(a, (m, o, oh, ow), tuple(s * a.itemsize for s in st))
 
 
+def _out_hw(x_shape: tuple, pads: tuple, kernel: tuple, stride: tuple, dilation: tuple):
+    h, w = x_shape[2:]
+    t, b, l, r = pads
+    return (
+        out_size(h, kernel[0], stride[0], t, b, dilation[0]),
+        out_size(w, kernel[1], stride[1], l, r, dilation[1]),
+    )
+
+
 def conv_chunked(x, w, b, pads: tuple, stride: tuple, dilation: tuple, groups: int):
     """Cross-correlation of NCHW ``x`` zero-padded by ``(top, bottom, left, right)`` with
-    ``w (O, C/G, KH, KW)`` (+ bias ``b``), one batch chunk at a time. Returns
-    ``(N, O, OH, OW)``."""
+    ``w (O, C/G, KH, KW)`` (+ bias ``b``), one batch chunk at a time, the batch split over
+    :mod:`cnnlab.threads`. Returns ``(N, O, OH, OW)``."""
     xp = get_array_module(x)
-    n = x.shape[0]
+    n, c = x.shape[:2]
     o, cg, kh, kw = w.shape
-    cols = _Columns(x, pads, (kh, kw), stride, dilation, groups)
-    y = xp.empty((n, o, cols.oh, cols.ow), dtype=x.dtype)
+    oh, ow = _out_hw(x.shape, pads, (kh, kw), stride, dilation)
+    y = xp.empty((n, o, oh, ow), dtype=x.dtype)
     wg = w.reshape(groups, o // groups, -1)
-    ybuf = _workspace(xp, "out", (o * cols.nb * cols.size,), x.dtype)
-    for n0 in range(0, n, cols.nb):
-        n1 = min(n, n0 + cols.nb)
-        m = n1 - n0
-        yb = _take(ybuf, (groups, o // groups, m * cols.size))
-        xp.matmul(wg, cols(n0, n1), out=yb)
-        ys = y[n0:n1]
-        ys[...] = _rows_view(yb, m, o, cols.oh, cols.ow, cols.row, cols.size)
-        if b is not None:
-            ys += b.reshape(1, -1, 1, 1)
+
+    def part(p0: int, p1: int) -> None:
+        cols = _Columns(x[p0:p1], pads, (kh, kw), stride, dilation, groups)
+        ybuf = _workspace(xp, "out", (o * cols.nb * cols.size,), x.dtype)
+        for n0 in range(p0, p1, cols.nb):
+            n1 = min(p1, n0 + cols.nb)
+            m = n1 - n0
+            yb = _take(ybuf, (groups, o // groups, m * cols.size))
+            xp.matmul(wg, cols(n0 - p0, n1 - p0), out=yb)
+            ys = y[n0:n1]
+            ys[...] = _rows_view(yb, m, o, oh, ow, cols.row, cols.size)
+            if b is not None:
+                ys += b.reshape(1, -1, 1, 1)
+
+    parallel_for(n, part, work=n * c * kh * kw * oh * ow, arrays=(x, w))
     return y
 
 
 def conv_chunked_weight_grad(x, g, pads, kernel: tuple, stride, dilation, groups: int):
-    """``dL/dW = sum over the batch of g · cols^T`` for :func:`conv_chunked`, chunk by chunk."""
+    """``dL/dW = sum over the batch of g · cols^T`` for :func:`conv_chunked`, chunk by chunk
+    (each thread sums its part of the batch; the parts are added in a fixed order)."""
     xp = get_array_module(x)
     n, c = x.shape[:2]
-    o = g.shape[1]
-    cols = _Columns(x, pads, kernel, stride, dilation, groups)
-    gbuf = _workspace(xp, "grad", (o * cols.nb * cols.size,), g.dtype, zero=True)
-    gw = None
-    for n0 in range(0, n, cols.nb):
-        n1 = min(n, n0 + cols.nb)
-        m = n1 - n0
-        gb = _take(gbuf, (groups, o // groups, m * cols.size))
-        if m != cols.nb:  # a short last chunk: fresh zeros so its junk columns are zero
-            gb = xp.zeros_like(gb)
-        _rows_view(gb, m, o, cols.oh, cols.ow, cols.row, cols.size)[...] = g[n0:n1]
-        part = gb @ cols(n0, n1).swapaxes(1, 2)
-        gw = part if gw is None else gw.__iadd__(part)
-    return gw.reshape(o, c // groups, *kernel)
+    o, oh, ow = g.shape[1:]
+
+    def part(p0: int, p1: int):
+        cols = _Columns(x[p0:p1], pads, kernel, stride, dilation, groups)
+        gbuf = _workspace(xp, "grad", (o * cols.nb * cols.size,), g.dtype, zero=True)
+        gw = None
+        for n0 in range(p0, p1, cols.nb):
+            n1 = min(p1, n0 + cols.nb)
+            m = n1 - n0
+            gb = _take(gbuf, (groups, o // groups, m * cols.size))
+            if m != cols.nb:  # a short last chunk: fresh zeros so its junk columns are zero
+                gb = xp.zeros_like(gb)
+            _rows_view(gb, m, o, oh, ow, cols.row, cols.size)[...] = g[n0:n1]
+            # (cols · g^T)^T: OpenBLAS runs the K x O product 1.3-2.7x faster than the
+            # O x K one on these long-inner-dimension shapes (benchmarks/README.md)
+            prod = cols(n0 - p0, n1 - p0) @ gb.swapaxes(1, 2)
+            gw = prod if gw is None else gw.__iadd__(prod)
+        return gw
+
+    parts = parallel_for(n, part, work=n * c * kernel[0] * kernel[1] * oh * ow, arrays=(x, g))
+    gw = parts[0]
+    for more in parts[1:]:
+        gw += more
+    return xp.ascontiguousarray(gw.swapaxes(1, 2)).reshape(o, c // groups, *kernel)
 
 
 def conv_chunked_input_grad(g, w, x_shape: tuple, pads, stride: tuple, dilation, groups: int):
@@ -234,36 +260,40 @@ def conv_chunked_input_grad(g, w, x_shape: tuple, pads, stride: tuple, dilation,
     row = wp if unit else ow
     size = (oh - 1) * row + ow
     k = cg * kh * kw
-    nb = _chunk(n, c * kh * kw * size * g.itemsize)
     wt = xp.ascontiguousarray(w.reshape(groups, o // groups, k).swapaxes(1, 2))
-    gbuf = _workspace(xp, "grad", (o * nb * size,), g.dtype, zero=True)
-    dbuf = _workspace(xp, "dcols", (c * kh * kw * nb * size,), g.dtype)
-    acc_buf = _workspace(xp, "acc", (nb, c, hp, wp), g.dtype)
     gx = xp.empty(x_shape, dtype=g.dtype)
-    for n0 in range(0, n, nb):
-        n1 = min(n, n0 + nb)
-        m = n1 - n0
-        gb = _take(gbuf, (groups, o // groups, m * size))
-        if m != nb:  # a short last chunk: fresh zeros so its junk columns are zero
-            gb = xp.zeros_like(gb)
-        _rows_view(gb, m, o, oh, ow, row, size)[...] = g[n0:n1]
-        d = _take(dbuf, (groups, k, m * size))
-        xp.matmul(wt, gb, out=d)
-        acc = acc_buf[:m]
-        acc[...] = 0
-        if unit:  # one contiguous run per kernel offset and image (junk columns are zero)
-            d = d.reshape(c, kh, kw, m, size)
-            flat = acc.reshape(m, c, hp * wp)
-            for i in range(kh):
-                for j in range(kw):
-                    start = i * dh * wp + j * dw
-                    flat[:, :, start : start + size] += d[:, i, j].swapaxes(0, 1)
-        else:
-            d = d.reshape(c, kh, kw, m, oh, ow)
-            for i in range(kh):
-                for j in range(kw):
-                    rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
-                    cols = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
-                    acc[:, :, rows, cols] += d[:, i, j].swapaxes(0, 1)
-        gx[n0:n1] = acc[:, :, t : t + h, l : l + wd]
+
+    def part(p0: int, p1: int) -> None:
+        nb = _chunk(p1 - p0, c * kh * kw * size * g.itemsize)
+        gbuf = _workspace(xp, "grad", (o * nb * size,), g.dtype, zero=True)
+        dbuf = _workspace(xp, "dcols", (c * kh * kw * nb * size,), g.dtype)
+        acc_buf = _workspace(xp, "acc", (nb, c, hp, wp), g.dtype)
+        for n0 in range(p0, p1, nb):
+            n1 = min(p1, n0 + nb)
+            m = n1 - n0
+            gb = _take(gbuf, (groups, o // groups, m * size))
+            if m != nb:  # a short last chunk: fresh zeros so its junk columns are zero
+                gb = xp.zeros_like(gb)
+            _rows_view(gb, m, o, oh, ow, row, size)[...] = g[n0:n1]
+            d = _take(dbuf, (groups, k, m * size))
+            xp.matmul(wt, gb, out=d)
+            acc = acc_buf[:m]
+            acc[...] = 0
+            if unit:  # one contiguous run per kernel offset and image (junk columns are zero)
+                d = d.reshape(c, kh, kw, m, size)
+                flat = acc.reshape(m, c, hp * wp)
+                for i in range(kh):
+                    for j in range(kw):
+                        start = i * dh * wp + j * dw
+                        flat[:, :, start : start + size] += d[:, i, j].swapaxes(0, 1)
+            else:
+                d = d.reshape(c, kh, kw, m, oh, ow)
+                for i in range(kh):
+                    for j in range(kw):
+                        rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
+                        cols = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
+                        acc[:, :, rows, cols] += d[:, i, j].swapaxes(0, 1)
+            gx[n0:n1] = acc[:, :, t : t + h, l : l + wd]
+
+    parallel_for(n, part, work=n * c * kh * kw * oh * ow, arrays=(g, w))
     return gx

@@ -1,0 +1,163 @@
+"""Intra-op parallelism: the heavy ops split their batch over a small pool of threads.
+
+NumPy releases the GIL inside copies, ufunc loops and BLAS calls, so two Python threads
+working on two halves of a batch keep two cores busy, for the im2col copies, pooling and
+batch norm too, which OpenBLAS's own threads never touch. While the pool runs, OpenBLAS is
+held to one thread (through threadpoolctl) so that the workers' GEMMs do not fight over
+the cores; outside a parallel region it keeps its own thread count.
+
+The split is fixed by the batch size and the thread count, never by timing, so a run is
+as reproducible as a sequential one. ``set_num_threads(1)`` (or ``CNNLAB_NUM_THREADS=1``,
+``OMP_NUM_THREADS=1``, ``OPENBLAS_NUM_THREADS=1``) runs everything in the calling thread.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
+
+import numpy as np
+
+__all__ = ["get_num_threads", "parallel_for", "set_num_threads", "split_batch"]
+
+# below this many elements of work per thread, dispatching costs more than it saves
+MIN_WORK = 1 << 16
+_ENV = ("CNNLAB_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def _default_threads() -> int:
+    for name in _ENV:
+        value = os.environ.get(name, "").strip()
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+class _State:
+    def __init__(self) -> None:
+        self.threads = _default_threads()
+        self.pool: ThreadPoolExecutor | None = None
+        self.blas = None  # threadpoolctl's controllers of the loaded BLAS libraries
+        self.blas_checked = False
+        self.held = 0  # parallel regions running; BLAS is held to one thread while > 0
+        self.saved: list = []  # BLAS thread counts to restore when the last region ends
+        self.lock = threading.Lock()
+        self.local = threading.local()  # .inside: this thread is in a parallel region
+
+
+_state = _State()
+
+
+def get_num_threads() -> int:
+    """Threads the heavy ops use (``torch.get_num_threads``)."""
+    return _state.threads if _blas() is not None else 1
+
+
+def set_num_threads(n: int) -> None:
+    """Use ``n`` threads for the heavy ops (``torch.set_num_threads``); 1 runs them in the
+    calling thread."""
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"set_num_threads: expected a positive int, got {n!r}")
+    with _state.lock:
+        _state.threads = n
+        if _state.pool is not None:
+            _state.pool.shutdown(wait=True)
+            _state.pool = None
+
+
+def _blas():
+    """threadpoolctl's handle on the BLAS libraries, or None where it is not installed (then
+    the ops run sequentially: unpinned OpenBLAS threads under a pool would oversubscribe)."""
+    if not _state.blas_checked:
+        with _state.lock:
+            if not _state.blas_checked:
+                try:
+                    from threadpoolctl import ThreadpoolController
+
+                    _state.blas = ThreadpoolController().select(user_api="blas")
+                except Exception:  # pragma: no cover - depends on the machine
+                    _state.blas = None
+                _state.blas_checked = True
+    return _state.blas
+
+
+def _parts(n: int, p: int) -> list:
+    """Split ``range(n)`` into ``p`` contiguous, nearly equal ``(start, stop)`` ranges."""
+    cuts = [n * i // p for i in range(p + 1)]
+    return [(cuts[i], cuts[i + 1]) for i in range(p)]
+
+
+def parallel_for(n: int, fn, *, work: int = 0, arrays=()) -> list:
+    """Run ``fn(start, stop)`` over contiguous parts of ``range(n)``, one per thread, and
+    return the results in order.
+
+    ``work`` estimates the whole job's size (elements touched); jobs under ``MIN_WORK``
+    per thread, nested calls and non-NumPy ``arrays`` (CuPy) run as one call in this thread.
+    """
+    p = min(_state.threads, n, max(1, work // max(MIN_WORK, 1)))
+    if p <= 1 or getattr(_state.local, "inside", False) or _blas() is None:
+        return [fn(0, n)]
+    if not all(isinstance(a, np.ndarray) for a in arrays):
+        return [fn(0, n)]
+    parts = _parts(n, p)
+    with _state.lock:
+        if _state.pool is None:
+            _state.pool = ThreadPoolExecutor(_state.threads - 1, thread_name_prefix="cnnlab")
+        pool = _state.pool
+    _hold_blas()
+    _state.local.inside = True
+    try:
+        futures = [pool.submit(_worker, fn, a, b) for a, b in parts[1:]]
+        try:
+            first = fn(*parts[0])
+        finally:
+            wait(futures)  # never leave a worker writing into arrays the caller gives up on
+        return [first] + [f.result() for f in futures]
+    finally:
+        _state.local.inside = False
+        _release_blas()
+
+
+def _hold_blas() -> None:
+    """Hold BLAS to one thread while any parallel region runs (regions may overlap when
+    several user threads call cnnlab at once)."""
+    with _state.lock:
+        if _state.held == 0:
+            _state.saved = [lib.get_num_threads() for lib in _state.blas.lib_controllers]
+            for lib in _state.blas.lib_controllers:
+                lib.set_num_threads(1)
+        _state.held += 1
+
+
+def _release_blas() -> None:
+    with _state.lock:
+        _state.held -= 1
+        if _state.held == 0:
+            for lib, count in zip(_state.blas.lib_controllers, _state.saved):
+                if count:
+                    lib.set_num_threads(count)
+
+
+def _worker(fn, a: int, b: int):
+    _state.local.inside = True
+    try:
+        return fn(a, b)
+    finally:
+        _state.local.inside = False
+
+
+def split_batch(fn, x, work: int | None = None) -> list:
+    """Run ``fn(index)`` over parts of the first axis of the array ``x``, ``index`` being
+    the part's ``slice`` (``...`` for a 0-d array); the work is ``x.size`` unless given."""
+    if getattr(x, "ndim", 0) == 0:
+        return [fn(...)]
+    return parallel_for(
+        x.shape[0],
+        lambda a, b: fn(slice(a, b)),
+        work=x.size if work is None else work,
+        arrays=(x,),
+    )
