@@ -2,9 +2,11 @@
 
 NumPy releases the GIL inside copies, ufunc loops and BLAS calls, so two Python threads
 working on two halves of a batch keep two cores busy, for the im2col copies, pooling and
-batch norm too, which OpenBLAS's own threads never touch. While the pool runs, OpenBLAS is
-held to one thread (through threadpoolctl) so that the workers' GEMMs do not fight over
-the cores; outside a parallel region it keeps its own thread count.
+batch norm too, which OpenBLAS's own threads never touch. From the first parallel region
+on, OpenBLAS is held to one thread (through threadpoolctl) so that the workers' GEMMs do
+not fight over the cores (like PyTorch, which owns its threads); ``set_num_threads`` gives
+BLAS back its own thread count. Large GEMMs outside the ops here (``Linear``) split their
+rows over the same pool.
 
 The split is fixed by the batch size and the thread count, never by timing, so a run is
 as reproducible as a sequential one. ``set_num_threads(1)`` (or ``CNNLAB_NUM_THREADS=1``,
@@ -22,7 +24,7 @@ import numpy as np
 __all__ = ["get_num_threads", "parallel_for", "set_num_threads", "split_batch"]
 
 # below this many elements of work per thread, dispatching costs more than it saves
-MIN_WORK = 1 << 16
+MIN_WORK = 1 << 18
 _ENV = ("CNNLAB_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
@@ -43,13 +45,24 @@ class _State:
         self.pool: ThreadPoolExecutor | None = None
         self.blas = None  # threadpoolctl's controllers of the loaded BLAS libraries
         self.blas_checked = False
-        self.held = 0  # parallel regions running; BLAS is held to one thread while > 0
-        self.saved: list = []  # BLAS thread counts to restore when the last region ends
+        self.pinned = False  # BLAS held to one thread (from the first parallel region on)
+        self.saved: list = []  # BLAS thread counts from before that, for set_num_threads
         self.lock = threading.Lock()
         self.local = threading.local()  # .inside: this thread is in a parallel region
 
 
 _state = _State()
+
+
+def _after_fork_in_child() -> None:
+    """A forked child has none of the parent's pool threads: start afresh."""
+    _state.pool = None
+    _state.lock = threading.Lock()
+    _state.local = threading.local()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def get_num_threads() -> int:
@@ -64,6 +77,8 @@ def set_num_threads(n: int) -> None:
         raise ValueError(f"set_num_threads: expected a positive int, got {n!r}")
     with _state.lock:
         _state.threads = n
+        if _state.blas is not None:
+            _unpin_blas()
         if _state.pool is not None:
             _state.pool.shutdown(wait=True)
             _state.pool = None
@@ -108,7 +123,7 @@ def parallel_for(n: int, fn, *, work: int = 0, arrays=()) -> list:
         if _state.pool is None:
             _state.pool = ThreadPoolExecutor(_state.threads - 1, thread_name_prefix="cnnlab")
         pool = _state.pool
-    _hold_blas()
+    _pin_blas()
     _state.local.inside = True
     try:
         futures = [pool.submit(_worker, fn, a, b) for a, b in parts[1:]]
@@ -119,27 +134,27 @@ def parallel_for(n: int, fn, *, work: int = 0, arrays=()) -> list:
         return [first] + [f.result() for f in futures]
     finally:
         _state.local.inside = False
-        _release_blas()
 
 
-def _hold_blas() -> None:
-    """Hold BLAS to one thread while any parallel region runs (regions may overlap when
-    several user threads call cnnlab at once)."""
+def _pin_blas() -> None:
+    """Hold BLAS to one thread from the first parallel region on (until
+    :func:`set_num_threads`): an OpenBLAS thread woken by a GEMM outside a region keeps
+    spinning for a while and would take a core from the pool's workers."""
     with _state.lock:
-        if _state.held == 0:
+        if not _state.pinned:
             _state.saved = [lib.get_num_threads() for lib in _state.blas.lib_controllers]
             for lib in _state.blas.lib_controllers:
                 lib.set_num_threads(1)
-        _state.held += 1
+            _state.pinned = True
 
 
-def _release_blas() -> None:
-    with _state.lock:
-        _state.held -= 1
-        if _state.held == 0:
-            for lib, count in zip(_state.blas.lib_controllers, _state.saved):
-                if count:
-                    lib.set_num_threads(count)
+def _unpin_blas() -> None:
+    """Give BLAS back the thread counts it had before cnnlab's pool first ran."""
+    if _state.pinned:
+        for lib, count in zip(_state.blas.lib_controllers, _state.saved):
+            if count:
+                lib.set_num_threads(count)
+        _state.pinned = False
 
 
 def _worker(fn, a: int, b: int):

@@ -76,15 +76,18 @@ def test_parallel_for_raises_a_workers_error_after_all_finish(pool):
     assert done == [0]
 
 
-def test_blas_threads_restored_after_a_region(pool):
+def test_blas_held_to_one_thread_until_set_num_threads(pool):
     libs = threads._blas().lib_controllers
     if not libs:
         pytest.skip("no BLAS library that threadpoolctl controls")
+    pool(1)  # unpins, if an earlier test pinned
     before = [lib.get_num_threads() for lib in libs]
     inside = []
     pool(2)
     threads.parallel_for(2, lambda a, b: inside.append(libs[0].get_num_threads()), work=2)
     assert inside and set(inside) == {1}
+    assert [lib.get_num_threads() for lib in libs] == [1] * len(libs)  # still held
+    pool(1)
     assert [lib.get_num_threads() for lib in libs] == before
 
 
@@ -183,3 +186,31 @@ def test_max_pool_threaded_matches_sequential(pool, kw):
     seq, par = _threaded_vs_sequential(pool, lambda t: F.max_pool2d(t, **kw), [x])
     for a, b in zip(par, seq):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_pool_works_in_a_forked_child(pool):
+    import multiprocessing as mp
+
+    pool(2)
+    threads.parallel_for(4, lambda a, b: None, work=4)  # the parent's pool exists now
+    ctx = mp.get_context("fork")
+    with ctx.Pool(1) as p:
+        out = p.apply(_child_parallel_sum, (6,))
+    assert out == sum(range(6))
+
+
+def _child_parallel_sum(n):
+    threads.MIN_WORK = 1
+    parts = threads.parallel_for(n, lambda a, b: sum(range(a, b)), work=n)
+    return sum(parts)
+
+
+def test_linear_threaded_matches_sequential(pool):
+    from cnnlab.nn import functional as F
+
+    rng = seeded(6)
+    x, w, b = rng.standard_normal((9, 7)), rng.standard_normal((5, 7)), rng.standard_normal(5)
+    seq, par = _threaded_vs_sequential(pool, F.linear, [x, w, b])
+    for a, b_ in zip(par, seq):
+        np.testing.assert_allclose(a, b_, rtol=1e-12, atol=1e-12)

@@ -8,7 +8,7 @@ HELP = "train a model (default: fashion_cnn on Fashion-MNIST)"
 
 EPILOG = """examples:
   cnnlab train                                   # fashion_cnn on Fashion-MNIST, 7 epochs
-  cnnlab train --model fashion_cnn_large --augment --epochs 12   # the stronger recipe
+  cnnlab train --model fashion_cnn_large --augment --epochs 20   # the stronger recipe
   cnnlab train --model lenet5 --data mnist-subset --epochs 50 --augment
   cnnlab train --data digits --epochs 1 --limit 300 --out /tmp/run
   cnnlab train --resume runs/20250101-120000     # continue an interrupted run

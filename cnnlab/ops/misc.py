@@ -9,6 +9,7 @@ import numpy as np
 from cnnlab import backend
 from cnnlab.autograd import Function, Tensor
 from cnnlab.backend import get_array_module
+from cnnlab.threads import parallel_for
 
 __all__ = ["Dropout", "Interpolate", "Linear", "dropout", "dropout2d", "interpolate", "linear"]
 
@@ -18,7 +19,7 @@ class Linear(Function):
     @staticmethod
     def forward(x, weight, bias):
         x2 = x.reshape(-1, x.shape[-1])
-        y = x2 @ weight.T
+        y = _rows_matmul(x2, weight.T)
         if bias is not None:
             y += bias
         return y.reshape(x.shape[:-1] + (weight.shape[0],)), (x2, weight, x.shape, bias is not None)
@@ -28,9 +29,21 @@ class Linear(Function):
     def backward(ctx, g):
         x2, weight, shape, has_bias = ctx
         g2 = g.reshape(-1, weight.shape[0])
-        gx = (g2 @ weight).reshape(shape)
-        gw = g2.T @ x2
+        gx = _rows_matmul(g2, weight).reshape(shape)
+        gw = _rows_matmul(g2.T, x2)
         return gx, gw, (g2.sum(axis=0) if has_bias else None)
+
+
+def _rows_matmul(a, b):
+    """``a @ b`` for 2-D operands, the rows of ``a`` split over :mod:`cnnlab.threads`."""
+    xp = get_array_module(a, b)
+    dtype = xp.result_type(a.dtype, b.dtype)
+    out = xp.empty((a.shape[0], b.shape[1]), dtype=dtype)
+    work = a.shape[0] * a.shape[1] * b.shape[1] // 8  # a GEMM does ~8 flops per element moved
+    parallel_for(
+        a.shape[0], lambda i, j: xp.matmul(a[i:j], b, out=out[i:j]), work=work, arrays=(a, b)
+    )
+    return out
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
