@@ -119,6 +119,15 @@ def _take(buf, shape: tuple):
     return buf[: math.prod(shape)].reshape(shape)
 
 
+def _out_hw(x_shape: tuple, pads: tuple, kernel: tuple, stride: tuple, dilation: tuple):
+    h, w = x_shape[2:]
+    t, b, l, r = pads
+    return (
+        out_size(h, kernel[0], stride[0], t, b, dilation[0]),
+        out_size(w, kernel[1], stride[1], l, r, dilation[1]),
+    )
+
+
 class _Columns:
     """Columns ``(G, C/G * KH * KW, m * L)`` of batch chunks of a (to-be-padded) NCHW ``x``.
 
@@ -135,8 +144,7 @@ class _Columns:
         self.x, self.pads, self.kernel, self.groups = x, pads, kernel, groups
         self.stride, self.dilation = stride, dilation
         self.hp, self.wp = h + t + b, w + l + r
-        self.oh = (self.hp - dilation[0] * (kernel[0] - 1) - 1) // stride[0] + 1
-        self.ow = (self.wp - dilation[1] * (kernel[1] - 1) - 1) // stride[1] + 1
+        self.oh, self.ow = _out_hw(x.shape, pads, kernel, stride, dilation)
         self.unit = stride == (1, 1)
         self.row = self.wp if self.unit else self.ow
         self.size = (self.oh - 1) * self.row + self.ow
@@ -177,15 +185,6 @@ def _rows_view(a, m: int, o: int, oh: int, ow: int, row: int, size: int):
     xp = get_array_module(a)
     st = (size, m * size, row, 1)
     return xp.lib.stride_tricks.as_strided(a, (m, o, oh, ow), tuple(s * a.itemsize for s in st))
-
-
-def _out_hw(x_shape: tuple, pads: tuple, kernel: tuple, stride: tuple, dilation: tuple):
-    h, w = x_shape[2:]
-    t, b, l, r = pads
-    return (
-        out_size(h, kernel[0], stride[0], t, b, dilation[0]),
-        out_size(w, kernel[1], stride[1], l, r, dilation[1]),
-    )
 
 
 def conv_chunked(x, w, b, pads: tuple, stride: tuple, dilation: tuple, groups: int):
