@@ -133,8 +133,10 @@ def _max_scan(xpad, k, s, d, o, out, arg) -> None:
         v = m1[:, :, rows[i]]
         if need_arg:
             a = a + (v > best) * (c1[:, :, rows[i]] + kdt(i * k[1]) - a)
-        best = xp.maximum(best, v)
-    out[...] = best
+        # the last row's maximum goes straight into ``out`` (no copy of the result)
+        best = xp.maximum(best, v, out=out if i == k[0] - 1 else None)
+    if k[0] == 1:
+        out[...] = best
     if need_arg:
         arg[...] = a
 
