@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 
@@ -14,12 +15,27 @@ def blas_threads() -> int:
     return get_num_threads()
 
 
-def interleaved(fns: dict, repeats: int = 7, number: int = 3, warmup: int = 2) -> dict:
+def interleaved(
+    fns: dict, repeats: int = 7, number: int | None = None, warmup: int = 2, min_time: float = 0.2
+) -> dict:
     """Median seconds per call of each function, timing them in alternation so drift in the
-    machine's load hits all of them alike."""
+    machine's load hits all of them alike.
+
+    Each sample runs ``number`` calls; by default as many as make the slowest function's
+    sample last ``min_time`` seconds (like ``timeit``'s autorange), the same count for all.
+    A sample of one 10 ms step would mostly measure the hand-over from the other framework
+    (its threads still spinning, caches holding its data) rather than the step.
+    """
     for f in fns.values():
         for _ in range(warmup):
             f()
+    if number is None:
+        slowest = 0.0
+        for f in fns.values():
+            t0 = time.perf_counter()
+            f()
+            slowest = max(slowest, time.perf_counter() - t0)
+        number = max(1, math.ceil(min_time / max(slowest, 1e-9)))
     samples = {k: [] for k in fns}
     for _ in range(repeats):
         for k, f in fns.items():

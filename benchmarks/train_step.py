@@ -204,7 +204,6 @@ def main(argv=None) -> None:
                 "torch_cl": torch_step(theirs_cl, w, x, y, channels_last=True),
             },
             repeats=args.repeats,
-            number=1 if w.train else 3,
         )
         row = {
             "workload": f"{w.name} (batch {w.batch})",

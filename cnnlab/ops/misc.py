@@ -40,9 +40,8 @@ def _rows_matmul(a, b):
     dtype = xp.result_type(a.dtype, b.dtype)
     out = xp.empty((a.shape[0], b.shape[1]), dtype=dtype)
     work = a.shape[0] * a.shape[1] * b.shape[1] // 8  # a GEMM does ~8 flops per element moved
-    parallel_for(
-        a.shape[0], lambda i, j: xp.matmul(a[i:j], b, out=out[i:j]), work=work, arrays=(a, b)
-    )
+    # dot, not matmul: matmul keeps the GIL through BLAS for products under 500 elements
+    parallel_for(a.shape[0], lambda i, j: xp.dot(a[i:j], b, out=out[i:j]), work=work, arrays=(a, b))
     return out
 
 

@@ -181,10 +181,36 @@ class _Columns:
 
 
 def _rows_view(a, m: int, o: int, oh: int, ow: int, row: int, size: int):
-    """View ``(O, m * L)`` as ``(m, O, OH, OW)`` (sample ``i`` at columns ``[i*L, (i+1)*L)``)."""
+    """View ``(O, m * L)`` as ``(m, O, OH, OW)`` (sample ``i`` at columns ``[i*L, (i+1)*L)``);
+    ``a`` may be a slice of rows of a larger such array."""
     xp = get_array_module(a)
-    st = (size, m * size, row, 1)
+    lead = a.strides[-2] // a.itemsize  # m * L, or more when a is a slice of rows
+    st = (size, lead, row, 1)
     return xp.lib.stride_tricks.as_strided(a, (m, o, oh, ow), tuple(s * a.itemsize for s in st))
+
+
+def _matmul_small_out(a, b):
+    """``a @ b`` for stacks ``(G, M, K) @ (G, K, N)`` whose product is small (a weight
+    gradient). ``np.matmul`` keeps the GIL when the output has under 500 elements, so
+    LeNet-5's 25 x 6 dL/dW held up the other threads for its whole GEMM (two threads ran
+    no faster than one); ``np.dot`` lets go of the GIL around BLAS whatever the size."""
+    xp = get_array_module(a)
+    if a.shape[0] != 1:
+        return xp.matmul(a, b)
+    return xp.dot(a[0], b[0])[None]
+
+
+def _pad_rows(wg):
+    """``(G, M, K)`` weights with ``M`` padded by zero rows to a multiple of 8: OpenBLAS
+    runs a GEMM with a ragged row count (LeNet-5's 6 filters) at half speed or worse, so
+    (6 x 25) . (25 x P) takes longer than (8 x 25) . (25 x P)."""
+    xp = get_array_module(wg)
+    g, m, k = wg.shape
+    if g != 1 or m <= 1 or m % 8 == 0 or m > 64:  # (grouped: the rows view needs G = 1)
+        return wg
+    out = xp.zeros((g, -(-m // 8) * 8, k), dtype=wg.dtype)
+    out[:, :m] = wg
+    return out
 
 
 def conv_chunked(x, w, b, pads: tuple, stride: tuple, dilation: tuple, groups: int):
@@ -196,16 +222,19 @@ def conv_chunked(x, w, b, pads: tuple, stride: tuple, dilation: tuple, groups: i
     o, cg, kh, kw = w.shape
     oh, ow = _out_hw(x.shape, pads, (kh, kw), stride, dilation)
     y = xp.empty((n, o, oh, ow), dtype=x.dtype)
-    wg = w.reshape(groups, o // groups, -1)
+    wg = _pad_rows(w.reshape(groups, o // groups, -1))
+    rows = wg.shape[1] * groups
 
     def part(p0: int, p1: int) -> None:
         cols = _Columns(x[p0:p1], pads, (kh, kw), stride, dilation, groups)
-        ybuf = _workspace(xp, "out", (o * cols.nb * cols.size,), x.dtype)
+        ybuf = _workspace(xp, "out", (rows * cols.nb * cols.size,), x.dtype)
         for n0 in range(p0, p1, cols.nb):
             n1 = min(p1, n0 + cols.nb)
             m = n1 - n0
-            yb = _take(ybuf, (groups, o // groups, m * cols.size))
+            yb = _take(ybuf, (groups, rows // groups, m * cols.size))
             xp.matmul(wg, cols(n0 - p0, n1 - p0), out=yb)
+            if rows != o:  # drop the padding rows
+                yb = yb[:, : o // groups]
             ys = y[n0:n1]
             ys[...] = _rows_view(yb, m, o, oh, ow, cols.row, cols.size)
             if b is not None:
@@ -235,7 +264,7 @@ def conv_chunked_weight_grad(x, g, pads, kernel: tuple, stride, dilation, groups
             _rows_view(gb, m, o, oh, ow, cols.row, cols.size)[...] = g[n0:n1]
             # (cols · g^T)^T: OpenBLAS runs the K x O product 1.3-2.7x faster than the
             # O x K one on these long-inner-dimension shapes (benchmarks/README.md)
-            prod = cols(n0 - p0, n1 - p0) @ gb.swapaxes(1, 2)
+            prod = _matmul_small_out(cols(n0 - p0, n1 - p0), gb.swapaxes(1, 2))
             gw = prod if gw is None else gw.__iadd__(prod)
         return gw
 
