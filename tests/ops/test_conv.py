@@ -196,6 +196,17 @@ def test_conv2d_with_10_filters_matches_loops():  # 10 -> 16 padded rows, then d
     np.testing.assert_allclose(y.numpy(), ref, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("k, o", [(25, 6), (27, 16), (64, 32)])  # per image; per image; one
+def test_weight_gemm_matches_one_product(k, o):
+    from cnnlab.ops.windows import _weight_gemm
+
+    rng = seeded(0)
+    m, size = 3, 40
+    cols = rng.standard_normal((1, k, m * size))
+    gb = rng.standard_normal((1, o, m * size))
+    np.testing.assert_allclose(_weight_gemm(cols, gb, m), cols @ gb.swapaxes(1, 2), rtol=1e-12)
+
+
 def test_weight_grad_gemm_lets_other_threads_run():
     # np.matmul holds the GIL through BLAS when the product has under 500 elements (a
     # 25 x 6 dL/dW), which serialised the thread pool; the product must let go of it.
