@@ -1,6 +1,6 @@
 """Where one training (or inference) step of a benchmark workload spends its time.
 
-    python -m benchmarks.profile [--only lenet5-train] [--steps 5] [--threads 1]
+    python -m benchmarks.profile [--only lenet5-train] [--steps 5] [--threads 1] [--wall]
 
 Times every op's forward and backward (CPU time of this process, so load from other
 processes barely matters) by wrapping each ``Function`` subclass's ``forward``/``backward``
@@ -8,6 +8,8 @@ for the duration of the run, plus the optimizer step and whatever is left (Pytho
 the autograd engine). Rows are ``Op.forward`` / ``Op.backward`` with milliseconds per step.
 With ``--threads 1`` (the default) BLAS runs on one core, which makes the split between
 GEMM and copy-bound work easy to read; PyTorch's single-thread step time is printed too.
+With more threads CPU time adds up every thread's work; ``--wall`` times by the clock
+instead (what a user waits for; other load on the machine then counts too).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import os
 import sys
 import time
 from collections import defaultdict
+
+_clock = time.process_time  # or time.perf_counter with --wall
 
 
 def _all_functions(cls):
@@ -30,11 +34,11 @@ def _wrap(cls, name, table):
     fn = orig.__func__
 
     def timed(*args, **kwargs):
-        t0 = time.process_time()
+        t0 = _clock()
         try:
             return fn(*args, **kwargs)
         finally:
-            table[f"{cls.__name__}.{name}"] += time.process_time() - t0
+            table[f"{cls.__name__}.{name}"] += _clock() - t0
 
     setattr(cls, name, staticmethod(timed))
     return orig
@@ -64,30 +68,31 @@ def profile(workload: str, steps: int) -> None:
     orig_step = SGD.step
 
     def timed_step(self, closure=None):
-        t0 = time.process_time()
+        t0 = _clock()
         try:
             return orig_step(self, closure)
         finally:
-            table["SGD.step"] += time.process_time() - t0
+            table["SGD.step"] += _clock() - t0
 
     SGD.step = timed_step
     try:
-        t0 = time.process_time()
+        t0 = _clock()
         for _ in range(steps):
             step()
-        total = time.process_time() - t0
+        total = _clock() - t0
     finally:
         SGD.step = orig_step
         for cls, name, orig in saved:
             setattr(cls, name, orig)
-    t0 = time.process_time()
+    t0 = _clock()
     for _ in range(steps):
         tstep()
-    ttotal = time.process_time() - t0
+    ttotal = _clock() - t0
     ms = 1e3 / steps
     print(
         f"\n## {workload}: cnnlab {total * ms:.1f} ms/step, torch {ttotal * ms:.1f} ms/step "
-        f"(CPU time, ratio torch/cnnlab {ttotal / total:.2f})"
+        f"({'wall' if _clock is time.perf_counter else 'CPU'} time, "
+        f"ratio torch/cnnlab {ttotal / total:.2f})"
     )
     rest = total - sum(table.values())
     rows = sorted(table.items(), key=lambda kv: -kv[1]) + [("other (engine, glue)", rest)]
@@ -101,7 +106,10 @@ def main(argv=None) -> None:
     ap.add_argument("--only", default="")
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--wall", action="store_true", help="wall-clock time instead of CPU time")
     args = ap.parse_args(argv)
+    global _clock
+    _clock = time.perf_counter if args.wall else time.process_time
     if "numpy" in sys.modules and os.environ.get("OPENBLAS_NUM_THREADS") != str(args.threads):
         print("note: NumPy was imported before OPENBLAS_NUM_THREADS was set", file=sys.stderr)
     import torch
