@@ -11,6 +11,7 @@ EPILOG = """examples:
   cnnlab train --model fashion_cnn_large --augment --epochs 20   # the stronger recipe
   cnnlab train --model lenet5 --data mnist-subset --epochs 50 --augment
   cnnlab train --data digits --epochs 1 --limit 300 --out /tmp/run
+  cnnlab train --val-split 0.1                   # pick best.safetensors on held-out images
   cnnlab train --resume runs/20250101-120000     # continue an interrupted run
 """
 
@@ -26,6 +27,13 @@ def positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
     return value
 
 
@@ -70,6 +78,13 @@ def add_parser(subparsers, parents) -> None:
     p.add_argument("--resume", metavar="DIR", help="continue the run in DIR (or a checkpoint)")
     p.add_argument("--seed", type=int, help="random seed (default: 0)")
     p.add_argument("--limit", type=positive_int, help="use only the first N training images")
+    p.add_argument(
+        "--val-split",
+        type=fraction,
+        help="hold out this fraction of the training images as a validation set: the "
+        "per-epoch evaluation and best.safetensors use it, the test set is used once at "
+        "the end (default: 0, evaluate on the test set each epoch)",
+    )
     p.add_argument("--workers", type=positive_int, help="data-loading threads (default: 1)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -91,6 +106,7 @@ def run(args) -> int:
         "grayscale": args.grayscale,
         "seed": args.seed,
         "limit": args.limit,
+        "val_split": args.val_split,
         "workers": args.workers,
     }
     s = train(
@@ -104,5 +120,10 @@ def run(args) -> int:
         f"test accuracy {s['test_acc']:.4f} ({s['model']} on {s['data']}, {s['epochs']} "
         f"epochs, {s['total_train_time_s']:.0f}s training)"
     )
+    if s.get("val_acc") is not None:
+        print(
+            f"validation accuracy {s['val_acc']:.4f} (best {s['best_val_acc']:.4f}, "
+            f"{s['val_images']} held-out training images)"
+        )
     print(f"run directory {s['out_dir']}")
     return 0

@@ -30,15 +30,17 @@ def _save(fig, path) -> Path:
     return path
 
 
-def plot_history(history: list[dict], path) -> Path:
-    """Loss and accuracy per epoch (train, and validation where present) side by side."""
+def plot_history(history: list[dict], path, val_name: str = "val") -> Path:
+    """Loss and accuracy per epoch (train, and the ``val_*`` columns where present, drawn
+    as ``val_name``: "test" when the per-epoch evaluation runs on the test set) side by
+    side."""
     epochs = [r["epoch"] for r in history]
     fig = _figure(10, 4)
     for ax, key, title in zip(fig.subplots(1, 2), ("loss", "acc"), ("loss", "accuracy")):
         ax.plot(epochs, [r[key] for r in history], "o-", label="train")
         val = [r.get(f"val_{key}") for r in history]
         if any(v is not None and v != "" for v in val):
-            ax.plot(epochs, [np.nan if v in (None, "") else v for v in val], "s-", label="val")
+            ax.plot(epochs, [np.nan if v in (None, "") else v for v in val], "s-", label=val_name)
         ax.set_xlabel("epoch")
         ax.set_title(title)
         ax.grid(alpha=0.3)

@@ -8,6 +8,7 @@ or a folder of images (``root/<class>/*.png``, or ``root/train/<class>`` and ``r
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ __all__ = [
     "DATA_NAMES",
     "DEFAULTS",
     "build_loaders",
+    "build_split_loaders",
     "build_model",
     "build_optimizer",
     "build_scheduler",
@@ -42,6 +44,7 @@ DEFAULTS = {
     "warmup_epochs": 0.5,
     "augment": False,
     "limit": None,
+    "val_split": 0.0,  # fraction of the training images held out to pick best.safetensors
     "seed": 0,
     "workers": 1,
     "image_size": 32,  # only for image folders
@@ -126,8 +129,32 @@ def _set_transform(ds, transform) -> None:
 def build_loaders(cfg: dict, root=None):
     """``(train_loader, test_loader, info)``; ``info`` has classes, channels, size, mean, std.
 
-    The train and test sets must not share a dataset object (transforms differ).
+    The train and test sets must not share a dataset object (transforms differ). With
+    ``cfg['val_split']`` the held-out validation images are left out of ``train_loader``
+    (:func:`build_split_loaders` returns them too).
     """
+    train_loader, _, test_loader, info = build_split_loaders(cfg, root)
+    return train_loader, test_loader, info
+
+
+def _twin(ds):
+    """A second dataset object over the same images, so it can carry its own transform."""
+    if isinstance(ds, cdata.Subset):
+        return cdata.Subset(copy.copy(ds.dataset), ds.indices)
+    return copy.copy(ds)
+
+
+def build_split_loaders(cfg: dict, root=None):
+    """``(train_loader, val_loader, test_loader, info)``.
+
+    ``cfg['val_split']`` (a fraction in [0, 1)) of the training images, after ``limit``,
+    chosen by a permutation seeded with ``cfg['seed']``, become the validation set: not
+    augmented, never trained on. ``val_loader`` is None when the split is 0, and then the
+    test set is the only held-out data (a run's best checkpoint is picked on it).
+    """
+    split = float(cfg.get("val_split") or 0.0)
+    if not 0.0 <= split < 1.0:
+        raise ValueError(f"--val-split must be in [0, 1), got {split}")
     train_ds, test_ds = load_datasets(
         cfg["data"], root, cfg.get("image_size", 32), cfg.get("grayscale", False)
     )
@@ -136,12 +163,27 @@ def build_loaders(cfg: dict, root=None):
     mean, std = image_stats(cfg["data"], train_ds)
     norm = T.Normalize(mean, std)
     augment = augmentation(cfg["data"], (h, w)) if cfg.get("augment") else []
-    _set_transform(train_ds, T.Compose([*augment, norm]))
-    _set_transform(test_ds, T.Compose([norm]))
-    if cfg.get("limit"):
-        train_ds = cdata.Subset(train_ds, np.arange(min(int(cfg["limit"]), len(train_ds))))
     if not classes:
         classes = [str(i) for i in range(int(np.max(train_ds.targets)) + 1)]
+    val_ds = _twin(train_ds) if split else None
+    _set_transform(train_ds, T.Compose([*augment, norm]))
+    _set_transform(test_ds, T.Compose([norm]))
+    kept = np.arange(len(train_ds))
+    if cfg.get("limit"):
+        kept = kept[: min(int(cfg["limit"]), len(train_ds))]
+    if val_ds is not None:
+        _set_transform(val_ds, T.Compose([norm]))
+        order = np.random.default_rng(int(cfg.get("seed", 0))).permutation(kept)
+        n_val = int(round(split * len(kept)))
+        if n_val < 1 or n_val >= len(kept):
+            raise ValueError(
+                f"--val-split {split} of {len(kept)} training images leaves "
+                f"{n_val} for validation and {len(kept) - n_val} for training"
+            )
+        val_ds = cdata.Subset(val_ds, np.sort(order[:n_val]))
+        kept = np.sort(order[n_val:])
+    if len(kept) < len(train_ds):
+        train_ds = cdata.Subset(train_ds, kept)
     workers = int(cfg.get("workers") or 1)
     train_loader = cdata.DataLoader(
         train_ds,
@@ -151,8 +193,11 @@ def build_loaders(cfg: dict, root=None):
         seed=cfg.get("seed", 0),
         num_workers=workers,
     )
-    test_loader = cdata.DataLoader(
-        test_ds, max(cfg["batch_size"], 256), shuffle=False, num_workers=workers
+    test_loader, val_loader = (
+        None
+        if ds is None
+        else cdata.DataLoader(ds, max(cfg["batch_size"], 256), shuffle=False, num_workers=workers)
+        for ds in (test_ds, val_ds)
     )
     info = {
         "classes": classes,
@@ -162,7 +207,7 @@ def build_loaders(cfg: dict, root=None):
         "mean": list(mean),
         "std": list(std),
     }
-    return train_loader, test_loader, info
+    return train_loader, val_loader, test_loader, info
 
 
 def build_model(cfg: dict, info: dict):

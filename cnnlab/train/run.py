@@ -37,7 +37,10 @@ def train(
     ``resume``: a run directory or checkpoint; the run continues with its saved config (and
     into its directory) to its planned number of epochs. Writes ``metrics.csv``,
     ``curves.png``, ``last/best.safetensors`` and ``summary.json`` to ``out_dir``.
-    Returns the summary: test accuracy and loss, epochs, time, paths.
+    Returns the summary: test accuracy and loss (of the last epoch's model), epochs, time,
+    paths. With ``val_split`` the per-epoch evaluation (and the choice of
+    ``best.safetensors``) runs on the held-out training images and the test set is used
+    once, at the end; without it the per-epoch evaluation is the test set's.
     """
     from cnnlab import nn
 
@@ -59,7 +62,7 @@ def train(
         if int(cfg[key]) < 1:
             raise ValueError(f"--{key.replace('_', '-')} must be at least 1, got {cfg[key]}")
     backend.manual_seed(int(cfg["seed"]))
-    train_loader, test_loader, info = recipes.build_loaders(cfg, root)
+    train_loader, val_loader, test_loader, info = recipes.build_split_loaders(cfg, root)
     cfg.update(info)
     model = recipes.build_model(cfg, info)
     optimizer = recipes.build_optimizer(cfg, model)
@@ -72,29 +75,45 @@ def train(
         optimizer,
         scheduler,
         train_loader,
-        test_loader,
+        val_loader if val_loader is not None else test_loader,
         epochs=int(cfg["epochs"]),
         out_dir=out_dir,
         progress=progress,
         scheduler_interval="step",
         config=cfg,
+        val_name="val" if val_loader is not None else "test",
     )
     if resume is not None:
         trainer.resume(resume)
     start = time.perf_counter()
     history = trainer.fit()
     last = history[-1] if history else {}
+    if val_loader is not None:  # the test set, once, for the last epoch's model
+        test = evaluate(model, test_loader, loss_fn, progress=progress, desc="test")
+        test_acc, test_loss = test["acc"], test["loss"]
+    else:
+        test_acc, test_loss = last.get("val_acc"), last.get("val_loss")
     summary = {
         "model": cfg["model"],
         "data": cfg["data"],
         "epochs": trainer.epoch,
         "train_images": len(train_loader.dataset),
         "test_images": len(test_loader.dataset),
-        "test_acc": last.get("val_acc"),
-        "test_loss": last.get("val_loss"),
+        "test_acc": test_acc,
+        "test_loss": test_loss,
         "train_time_s": round(time.perf_counter() - start, 1),
         "total_train_time_s": round(sum(r.get("time_s", 0.0) for r in history), 1),
         "out_dir": str(out_dir),
+        **(
+            {
+                "val_images": len(val_loader.dataset),
+                "val_acc": last.get("val_acc"),
+                "val_loss": last.get("val_loss"),
+                "best_val_acc": trainer.best_acc if np.isfinite(trainer.best_acc) else None,
+            }
+            if val_loader is not None
+            else {}
+        ),
         "checkpoint": str(out_dir / "last.safetensors"),
     }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")

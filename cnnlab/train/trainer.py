@@ -156,6 +156,7 @@ class Trainer:
         config: dict | None = None,
         log_every: int = 100,
         grad_clip: float | None = None,
+        val_name: str = "val",
     ) -> None:
         if train_loader is None:
             raise ValueError("Trainer: train_loader is required")
@@ -177,6 +178,7 @@ class Trainer:
         self.config = dict(config or {})
         self.log_every = int(log_every)
         self.grad_clip = grad_clip
+        self.val_name = val_name  # what the per-epoch evaluation split is called in logs
         self.epoch = 0  # epochs finished
         self.step = 0  # optimiser steps taken
         self.history: list[dict] = []
@@ -334,9 +336,10 @@ class Trainer:
             if improved:
                 self.save("best")
             if self.out_dir is not None:
-                plot_history(self.history, self.out_dir / "curves.png")
+                plot_history(self.history, self.out_dir / "curves.png", self.val_name)
+            name = self.val_name
             val_msg = (
-                f"  val_loss {row['val_loss']:.4f}  val_acc {row['val_acc']:.4f}"
+                f"  {name}_loss {row['val_loss']:.4f}  {name}_acc {row['val_acc']:.4f}"
                 if "val_acc" in row
                 else ""
             )

@@ -95,12 +95,35 @@ def test_resume_of_a_finished_run_is_a_no_op(run_dir, capsys):
     assert "1 epochs" in capsys.readouterr().out
 
 
+def test_train_with_a_validation_split(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["train", "--data", "digits", "--epochs", "2", "--limit", "300", "--val-split", "0.2"]
+    assert main([*argv, "--out", str(out), "--no-progress", "--batch-size", "32"]) == 0
+    printed = capsys.readouterr().out
+    assert "test accuracy" in printed and "validation accuracy" in printed
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["train_images"] == 240 and summary["val_images"] == 60
+    assert summary["best_val_acc"] == max(summary["val_acc"], summary["best_val_acc"])
+    rows = [r for r in (out / "metrics.csv").read_text().splitlines()[1:] if r.startswith("epoch")]
+    assert len(rows) == 2
+    last_val_acc = float(rows[-1].split(",")[7])
+    assert last_val_acc == pytest.approx(summary["val_acc"])
+    # the test figures are the test set's, measured once at the end, not the validation's
+    from cnnlab.train.checkpoint import model_from_checkpoint
+    from cnnlab.train.run import evaluate_checkpoint
+
+    res = evaluate_checkpoint(out / "last.safetensors", out_dir=tmp_path)
+    assert res["acc"] == pytest.approx(summary["test_acc"])
+    model_from_checkpoint(out / "best.safetensors")
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
         (["train", "--model", "resnet21", "--data", "digits"], "unknown model 'resnet21'"),
         (["train", "--epochs", "0"], "--epochs"),
         (["train", "--optimizer", "rmsprop"], "invalid choice"),
+        (["train", "--val-split", "1.5"], "must be in [0, 1)"),
         (["train", "--data", "imagenet"], "unknown data 'imagenet'"),
         (["eval", "/nonexistent/last.safetensors"], "cannot read checkpoint"),
         (["predict", "/nonexistent", "x.png"], "cannot read checkpoint"),

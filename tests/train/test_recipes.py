@@ -28,6 +28,31 @@ def test_augmentation_changes_training_batches_only():
     assert len(test.dataset.transform.transforms) == 1  # only Normalize
 
 
+def test_val_split_holds_out_unaugmented_training_images():
+    cfg = {**recipes.DEFAULTS, "data": "digits", "limit": 200, "val_split": 0.25}
+    cfg.update(augment=True, batch_size=32)
+    train, val, test, _ = recipes.build_split_loaders(cfg)
+    assert len(train.dataset) == 150 and len(val.dataset) == 50
+    assert len(test.dataset) == len(data.Digits(train=False))
+    seen = np.concatenate([train.dataset.indices, val.dataset.indices])
+    assert sorted(seen) == list(range(200))  # a partition of the first 200 images
+    assert len(val.dataset.dataset.transform.transforms) == 1  # only Normalize
+    assert isinstance(train.dataset.dataset.transform.transforms[0], data.transforms.RandomAffine)
+    again = recipes.build_split_loaders(cfg)[1]  # seeded: the same split every time
+    np.testing.assert_array_equal(again.dataset.indices, val.dataset.indices)
+    other = recipes.build_split_loaders({**cfg, "seed": 1})[1]
+    assert set(other.dataset.indices) != set(val.dataset.indices)
+    train0, val0, _, _ = recipes.build_split_loaders({**cfg, "val_split": 0.0})
+    assert val0 is None and len(train0.dataset) == 200
+
+
+@pytest.mark.parametrize("split", [1.0, -0.1, 0.001])
+def test_val_split_errors(split):
+    cfg = {**recipes.DEFAULTS, "data": "digits", "limit": 100, "val_split": split}
+    with pytest.raises(ValueError, match="val-split"):
+        recipes.build_split_loaders(cfg)
+
+
 def test_unknown_data_name():
     with pytest.raises(data.DatasetError, match="unknown data 'nope'"):
         recipes.load_datasets("nope")

@@ -57,6 +57,18 @@ def test_fit_writes_logs_curves_and_checkpoints(tmp_path, log_format):
     assert best.metrics["best_acc"] == max(r["val_acc"] for r in history)
 
 
+def test_the_evaluation_split_is_named_in_the_log_line_and_the_curves(tmp_path, capsys):
+    from unittest import mock
+
+    trainer = digits_run(tmp_path, epochs=1, val_name="test")
+    trainer.progress = True
+    with mock.patch("cnnlab.train.plots.plot_history") as plot:
+        trainer.fit()
+    err = capsys.readouterr().err
+    assert "test_acc" in err and "val_acc" not in err
+    assert plot.call_args.args[2] == "test"
+
+
 def test_evaluate_restores_training_mode_and_counts_everything():
     trainer = digits_run(None, epochs=1)
     trainer.model.train()
