@@ -193,12 +193,12 @@ def build_split_loaders(cfg: dict, root=None):
         seed=cfg.get("seed", 0),
         num_workers=workers,
     )
-    test_loader, val_loader = (
-        None
-        if ds is None
-        else cdata.DataLoader(ds, max(cfg["batch_size"], 256), shuffle=False, num_workers=workers)
-        for ds in (test_ds, val_ds)
-    )
+
+    def eval_loader(ds):
+        return cdata.DataLoader(ds, max(cfg["batch_size"], 256), shuffle=False, num_workers=workers)
+
+    test_loader = eval_loader(test_ds)
+    val_loader = None if val_ds is None else eval_loader(val_ds)
     info = {
         "classes": classes,
         "num_classes": len(classes),
