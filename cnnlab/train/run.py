@@ -104,18 +104,16 @@ def train(
         "train_time_s": round(time.perf_counter() - start, 1),
         "total_train_time_s": round(sum(r.get("time_s", 0.0) for r in history), 1),
         "out_dir": str(out_dir),
-        **(
-            {
-                "val_images": len(val_loader.dataset),
-                "val_acc": last.get("val_acc"),
-                "val_loss": last.get("val_loss"),
-                "best_val_acc": trainer.best_acc if np.isfinite(trainer.best_acc) else None,
-            }
-            if val_loader is not None
-            else {}
-        ),
         "checkpoint": str(out_dir / "last.safetensors"),
     }
+    if val_loader is not None:
+        best = trainer.best_acc
+        summary.update(
+            val_images=len(val_loader.dataset),
+            val_acc=last.get("val_acc"),
+            val_loss=last.get("val_loss"),
+            best_val_acc=best if np.isfinite(best) else None,
+        )
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
 
