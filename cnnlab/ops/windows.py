@@ -143,15 +143,17 @@ class _Columns:
         t, b, l, r = pads
         self.x, self.pads, self.kernel, self.groups = x, pads, kernel, groups
         self.stride, self.dilation = stride, dilation
-        self.hp, self.wp = h + t + b, w + l + r
         self.oh, self.ow = _out_hw(x.shape, pads, kernel, stride, dilation)
         self.unit = stride == (1, 1)
+        self.shared = _shared_pad(pads, kernel, dilation) if self.unit else 0
+        self.hp, self.wp = h + t + b, w + l + r - self.shared
+        self.plane = self.hp * self.wp + self.shared
         self.row = self.wp if self.unit else self.ow
         self.size = (self.oh - 1) * self.row + self.ow
         self.k = c * kernel[0] * kernel[1] // groups
         self.nb = _chunk(n, self.k * groups * self.size * x.itemsize)
         padded = t or b or l or r
-        pad_shape = (self.nb, c, self.hp, self.wp)
+        pad_shape = (self.nb, c, self.plane)
         self.pad_buf = _workspace(xp, "pad", pad_shape, x.dtype, zero=True) if padded else None
         self.buf = _workspace(xp, "cols", (self.k * groups * self.nb * self.size,), x.dtype)
 
@@ -163,7 +165,7 @@ class _Columns:
             xs = xp.ascontiguousarray(self.x[n0:n1])
         else:
             xs = self.pad_buf[:m]
-            xs[:, :, t : t + h, l : l + w] = self.x[n0:n1]
+            _planes(xs, self.hp, self.wp)[:, :, t : t + h, l : l + w] = self.x[n0:n1]
         if self.kernel == (1, 1) and self.unit and m == 1:
             return xs.reshape(self.groups, self.k, self.size)
         (kh, kw), (dh, dw), (sh, sw) = self.kernel, self.dilation, self.stride
@@ -178,6 +180,26 @@ class _Columns:
         cols = _take(self.buf, shape)
         cols[...] = view
         return cols.reshape(self.groups, self.k, m * self.size)
+
+
+def _shared_pad(pads: tuple, kernel: tuple, dilation: tuple) -> int:
+    """Zero columns that a row's right padding and the next row's left padding can share.
+
+    In the stride-1 layout the image is read as one flat run, so the columns read past a
+    row's end wrap into the next row's left padding: a padded row need only be
+    ``W + l + r - s`` wide (with ``s`` more zeros after the last row). ``s`` is at most
+    ``min(l, r)`` (the wrapped reads must land in zeros) and the kernel span minus one (the
+    output columns must fit in a row). Fewer junk columns: a 3x3, padding-1 convolution
+    on 8x8 maps computes 71 columns per image instead of 78 (64 real), i.e. ~10% less
+    GEMM work and copying; 5% at 16x16, 3% at 32x32.
+    """
+    _, _, l, r = pads
+    return max(0, min(l, r, dilation[1] * (kernel[1] - 1)))
+
+
+def _planes(a, hp: int, wp: int):
+    """View the ``(..., hp * wp + s)`` planes of a padded buffer as ``(..., hp, wp)``."""
+    return a[..., : hp * wp].reshape(*a.shape[:-1], hp, wp)
 
 
 def _rows_view(a, m: int, o: int, oh: int, ow: int, row: int, size: int):
@@ -299,9 +321,11 @@ def conv_chunked_input_grad(g, w, x_shape: tuple, pads, stride: tuple, dilation,
     n, c, h, wd = x_shape
     o, cg, kh, kw = w.shape
     (t, b, l, r), (sh, sw), (dh, dw) = pads, stride, dilation
-    hp, wp = h + t + b, wd + l + r
     oh, ow = g.shape[2:]
     unit = tuple(stride) == (1, 1)
+    shared = _shared_pad(pads, (kh, kw), dilation) if unit else 0
+    hp, wp = h + t + b, wd + l + r - shared
+    plane = hp * wp + shared
     row = wp if unit else ow
     size = (oh - 1) * row + ow
     k = cg * kh * kw
@@ -316,7 +340,7 @@ def conv_chunked_input_grad(g, w, x_shape: tuple, pads, stride: tuple, dilation,
         nb = _chunk(p1 - p0, c * kh * kw * size * g.itemsize)
         gbuf = _workspace(xp, "grad", (o * nb * size,), g.dtype, zero=True)
         dbuf = _workspace(xp, "dcols", (c * kh * kw * nb * size,), g.dtype)
-        acc_buf = _workspace(xp, "acc", (c * nb * hp * wp,), g.dtype)
+        acc_buf = _workspace(xp, "acc", (c * nb * plane,), g.dtype)
         for n0 in range(p0, p1, nb):
             n1 = min(p1, n0 + nb)
             m = n1 - n0
@@ -326,24 +350,24 @@ def conv_chunked_input_grad(g, w, x_shape: tuple, pads, stride: tuple, dilation,
             _rows_view(gb, m, o, oh, ow, row, size)[...] = g[n0:n1]
             d = _take(dbuf, (groups, k, m * size))
             xp.matmul(wt, gb, out=d)
-            acc = _take(acc_buf, (c, m, hp, wp))
+            acc = _take(acc_buf, (c, m, plane))
             acc[...] = 0
             if unit:  # one contiguous run per kernel offset and image (junk columns are zero)
                 d = d.reshape(groups, kh, kw, cg, m, size)
-                flat = acc.reshape(groups, cg, m, hp * wp)
+                flat = acc.reshape(groups, cg, m, plane)
                 for i in range(kh):
                     for j in range(kw):
                         start = i * dh * wp + j * dw
                         flat[..., start : start + size] += d[:, i, j]
             else:
                 d = d.reshape(groups, kh, kw, cg, m, oh, ow)
-                grid = acc.reshape(groups, cg, m, hp, wp)
+                grid = acc.reshape(groups, cg, m, hp, wp)  # (plane == hp * wp here)
                 for i in range(kh):
                     for j in range(kw):
                         rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
                         cols = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
                         grid[..., rows, cols] += d[:, i, j]
-            gx[n0:n1] = acc[:, :, t : t + h, l : l + wd].swapaxes(0, 1)
+            gx[n0:n1] = _planes(acc, hp, wp)[:, :, t : t + h, l : l + wd].swapaxes(0, 1)
 
     parallel_for(n, part, work=n * c * kh * kw * oh * ow, arrays=(g, w))
     return gx

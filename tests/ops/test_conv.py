@@ -26,6 +26,11 @@ CONV2D = [
     ((2, 3, 5, 5), (4, 3, 1, 1), {}, True),  # 1x1
     ((1, 3, 5, 4), (2, 3, 1, 1), {"stride": 2, "padding": 2}, False),
     ((1, 1, 5, 5), (1, 1, 5, 5), {}, True),  # kernel == input
+    # stride 1: rows share their padding columns (windows._shared_pad), every case of it
+    ((3, 2, 6, 7), (3, 2, 3, 3), {"padding": 3}, True),  # padding beyond the span: 2 shared
+    ((2, 2, 5, 7), (3, 2, 3, 4), {"padding": "same"}, True),  # left 1, right 2: 1 shared
+    ((2, 2, 7, 6), (2, 2, 3, 3), {"padding": 2, "dilation": 2}, False),  # 2 shared
+    ((1, 2, 5, 6), (2, 2, 2, 1), {"padding": 1}, True),  # width-1 kernel: none shared
 ]
 
 CONV1D = [
@@ -174,6 +179,28 @@ def test_conv2d_lenet_and_resnet_sizes_match_torch(stride):
         torch_parity(
             _call(conv2d, kw), _call(torch.nn.functional.conv2d, kw), arrays, rtol=1e-4, atol=1e-4
         )
+
+
+@requires_torch
+@pytest.mark.parametrize("pad, dil", [(1, 1), (3, 1), (2, 2), ((0, 2), 1)])
+def test_conv2d_shared_padding_many_images_and_channels_match_torch(pad, dil):
+    # 20 channels: dL/dx is the flipped-kernel convolution, with shared padding of its own;
+    # 40 images of 5x6: several batch chunks, each with its padding shared between rows
+    arrays = list(_arrays((40, 20, 5, 6), (18, 20, 3, 3), True, np.float32))
+    kw = {"padding": pad, "dilation": dil}
+    torch_parity(
+        _call(conv2d, kw), _call(torch.nn.functional.conv2d, kw), arrays, rtol=1e-4, atol=1e-4
+    )
+
+
+def test_shared_pad_columns():
+    from cnnlab.ops.windows import _shared_pad
+
+    assert _shared_pad((1, 1, 1, 1), (3, 3), (1, 1)) == 1
+    assert _shared_pad((0, 0, 1, 2), (3, 4), (1, 1)) == 1  # the smaller side
+    assert _shared_pad((3, 3, 3, 3), (3, 3), (1, 1)) == 2  # no more than the span - 1
+    assert _shared_pad((2, 2, 2, 2), (3, 3), (2, 2)) == 2
+    assert _shared_pad((1, 1, 0, 0), (3, 3), (1, 1)) == 0
 
 
 def test_pad_rows_adds_zero_filters_to_a_multiple_of_8():
