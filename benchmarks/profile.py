@@ -1,6 +1,7 @@
 """Where one training (or inference) step of a benchmark workload spends its time.
 
     python -m benchmarks.profile [--only lenet5-train] [--steps 5] [--threads 1] [--wall]
+                                 [--gemm]
 
 Times every op's forward and backward (CPU time of this process, so load from other
 processes barely matters) by wrapping each ``Function`` subclass's ``forward``/``backward``
@@ -10,6 +11,9 @@ With ``--threads 1`` (the default) BLAS runs on one core, which makes the split 
 GEMM and copy-bound work easy to read; PyTorch's single-thread step time is printed too.
 With more threads CPU time adds up every thread's work; ``--wall`` times by the clock
 instead (what a user waits for; other load on the machine then counts too).
+``--gemm`` adds how much of the step the GEMMs take (every ``np.matmul`` / ``np.dot`` call,
+timed by the clock in the thread that makes it, summed over threads) and the GFLOP/s they
+run at; the rest of the ops' time is copies, element-wise passes and Python.
 """
 
 from __future__ import annotations
@@ -44,7 +48,41 @@ def _wrap(cls, name, table):
     return orig
 
 
-def profile(workload: str, steps: int) -> None:
+class _GemmTimer:
+    """Patches ``numpy.matmul`` and ``numpy.dot`` (the ops reach them as ``xp.matmul`` /
+    ``xp.dot``) to add up their time and floating-point operations."""
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        self.np, self.seconds, self.flops = np, 0.0, 0
+        self.saved = (np.matmul, np.dot)
+
+    def _timed(self, fn):
+        np = self.np
+
+        def timed(a, b, *args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return fn(a, b, *args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - t0
+                a, b = np.asarray(a), np.asarray(b)
+                if a.ndim >= 2 and b.ndim >= 2:
+                    batch = int(np.prod(np.broadcast_shapes(a.shape[:-2], b.shape[:-2])))
+                    self.flops += 2 * batch * a.shape[-2] * a.shape[-1] * b.shape[-1]
+
+        return timed
+
+    def __enter__(self):
+        self.np.matmul, self.np.dot = (self._timed(f) for f in self.saved)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.np.matmul, self.np.dot = self.saved
+
+
+def profile(workload: str, steps: int, gemm: bool = False) -> None:
 
     from benchmarks import train_step as ts
     from cnnlab.autograd import Function
@@ -75,12 +113,17 @@ def profile(workload: str, steps: int) -> None:
             table["SGD.step"] += _clock() - t0
 
     SGD.step = timed_step
+    gemms = _GemmTimer() if gemm else None
     try:
+        if gemms is not None:
+            gemms.__enter__()
         t0 = _clock()
         for _ in range(steps):
             step()
         total = _clock() - t0
     finally:
+        if gemms is not None:
+            gemms.__exit__()
         SGD.step = orig_step
         for cls, name, orig in saved:
             setattr(cls, name, orig)
@@ -99,6 +142,12 @@ def profile(workload: str, steps: int) -> None:
     for k, v in rows:
         if v * ms >= 0.05:
             print(f"  {k:32s} {v * ms:8.2f} ms  {100 * v / total:5.1f}%")
+    if gemms is not None and gemms.seconds > 0:
+        print(
+            f"  of which GEMMs (matmul, dot)     {gemms.seconds * ms:8.2f} ms  "
+            f"{100 * gemms.seconds / total:5.1f}%  ({gemms.flops / steps / 1e9:.2f} GFLOP/step "
+            f"at {gemms.flops / gemms.seconds / 1e9:.0f} GFLOP/s)"
+        )
 
 
 def main(argv=None) -> None:
@@ -107,6 +156,7 @@ def main(argv=None) -> None:
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--wall", action="store_true", help="wall-clock time instead of CPU time")
+    ap.add_argument("--gemm", action="store_true", help="also the GEMMs' share and GFLOP/s")
     args = ap.parse_args(argv)
     global _clock
     _clock = time.perf_counter if args.wall else time.process_time
@@ -119,7 +169,7 @@ def main(argv=None) -> None:
     torch.set_num_threads(args.threads)
     for w in ts.WORKLOADS:
         if not args.only or w.name in args.only.split(","):
-            profile(w.name, args.steps)
+            profile(w.name, args.steps, args.gemm)
 
 
 if __name__ == "__main__":

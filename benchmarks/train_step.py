@@ -3,13 +3,14 @@
     python -m benchmarks.train_step [--repeats 7] [--only lenet5-train,resnet20-train]
                                     [--no-memory] [--markdown]
 
-For each workload both frameworks get identical architectures and weights; the benchmark first
-checks that they compute the same loss (and refuses to time a pair that disagrees), then times
-them interleaved (median of repeats), with PyTorch's threads set to the BLAS threads cnnlab
-uses. A training step is forward + cross-entropy + backward + SGD-momentum update. PyTorch is
-also timed with channels_last memory format. Peak memory is the resident-set growth of a fresh
-process running 5 steps of one framework (peak RSS, ``VmHWM``, after minus RSS before
-building the model).
+For each workload both frameworks get identical architectures and weights; the benchmark
+first checks that they compute the same loss (and refuses to time a pair that disagrees), then
+times them interleaved (median of repeats; the table also gives the lowest and highest ratio
+of one repeat's side-by-side samples, a measure of the machine's noise), with PyTorch's
+threads set to the BLAS threads cnnlab uses. A training step is forward + cross-entropy +
+backward + SGD-momentum update. PyTorch is also timed with channels_last memory format. Peak
+memory is the resident-set growth of a fresh process running 5 steps of one framework (peak
+RSS, ``VmHWM``, after minus RSS before building the model).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 
 import cnnlab
 import cnnlab.nn.functional as F
-from benchmarks.common import blas_threads, interleaved, table
+from benchmarks.common import blas_threads, interleaved, ratio_range, table
 from cnnlab import models, optim
 from cnnlab import nn as cnn
 
@@ -197,6 +198,7 @@ def main(argv=None) -> None:
         ours, theirs = build(w)
         check_same_loss(ours, theirs, w, x, y)
         _, theirs_cl = build(w)
+        samples: dict = {}
         t = interleaved(
             {
                 "cnnlab": cnnlab_step(ours, w, x, y),
@@ -204,12 +206,14 @@ def main(argv=None) -> None:
                 "torch_cl": torch_step(theirs_cl, w, x, y, channels_last=True),
             },
             repeats=args.repeats,
+            samples=samples,
         )
         row = {
             "workload": f"{w.name} (batch {w.batch})",
             "cnnlab img/s": f"{w.batch / t['cnnlab']:.0f}",
             "torch img/s": f"{w.batch / t['torch']:.0f}",
             "ratio": f"{t['torch'] / t['cnnlab']:.2f}",
+            "per-repeat ratios": ratio_range(samples, "torch", "cnnlab"),
             "target": f">= {w.target}",
             "vs channels_last": f"{t['torch_cl'] / t['cnnlab']:.2f}",
         }
