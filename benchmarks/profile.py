@@ -19,6 +19,7 @@ run at; the rest of the ops' time is copies, element-wise passes and Python.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -115,15 +116,12 @@ def profile(workload: str, steps: int, gemm: bool = False) -> None:
     SGD.step = timed_step
     gemms = _GemmTimer() if gemm else None
     try:
-        if gemms is not None:
-            gemms.__enter__()
-        t0 = _clock()
-        for _ in range(steps):
-            step()
-        total = _clock() - t0
+        with gemms or contextlib.nullcontext():
+            t0 = _clock()
+            for _ in range(steps):
+                step()
+            total = _clock() - t0
     finally:
-        if gemms is not None:
-            gemms.__exit__()
         SGD.step = orig_step
         for cls, name, orig in saved:
             setattr(cls, name, orig)

@@ -144,12 +144,9 @@ class _Columns:
         self.x, self.pads, self.kernel, self.groups = x, pads, kernel, groups
         self.stride, self.dilation = stride, dilation
         self.oh, self.ow = _out_hw(x.shape, pads, kernel, stride, dilation)
-        self.unit = stride == (1, 1)
-        self.shared = _shared_pad(pads, kernel, dilation) if self.unit else 0
-        self.hp, self.wp = h + t + b, w + l + r - self.shared
-        self.plane = self.hp * self.wp + self.shared
-        self.row = self.wp if self.unit else self.ow
-        self.size = (self.oh - 1) * self.row + self.ow
+        self.unit, self.hp, self.wp, self.plane, self.row, self.size = _layout(
+            (h, w), pads, kernel, stride, dilation, (self.oh, self.ow)
+        )
         self.k = c * kernel[0] * kernel[1] // groups
         self.nb = _chunk(n, self.k * groups * self.size * x.itemsize)
         padded = t or b or l or r
@@ -195,6 +192,19 @@ def _shared_pad(pads: tuple, kernel: tuple, dilation: tuple) -> int:
     """
     _, _, l, r = pads
     return max(0, min(l, r, dilation[1] * (kernel[1] - 1)))
+
+
+def _layout(hw: tuple, pads: tuple, kernel: tuple, stride: tuple, dilation: tuple, out_hw):
+    """Geometry of a chunk's padded images and of its columns: ``(unit, hp, wp, plane, row,
+    size)``: stride 1 or not; padded height and row width (rows share padding columns at
+    stride 1); a padded image's length; the distance between output rows in the columns;
+    and the columns per image (``L``)."""
+    (h, w), (t, b, l, r), (oh, ow) = hw, pads, out_hw
+    unit = tuple(stride) == (1, 1)
+    shared = _shared_pad(pads, kernel, dilation) if unit else 0
+    hp, wp = h + t + b, w + l + r - shared
+    row = wp if unit else ow
+    return unit, hp, wp, hp * wp + shared, row, (oh - 1) * row + ow
 
 
 def _planes(a, hp: int, wp: int):
@@ -320,14 +330,9 @@ def conv_chunked_input_grad(g, w, x_shape: tuple, pads, stride: tuple, dilation,
     xp = get_array_module(g)
     n, c, h, wd = x_shape
     o, cg, kh, kw = w.shape
-    (t, b, l, r), (sh, sw), (dh, dw) = pads, stride, dilation
+    (t, _, l, _), (sh, sw), (dh, dw) = pads, stride, dilation
     oh, ow = g.shape[2:]
-    unit = tuple(stride) == (1, 1)
-    shared = _shared_pad(pads, (kh, kw), dilation) if unit else 0
-    hp, wp = h + t + b, wd + l + r - shared
-    plane = hp * wp + shared
-    row = wp if unit else ow
-    size = (oh - 1) * row + ow
+    unit, hp, wp, plane, row, size = _layout((h, wd), pads, (kh, kw), stride, dilation, (oh, ow))
     k = cg * kh * kw
     # W^T with its rows in (kh, kw, c) order, so that each kernel offset's block of W^T · g
     # is one contiguous (C, m, L) slab, added into a channel-major (C, m, Hp * Wp) buffer in
