@@ -26,13 +26,54 @@ def where(cond, a, b) -> Tensor:
     return _Where.apply(c, a, b)
 
 
-def __getattr__(name: str):
-    """``cnnlab.summary`` and ``cnnlab.receptive_field``, imported on first use."""
-    if name in ("summary", "receptive_field"):
-        from cnnlab import inspect
+# Subpackages loaded on first use (``cnnlab.nn``, ``cnnlab.models`` ...), so that
+# ``import cnnlab`` stays fast and pulls in neither SciPy nor Matplotlib. To add a
+# subpackage, add its name here; a name whose package is not in this copy raises a
+# clear AttributeError and is left out of ``dir(cnnlab)``.
+_LAZY_SUBPACKAGES = (
+    "nn",
+    "optim",
+    "models",
+    "data",
+    "train",
+    "io",
+    "explain",
+    "attacks",
+    "inspect",
+    "images",
+    "onnx",
+    "kernels",
+    "experiments",
+)
+# Names re-exported from a lazily loaded subpackage: name -> subpackage.
+_LAZY_NAMES = {"summary": "inspect", "receptive_field": "inspect"}
 
-        return getattr(inspect, name)
+
+def _subpackage_present(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(f"cnnlab.{name}") is not None
+
+
+def __getattr__(name: str):
+    """Subpackages and a few of their names, imported on first use."""
+    import importlib
+
+    if name in _LAZY_SUBPACKAGES:
+        if not _subpackage_present(name):
+            raise AttributeError(
+                f"module 'cnnlab' has no attribute {name!r}: the subpackage cnnlab.{name} "
+                "is not part of this copy of cnnlab"
+            )
+        return importlib.import_module(f"cnnlab.{name}")
+    if name in _LAZY_NAMES:
+        return getattr(importlib.import_module(f"cnnlab.{_LAZY_NAMES[name]}"), name)
     raise AttributeError(f"module 'cnnlab' has no attribute {name!r}")
+
+
+def __dir__() -> list:
+    lazy = [n for n in _LAZY_SUBPACKAGES if _subpackage_present(n)]
+    return sorted(set(globals()) | set(lazy) | set(_LAZY_NAMES))
 
 
 __all__ = [
