@@ -12,6 +12,7 @@ from cnnlab.autograd import (
 )
 from cnnlab.backend import get_array_module, get_default_dtype, manual_seed, set_default_dtype
 from cnnlab.creation import arange, from_numpy, ones, ones_like, rand, randn, zeros, zeros_like
+from cnnlab.dtypes import DTYPES as _DTYPES  # cnnlab.float32 ... via __getattr__
 from cnnlab.gradcheck import gradcheck
 from cnnlab.ops.elementwise import Where as _Where
 from cnnlab.ops.shape import cat, flatten, pad, stack
@@ -46,7 +47,7 @@ _LAZY_SUBPACKAGES = (
     "experiments",
 )
 # Names re-exported from a lazily loaded subpackage: name -> subpackage.
-_LAZY_NAMES = {"summary": "inspect", "receptive_field": "inspect"}
+_LAZY_NAMES = {"summary": "inspect", "receptive_field": "inspect", "save": "io", "load": "io"}
 
 
 def _subpackage_present(name: str) -> bool:
@@ -66,6 +67,8 @@ def __getattr__(name: str):
                 "is not part of this copy of cnnlab"
             )
         return importlib.import_module(f"cnnlab.{name}")
+    if name in _DTYPES:
+        return _DTYPES[name]
     if name in _LAZY_NAMES:
         return getattr(importlib.import_module(f"cnnlab.{_LAZY_NAMES[name]}"), name)
     raise AttributeError(f"module 'cnnlab' has no attribute {name!r}")
@@ -73,7 +76,7 @@ def __getattr__(name: str):
 
 def __dir__() -> list:
     lazy = [n for n in _LAZY_SUBPACKAGES if _subpackage_present(n)]
-    return sorted(set(globals()) | set(lazy) | set(_LAZY_NAMES))
+    return sorted(set(globals()) | set(lazy) | set(_LAZY_NAMES) | set(_DTYPES))
 
 
 __all__ = [
@@ -99,6 +102,8 @@ __all__ = [
     "rand",
     "receptive_field",
     "randn",
+    "load",
+    "save",
     "set_default_dtype",
     "set_num_threads",
     "stack",

@@ -1,4 +1,4 @@
-"""Tensor, the op contract (Function) and the define-by-run reverse-mode engine.
+"""The op contract (Function) and the define-by-run reverse-mode engine (Tensor: cnnlab.tensor).
 
 An op is a pair of pure functions on raw arrays::
 
@@ -24,9 +24,6 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from numbers import Number
-
-import numpy as np
 
 from cnnlab import backend
 
@@ -129,17 +126,22 @@ def trace(callback):
 class Node:
     """One recorded op application: what the backward pass needs to run it."""
 
-    __slots__ = ("fn", "ctx", "parents", "backward_fn")
+    __slots__ = ("fn", "ctx", "parents", "backward_fn", "versions")
 
-    def __init__(self, fn, ctx, parents, backward_fn) -> None:
+    def __init__(self, fn, ctx, parents, backward_fn, versions=()) -> None:
         self.fn = fn
         self.ctx = ctx
         self.parents = parents
         self.backward_fn = backward_fn
+        self.versions = versions  # ((input index, Tensor, its version when used), ...)
 
 
 class Function:
     """Base class of every op with a hand-written backward (see the module docstring)."""
+
+    # False for ops whose backward needs no input values (add, sum, reshape ...): changing
+    # their inputs in place afterwards is then harmless and not reported.
+    saves_inputs = True
 
     @staticmethod
     def forward(*arrays, **kwargs):  # pragma: no cover - abstract
@@ -166,7 +168,8 @@ class Function:
             parents = tuple(
                 x if isinstance(x, Tensor) and x.requires_grad else None for x in inputs
             )
-            result._node = Node(cls, ctx, parents, _state.overrides.get(cls))
+            versions = _versions(inputs) if cls.saves_inputs else ()
+            result._node = Node(cls, ctx, parents, _state.overrides.get(cls), versions)
         if _state.tracers:
             for tracer in _state.tracers:
                 tracer(cls, inputs, kwargs, result)
@@ -205,6 +208,23 @@ def _check_grad(node: Node, i: int, parent: Tensor, g):
     if g.dtype != parent.dtype:
         g = g.astype(parent.dtype)
     return g
+
+
+def _versions(inputs) -> tuple:
+    return tuple((i, x, x._version) for i, x in enumerate(inputs) if isinstance(x, Tensor))
+
+
+def _check_versions(node: Node) -> None:
+    """Raise if an input this op's backward needs was changed in place after the op ran."""
+    for i, x, version in node.versions:
+        if x._version != version:
+            raise RuntimeError(
+                f"one of the tensors needed to compute the gradient of {node.fn.__name__} "
+                f"(its input {i}, shape {x.shape}) was modified by an in-place operation "
+                f"({x._inplace_op}) after {node.fn.__name__} used it: it is at version "
+                f"{x._version}, {node.fn.__name__} needs version {version}. Use the "
+                f"out-of-place op, or .clone() the tensor before changing it"
+            )
 
 
 def _topological_order(root: Tensor) -> list:
@@ -249,7 +269,7 @@ def _run_backward(root: Tensor, grad_root, retain_graph: bool, targets=None):
                 found[target_ids[id(t)]] = g
         elif t._node is None or t._retain_grad:
             if t.requires_grad:
-                t.grad = g.copy() if t.grad is None else t.grad + g
+                t._accumulate_grad(g)
         node = t._node
         if node is None:
             continue
@@ -258,6 +278,8 @@ def _run_backward(root: Tensor, grad_root, retain_graph: bool, targets=None):
                 "trying to backward through the graph a second time: its saved arrays were "
                 "freed; call .backward(retain_graph=True) the first time"
             )
+        if node.versions:
+            _check_versions(node)
         bw = _state.overrides.get(node.fn) or node.backward_fn or node.fn.backward
         in_grads = bw(node.ctx, g)
         if not isinstance(in_grads, tuple):
@@ -282,19 +304,21 @@ def _run_backward(root: Tensor, grad_root, retain_graph: bool, targets=None):
                 owned.add(key)
         if not retain_graph:
             node.ctx = _FREED
+            node.versions = ()
     return found
 
 
 def grad(outputs: Tensor, inputs, grad_outputs=None, retain_graph: bool = False):
     """Gradients of ``outputs`` with respect to ``inputs`` (a Tensor or a sequence), returned
-    as a tuple of ndarrays (None where an input does not affect the output). No ``.grad``
-    is changed. Saliency maps and attacks use this for the gradient with respect to images.
+    as a tuple of Tensors (None where an input does not affect the output), as
+    ``torch.autograd.grad``. No ``.grad`` is changed. Saliency maps and attacks use this for
+    the gradient with respect to images.
     """
     single = isinstance(inputs, Tensor)
     inputs = [inputs] if single else list(inputs)
     g0 = _root_grad(outputs, grad_outputs)
     found = _run_backward(outputs, g0, retain_graph, targets=inputs)
-    return tuple(found)
+    return tuple(None if g is None else Tensor._make(g, False) for g in found)
 
 
 def _root_grad(t: Tensor, g):
@@ -313,329 +337,6 @@ def _root_grad(t: Tensor, g):
     return g.astype(t.dtype, copy=False)
 
 
-def _as_array(data, dtype=None):
-    """NumPy/CuPy array from user data; Python floats and lists take the default dtype."""
-    xp = backend.get_array_module(data)
-    if isinstance(data, Tensor):
-        data = data.data
-    if hasattr(data, "__array__") or (xp is not np and isinstance(data, xp.ndarray)):
-        arr = xp.asarray(data, dtype=dtype)
-    else:
-        arr = np.asarray(data, dtype=dtype)
-        if dtype is None and arr.dtype.kind == "f":
-            arr = arr.astype(backend.get_default_dtype())
-    return arr
-
-
-class Tensor:
-    """An n-dimensional array with an optional gradient and a record of how it was made."""
-
-    __slots__ = ("data", "grad", "requires_grad", "_node", "_hooks", "_retain_grad", "__weakref__")
-    __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
-
-    def __init__(self, data, requires_grad: bool = False, dtype=None) -> None:
-        self.data = _as_array(data, dtype)
-        if requires_grad and self.data.dtype.kind not in "fc":
-            raise TypeError(f"only floating tensors can require grad, got dtype {self.data.dtype}")
-        self.grad = None
-        self.requires_grad = bool(requires_grad)
-        self._node = None
-        self._hooks = ()
-        self._retain_grad = False
-
-    @classmethod
-    def _make(cls, data, requires_grad: bool) -> Tensor:
-        t = cls.__new__(cls)
-        t.data = data if hasattr(data, "shape") else np.asarray(data)
-        t.grad = None
-        t.requires_grad = requires_grad
-        t._node = None
-        t._hooks = ()
-        t._retain_grad = False
-        return t
-
-    # ----------------------------------------------------------------- properties
-    @property
-    def shape(self) -> tuple:
-        return self.data.shape
-
-    @property
-    def dtype(self):
-        return self.data.dtype
-
-    @property
-    def ndim(self) -> int:
-        return self.data.ndim
-
-    @property
-    def size(self) -> int:
-        return self.data.size
-
-    @property
-    def device(self) -> str:
-        return backend.device_of(self.data)
-
-    @property
-    def is_leaf(self) -> bool:
-        return self._node is None
-
-    @property
-    def T(self) -> Tensor:
-        return self.permute(*reversed(range(self.ndim)))
-
-    def dim(self) -> int:
-        return self.data.ndim
-
-    def numel(self) -> int:
-        return int(self.data.size)
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def __repr__(self) -> str:
-        body = np.array2string(backend.to_numpy(self.data), precision=4, separator=", ")
-        extra = ", requires_grad=True" if self.requires_grad else ""
-        if self.data.dtype != np.float32:
-            extra = f", dtype={self.data.dtype}" + extra
-        return f"tensor({body}{extra})"
-
-    # ------------------------------------------------------------ conversions
-    def numpy(self) -> np.ndarray:
-        """The data as a NumPy array (shares memory on the CPU; no graph)."""
-        return backend.to_numpy(self.data)
-
-    def item(self):
-        return self.data.item()
-
-    def tolist(self):
-        return backend.to_numpy(self.data).tolist()
-
-    def detach(self) -> Tensor:
-        """The same data, cut off from the graph."""
-        return Tensor._make(self.data, False)
-
-    def requires_grad_(self, flag: bool = True) -> Tensor:
-        if flag and self.data.dtype.kind not in "fc":
-            raise TypeError(f"only floating tensors can require grad, got dtype {self.dtype}")
-        self.requires_grad = flag
-        return self
-
-    def retain_grad(self) -> Tensor:
-        """Keep ``.grad`` for this non-leaf tensor after backward (Grad-CAM uses it)."""
-        self._retain_grad = True
-        return self
-
-    def register_hook(self, hook):
-        """``hook(grad) -> Tensor | None`` runs when this tensor's gradient is computed."""
-        self._hooks = (*self._hooks, hook)
-        return hook
-
-    def astype(self, dtype) -> Tensor:
-        from cnnlab.ops.elementwise import Cast
-
-        return Cast.apply(self, dtype=np.dtype(dtype))
-
-    to_dtype = astype
-
-    def float(self) -> Tensor:
-        return self.astype(np.float32)
-
-    def double(self) -> Tensor:
-        return self.astype(np.float64)
-
-    def to(self, target) -> Tensor:
-        """``to('cpu')``, ``to('cuda')`` or ``to(dtype)``."""
-        if isinstance(target, str) and (target == "cpu" or target.startswith("cuda")):
-            t = Tensor._make(backend.to_device(self.data, target), self.requires_grad)
-            return t
-        return self.astype(target)
-
-    def backward(self, grad=None, retain_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``."""
-        _run_backward(self, _root_grad(self, grad), retain_graph)
-
-    def zero_grad(self) -> None:
-        self.grad = None
-
-    # -------------------------------------------------------------- arithmetic
-    def __add__(self, o):
-        return _ew.Add.apply(self, o)
-
-    def __radd__(self, o):
-        return _ew.Add.apply(o, self)
-
-    def __sub__(self, o):
-        return _ew.Sub.apply(self, o)
-
-    def __rsub__(self, o):
-        return _ew.Sub.apply(o, self)
-
-    def __mul__(self, o):
-        return _ew.Mul.apply(self, o)
-
-    def __rmul__(self, o):
-        return _ew.Mul.apply(o, self)
-
-    def __truediv__(self, o):
-        return _ew.Div.apply(self, o)
-
-    def __rtruediv__(self, o):
-        return _ew.Div.apply(o, self)
-
-    def __pow__(self, o):
-        if isinstance(o, Number):
-            return _ew.PowScalar.apply(self, exponent=o)
-        return _ew.Pow.apply(self, o)
-
-    def __rpow__(self, o):
-        return _ew.Pow.apply(o, self)
-
-    def __neg__(self):
-        return _ew.Neg.apply(self)
-
-    def __matmul__(self, o):
-        return _linalg.MatMul.apply(self, o)
-
-    def __rmatmul__(self, o):
-        return _linalg.MatMul.apply(o, self)
-
-    # comparisons give constant boolean tensors
-    def _cmp(self, o, op):
-        od = o.data if isinstance(o, Tensor) else o
-        return Tensor._make(op(self.data, od), False)
-
-    def __lt__(self, o):
-        return self._cmp(o, np.less)
-
-    def __le__(self, o):
-        return self._cmp(o, np.less_equal)
-
-    def __gt__(self, o):
-        return self._cmp(o, np.greater)
-
-    def __ge__(self, o):
-        return self._cmp(o, np.greater_equal)
-
-    def eq(self, o):
-        return self._cmp(o, np.equal)
-
-    __hash__ = object.__hash__
-
-    # ------------------------------------------------------------ elementwise
-    def exp(self):
-        return _ew.Exp.apply(self)
-
-    def log(self):
-        return _ew.Log.apply(self)
-
-    def sqrt(self):
-        return _ew.Sqrt.apply(self)
-
-    def abs(self):
-        return _ew.Abs.apply(self)
-
-    def clamp(self, min=None, max=None):
-        return _ew.Clamp.apply(self, min=min, max=max)
-
-    clip = clamp
-
-    def relu(self):
-        from cnnlab.nn import functional as F
-
-        return F.relu(self)
-
-    def sigmoid(self):
-        from cnnlab.nn import functional as F
-
-        return F.sigmoid(self)
-
-    def tanh(self):
-        from cnnlab.nn import functional as F
-
-        return F.tanh(self)
-
-    def softmax(self, dim):
-        from cnnlab.nn import functional as F
-
-        return F.softmax(self, dim)
-
-    def log_softmax(self, dim):
-        from cnnlab.nn import functional as F
-
-        return F.log_softmax(self, dim)
-
-    # ------------------------------------------------------------- reductions
-    def sum(self, dim=None, keepdim: bool = False):
-        return _reduce.Sum.apply(self, dim=dim, keepdim=keepdim)
-
-    def mean(self, dim=None, keepdim: bool = False):
-        return _reduce.mean(self, dim=dim, keepdim=keepdim)
-
-    def var(self, dim=None, keepdim: bool = False, unbiased: bool = True):
-        return _reduce.var(self, dim=dim, keepdim=keepdim, unbiased=unbiased)
-
-    def max(self, dim=None, keepdim: bool = False):
-        """Largest value; with ``dim``, ``(values, indices)`` as in PyTorch."""
-        return _reduce.max(self, dim=dim, keepdim=keepdim)
-
-    def min(self, dim=None, keepdim: bool = False):
-        return _reduce.min(self, dim=dim, keepdim=keepdim)
-
-    def amax(self, dim=None, keepdim: bool = False):
-        return _reduce.Amax.apply(self, dim=dim, keepdim=keepdim)
-
-    def argmax(self, dim=None, keepdim: bool = False):
-        return Tensor._make(_reduce.argmax_array(self.data, dim, keepdim), False)
-
-    # ------------------------------------------------------------------ shape
-    def reshape(self, *shape):
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return _shape.Reshape.apply(self, shape=shape)
-
-    view = reshape
-
-    def flatten(self, start_dim: int = 0, end_dim: int = -1):
-        return _shape.flatten(self, start_dim, end_dim)
-
-    def permute(self, *dims):
-        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
-            dims = tuple(dims[0])
-        return _shape.Permute.apply(self, dims=dims)
-
-    def transpose(self, dim0: int, dim1: int):
-        return _shape.transpose(self, dim0, dim1)
-
-    def squeeze(self, dim=None):
-        return _shape.squeeze(self, dim)
-
-    def unsqueeze(self, dim: int):
-        return _shape.unsqueeze(self, dim)
-
-    def expand(self, *shape):
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return _shape.Expand.apply(self, shape=shape)
-
-    def __getitem__(self, index):
-        if isinstance(index, Tensor):
-            index = index.data
-        elif isinstance(index, tuple):
-            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
-        return _shape.GetItem.apply(self, index=index)
-
-    def contiguous(self):
-        return self
-
-
-def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
-    """Make a Tensor. Lists and Python floats become float32 (the default dtype); arrays
-    keep their dtype unless ``dtype`` is given."""
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
-
-
-# The ops import Function from this module, so they are bound after Tensor exists.
-from cnnlab.ops import elementwise as _ew  # noqa: E402
-from cnnlab.ops import linalg as _linalg  # noqa: E402
-from cnnlab.ops import reduce as _reduce  # noqa: E402
-from cnnlab.ops import shape as _shape  # noqa: E402
+# Tensor is defined in cnnlab.tensor, which builds on this engine; it is bound here at the
+# end so that ``from cnnlab.autograd import Tensor, tensor`` keeps working.
+from cnnlab.tensor import Tensor, tensor  # noqa: E402

@@ -98,7 +98,7 @@ def gradcheck(
         x, g = args[i], analytic[k]
         k += 1
         g = np.zeros(x.shape) if g is None else np.asarray(g, dtype=np.float64)
-        if x.size <= max_elements:
+        if x.numel() <= max_elements:
             for idx in np.ndindex(*x.shape):
                 orig = x.data[idx]
                 x.data[idx] = orig + eps

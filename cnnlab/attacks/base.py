@@ -107,6 +107,7 @@ def input_gradient(model, x, labels, targeted: bool = False):
     ce = F.cross_entropy(logits, cnnlab.Tensor(xp.asarray(labels)), reduction="none")
     objective = -ce if targeted else ce
     (g,) = cnnlab.grad(objective.sum(), [xt])
+    g = None if g is None else g.data  # the raw array
     return objective.data, g
 
 

@@ -42,6 +42,7 @@ def _candidate_gradients(model, x, cand):
         seed[rows, cand[:, j]] = 1.0
         last = j == cand.shape[1] - 1
         (g,) = cnnlab.grad(logits, [xt], grad_outputs=seed, retain_graph=not last)
+        g = None if g is None else g.data  # the raw array
         grads.append(g)
     return logits.data, xp.stack(grads, axis=1)  # (N, K), (N, K, C, H, W)
 

@@ -74,6 +74,7 @@ def _objective_grad(model, xa, y, targeted, best, best_norm, delta, xp, need_gra
     ce = F.cross_entropy(logits, cnnlab.Tensor(y), reduction="none")
     obj = -ce if targeted else ce
     (g,) = cnnlab.grad(obj.sum(), [xt])
+    g = None if g is None else g.data  # the raw array
     return obj.data, g
 
 

@@ -80,6 +80,7 @@ def class_model(
             t = pick_target(logits, target)
             score = score_of(logits, t)
             (g,) = cnnlab.grad(score, [xt])
+            g = None if g is None else g.data  # the raw array
             g = np.roll(to_numpy(g), (-dy, -dx), axis=(2, 3))
             history.append(float(score.item()))
             x = x + lr * g / (np.abs(g).max() + 1e-12)

@@ -169,18 +169,18 @@ def summary(model: nn.Module, input_shape, batch_size: int = 1) -> Summary:
                 name=name or type(mod).__name__,
                 type=type(mod).__name__,
                 output_shape=tuple(out_t.shape[1:]),
-                params=sum(p.size for p in fresh),
-                trainable=sum(p.size for p in fresh if p.requires_grad),
+                params=sum(p.numel() for p in fresh),
+                trainable=sum(p.numel() for p in fresh if p.requires_grad),
                 macs=_macs(mod, inp, out_t),
-                memory=int(out_t.size // batch_size * out_t.dtype.itemsize),
+                memory=int(out_t.numel() // batch_size * out_t.dtype.itemsize),
                 rf_size=None if rf is None else tuple(f.size for f in rf),
                 rf_jump=None if rf is None else tuple(f.jump for f in rf),
                 rf_start=None if rf is None else tuple(f.start for f in rf),
             )
         )
     all_params = list(model.parameters())
-    result.total_params = sum(p.size for p in all_params)
-    result.trainable_params = sum(p.size for p in all_params if p.requires_grad)
+    result.total_params = sum(p.numel() for p in all_params)
+    result.trainable_params = sum(p.numel() for p in all_params if p.requires_grad)
     return result
 
 

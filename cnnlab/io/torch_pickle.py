@@ -326,6 +326,14 @@ def _load_legacy(path: Path, where: str):
     return result
 
 
+def is_torch_file(head: bytes) -> bool:
+    """Whether a file's first bytes (8 suffice) are those of a ``torch.save`` file: a zip
+    archive (PyTorch 1.6+) or the legacy format's pickled magic number."""
+    if head[:4] == b"PK\x03\x04":
+        return True
+    return len(head) >= 4 and head[0] == 0x80 and 2 <= head[1] <= 5 and head[2:4] == b"\x8a\x0a"
+
+
 def load_torch_checkpoint(path: str | os.PathLike) -> Any:
     """Load a ``torch.save`` file (zip or legacy format) without torch and without executing
     code: tensors become NumPy arrays, containers (dict/OrderedDict/list/tuple) and plain

@@ -263,7 +263,7 @@ class Module:
 
     def num_parameters(self, trainable_only: bool = False) -> int:
         """Total number of parameter elements (shared parameters counted once)."""
-        return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
+        return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
 
     # ---------------------------------------------------------------- modes, grads
     def train(self, mode: bool = True) -> Module:
@@ -306,7 +306,7 @@ class Module:
                         continue
                     t.data = fn(t.data)
                     if t.grad is not None:
-                        t.grad = fn(t.grad)
+                        t.grad = fn(t.grad.data)
         return self
 
     def to(self, *args, dtype=None, device: str | None = None) -> Module:

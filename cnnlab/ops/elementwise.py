@@ -9,6 +9,8 @@ from cnnlab.backend import get_array_module
 
 
 class Add(Function):
+    saves_inputs = False  # backward needs no input values
+
     @staticmethod
     def forward(a, b):
         return a + b, None
@@ -20,6 +22,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    saves_inputs = False  # backward needs no input values
+
     @staticmethod
     def forward(a, b):
         return a - b, None
@@ -56,6 +60,8 @@ class Div(Function):
 
 
 class Neg(Function):
+    saves_inputs = False  # backward needs no input values
+
     @staticmethod
     def forward(x):
         return -x, None
@@ -175,6 +181,8 @@ class Where(Function):
 
 
 class Cast(Function):
+    saves_inputs = False  # backward needs no input values
+
     @staticmethod
     def forward(x, *, dtype):
         return x.astype(dtype), None

@@ -179,7 +179,7 @@ def batch_norm(
         if rm is None or rv is None:
             raise ValueError("batch_norm: eval mode needs running_mean and running_var")
         return BatchNorm.apply(input, weight, bias, mean=rm, var=rv, training=False, eps=eps)
-    m = input.size // c
+    m = input.numel() // c
     if m <= 1:
         raise ValueError(
             f"batch_norm: expected more than 1 value per channel when training, got input "

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from cnnlab.autograd import Function, Tensor
+from cnnlab.autograd import Function
 from cnnlab.backend import get_array_module
+from cnnlab.tensor import Tensor
 
 
 def _axes(dim, ndim):
@@ -23,6 +24,8 @@ def _expand_back(g, shape, axes, keepdim):
 
 
 class Sum(Function):
+    saves_inputs = False  # backward needs no input values
+
     @staticmethod
     def forward(x, *, dim=None, keepdim=False):
         axes = _axes(dim, x.ndim)
@@ -112,10 +115,33 @@ def mean(x: Tensor, dim=None, keepdim=False):
     return Sum.apply(x, dim=axes, keepdim=keepdim) * (1.0 / n)
 
 
-def var(x: Tensor, dim=None, keepdim=False, unbiased=True):
+def var(x: Tensor, dim=None, keepdim=False, unbiased=None, *, correction=None):
+    """Variance over ``dim``: ``sum((x - mean)^2) / (n - correction)``. ``correction`` is 1
+    (unbiased) by default; ``unbiased=False`` means 0, as ``torch.var``."""
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    elif unbiased is not None:
+        raise ValueError("var: give either unbiased or correction, not both")
     axes = _axes(dim, x.ndim)
     n = 1
     for a in axes:
         n *= x.shape[a]
     d = x - mean(x, dim=axes, keepdim=True)
-    return Sum.apply(d * d, dim=axes, keepdim=keepdim) * (1.0 / (n - 1 if unbiased else n))
+    scale = 1.0 / (n - correction) if n > correction else float("nan")  # nan as torch
+    return Sum.apply(d * d, dim=axes, keepdim=keepdim) * scale
+
+
+def norm(x: Tensor, p=2, dim=None, keepdim=False):
+    """The p-norm over ``dim``: ``(sum |x|^p)^(1/p)``; ``p`` is a number > 0, ``'fro'`` (2)
+    or ``inf`` (the largest ``|x|``), as ``torch.linalg.vector_norm``."""
+    if p == "fro":
+        p = 2
+    if isinstance(p, str) or not p > 0:
+        raise ValueError(f"norm: p must be a number > 0, 'fro' or inf, got {p!r}")
+    if p == float("inf"):
+        return Amax.apply(x.abs(), dim=dim, keepdim=keepdim)
+    if p == 2:
+        return Sum.apply(x * x, dim=dim, keepdim=keepdim).sqrt()
+    if p == 1:
+        return Sum.apply(x.abs(), dim=dim, keepdim=keepdim)
+    return Sum.apply(x.abs() ** p, dim=dim, keepdim=keepdim) ** (1.0 / p)

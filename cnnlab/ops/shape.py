@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from cnnlab.autograd import Function, Tensor
+from cnnlab.autograd import Function
 from cnnlab.backend import get_array_module
+from cnnlab.tensor import Tensor
 
 
 class Reshape(Function):
+    saves_inputs = False  # backward needs no input values
+
     @staticmethod
     def forward(x, *, shape):
         return x.reshape(shape), x.shape
@@ -18,6 +21,8 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    saves_inputs = False  # backward needs no input values
+
     @staticmethod
     def forward(x, *, dims):
         dims = tuple(d % x.ndim for d in dims)
@@ -35,6 +40,8 @@ class Permute(Function):
 
 
 class Expand(Function):
+    saves_inputs = False  # backward needs no input values
+
     @staticmethod
     def forward(x, *, shape):
         xp = get_array_module(x)
@@ -54,6 +61,8 @@ def _is_basic(index) -> bool:
 
 
 class GetItem(Function):
+    saves_inputs = False  # backward needs no input values
+
     @staticmethod
     def forward(x, *, index):
         return x[index], (x.shape, x.dtype, index)

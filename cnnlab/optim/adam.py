@@ -98,7 +98,7 @@ class Adam(Optimizer):
                 if p.grad is None:
                     continue
                 xp = backend.get_array_module(p.data)
-                g = -p.grad if group["maximize"] else p.grad
+                g = -p.grad.data if group["maximize"] else p.grad.data
                 state = self.state.setdefault(p, {})
                 if not state:
                     state["step"] = 0.0

@@ -100,10 +100,10 @@ class Optimizer:
                     continue
                 if set_to_none:
                     p.grad = None
-                elif getattr(getattr(p.grad, "flags", None), "writeable", True):
-                    p.grad[...] = 0
+                elif getattr(getattr(p.grad.data, "flags", None), "writeable", True):
+                    p.grad.data[...] = 0
                 else:
-                    p.grad = backend.get_array_module(p.grad).zeros_like(p.grad)
+                    p.grad = backend.get_array_module(p.grad.data).zeros_like(p.grad.data)
 
     def step(self, closure=None):  # pragma: no cover - abstract
         raise NotImplementedError

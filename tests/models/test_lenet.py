@@ -13,7 +13,7 @@ LENET5_PARAMS = 156 + 2416 + 48120 + 10164 + 850
 
 
 def n_params(model):
-    return sum(p.size for p in model.parameters())
+    return sum(p.numel() for p in model.parameters())
 
 
 @pytest.mark.parametrize("variant", ["modern", "classic"])

@@ -67,9 +67,9 @@ def test_fashion_cnn_sizes_and_shapes():
     # conv weights 1*9*32, 32*9*64, 64*9*128 (no bias) + BN 2*(32+64+128) + fc 128*7*7*10+10
     # (no pooling after the last stage: 28 -> 14 -> 7)
     m = models.create("fashion_cnn")
-    assert sum(p.size for p in m.parameters()) == 288 + 18432 + 73728 + 448 + 62730
+    assert sum(p.numel() for p in m.parameters()) == 288 + 18432 + 73728 + 448 + 62730
     pooled = models.create("fashion_cnn", pool_last=True)  # 7x7 floors to 3x3: fc 1152*10+10
-    assert sum(p.size for p in pooled.parameters()) == 288 + 18432 + 73728 + 448 + 11530
+    assert sum(p.numel() for p in pooled.parameters()) == 288 + 18432 + 73728 + 448 + 11530
     assert m(cnnlab.randn(2, 1, 28, 28)).shape == (2, 10)
     large = models.create("fashion_cnn_large", num_classes=5, in_channels=3, input_size=32)
     assert large(cnnlab.randn(2, 3, 32, 32)).shape == (2, 5)

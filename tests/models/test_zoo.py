@@ -74,7 +74,7 @@ def test_cifar_resnet_counts(depth):
 
 
 def n_params(model):
-    return sum(p.size for p in model.parameters())
+    return sum(p.numel() for p in model.parameters())
 
 
 @pytest.mark.parametrize(

@@ -66,7 +66,7 @@ def run_layer_test(
 
     # parameter count (shared parameters once); every parameter is a leaf that needs grad
     params = list(layer.parameters())
-    n = sum(p.size for p in params)
+    n = sum(p.numel() for p in params)
     if expected_num_params is not None:
         assert n == expected_num_params, f"{name}: {n} parameters, expected {expected_num_params}"
     assert layer.num_parameters() == n

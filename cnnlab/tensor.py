@@ -1,0 +1,413 @@
+"""Tensor: an n-dimensional array with an optional gradient and a record of how it was made.
+
+The engine (ops, graph, backward) lives in :mod:`cnnlab.autograd`; this module is the
+user-facing object with PyTorch's method names. ``.grad`` is a Tensor (or None), as in
+PyTorch; ``np.asarray(t)`` and ``np.asarray(t.grad)`` give NumPy arrays.
+Conversions (NumPy, Python numbers, dtypes, devices) are in :mod:`cnnlab.tensor_convert`,
+the in-place rules (``add_``, ``zero_`` ...) in :mod:`cnnlab.inplace`.
+"""
+
+from __future__ import annotations
+
+from numbers import Number
+
+import numpy as np
+
+from cnnlab import backend
+from cnnlab.autograd import _root_grad, _run_backward
+from cnnlab.inplace import TensorInPlace
+from cnnlab.tensor_convert import TensorConversions
+
+__all__ = ["Tensor", "tensor"]
+
+
+def _as_array(data, dtype=None):
+    """NumPy/CuPy array from user data; Python floats and lists take the default dtype."""
+    xp = backend.get_array_module(data)
+    if isinstance(data, Tensor):
+        data = data.data
+    if hasattr(data, "__array__") or (xp is not np and isinstance(data, xp.ndarray)):
+        arr = xp.asarray(data, dtype=dtype)
+    else:
+        arr = np.asarray(data, dtype=dtype)
+        if dtype is None and arr.dtype.kind == "f":
+            arr = arr.astype(backend.get_default_dtype())
+    return arr
+
+
+class Tensor(TensorConversions, TensorInPlace):
+    """An n-dimensional array with an optional gradient and a record of how it was made."""
+
+    __slots__ = (
+        "_data",
+        "_grad",
+        "requires_grad",
+        "_node",
+        "_hooks",
+        "_retain_grad",
+        "_version",
+        "_inplace_op",
+        "__weakref__",
+    )
+    __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
+    __hash__ = object.__hash__  # by identity: Parameters live in sets and dict keys
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None) -> None:
+        self.data = _as_array(data, dtype)
+        if requires_grad and self.data.dtype.kind not in "fc":
+            raise TypeError(f"only floating tensors can require grad, got dtype {self.data.dtype}")
+        self._grad = None
+        self.requires_grad = bool(requires_grad)
+        self._node = None
+        self._hooks = ()
+        self._retain_grad = False
+        self._version = 0
+        self._inplace_op = None
+
+    @classmethod
+    def _make(cls, data, requires_grad: bool) -> Tensor:
+        t = cls.__new__(cls)
+        t._data = data if hasattr(data, "shape") else np.asarray(data)
+        t._grad = None
+        t.requires_grad = requires_grad
+        t._node = None
+        t._hooks = ()
+        t._retain_grad = False
+        t._version = 0
+        t._inplace_op = None
+        return t
+
+    # ----------------------------------------------------------------- properties
+    @property
+    def data(self):
+        """The raw NumPy (or CuPy) array; no graph. Assigning a Tensor stores its array, so
+        ``p.data -= lr * p.grad`` updates ``p`` (out of place) as it does in PyTorch."""
+        return self._data
+
+    @data.setter
+    def data(self, value) -> None:
+        self._data = value.data if isinstance(value, Tensor) else value
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The accumulated gradient, a Tensor of this tensor's shape (None before backward)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                value = Tensor._make(backend.get_array_module(value).asarray(value), False)
+            if value.shape != self.shape:
+                raise ValueError(
+                    f"assigned grad has shape {value.shape}, the tensor has shape {self.shape}"
+                )
+        self._grad = value
+
+    def _accumulate_grad(self, g) -> None:
+        """Add the array ``g`` into ``.grad`` (the engine calls this for leaves)."""
+        if self._grad is None:
+            self._grad = Tensor._make(g.copy(), False)
+        else:
+            self._grad = Tensor._make(self._grad.data + g, False)
+
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def device(self) -> str:
+        return backend.device_of(self.data)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._node is None
+
+    @property
+    def T(self) -> Tensor:
+        return self.permute(*reversed(range(self.ndim)))
+
+    def size(self, dim: int | None = None):
+        """The shape as a tuple, or with ``dim`` the length of that dimension (as PyTorch)."""
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def numel(self) -> int:
+        """The number of elements."""
+        return int(self.data.size)
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        body = np.array2string(backend.to_numpy(self.data), precision=4, separator=", ")
+        extra = ", requires_grad=True" if self.requires_grad else ""
+        if self.data.dtype != np.float32:
+            extra = f", dtype={self.data.dtype}" + extra
+        return f"tensor({body}{extra})"
+
+    # ------------------------------------------------------------------ graph
+    def detach(self) -> Tensor:
+        """The same data, cut off from the graph."""
+        return Tensor._make(self.data, False)
+
+    def requires_grad_(self, flag: bool = True) -> Tensor:
+        if flag and self.data.dtype.kind not in "fc":
+            raise TypeError(f"only floating tensors can require grad, got dtype {self.dtype}")
+        self.requires_grad = flag
+        return self
+
+    def retain_grad(self) -> Tensor:
+        """Keep ``.grad`` for this non-leaf tensor after backward (Grad-CAM uses it)."""
+        self._retain_grad = True
+        return self
+
+    def register_hook(self, hook):
+        """``hook(grad: Tensor) -> Tensor | None`` runs when this tensor's gradient is computed."""
+        self._hooks = (*self._hooks, hook)
+        return hook
+
+    def backward(self, grad=None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``."""
+        _run_backward(self, _root_grad(self, grad), retain_graph)
+
+    def zero_grad(self) -> None:
+        self._grad = None
+
+    # -------------------------------------------------------------- arithmetic
+    def __add__(self, o):
+        return _ew.Add.apply(self, o)
+
+    def __radd__(self, o):
+        return _ew.Add.apply(o, self)
+
+    def __sub__(self, o):
+        return _ew.Sub.apply(self, o)
+
+    def __rsub__(self, o):
+        return _ew.Sub.apply(o, self)
+
+    def __mul__(self, o):
+        return _ew.Mul.apply(self, o)
+
+    def __rmul__(self, o):
+        return _ew.Mul.apply(o, self)
+
+    def __truediv__(self, o):
+        return _ew.Div.apply(self, o)
+
+    def __rtruediv__(self, o):
+        return _ew.Div.apply(o, self)
+
+    def __pow__(self, o):
+        if isinstance(o, Number):
+            return _ew.PowScalar.apply(self, exponent=o)
+        return _ew.Pow.apply(self, o)
+
+    def __rpow__(self, o):
+        return _ew.Pow.apply(o, self)
+
+    def __neg__(self):
+        return _ew.Neg.apply(self)
+
+    def __abs__(self):
+        return _ew.Abs.apply(self)
+
+    def __matmul__(self, o):
+        return _linalg.MatMul.apply(self, o)
+
+    def __rmatmul__(self, o):
+        return _linalg.MatMul.apply(o, self)
+
+    # comparisons and logic give constant boolean tensors (no gradient), as PyTorch
+    def _cmp(self, o, op):
+        od = o.data if isinstance(o, Tensor) else o
+        try:
+            return Tensor._make(op(self.data, od), False)
+        except TypeError:  # an object NumPy cannot compare (pytest.approx ...): let it try
+            return NotImplemented
+
+    def __eq__(self, o):
+        return self._cmp(o, np.equal)
+
+    def __ne__(self, o):
+        return self._cmp(o, np.not_equal)
+
+    def __lt__(self, o):
+        return self._cmp(o, np.less)
+
+    def __le__(self, o):
+        return self._cmp(o, np.less_equal)
+
+    def __gt__(self, o):
+        return self._cmp(o, np.greater)
+
+    def __ge__(self, o):
+        return self._cmp(o, np.greater_equal)
+
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+
+    def __and__(self, o):
+        return self._cmp(o, np.logical_and if self.dtype == np.bool_ else np.bitwise_and)
+
+    def __or__(self, o):
+        return self._cmp(o, np.logical_or if self.dtype == np.bool_ else np.bitwise_or)
+
+    def __xor__(self, o):
+        return self._cmp(o, np.logical_xor if self.dtype == np.bool_ else np.bitwise_xor)
+
+    def __invert__(self):
+        op = np.logical_not if self.dtype == np.bool_ else np.invert
+        return Tensor._make(op(self.data), False)
+
+    # ------------------------------------------------------------ elementwise
+    def exp(self):
+        return _ew.Exp.apply(self)
+
+    def log(self):
+        return _ew.Log.apply(self)
+
+    def sqrt(self):
+        return _ew.Sqrt.apply(self)
+
+    def abs(self):
+        return _ew.Abs.apply(self)
+
+    def clamp(self, min=None, max=None):
+        return _ew.Clamp.apply(self, min=min, max=max)
+
+    clip = clamp
+
+    def relu(self):
+        from cnnlab.nn import functional as F
+
+        return F.relu(self)
+
+    def sigmoid(self):
+        from cnnlab.nn import functional as F
+
+        return F.sigmoid(self)
+
+    def tanh(self):
+        from cnnlab.nn import functional as F
+
+        return F.tanh(self)
+
+    def softmax(self, dim):
+        from cnnlab.nn import functional as F
+
+        return F.softmax(self, dim)
+
+    def log_softmax(self, dim):
+        from cnnlab.nn import functional as F
+
+        return F.log_softmax(self, dim)
+
+    # ------------------------------------------------------------- reductions
+    def sum(self, dim=None, keepdim: bool = False):
+        return _reduce.Sum.apply(self, dim=dim, keepdim=keepdim)
+
+    def mean(self, dim=None, keepdim: bool = False):
+        return _reduce.mean(self, dim=dim, keepdim=keepdim)
+
+    def var(
+        self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None
+    ):
+        """Variance; unbiased (``correction=1``) by default, as PyTorch."""
+        return _reduce.var(self, dim=dim, keepdim=keepdim, unbiased=unbiased, correction=correction)
+
+    def std(
+        self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None
+    ):
+        """Standard deviation; unbiased (``correction=1``) by default, as PyTorch."""
+        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+
+    def norm(self, p=2, dim=None, keepdim: bool = False):
+        """The p-norm over ``dim`` (all elements by default); ``p`` in 1, 2, 'fro', inf or > 0."""
+        return _reduce.norm(self, p=p, dim=dim, keepdim=keepdim)
+
+    def max(self, dim=None, keepdim: bool = False):
+        """Largest value; with ``dim``, ``(values, indices)`` as in PyTorch."""
+        return _reduce.max(self, dim=dim, keepdim=keepdim)
+
+    def min(self, dim=None, keepdim: bool = False):
+        return _reduce.min(self, dim=dim, keepdim=keepdim)
+
+    def amax(self, dim=None, keepdim: bool = False):
+        return _reduce.Amax.apply(self, dim=dim, keepdim=keepdim)
+
+    def any(self, dim=None, keepdim: bool = False) -> Tensor:
+        """Whether any element (along ``dim``) is nonzero: a boolean tensor, no gradient."""
+        return Tensor._make(self.data.any(axis=dim, keepdims=keepdim), False)
+
+    def all(self, dim=None, keepdim: bool = False) -> Tensor:
+        """Whether every element (along ``dim``) is nonzero: a boolean tensor, no gradient."""
+        return Tensor._make(self.data.all(axis=dim, keepdims=keepdim), False)
+
+    def argmax(self, dim=None, keepdim: bool = False):
+        return Tensor._make(_reduce.argmax_array(self.data, dim, keepdim), False)
+
+    # ------------------------------------------------------------------ shape
+    def reshape(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _shape.Reshape.apply(self, shape=shape)
+
+    view = reshape
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1):
+        return _shape.flatten(self, start_dim, end_dim)
+
+    def permute(self, *dims):
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        return _shape.Permute.apply(self, dims=dims)
+
+    def transpose(self, dim0: int, dim1: int):
+        return _shape.transpose(self, dim0, dim1)
+
+    def squeeze(self, dim=None):
+        return _shape.squeeze(self, dim)
+
+    def unsqueeze(self, dim: int):
+        return _shape.unsqueeze(self, dim)
+
+    def expand(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _shape.Expand.apply(self, shape=shape)
+
+    def __getitem__(self, index):
+        if isinstance(index, Tensor):
+            index = index.data
+        elif isinstance(index, tuple):
+            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        return _shape.GetItem.apply(self, index=index)
+
+    def contiguous(self):
+        return self
+
+
+def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
+    """Make a Tensor. Lists and Python floats become float32 (the default dtype); arrays
+    keep their dtype unless ``dtype`` is given."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+# The ops import Tensor from this module, so they are bound after Tensor exists.
+from cnnlab.ops import elementwise as _ew  # noqa: E402
+from cnnlab.ops import linalg as _linalg  # noqa: E402
+from cnnlab.ops import reduce as _reduce  # noqa: E402
+from cnnlab.ops import shape as _shape  # noqa: E402

@@ -1,0 +1,78 @@
+"""cnnlab.save / cnnlab.load: safetensors round trips, never pickle, clear refusals."""
+
+import numpy as np
+import pytest
+import safetensors.numpy
+
+import cnnlab
+from cnnlab import nn
+from tests.helpers import requires_torch, torch
+
+
+def test_state_dict_round_trip_loads_into_a_fresh_model(tmp_path):
+    cnnlab.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))
+    cnnlab.save(model.state_dict(), tmp_path / "m.safetensors")
+    cnnlab.manual_seed(1)
+    fresh = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))
+    fresh.load_state_dict(cnnlab.load(tmp_path / "m.safetensors"))
+    x = cnnlab.randn(2, 1, 5, 5)
+    model.eval(), fresh.eval()
+    np.testing.assert_array_equal(model(x).numpy(), fresh(x).numpy())
+
+
+def test_nested_dict_keeps_structure_and_kinds(tmp_path):
+    obj = {"model": {"w": cnnlab.randn(2, 3), "b": np.arange(3)}, "step": cnnlab.tensor(4)}
+    cnnlab.save(obj, tmp_path / "n.safetensors")
+    back = cnnlab.load(tmp_path / "n.safetensors")
+    assert list(back) == ["model", "step"] and list(back["model"]) == ["w", "b"]
+    assert isinstance(back["model"]["w"], cnnlab.Tensor)
+    assert isinstance(back["model"]["b"], np.ndarray)
+    np.testing.assert_array_equal(back["model"]["w"].numpy(), obj["model"]["w"].numpy())
+    np.testing.assert_array_equal(back["model"]["b"], obj["model"]["b"])
+    # nested names are flattened with dots in the file itself
+    raw = safetensors.numpy.load_file(str(tmp_path / "n.safetensors"))
+    assert sorted(raw) == ["model.b", "model.w", "step"]
+
+
+def test_single_tensor_round_trip(tmp_path):
+    t = cnnlab.tensor([[1.0, 2.0]], dtype=np.float64)
+    cnnlab.save(t, tmp_path / "t.safetensors")
+    back = cnnlab.load(tmp_path / "t.safetensors")
+    assert isinstance(back, cnnlab.Tensor) and back.dtype == np.float64
+    np.testing.assert_array_equal(back.numpy(), t.numpy())
+
+
+def test_foreign_safetensors_file_loads_flat(tmp_path):
+    safetensors.numpy.save_file({"a.b": np.ones(2, np.float32)}, str(tmp_path / "f.safetensors"))
+    back = cnnlab.load(tmp_path / "f.safetensors")
+    assert list(back) == ["a.b"] and isinstance(back["a.b"], cnnlab.Tensor)
+
+
+def test_unsupported_objects_are_refused_with_what_to_do(tmp_path):
+    with pytest.raises(ValueError, match="is a Linear.*state_dict"):
+        cnnlab.save(nn.Linear(2, 2), tmp_path / "x")
+    opt = cnnlab.optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="'param_groups' is a list.*save_checkpoint"):
+        cnnlab.save(opt.state_dict(), tmp_path / "x")
+    with pytest.raises(ValueError, match="keys must be str"):
+        cnnlab.save({1: np.ones(1)}, tmp_path / "x")
+    with pytest.raises(ValueError, match="same name 'a.b'"):
+        cnnlab.save({"a.b": np.ones(1), "a": {"b": np.ones(1)}}, tmp_path / "x")
+
+
+def test_corrupt_file_raises_naming_it(tmp_path):
+    p = tmp_path / "bad.safetensors"
+    p.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json")
+    with pytest.raises(ValueError, match="bad.safetensors: not a valid safetensors file"):
+        cnnlab.load(p)
+
+
+@requires_torch
+@pytest.mark.parametrize("zipped", [True, False])
+def test_torch_file_is_recognised_and_never_unpickled(tmp_path, zipped):
+    p = tmp_path / "m.pth"
+    torch.save({"w": torch.ones(2)}, p, _use_new_zipfile_serialization=zipped)
+    with pytest.raises(ValueError, match="PyTorch checkpoint.*load_torch_checkpoint"):
+        cnnlab.load(p)
+    assert cnnlab.io.is_torch_file(p.read_bytes()[:8])
