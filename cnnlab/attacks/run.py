@@ -41,9 +41,9 @@ def load_inputs(shape, images=(), data=None, n=16, root=None, offset=0) -> tuple
     """``(x in [0, 1], labels or None, class names or None)`` from image files or a data set's
     test split (images ``offset .. offset + n``)."""
     if images:
-        from cnnlab.train.run import load_image
+        from cnnlab.images import load_image
 
-        x = np.stack([load_image(p, shape[0], shape[1:]) for p in images]).astype(np.float32)
+        x = np.stack([load_image(p, tuple(shape[1:]), channels=shape[0]) for p in images])
         return x, None, None
     if data is None:
         raise ValueError("attack: give IMAGE files or --data")

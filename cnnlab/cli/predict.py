@@ -11,12 +11,13 @@ DESCRIPTION = (
     + """.
 
 Images of any size and mode are converted to the model's channels (greyscale for 1, RGB for
-3) and resized to its input size, ignoring the aspect ratio. Fashion-MNIST and MNIST show
-light objects on black: pass --invert for dark objects on a light background.
+3; transparency onto white), the shorter side resized to the model's input size (bilinear,
+antialiased) and the centre cropped, as torchvision's Resize + CenterCrop; explain and
+attack read images the same way. Fashion-MNIST and MNIST show light objects on black: pass
+--invert for dark objects on a light background.
 
 With --model NAME (and --pretrained for published weights, such as efficientnet_lite0's
-ImageNet weights) photos keep their aspect ratio: the short side is resized to the model's
-input size and the centre cropped."""
+ImageNet weights) a zoo model is used instead of a checkpoint."""
 )
 
 

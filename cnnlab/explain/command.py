@@ -12,8 +12,9 @@ import numpy as np
 from cnnlab import explain as ex
 from cnnlab.explain.base import last_conv_name
 from cnnlab.explain.render import make_grid, save_png
+from cnnlab.images import load_image
 
-__all__ = ["METHODS", "ModelInfo", "load_image", "load_model", "run"]
+__all__ = ["METHODS", "ModelInfo", "load_model", "run"]
 
 METHODS = (
     "filters",
@@ -83,26 +84,6 @@ def load_model(checkpoint=None, name: str | None = None, pretrained: bool = Fals
     return ModelInfo(model, info["input_shape"], None, classes)
 
 
-def load_image(path, shape) -> np.ndarray:
-    """An image file as float32 ``(C, H, W)`` in [0, 1]: grey or RGB as ``shape`` says, the
-    short side resized to fit and the centre cropped (aspect ratio kept)."""
-    from PIL import Image
-
-    c, h, w = shape
-    try:
-        with Image.open(path) as im:
-            im = im.convert("L" if c == 1 else "RGB")
-            s = max(h / im.height, w / im.width)
-            im = im.resize(
-                (max(w, round(im.width * s)), max(h, round(im.height * s))), Image.BILINEAR
-            )
-            left, top = (im.width - w) // 2, (im.height - h) // 2
-            a = np.asarray(im.crop((left, top, left + w, top + h)), np.float32) / 255.0
-    except (OSError, ValueError) as e:
-        raise ValueError(f"cannot read image {path}: {e}") from None
-    return a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
-
-
 @contextmanager
 def _bar(show: bool, desc: str):
     if not show:
@@ -125,7 +106,7 @@ def _bar(show: bool, desc: str):
 
 def _dataset(data: str | None, images: list, shape):
     if data is None:
-        return np.stack([load_image(p, shape) for p in images])
+        return np.stack([load_image(p, shape[1:], channels=shape[0]) for p in images])
     from cnnlab.train.recipes import load_datasets
 
     return load_datasets(data, image_size=shape[1], grayscale=shape[0] == 1)[1]
@@ -192,7 +173,7 @@ def run(
             )
         return [save_png(out / f"class_model_{t}.png", e.image)]
     for path in images:
-        x = load_image(path, info.shape)
+        x = load_image(path, info.shape[1:], channels=info.shape[0])
         stem = Path(path).stem
         if method == "activations":
             name = layer or last_conv_name(m, first=True)

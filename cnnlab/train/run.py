@@ -183,26 +183,6 @@ def format_eval_report(result: dict) -> str:
     return "\n".join(lines)
 
 
-def load_image(path, channels: int, size: tuple, invert: bool = False) -> np.ndarray:
-    """An image file of any size and mode as float32 (channels, H, W) in [0, 1].
-
-    Resized (bilinear) to ``size`` = (H, W) without keeping the aspect ratio; greyscale for
-    one channel, RGB for three. ``invert`` flips brightness (dark-on-light photos for models
-    trained on light-on-dark data such as Fashion-MNIST).
-    """
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            im = im.convert("L" if channels == 1 else "RGB")
-            im = im.resize((int(size[1]), int(size[0])), Image.BILINEAR)
-            arr = np.asarray(im, dtype=np.float32) / 255.0
-    except (OSError, ValueError) as e:
-        raise ValueError(f"cannot read image {path}: {e}") from None
-    arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
-    return 1.0 - arr if invert else arr
-
-
 def predict_images(
     checkpoint,
     images: list,
@@ -220,16 +200,13 @@ def predict_images(
 
     if topk < 1:
         raise ValueError(f"--topk must be at least 1, got {topk}")
-    from cnnlab.explain.command import load_image as load_photo
     from cnnlab.explain.command import load_model
+    from cnnlab.images import load_image
 
     info = load_model(checkpoint, model_name, pretrained)
     model, classes, (c, *size) = info.model, info.classes, info.shape
-    if checkpoint is None:  # photos for a zoo model: keep the aspect ratio, crop the centre
-        batch = np.stack([load_photo(p, info.shape) for p in images])
-        batch = 1.0 - batch if invert else batch
-    else:
-        batch = np.stack([load_image(p, c, size, invert) for p in images])
+    batch = np.stack([load_image(p, tuple(size), channels=c) for p in images])
+    batch = 1.0 - batch if invert else batch
     if info.normalize is not None:
         mean, std = (np.asarray(v, np.float32).reshape(1, -1, 1, 1) for v in info.normalize)
         batch = (batch - mean) / std

@@ -16,8 +16,9 @@ IMG_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 class ImageFolder(Dataset):
     """``root/<class>/<image>``: classes are the sub-folder names, sorted.
 
-    Images load lazily with Pillow as RGB (or greyscale ``L`` with ``grayscale=True``),
-    optionally resized (bilinear) to ``size`` (an int for square, or ``(height, width)``).
+    Images load lazily through :func:`cnnlab.images.load_image` as RGB (or grey with
+    ``grayscale=True``); with ``size`` (an int for square, or ``(height, width)``) the shorter
+    side is resized and the centre cropped, the rule every cnnlab command uses.
 
     Shape:
         - image: (3, H, W) or (1, H, W) float32 in [0, 1]
@@ -54,18 +55,15 @@ class ImageFolder(Dataset):
 
     def load(self, path: str) -> np.ndarray:
         """One image file as float32 (C, H, W) in [0, 1]."""
-        from PIL import Image
+        from cnnlab.images import load_image, read_image
 
+        channels = 1 if self.grayscale else 3
         try:
-            with Image.open(path) as im:
-                im = im.convert("L" if self.grayscale else "RGB")
-                if self.size is not None:
-                    im = im.resize((self.size[1], self.size[0]), Image.BILINEAR)
-                arr = np.asarray(im, dtype=np.uint8)
-        except OSError as e:
+            if self.size is None:
+                return np.ascontiguousarray(read_image(path, channels).transpose(2, 0, 1))
+            return load_image(path, self.size, channels=channels)
+        except ValueError as e:
             raise DatasetError(f"ImageFolder: cannot read {path} ({e})") from e
-        arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
-        return arr.astype(np.float32) / np.float32(255)
 
     def __getitem__(self, index: int):
         path, label = self.samples[index]

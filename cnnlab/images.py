@@ -1,0 +1,147 @@
+"""The one image pipeline: any image file to a float ``(C, H, W)`` array in [0, 1].
+
+Every command that reads a picture (``predict``, ``explain``, ``attack``, ``ImageFolder``)
+goes through :func:`load_image`, so one file always gives the same input. The rule, in
+torchvision's terms, is ``Resize(max(H, W), antialias=True)`` then ``CenterCrop((H, W))``:
+
+1. **Open** a path, bytes, a file object or a PIL image; apply the EXIF orientation.
+2. **Colour**: every mode (1-bit, grey, 16-bit grey, float, palette, RGB, RGBA, CMYK ...)
+   becomes float RGB or grey in [0, 1]. 16-bit (and 32-bit integer ``I``) images are scaled
+   by 1/65535, not clipped; float images are clipped to [0, 1];
+   transparency is composited onto ``background`` (white by default); grey from colour is
+   ITU-R 601 luma ``0.299 R + 0.587 G + 0.114 B``, as PIL and torchvision's ``Grayscale``.
+3. **Resize** the shorter side to ``max(H, W)`` (``resize=`` to choose another length, e.g.
+   256 for a 224 crop), the longer side in proportion (truncated, as torchvision), with
+   bilinear interpolation antialiased when shrinking, computed in float per channel.
+4. **Centre-crop** ``(H, W)``: top ``round((h - H) / 2)``, left ``round((w - W) / 2)``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+
+import numpy as np
+
+__all__ = ["center_crop", "load_image", "read_image", "resize_shorter"]
+
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def _open(source):
+    from PIL import Image
+
+    if hasattr(source, "convert") and hasattr(source, "mode"):  # already a PIL image
+        return source.copy()
+    if isinstance(source, (bytes, bytearray)):
+        source = io.BytesIO(source)
+    try:
+        with Image.open(source) as im:
+            im.load()
+            return im.copy()  # the first frame of an animation
+    except (OSError, ValueError, SyntaxError) as e:
+        name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else "the image"
+        raise ValueError(f"cannot read image {name}: {e}") from None
+
+
+def read_image(source, channels: int = 3, background: float = 1.0) -> np.ndarray:
+    """An image (path, bytes, file object or PIL image) as float32 ``(H, W, channels)`` in
+    [0, 1], in its own size, with the colour rules of the module docstring.
+
+    Shape:
+        ``(H, W, 1)`` for ``channels=1``, ``(H, W, 3)`` for ``channels=3``.
+    """
+    from PIL import ImageOps
+
+    if channels not in (1, 3):
+        raise ValueError(f"read_image: channels must be 1 or 3, got {channels}")
+    im = ImageOps.exif_transpose(_open(source))
+    mode = im.mode
+    if mode.startswith("I;16") or mode == "I":
+        a = np.asarray(im, dtype=np.float32) / 65535.0  # 16-bit grey (mode I: 16-bit range)
+        rgb, alpha = np.repeat(a[..., None], 3, axis=-1), None
+    elif mode == "F":
+        a = np.asarray(im, dtype=np.float32)
+        rgb, alpha = np.repeat(a[..., None], 3, axis=-1), None
+    else:
+        if mode == "P":
+            im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+        elif mode not in ("L", "RGB", "RGBA", "LA"):
+            im = im.convert("RGBA" if "A" in mode or "transparency" in im.info else "RGB")
+        a = np.asarray(im, dtype=np.float32) / 255.0
+        if a.ndim == 2:
+            a = a[..., None]
+        alpha = a[..., -1:] if im.mode in ("RGBA", "LA") else None
+        colour = a[..., :-1] if alpha is not None else a
+        rgb = np.repeat(colour, 3, axis=-1) if colour.shape[-1] == 1 else colour
+        if channels == 1 and colour.shape[-1] == 1:
+            rgb = colour  # grey stays grey exactly
+    if alpha is not None:
+        rgb = rgb * alpha + np.float32(background) * (1.0 - alpha)
+    if channels == 1 and rgb.shape[-1] == 3:
+        rgb = (rgb @ _LUMA)[..., None]
+    elif channels == 3 and rgb.shape[-1] == 1:
+        rgb = np.repeat(rgb, 3, axis=-1)
+    return np.clip(rgb, 0.0, 1.0).astype(np.float32)
+
+
+def resize_shorter(image: np.ndarray, size: int) -> np.ndarray:
+    """Resize ``(H, W, C)`` so that its shorter side is ``size`` (bilinear, antialiased),
+    the longer side ``int(size * long / short)``, as torchvision's ``Resize(size)``.
+
+    Shape:
+        ``(H, W, C)`` -> ``(H', W', C)`` with ``min(H', W') == size``.
+    """
+    from PIL import Image
+
+    h, w = image.shape[:2]
+    if size < 1:
+        raise ValueError(f"resize_shorter: size must be at least 1, got {size}")
+    if h <= w:
+        nh, nw = size, int(size * w / h)
+    else:
+        nh, nw = int(size * h / w), size
+    if (nh, nw) == (h, w):
+        return image
+    planes = [
+        np.asarray(Image.fromarray(image[..., c], mode="F").resize((nw, nh), Image.BILINEAR))
+        for c in range(image.shape[2])
+    ]
+    return np.stack(planes, axis=-1).astype(np.float32)
+
+
+def center_crop(image: np.ndarray, size: tuple) -> np.ndarray:
+    """The centre ``(H, W)`` of an ``(h, w, C)`` image, as torchvision's ``CenterCrop``.
+
+    Shape:
+        ``(h, w, C)`` -> ``(H, W, C)``; ``h >= H`` and ``w >= W`` are required.
+    """
+    h, w = image.shape[:2]
+    ch, cw = int(size[0]), int(size[1])
+    if ch > h or cw > w:
+        raise ValueError(f"center_crop: crop {(ch, cw)} is larger than the image {(h, w)}")
+    top, left = int(round((h - ch) / 2.0)), int(round((w - cw) / 2.0))
+    return image[top : top + ch, left : left + cw]
+
+
+def load_image(
+    source, size: tuple, channels: int = 3, resize: int | None = None, background: float = 1.0
+) -> np.ndarray:
+    """An image file (or bytes, file object, PIL image) as a model input: float32
+    ``(channels, H, W)`` in [0, 1] by the rule of the module docstring.
+
+    Args:
+        source: path, bytes, file object or PIL image.
+        size: ``(H, W)`` of the result (an int for a square).
+        channels: 1 (grey) or 3 (RGB).
+        resize: the shorter side before cropping; default ``max(H, W)``.
+        background: the grey level that transparent pixels are composited onto.
+
+    Shape:
+        ``(channels, H, W)``.
+    """
+    h, w = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+    resize = max(h, w) if resize is None else int(resize)
+    img = read_image(source, channels, background)
+    img = center_crop(resize_shorter(img, resize), (h, w))
+    return np.ascontiguousarray(img.transpose(2, 0, 1))
