@@ -58,9 +58,13 @@ def add_parser(subparsers, parents) -> None:
     p.add_argument(
         "--lr",
         type=positive_float,
-        help="peak learning rate (default: 0.1 for sgd, 0.002 for adam)",
+        help="peak learning rate (default: 0.1 for sgd, 0.002 for adam and adamw)",
     )
-    p.add_argument("--optimizer", choices=["sgd", "adam"], help="default: sgd (Nesterov)")
+    p.add_argument(
+        "--optimizer",
+        choices=["sgd", "adam", "adamw"],
+        help="default: sgd (Nesterov); adam: Adam, adamw: AdamW (decoupled weight decay)",
+    )
     p.add_argument(
         "--augment",
         action="store_true",

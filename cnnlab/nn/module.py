@@ -285,8 +285,8 @@ class Module:
         for p in self.parameters():
             if set_to_none or p.grad is None:
                 p.grad = None
-            else:
-                p.grad = p.grad * 0
+            else:  # zeros, not grad * 0 (which keeps inf and nan as nan)
+                p.grad = backend.get_array_module(p.grad.data).zeros_like(p.grad.data)
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
         """Call ``fn`` on every submodule (children first) and then on self."""

@@ -173,6 +173,17 @@ def load_checkpoint(path) -> Checkpoint:
         raw = path.read_bytes()
     except OSError as e:
         raise CheckpointError(f"{path}: cannot read checkpoint ({e.strerror or e})") from None
+    from cnnlab.io.torch_pickle import is_torch_file
+
+    if is_torch_file(raw[:8]):
+        raise CheckpointError(
+            f"{path} is a PyTorch checkpoint (torch.save, a pickle), not a cnnlab checkpoint; "
+            "cnnlab never unpickles files. Read its weights without running code with "
+            "cnnlab.io.load_torch_checkpoint(path) (a dict of NumPy arrays with PyTorch's "
+            "key names), load them with model.load_state_dict(...) into the matching "
+            "cnnlab model, and save a cnnlab checkpoint with "
+            "cnnlab.train.save_checkpoint(path, model=model, config={'model': NAME})"
+        )
     try:
         tensors = load(raw)
         header_len = int.from_bytes(raw[:8], "little")

@@ -50,7 +50,7 @@ DEFAULTS = {
     "image_size": 32,  # only for image folders
     "grayscale": False,  # only for image folders
 }
-DEFAULT_LR = {"sgd": 0.1, "adam": 2e-3}
+DEFAULT_LR = {"sgd": 0.1, "adam": 2e-3, "adamw": 2e-3}
 
 _STATS = {  # per-channel mean and std of the training images in [0, 1]
     "fashion-mnist": ((0.2860,), (0.3530,)),
@@ -226,12 +226,13 @@ def build_model(cfg: dict, info: dict):
 
 
 def build_optimizer(cfg: dict, model):
-    """SGD (Nesterov momentum) or Adam; weight decay skips biases and norm parameters."""
+    """SGD (Nesterov momentum), Adam (L2 weight decay added to the gradient) or AdamW
+    (decoupled weight decay); weight decay skips biases and norm parameters."""
     from cnnlab import optim
 
     name = cfg.get("optimizer", "sgd")
     if name not in DEFAULT_LR:
-        raise ValueError(f"unknown optimizer {name!r}: expected 'sgd' or 'adam'")
+        raise ValueError(f"unknown optimizer {name!r}: expected one of {', '.join(DEFAULT_LR)}")
     lr = cfg.get("lr") or DEFAULT_LR[name]
     decay, no_decay = [], []
     for p in model.parameters():
@@ -243,6 +244,8 @@ def build_optimizer(cfg: dict, model):
     groups = [g for g in groups if g["params"]]
     if name == "sgd":
         return optim.SGD(groups, lr=lr, momentum=cfg.get("momentum", 0.9), nesterov=True)
+    if name == "adam":
+        return optim.Adam(groups, lr=lr)
     return optim.AdamW(groups, lr=lr)
 
 

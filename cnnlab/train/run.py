@@ -57,7 +57,8 @@ def train(
 
     models.info(cfg["model"])  # unknown names fail before any data is loaded
     if cfg["optimizer"] not in recipes.DEFAULT_LR:
-        raise ValueError(f"unknown optimizer {cfg['optimizer']!r}: expected 'sgd' or 'adam'")
+        names = ", ".join(recipes.DEFAULT_LR)
+        raise ValueError(f"unknown optimizer {cfg['optimizer']!r}: expected one of {names}")
     for key in ("epochs", "batch_size"):
         if int(cfg[key]) < 1:
             raise ValueError(f"--{key.replace('_', '-')} must be at least 1, got {cfg[key]}")

@@ -125,8 +125,9 @@ class Trainer:
 
     Args:
         scheduler: an lr scheduler, stepped once per epoch (``scheduler_interval='epoch'``)
-            or once per optimiser step (``'step'``); ``ReduceLROnPlateau`` gets the
-            validation loss (training loss without ``val_loader``).
+            or once per optimiser step (``'step'``); ``ReduceLROnPlateau`` steps once per
+            epoch on the validation loss (training loss without ``val_loader``), and with
+            ``scheduler_interval='step'`` it is refused with a ValueError.
         out_dir: where logs, curves and checkpoints go (None: write nothing).
         log_format: ``'csv'`` or ``'jsonl'``.
         progress: show a tqdm bar and a summary line per epoch.
@@ -163,6 +164,13 @@ class Trainer:
         if scheduler_interval not in ("epoch", "step"):
             raise ValueError(
                 f"Trainer: scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}"
+            )
+        from cnnlab.optim.lr_scheduler import ReduceLROnPlateau
+
+        if isinstance(scheduler, ReduceLROnPlateau) and scheduler_interval != "epoch":
+            raise ValueError(
+                "Trainer: ReduceLROnPlateau steps on the evaluation metric, once per epoch; "
+                f"use scheduler_interval='epoch' (got {scheduler_interval!r})"
             )
         if seed is not None:
             backend.manual_seed(seed)

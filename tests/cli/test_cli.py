@@ -6,8 +6,10 @@ import sys
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from cnnlab.cli.main import COMMANDS, main
+from tests.helpers import requires_torch
 
 
 @pytest.fixture(scope="module")
@@ -234,3 +236,26 @@ def test_predict_pretrained_efficientnet_on_the_coffee_photo(capsys, tmp_path):
     (res,) = json.loads(capsys.readouterr().out)
     name, p = res["top"][0]
     assert name == "espresso" and p > 0.5
+
+
+@requires_torch
+def test_predict_on_a_pytorch_file_says_how_to_load_it_safely(tmp_path, capsys):
+    """Regression: a .pth file used to give 'corrupt or truncated checkpoint (header too
+    large)'. The message's recipe is followed here and must give a working checkpoint."""
+    import torch
+
+    from cnnlab import io, models
+    from cnnlab.train import save_checkpoint
+
+    img = tmp_path / "x.png"
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(img)
+    ref = models.create("lenet5")
+    torch_state = {k: torch.tensor(v) for k, v in ref.state_dict().items()}
+    torch.save(torch_state, tmp_path / "model.pth")
+    assert main(["predict", str(tmp_path / "model.pth"), str(img)]) == 2
+    err = capsys.readouterr().err
+    assert "is a PyTorch checkpoint" in err and "cnnlab.io.load_torch_checkpoint" in err
+    model = models.create("lenet5")
+    model.load_state_dict(io.load_torch_checkpoint(tmp_path / "model.pth"))
+    save_checkpoint(tmp_path / "model.safetensors", model=model, config={"model": "lenet5"})
+    assert main(["predict", str(tmp_path / "model.safetensors"), str(img), "--json"]) == 0

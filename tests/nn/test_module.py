@@ -219,3 +219,13 @@ def test_forward_not_implemented():
 def test_to_cuda_without_cupy_says_why():
     with pytest.raises(RuntimeError, match="CuPy"):
         Net().to("cuda")
+
+
+def test_zero_grad_keeping_tensors_gives_zeros_even_after_inf():
+    """Regression: zero_grad(set_to_none=False) computed grad * 0, so inf became nan."""
+    net = cnnlab.nn.Linear(2, 1)
+    for p in net.parameters():
+        p.grad = np.full(p.shape, np.inf, dtype=p.dtype)
+    net.zero_grad(set_to_none=False)
+    for p in net.parameters():
+        np.testing.assert_array_equal(np.asarray(p.grad), np.zeros(p.shape))

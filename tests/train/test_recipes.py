@@ -70,3 +70,18 @@ def test_build_model_passes_the_input_size_and_optimizer_groups():
     assert all(p.ndim > 1 for p in opt.param_groups[0]["params"])
     with pytest.raises(ValueError, match="optimizer"):
         recipes.build_optimizer({**cfg, "optimizer": "rmsprop"}, nn.Linear(2, 2))
+
+
+@pytest.mark.parametrize("name, cls", [("sgd", "SGD"), ("adam", "Adam"), ("adamw", "AdamW")])
+def test_build_optimizer_builds_the_named_class(name, cls):
+    """Regression: --optimizer adam used to build AdamW."""
+    from cnnlab import optim
+
+    opt = recipes.build_optimizer({"optimizer": name, "weight_decay": 1e-4}, nn.Linear(3, 2))
+    assert type(opt) is getattr(optim, cls)
+    assert [g["weight_decay"] for g in opt.param_groups] == [1e-4, 0.0]  # no decay on biases
+
+
+def test_build_optimizer_rejects_an_unknown_name():
+    with pytest.raises(ValueError, match="unknown optimizer 'rmsprop': expected one of sgd, adam"):
+        recipes.build_optimizer({"optimizer": "rmsprop"}, nn.Linear(3, 2))

@@ -142,3 +142,24 @@ def test_smoke_one_epoch_on_2000_fashion_mnist_images_beats_70_percent():
     assert history[0]["val_acc"] > 0.70
     assert math.isfinite(history[0]["loss"])
     assert time.perf_counter() - start < 90
+
+
+def test_plateau_scheduler_with_step_interval_is_refused_clearly(tmp_path):
+    """Regression: scheduler_interval='step' used to call ReduceLROnPlateau.step() with no
+    metric and fail with a TypeError in the middle of the first epoch."""
+    model = nn.Linear(2, 2)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    plateau = optim.lr_scheduler.ReduceLROnPlateau(opt)
+    loader = data.DataLoader(data.Digits(train=False), 64)
+    with pytest.raises(ValueError, match="ReduceLROnPlateau steps on the evaluation metric"):
+        Trainer(model, nn.CrossEntropyLoss(), opt, plateau, loader, scheduler_interval="step")
+
+
+def test_plateau_scheduler_steps_once_per_epoch_on_the_validation_loss(tmp_path, monkeypatch):
+    trainer = digits_run(None, epochs=2)
+    plateau = optim.lr_scheduler.ReduceLROnPlateau(trainer.optimizer, patience=0)
+    seen = []
+    monkeypatch.setattr(plateau, "step", lambda metric: seen.append(metric))
+    trainer.scheduler = plateau
+    history = trainer.fit()
+    assert seen == [r["val_loss"] for r in history]
