@@ -1,7 +1,41 @@
+import importlib.util
+import os
+
 import numpy as np
 import pytest
 
 import cnnlab
+
+# References that the parity tests need. Outside CI a missing one skips those tests (with
+# the reason in the summary); in CI (CI=true) it is an error at start-up, so a broken set-up
+# cannot pass by skipping every parity test. Add a package here when tests start to use it.
+REQUIRED_IN_CI = ("torch",)
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def missing_references(names=None) -> list:
+    """The names in ``names`` (default: REQUIRED_IN_CI) that cannot be imported here."""
+    return [n for n in (REQUIRED_IN_CI if names is None else names) if not _importable(n)]
+
+
+def _importable(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def pytest_configure(config):
+    missing = missing_references()
+    if _in_ci() and missing:
+        raise pytest.UsageError(
+            f"CI=true but the test references {', '.join(missing)} are not installed; they "
+            "are required in CI (tests/conftest.py REQUIRED_IN_CI). Install them (make setup "
+            "installs the test extras) or unset CI to skip their tests locally."
+        )
 
 
 @pytest.fixture(autouse=True)

@@ -49,7 +49,7 @@ def test_no_grad_records_nothing():
     assert not y.requires_grad and y.is_leaf
 
 
-def test_default_dtypes():
+def test_python_floats_give_float32_arrays_keep_dtype_and_scalars_do_not_promote():
     assert cnnlab.tensor([1.0, 2.0]).dtype == np.float32
     assert cnnlab.tensor(np.zeros(2)).dtype == np.float64
     assert cnnlab.tensor([1, 2]).dtype.kind == "i"

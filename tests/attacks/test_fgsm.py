@@ -127,7 +127,7 @@ def test_results_stay_in_bounds_and_in_the_ball(method, norm, bounds):
     assert (limit <= eps + 1e-5).all()
 
 
-def test_project():
+def test_project_scales_into_the_l2_ball_and_clips_into_the_linf_ball():
     d = np.array([[[[3.0, 4.0]]], [[[0.3, 0.4]]]])
     np.testing.assert_allclose(project(d, 1.0, "2"), [[[[0.6, 0.8]]], [[[0.3, 0.4]]]])
     np.testing.assert_allclose(project(d, 0.35, "inf"), [[[[0.35, 0.35]]], [[[0.3, 0.35]]]])
@@ -144,7 +144,7 @@ def test_a_failed_attack_is_reported_as_failed():
     np.testing.assert_array_equal(r.success, r.adv_pred != r.labels)
 
 
-def test_bad_arguments():
+def test_fgsm_and_pgd_reject_out_of_bounds_inputs_bad_norm_and_negative_eps():
     model = tiny_cnn()
     with pytest.raises(ValueError, match="bounds"):
         fgsm(model, images(2) + 1.5, eps=0.1)

@@ -144,6 +144,6 @@ def test_tensor_dataset_and_subset_fast_paths():
     np.testing.assert_array_equal(y.data, [3, 1, 4])
 
 
-def test_bad_arguments():
+def test_loader_rejects_batch_size_zero():
     with pytest.raises(ValueError, match="batch_size"):
         DataLoader(array_dataset(), batch_size=0)

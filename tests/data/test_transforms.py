@@ -52,7 +52,7 @@ def test_to_float_and_normalize():
         T.Normalize([0, 0], [1, 1]).batch(x)
 
 
-def test_flip():
+def test_horizontal_flip_flips_about_half_and_p_0_and_1_are_exact():
     x = images(n=50)
     out = T.RandomHorizontalFlip(p=0.5).batch(x, np.random.default_rng(0))
     flipped = [np.array_equal(o, i[..., ::-1]) for o, i in zip(out, x)]
@@ -121,7 +121,7 @@ def test_resample_matches_scipy():
             np.testing.assert_allclose(out[n, c], ref, atol=1e-6)
 
 
-def test_elastic():
+def test_elastic_alpha_0_is_identity_and_channels_move_together():
     x = images()
     np.testing.assert_allclose(T.ElasticDistortion(alpha=0, sigma=4).batch(x), x, atol=1e-6)
     out = T.ElasticDistortion(alpha=8, sigma=3).batch(x, np.random.default_rng(0))

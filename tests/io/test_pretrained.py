@@ -3,7 +3,7 @@ import pytest
 from cnnlab.io import WEIGHTS, imagenet_classes, pretrained, weights_path
 
 
-def test_imagenet_classes():
+def test_imagenet_classes_are_1000_known_names_in_a_fresh_list():
     names = imagenet_classes()
     assert len(names) == 1000
     known = {0: "tench", 1: "goldfish", 2: "great white shark", 20: "water ouzel",

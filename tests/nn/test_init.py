@@ -58,7 +58,7 @@ def test_uniform_bounds_and_kaiming_mean():
     assert abs(w.data.mean()) < 0.01 * w.data.std()
 
 
-def test_seeded_determinism():
+def test_manual_seed_makes_init_repeat_and_unseeded_draws_differ():
     cnnlab.manual_seed(3)
     a = init.kaiming_normal_(_param(8, 4)).data.copy()
     cnnlab.manual_seed(3)

@@ -272,7 +272,7 @@ def test_hooks_capture_feature_maps():
     assert maps == {}
 
 
-def test_double_conversion():
+def test_double_converts_parameters_and_buffers_and_matches_float32_output():
     model = _small_cnn()
     x = np.random.default_rng(0).standard_normal((2, 3, 8, 8))
     y32 = model(cnnlab.tensor(x.astype(np.float32))).numpy()

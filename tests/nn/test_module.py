@@ -53,7 +53,7 @@ def test_registration_and_names():
     assert net.num_parameters() == 1 + 4 * 3
 
 
-def test_setattr_rules():
+def test_setattr_registers_parameters_and_buffers_and_refuses_plain_tensors_as_parameters():
     m = Affine()
     m.weight = None  # a registered parameter may be set to None...
     assert m.weight is None and "weight" not in dict(m.named_parameters())

@@ -57,7 +57,7 @@ def test_full_max_splits_gradient_among_ties_like_torch():
     torch_parity(lambda t: t.min(), lambda t: t.min(), [x])
 
 
-def test_argmax():
+def test_argmax_gives_the_first_maximum_and_a_flat_index_without_dim():
     x = cnnlab.tensor([[1.0, 5.0, 5.0], [7.0, 0.0, 1.0]])
     np.testing.assert_array_equal(x.argmax(dim=1).numpy(), [1, 0])
     assert x.argmax().item() == 3

@@ -69,7 +69,7 @@ def test_adamw_decouples_weight_decay():
     assert AdamW([p]).param_groups[0]["weight_decay"] == 1e-2
 
 
-def test_adam_validation():
+def test_adam_and_adamw_reject_bad_hyperparameters_naming_them():
     p = Parameter(np.zeros(2))
     with pytest.raises(ValueError, match="learning rate"):
         Adam([p], lr=-1.0)

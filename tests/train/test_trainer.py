@@ -3,7 +3,6 @@
 import csv
 import json
 import math
-import time
 
 import numpy as np
 import pytest
@@ -94,7 +93,7 @@ def test_divergence_stops_with_a_clear_error_and_keeps_the_good_checkpoint(tmp_p
     assert (tmp_path / "last.safetensors").read_bytes() == good
 
 
-def test_bad_arguments():
+def test_trainer_without_train_loader_or_with_unknown_log_format_raises():
     model = nn.Linear(2, 2)
     opt = optim.SGD(model.parameters(), lr=0.1)
     with pytest.raises(ValueError, match="train_loader"):
@@ -122,7 +121,6 @@ def test_smoke_one_epoch_on_2000_fashion_mnist_images_beats_70_percent():
         train, test = data.FashionMNIST(train=True), data.FashionMNIST(train=False)
     except data.DatasetError as e:
         pytest.skip(f"Fashion-MNIST is not installed: {e}")
-    start = time.perf_counter()
     cnnlab.manual_seed(0)
     norm = data.transforms.Normalize(0.2860, 0.3530)
     train.transform = test.transform = norm
@@ -141,7 +139,7 @@ def test_smoke_one_epoch_on_2000_fashion_mnist_images_beats_70_percent():
     history = trainer.fit()
     assert history[0]["val_acc"] > 0.70
     assert math.isfinite(history[0]["loss"])
-    assert time.perf_counter() - start < 90
+    # no wall-time assertion here: timings belong in benchmarks/ (train_step.py)
 
 
 def test_plateau_scheduler_with_step_interval_is_refused_clearly(tmp_path):

@@ -3,7 +3,7 @@ import numpy as np
 from cnnlab.data import Digits
 
 
-def test_digits_split():
+def test_digits_split_is_80_20_deterministic_and_holds_sklearn_digits():
     train, test = Digits(), Digits(train=False)
     assert len(train) + len(test) == 1797
     assert abs(len(test) - 0.2 * 1797) < 10

