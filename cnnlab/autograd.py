@@ -139,7 +139,15 @@ class Node:
 
 
 class Function:
-    """Base class of every op with a hand-written backward (see the module docstring)."""
+    """Base class of every op with a hand-written backward (see the module docstring).
+
+    An op that sets ``takes_needs_input_grad = True`` gets ``needs_input_grad`` (a tuple of
+    bools, one per input: PyTorch's name) as a keyword argument of its forward, so it can
+    keep for backward only what the gradients that will be asked for need, and skip work
+    (max pooling's argmax under ``no_grad``). Ops never read the grad mode themselves.
+    """
+
+    takes_needs_input_grad = False
 
     @staticmethod
     def forward(*arrays, **kwargs):  # pragma: no cover - abstract
@@ -157,10 +165,13 @@ class Function:
     def apply_with_ctx(cls, *inputs, **kwargs):
         """Run the op; return ``(output Tensor, ctx)`` so callers can read extra outputs."""
         arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
-        out, ctx = cls.forward(*arrays, **kwargs)
-        needs_grad = _state.grad_enabled and any(
-            isinstance(x, Tensor) and x.requires_grad for x in inputs
-        )
+        enabled = _state.grad_enabled
+        needs = tuple(enabled and isinstance(x, Tensor) and x.requires_grad for x in inputs)
+        if cls.takes_needs_input_grad:
+            out, ctx = cls.forward(*arrays, needs_input_grad=needs, **kwargs)
+        else:
+            out, ctx = cls.forward(*arrays, **kwargs)
+        needs_grad = any(needs)
         result = Tensor._make(out, needs_grad)
         if needs_grad:
             parents = tuple(

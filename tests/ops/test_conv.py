@@ -194,7 +194,7 @@ def test_conv2d_shared_padding_many_images_and_channels_match_torch(pad, dil):
 
 
 def test_shared_pad_columns():
-    from cnnlab.ops.windows import _shared_pad
+    from cnnlab.kernels.numpy_fast.columns import _shared_pad
 
     assert _shared_pad((1, 1, 1, 1), (3, 3), (1, 1)) == 1
     assert _shared_pad((0, 0, 1, 2), (3, 4), (1, 1)) == 1  # the smaller side
@@ -204,7 +204,7 @@ def test_shared_pad_columns():
 
 
 def test_pad_rows_adds_zero_filters_to_a_multiple_of_8():
-    from cnnlab.ops.windows import _pad_rows
+    from cnnlab.kernels.numpy_fast.columns import _pad_rows
 
     w = seeded(0).standard_normal((1, 6, 25)).astype(np.float32)
     out = _pad_rows(w)
@@ -225,7 +225,7 @@ def test_conv2d_with_10_filters_matches_loops():  # 10 -> 16 padded rows, then d
 
 @pytest.mark.parametrize("k, o", [(25, 6), (27, 16), (64, 32)])  # per image; per image; one
 def test_weight_gemm_matches_one_product(k, o):
-    from cnnlab.ops.windows import _weight_gemm
+    from cnnlab.kernels.numpy_fast.columns import _weight_gemm
 
     rng = seeded(0)
     m, size = 3, 40
@@ -242,7 +242,7 @@ def test_weight_grad_gemm_lets_other_threads_run():
     import sys
     import threading
 
-    from cnnlab.ops.windows import _matmul_small_out
+    from cnnlab.kernels.numpy_fast.columns import _matmul_small_out
 
     rng = seeded(0)
     a = rng.standard_normal((1, 25, 1 << 18)).astype(np.float32)
