@@ -13,6 +13,7 @@ from cnnlab.autograd import (
 from cnnlab.backend import get_array_module, get_default_dtype, manual_seed, set_default_dtype
 from cnnlab.creation import arange, from_numpy, ones, ones_like, rand, randn, zeros, zeros_like
 from cnnlab.gradcheck import gradcheck
+from cnnlab.kernels import set_kernels
 from cnnlab.ops.elementwise import Where as _Where
 from cnnlab.ops.shape import cat, flatten, pad, stack
 from cnnlab.threads import get_num_threads, set_num_threads
@@ -59,6 +60,7 @@ __all__ = [
     "receptive_field",
     "randn",
     "set_default_dtype",
+    "set_kernels",
     "set_num_threads",
     "stack",
     "summary",

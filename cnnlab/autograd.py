@@ -28,7 +28,7 @@ from numbers import Number
 
 import numpy as np
 
-from cnnlab import backend
+from cnnlab import backend, threads
 
 __all__ = [
     "Function",
@@ -240,6 +240,12 @@ def _topological_order(root: Tensor) -> list:
 
 
 def _run_backward(root: Tensor, grad_root, retain_graph: bool, targets=None):
+    """:func:`_sweep`, with BLAS held to one thread for the whole pass (see cnnlab.threads)."""
+    with threads.hold_blas():
+        return _sweep(root, grad_root, retain_graph, targets)
+
+
+def _sweep(root: Tensor, grad_root, retain_graph: bool, targets=None):
     """Reverse-mode sweep from ``root``. Accumulates into ``.grad`` of leaves, or, with
     ``targets``, returns the gradients of those tensors without touching any ``.grad``."""
     order = _topological_order(root)

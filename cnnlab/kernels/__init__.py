@@ -108,14 +108,12 @@ class set_kernels:  # noqa: N801 - a function to the user; a class so `with` res
             _require_onednn('set_kernels("onednn")')
         self.prev = _state.choice
         _state.choice = name
-        _state.last.clear()
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         _state.choice = self.prev
-        _state.last.clear()
         return False
 
 
@@ -171,10 +169,9 @@ def _require_onednn(what: str) -> None:
 
 
 def _record(op: str, dtype, name: str, why: str):
-    key = (op, np.dtype(dtype).name)
-    if _state.last.get(key, (None,))[0] != name:
-        _state.last[key] = (name, why)
-    return _backend(name)
+    _state.last[(op, dtype.name)] = (name, why)
+    b = _state.backends.get(name)
+    return b if b is not None else _backend(name)
 
 
 def pick(op: str, *arrays, numpy_only: bool = False, **config) -> SimpleNamespace:
