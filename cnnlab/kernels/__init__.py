@@ -169,13 +169,16 @@ def _require_onednn(what: str) -> None:
 
 
 def _record(op: str, dtype, name: str, why: str):
-    _state.last[(op, dtype.name)] = (name, why)
+    _state.last[(op, dtype)] = (name, why)
     b = _state.backends.get(name)
     return b if b is not None else _backend(name)
 
 
+_F32 = np.dtype(np.float32)
+
+
 def pick(op: str, *arrays, numpy_only: bool = False, **config) -> SimpleNamespace:
-    """The backend to run ``op`` (one of :data:`OPS`) on ``arrays``.
+    """The backend to run ``op`` (one of :data:`OPS`) on ``arrays`` (the first one not None).
 
     ``config`` describes the call (shapes and the op's keyword arguments, e.g. ``x_shape``,
     ``w_shape``, ``stride``, ``padding``, ``dilation``, ``groups`` for conv2d); oneDNN's
@@ -183,10 +186,10 @@ def pick(op: str, *arrays, numpy_only: bool = False, **config) -> SimpleNamespac
     or numpy) for features only they have (max pooling's indices, a divisor override).
     Returns a namespace with the functions of :data:`FUNCTIONS`.
     """
-    dtype = next((a.dtype for a in arrays if a is not None), np.dtype(np.float64))
-    if get_array_module(*arrays) is not np:
+    dtype = arrays[0].dtype
+    if type(arrays[0]) is not np.ndarray and get_array_module(*arrays) is not np:
         return _record(op, dtype, "cupy", "CuPy arrays: the reference kernels on the GPU")
-    choice = get_kernels()
+    choice = _state.choice or get_kernels()
     if choice == "reference":
         return _record(op, dtype, "reference", 'set_kernels("reference")')
     if choice == "numpy":
@@ -201,10 +204,11 @@ def _onednn_refusal(op, arrays, numpy_only, config) -> str | None:
     """Why oneDNN cannot run this call, or None where it can."""
     if numpy_only:
         return "a feature only the NumPy kernels have"
-    if any(a is not None and a.dtype != np.float32 for a in arrays):
-        return "not float32 (oneDNN runs float32 only)"
-    mod = _onednn()
-    if mod is None:
+    for a in arrays:
+        if a is not None and a.dtype != _F32:
+            return "not float32 (oneDNN runs float32 only)"
+    mod = _state.onednn if _state.onednn is not None else _onednn()
+    if not mod:
         return f"oneDNN not available: {_state.onednn_reason}"
     try:
         ok = mod.supports(op, **config)
@@ -242,7 +246,7 @@ def info() -> dict:
     out = {
         "choice": choice,
         "ops": ops,
-        "last": {f"{op}/{dt}": {"backend": b, "why": w} for (op, dt), (b, w) in last},
+        "last": {f"{op}/{dt.name}": {"backend": b, "why": w} for (op, dt), (b, w) in last},
         "onednn": mod.info() if mod is not None else {"available": False, "why": why_not},
         "cupy": "CuPy arrays run the reference kernels (cuDNN not wired: untested without a GPU)",
     }
