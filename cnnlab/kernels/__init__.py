@@ -37,7 +37,7 @@ import numpy as np
 
 from cnnlab.backend import get_array_module
 
-__all__ = ["FUNCTIONS", "OPS", "get_kernels", "info", "pick", "set_kernels"]
+__all__ = ["FUNCTIONS", "OPS", "get_kernels", "info", "pick", "set_kernels", "summary"]
 
 # the function set every backend provides (same names, same keyword-only arguments)
 FUNCTIONS = (
@@ -254,7 +254,7 @@ def info() -> dict:
 
 
 def summary() -> str:
-    """:func:`info` as a few lines of text (the benchmarks print it)."""
+    """:func:`info` as a few lines of text, for a terminal."""
     d = info()
     lines = [f"kernels: {d['choice']}"]
     for key, v in d["ops"].items():
