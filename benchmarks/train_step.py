@@ -1,7 +1,7 @@
 """Training and inference throughput, cnnlab against PyTorch CPU, same weights, same run.
 
     python -m benchmarks.train_step [--repeats 7] [--only lenet5-train,resnet20-train]
-                                    [--no-memory] [--markdown]
+                                    [--no-memory] [--markdown] [--kernels NAME]
 
 For each workload both frameworks get identical architectures and weights; the benchmark
 first checks that they compute the same loss (and refuses to time a pair that disagrees), then
@@ -10,7 +10,8 @@ of one repeat's side-by-side samples, a measure of the machine's noise), with Py
 threads set to the BLAS threads cnnlab uses. A training step is forward + cross-entropy +
 backward + SGD-momentum update. PyTorch is also timed with channels_last memory format. Peak
 memory is the resident-set growth of a fresh process running 5 steps of one framework (peak
-RSS, ``VmHWM``, after minus RSS before building the model).
+RSS, ``VmHWM``, after minus RSS before building the model). The kernels cnnlab ran (from
+``cnnlab.kernels.info()``) are printed after the table; ``--kernels`` forces a backend.
 """
 
 from __future__ import annotations
@@ -163,6 +164,7 @@ def rss(field):
 w = [w for w in ts.WORKLOADS if w.name == {name!r}][0]
 x, y = ts.batch(w)
 ts.torch.set_num_threads({threads})
+ts.cnnlab.set_kernels({kernels!r})
 before = rss("VmRSS")
 ours, theirs = ts.build(w)
 step = ts.cnnlab_step(ours, w, x, y) if {fw!r} == "cnnlab" else ts.torch_step(theirs, w, x, y)
@@ -173,11 +175,13 @@ print(json.dumps({{"mib": (after - before) / 1024}}))
 """
 
 
-def peak_memory(w: Workload, framework: str, threads: int) -> float:
+def peak_memory(w: Workload, framework: str, threads: int, kernels: str = "auto") -> float:
     import pathlib
 
     root = str(pathlib.Path(__file__).resolve().parents[1])
-    code = _MEMORY_SNIPPET.format(root=root, name=w.name, fw=framework, threads=threads)
+    code = _MEMORY_SNIPPET.format(
+        root=root, name=w.name, fw=framework, threads=threads, kernels=kernels
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])["mib"]
 
@@ -188,7 +192,14 @@ def main(argv=None) -> None:
     ap.add_argument("--only", default="", help="comma-separated workload names")
     ap.add_argument("--no-memory", action="store_true")
     ap.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    ap.add_argument(
+        "--kernels",
+        default="auto",
+        choices=["auto", "onednn", "numpy", "reference"],
+        help="the kernels cnnlab runs (cnnlab.set_kernels); default auto",
+    )
     args = ap.parse_args(argv)
+    cnnlab.set_kernels(args.kernels)
     threads = blas_threads()
     torch.set_num_threads(threads)
     chosen = [w for w in WORKLOADS if not args.only or w.name in args.only.split(",")]
@@ -218,7 +229,8 @@ def main(argv=None) -> None:
             "vs channels_last": f"{t['torch_cl'] / t['cnnlab']:.2f}",
         }
         if not args.no_memory:
-            mo, mt = peak_memory(w, "cnnlab", threads), peak_memory(w, "torch", threads)
+            mo = peak_memory(w, "cnnlab", threads, args.kernels)
+            mt = peak_memory(w, "torch", threads)
             row["cnnlab MiB"] = f"{mo:.0f}"
             row["torch MiB"] = f"{mt:.0f}"
             row["mem ratio"] = f"{mo / max(mt, 1):.2f}"
@@ -238,6 +250,19 @@ def main(argv=None) -> None:
     else:
         print(f"# {header}")
         print(table(rows, cols))
+    print(kernels_ran(markdown=args.markdown))
+
+
+def kernels_ran(markdown: bool = False) -> str:
+    """Which backend ran each op for the dtypes the workloads used, from ``info()``."""
+    from cnnlab import kernels
+
+    info = kernels.info()
+    ran = ", ".join(f"{op} {v['backend']}" for op, v in sorted(info["last"].items()))
+    onednn = info["onednn"]
+    isa = f"; oneDNN {onednn}" if onednn.get("available", True) else ""
+    text = f"kernels ({info['choice']}): {ran or 'none ran'}{isa}"
+    return f"\n_{text}_" if markdown else text
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from cnnlab.backend import get_array_module, get_default_dtype, manual_seed, set
 from cnnlab.creation import arange, from_numpy, ones, ones_like, rand, randn, zeros, zeros_like
 from cnnlab.dtypes import DTYPES as _DTYPES  # cnnlab.float32 ... via __getattr__
 from cnnlab.gradcheck import gradcheck
+from cnnlab.kernels import set_kernels
 from cnnlab.ops.elementwise import Where as _Where
 from cnnlab.ops.shape import cat, flatten, pad, stack
 from cnnlab.threads import get_num_threads, set_num_threads
@@ -105,6 +106,7 @@ __all__ = [
     "load",
     "save",
     "set_default_dtype",
+    "set_kernels",
     "set_num_threads",
     "stack",
     "summary",

@@ -25,7 +25,7 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 
-from cnnlab import backend
+from cnnlab import backend, threads
 
 __all__ = [
     "Function",
@@ -137,7 +137,15 @@ class Node:
 
 
 class Function:
-    """Base class of every op with a hand-written backward (see the module docstring)."""
+    """Base class of every op with a hand-written backward (see the module docstring).
+
+    An op that sets ``takes_needs_input_grad = True`` gets ``needs_input_grad`` (a tuple of
+    bools, one per input: PyTorch's name) as a keyword argument of its forward, so it can
+    keep for backward only what the gradients that will be asked for need, and skip work
+    (max pooling's argmax under ``no_grad``). Ops never read the grad mode themselves.
+    """
+
+    takes_needs_input_grad = False
 
     # False for ops whose backward needs no input values (add, sum, reshape ...): changing
     # their inputs in place afterwards is then harmless and not reported.
@@ -159,10 +167,13 @@ class Function:
     def apply_with_ctx(cls, *inputs, **kwargs):
         """Run the op; return ``(output Tensor, ctx)`` so callers can read extra outputs."""
         arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
-        out, ctx = cls.forward(*arrays, **kwargs)
-        needs_grad = _state.grad_enabled and any(
-            isinstance(x, Tensor) and x.requires_grad for x in inputs
-        )
+        enabled = _state.grad_enabled
+        needs = tuple(enabled and isinstance(x, Tensor) and x.requires_grad for x in inputs)
+        if cls.takes_needs_input_grad:
+            out, ctx = cls.forward(*arrays, needs_input_grad=needs, **kwargs)
+        else:
+            out, ctx = cls.forward(*arrays, **kwargs)
+        needs_grad = any(needs)
         result = Tensor._make(out, needs_grad)
         if needs_grad:
             parents = tuple(
@@ -249,6 +260,12 @@ def _topological_order(root: Tensor) -> list:
 
 
 def _run_backward(root: Tensor, grad_root, retain_graph: bool, targets=None):
+    """:func:`_sweep`, with BLAS held to one thread for the whole pass (see cnnlab.threads)."""
+    with threads.hold_blas():
+        return _sweep(root, grad_root, retain_graph, targets)
+
+
+def _sweep(root: Tensor, grad_root, retain_graph: bool, targets=None):
     """Reverse-mode sweep from ``root``. Accumulates into ``.grad`` of leaves, or, with
     ``targets``, returns the gradients of those tensors without touching any ``.grad``."""
     order = _topological_order(root)

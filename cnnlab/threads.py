@@ -2,15 +2,18 @@
 
 NumPy releases the GIL inside copies, ufunc loops and BLAS calls, so two Python threads
 working on two halves of a batch keep two cores busy, for the im2col copies, pooling and
-batch norm too, which OpenBLAS's own threads never touch. From the first parallel region
-on, OpenBLAS is held to one thread (through threadpoolctl) so that the workers' GEMMs do
-not fight over the cores (like PyTorch, which owns its threads); ``set_num_threads`` gives
-BLAS back its own thread count. Large GEMMs outside the ops here (``Linear``) split their
-rows over the same pool.
+batch norm too, which OpenBLAS's own threads never touch. While cnnlab's kernels run,
+OpenBLAS is held to one thread (through threadpoolctl) so that the workers' GEMMs do not
+fight over the cores (like PyTorch, which owns its threads), and given back its thread
+count as they return: a user's own NumPy GEMMs between two ops, or after training, run on
+all of BLAS's threads. :func:`hold_blas` does this with a counter, so nested regions cost
+nothing and a whole backward pass is held once. Large GEMMs outside the ops here
+(``Linear``) split their rows over the same pool.
 
 The split is fixed by the batch size and the thread count, never by timing, so a run is
 as reproducible as a sequential one. ``set_num_threads(1)`` (or ``CNNLAB_NUM_THREADS=1``,
-``OMP_NUM_THREADS=1``, ``OPENBLAS_NUM_THREADS=1``) runs everything in the calling thread.
+``OMP_NUM_THREADS=1``, ``OPENBLAS_NUM_THREADS=1``) runs everything in the calling thread
+with OpenBLAS's own threads.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
-__all__ = ["get_num_threads", "parallel_for", "set_num_threads", "split_batch"]
+__all__ = ["get_num_threads", "hold_blas", "parallel_for", "set_num_threads", "split_batch"]
 
 # below this many elements of work per thread, dispatching costs more than it saves
 MIN_WORK = 1 << 18
@@ -45,8 +48,8 @@ class _State:
         self.pool: ThreadPoolExecutor | None = None
         self.blas = None  # threadpoolctl's controllers of the loaded BLAS libraries
         self.blas_checked = False
-        self.pinned = False  # BLAS held to one thread (from the first parallel region on)
-        self.saved: list = []  # BLAS thread counts from before that, for set_num_threads
+        self.held = 0  # depth of hold_blas() regions: BLAS is at one thread while > 0
+        self.saved: list = []  # BLAS thread counts from before the outermost region
         self.lock = threading.Lock()
         self.local = threading.local()  # .inside: this thread is in a parallel region
 
@@ -77,8 +80,6 @@ def set_num_threads(n: int) -> None:
         raise ValueError(f"set_num_threads: expected a positive int, got {n!r}")
     with _state.lock:
         _state.threads = n
-        if _state.blas is not None:
-            _unpin_blas()
         if _state.pool is not None:
             _state.pool.shutdown(wait=True)
             _state.pool = None
@@ -114,47 +115,63 @@ def parallel_for(n: int, fn, *, work: int = 0, arrays=()) -> list:
     per thread, nested calls and non-NumPy ``arrays`` (CuPy) run as one call in this thread.
     """
     p = min(_state.threads, n, max(1, work // max(MIN_WORK, 1)))
-    if p <= 1 or getattr(_state.local, "inside", False) or _blas() is None:
+    if getattr(_state.local, "inside", False) or not all(
+        isinstance(a, np.ndarray) for a in arrays
+    ):
         return [fn(0, n)]
-    if not all(isinstance(a, np.ndarray) for a in arrays):
-        return [fn(0, n)]
+    if p <= 1 or _blas() is None:
+        with hold_blas():  # a small job's GEMM must not wake BLAS's threads either
+            return [fn(0, n)]
     parts = _parts(n, p)
     with _state.lock:
         if _state.pool is None:
             _state.pool = ThreadPoolExecutor(_state.threads - 1, thread_name_prefix="cnnlab")
         pool = _state.pool
-    _pin_blas()
     _state.local.inside = True
     try:
-        futures = [pool.submit(_worker, fn, a, b) for a, b in parts[1:]]
-        try:
-            first = fn(*parts[0])
-        finally:
-            wait(futures)  # never leave a worker writing into arrays the caller gives up on
+        with hold_blas():
+            futures = [pool.submit(_worker, fn, a, b) for a, b in parts[1:]]
+            try:
+                first = fn(*parts[0])
+            finally:
+                wait(futures)  # never leave a worker writing into arrays the caller gives up on
         return [first] + [f.result() for f in futures]
     finally:
         _state.local.inside = False
 
 
-def _pin_blas() -> None:
-    """Hold BLAS to one thread from the first parallel region on (until
-    :func:`set_num_threads`): an OpenBLAS thread woken by a GEMM outside a region keeps
-    spinning for a while and would take a core from the pool's workers."""
-    with _state.lock:
-        if not _state.pinned:
-            _state.saved = [lib.get_num_threads() for lib in _state.blas.lib_controllers]
-            for lib in _state.blas.lib_controllers:
-                lib.set_num_threads(1)
-            _state.pinned = True
+class hold_blas:  # noqa: N801 - used as a function: ``with hold_blas(): ...``
+    """Hold BLAS to one thread inside the block and give it back its thread counts on
+    leaving the outermost such block (a counter: nested blocks cost a comparison).
 
+    An OpenBLAS thread woken by a GEMM keeps spinning for a while afterwards and would take
+    a core from the pool's workers, so every parallel region and a whole backward pass run
+    held. Nothing is held with one thread (BLAS then runs its own) or without threadpoolctl.
+    """
 
-def _unpin_blas() -> None:
-    """Give BLAS back the thread counts it had before cnnlab's pool first ran."""
-    if _state.pinned:
-        for lib, count in zip(_state.blas.lib_controllers, _state.saved):
-            if count:
-                lib.set_num_threads(count)
-        _state.pinned = False
+    __slots__ = ("active",)
+
+    def __enter__(self):
+        self.active = _state.threads > 1 and _blas() is not None
+        if self.active:
+            with _state.lock:
+                if _state.held == 0:
+                    libs = _state.blas.lib_controllers
+                    _state.saved = [lib.get_num_threads() for lib in libs]
+                    for lib in libs:
+                        lib.set_num_threads(1)
+                _state.held += 1
+        return self
+
+    def __exit__(self, *exc):
+        if self.active:
+            with _state.lock:
+                _state.held -= 1
+                if _state.held == 0:
+                    for lib, count in zip(_state.blas.lib_controllers, _state.saved):
+                        if count and count != 1:
+                            lib.set_num_threads(count)
+        return False
 
 
 def _worker(fn, a: int, b: int):

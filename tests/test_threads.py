@@ -76,19 +76,53 @@ def test_parallel_for_raises_a_workers_error_after_all_finish(pool):
     assert done == [0]
 
 
-def test_blas_held_to_one_thread_until_set_num_threads(pool):
+def _blas_libs():
     libs = threads._blas().lib_controllers
     if not libs:
         pytest.skip("no BLAS library that threadpoolctl controls")
-    pool(1)  # unpins, if an earlier test pinned
+    return libs
+
+
+def test_blas_held_to_one_thread_only_while_the_pool_runs(pool):
+    libs = _blas_libs()
+    pool(2)
+    for lib in libs:
+        lib.set_num_threads(2)
     before = [lib.get_num_threads() for lib in libs]
     inside = []
-    pool(2)
     threads.parallel_for(2, lambda a, b: inside.append(libs[0].get_num_threads()), work=2)
     assert inside and set(inside) == {1}
-    assert [lib.get_num_threads() for lib in libs] == [1] * len(libs)  # still held
-    pool(1)
+    # given back at once: a user's own GEMMs after an op run on all of BLAS's threads
     assert [lib.get_num_threads() for lib in libs] == before
+
+
+def test_blas_given_back_after_a_training_step(pool):
+    libs = _blas_libs()
+    pool(2)
+    for lib in libs:
+        lib.set_num_threads(2)
+    rng = seeded(0)
+    x = cnnlab.tensor(rng.standard_normal((4, 3, 8, 8)), requires_grad=True)
+    w = cnnlab.tensor(rng.standard_normal((5, 3, 3, 3)), requires_grad=True)
+    seen = []
+    x.register_hook(lambda g: seen.append(libs[0].get_num_threads()))
+    conv2d(x, w, padding=1).relu().sum().backward()
+    assert seen == [1]  # held through the backward pass
+    assert libs[0].get_num_threads() == 2
+
+
+def test_hold_blas_nests_and_does_nothing_with_one_thread(pool):
+    libs = _blas_libs()
+    pool(2)
+    libs[0].set_num_threads(2)
+    with threads.hold_blas():
+        with threads.hold_blas():
+            assert libs[0].get_num_threads() == 1
+        assert libs[0].get_num_threads() == 1  # the outer block still holds it
+    assert libs[0].get_num_threads() == 2
+    pool(1)
+    with threads.hold_blas():
+        assert libs[0].get_num_threads() == 2  # one thread: BLAS runs its own threads
 
 
 def test_set_num_threads_rejects_bad_values():

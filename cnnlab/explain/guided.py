@@ -26,9 +26,10 @@ from cnnlab.ops.activation import Hardtanh, LeakyReLU, ReLU
 __all__ = ["DECONV_RULES", "GUIDED_RULES", "deconvnet", "guided_backprop"]
 
 
-# dL/dx = g * (x > 0) * (g > 0)
+# dL/dx = g * (x > 0) * (g > 0); ctx is ReLU's output y (y > 0 where x > 0) or
+# Hardtanh's mask of where it passes the gradient
 def _guided(ctx, g):
-    return (g * ctx * (g > 0),)
+    return (g * (ctx > 0) * (g > 0),)
 
 
 # dL/dx = g * (g > 0)

@@ -19,9 +19,9 @@ import numpy as np
 
 import cnnlab
 from cnnlab.autograd import Tensor, override_backward, trace
+from cnnlab.kernels.windows import pair
 from cnnlab.ops import activation as act_ops
 from cnnlab.ops import pool as pool_ops
-from cnnlab.ops.windows import pair
 
 
 @dataclass(frozen=True)

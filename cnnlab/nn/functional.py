@@ -16,6 +16,7 @@ from cnnlab.ops.activation import (  # noqa: F401
     softmax,
     tanh,
 )
+from cnnlab.ops.adaptive_pool import adaptive_avg_pool2d, adaptive_max_pool2d  # noqa: F401
 from cnnlab.ops.conv import conv1d, conv2d, conv_transpose2d  # noqa: F401
 from cnnlab.ops.loss import (  # noqa: F401
     binary_cross_entropy_with_logits,
@@ -25,11 +26,5 @@ from cnnlab.ops.loss import (  # noqa: F401
 )
 from cnnlab.ops.misc import dropout, dropout2d, interpolate, linear  # noqa: F401
 from cnnlab.ops.norm import batch_norm  # noqa: F401
-from cnnlab.ops.pool import (  # noqa: F401
-    adaptive_avg_pool2d,
-    adaptive_max_pool2d,
-    avg_pool2d,
-    max_pool2d,
-    max_unpool2d,
-)
+from cnnlab.ops.pool import avg_pool2d, max_pool2d, max_unpool2d  # noqa: F401
 from cnnlab.ops.shape import flatten, pad  # noqa: F401

@@ -11,9 +11,9 @@ import math
 
 import numpy as np
 
-from cnnlab.autograd import Function, Tensor, is_grad_enabled
+from cnnlab import kernels
+from cnnlab.autograd import Function, Tensor
 from cnnlab.backend import get_array_module
-from cnnlab.threads import split_batch
 
 __all__ = [
     "ELU",
@@ -41,36 +41,25 @@ __all__ = [
 
 
 class ReLU(Function):
-    """``max(x, 0)``.
+    """``max(x, 0)``; ``dL/dx = g * (x > 0)``.
 
-    ``ctx`` is the boolean mask ``x > 0`` (same shape as ``x``) and nothing else, so a
-    replacement backward for :func:`cnnlab.override_backward` reads it directly::
+    ``ctx`` is the output ``y`` (alive in the graph anyway; ``y > 0`` exactly where
+    ``x > 0``) and nothing else, so a replacement backward for
+    :func:`cnnlab.override_backward` reads it directly::
 
-        guided = lambda ctx, g: (g * ctx * (g > 0),)    # guided backprop
-        deconv = lambda ctx, g: (g * (g > 0),)          # deconvnet
+        guided = lambda ctx, g: (g * (ctx > 0) * (g > 0),)    # guided backprop
+        deconv = lambda ctx, g: (g * (g > 0),)                # deconvnet
     """
 
     @staticmethod
     def forward(x):
-        xp = get_array_module(x)
-        y = xp.empty(x.shape, dtype=x.dtype)
-        mask = xp.empty(x.shape, dtype=bool) if is_grad_enabled() else None  # else skip it
+        y = kernels.pick("relu", x, x_shape=x.shape).relu_forward(x)
+        return y, y
 
-        def part(i) -> None:
-            xp.maximum(x[i], 0, out=y[i])
-            if mask is not None:
-                xp.greater(x[i], 0, out=mask[i])
-
-        split_batch(part, x)
-        return y, mask
-
-    # dL/dx = g * (x > 0)
+    # dL/dx = g * (x > 0) = g * (y > 0)
     @staticmethod
     def backward(ctx, g):
-        xp = get_array_module(g)
-        gx = xp.empty(g.shape, dtype=g.dtype)
-        split_batch(lambda i: xp.multiply(g[i], ctx[i], out=gx[i]), g)
-        return (gx,)
+        return (kernels.pick("relu", g, x_shape=g.shape).relu_backward(g, ctx),)
 
 
 class LeakyReLU(Function):

@@ -1,128 +1,35 @@
-"""Convolutions as im2col + GEMM: conv2d, conv1d (a composite over conv2d), conv_transpose2d.
+"""Convolutions: conv2d, conv1d (conv2d on a height-1 image) and conv_transpose2d.
 
-conv2d runs on :mod:`cnnlab.ops.windows`'s cache-blocked engine: one batch chunk at a time,
-its columns ``(G, C/G * KH * KW, m * L)`` are built into a reused buffer (long contiguous
-runs on the stride-1 path) and multiplied while still in cache; nothing but ``x`` is kept
-for backward, which rebuilds the columns for ``dL/dW``. With stride 1 and enough input
-channels ``dL/dx`` is the full convolution of ``g`` with the flipped kernel (the same fast
-path again); otherwise the columns of ``W^T g`` are added back chunk by chunk (col2im).
+The contract. ``x (N, C, H, W)``, weight ``W (O, C/G, KH, KW)``, bias ``b (O,)``, ``G``
+groups, stride ``s``, dilation ``d``, zero padding (top, bottom, left, right)::
 
-conv_transpose2d uses the whole-batch helpers below: its forward is conv2d's input gradient
-(col2im of ``W^T g``) and its input gradient is conv2d's forward."""
+    y[n, o, i, j] = b[o] + sum over c in o's group, u < KH, v < KW of
+                    W[o, c, u, v] * xpad[n, c, i*s + u*d, j*s + v*d]
+
+Gathering each output's window into a column (im2col: ``cols[n]`` of shape
+``(C/G * KH * KW, OH * OW)`` per group) makes it one matrix product, ``y[n] = W · cols[n]``.
+Its two gradients, with ``g = dL/dy``:
+
+- ``dL/dW = sum over n of g[n] · cols[n]^T`` (each weight meets every pixel it multiplied),
+  and ``dL/db = sum of g over N, OH, OW``;
+- ``dL/dcols[n] = W^T · g[n]``, and since each column entry is an input pixel seen through
+  one window, ``dL/dx`` adds the windows' shares back: ``col2im(W^T · g)``, the padding
+  cropped off. (At stride 1 that is the full convolution of ``g`` with the flipped kernel.)
+
+conv_transpose2d is, by definition, conv2d's input gradient: its forward is
+``conv2d_backward_data`` and its own input gradient is conv2d's forward, so it runs on the
+same kernels. The arithmetic lives in :mod:`cnnlab.kernels`: ``reference`` is the textbook
+im2col version of exactly these formulas; ``numpy`` and ``onednn`` are the fast ones.
+"""
 
 from __future__ import annotations
 
+from cnnlab import kernels
 from cnnlab.autograd import Function, Tensor
 from cnnlab.backend import get_array_module
 from cnnlab.ops.shape import Reshape
-from cnnlab.ops.windows import (
-    col2im,
-    conv_chunked,
-    conv_chunked_input_grad,
-    conv_chunked_weight_grad,
-    windows,
-)
 
 __all__ = ["Conv2d", "ConvTranspose2d", "conv1d", "conv2d", "conv_transpose2d"]
-
-
-# ----------------------------------------------------------------------------- GEMM helpers
-def _pad(x, pads: tuple):
-    """Zero-pad H and W by ``(top, bottom, left, right)`` (one allocation, one copy)."""
-    t, b, l, r = pads
-    if not (t or b or l or r):
-        return x
-    xp = get_array_module(x)
-    n, c, h, w = x.shape
-    out = xp.zeros((n, c, h + t + b, w + l + r), dtype=x.dtype)
-    out[:, :, t : t + h, l : l + w] = x
-    return out
-
-
-def _row(padded_w: int, stride: tuple, ow: int) -> int:
-    """Distance between output rows in the columns: ``Wp`` on the stride-1 path, else OW."""
-    return padded_w if tuple(stride) == (1, 1) else ow
-
-
-def _strided(a, shape: tuple, strides: tuple):
-    """``as_strided`` with strides counted in elements."""
-    xp = get_array_module(a)
-    return xp.lib.stride_tricks.as_strided(a, shape, tuple(s * a.itemsize for s in strides))
-
-
-def _grid_view(a, n: int, out_hw: tuple, row: int):
-    """View an ``(O, N * L)`` array as ``(N, O, OH, OW)``: sample ``n`` at columns
-    ``[n*L, (n+1)*L)``, output rows ``row`` apart (``L = (OH-1)*row + OW``)."""
-    (oh, ow), size = out_hw, (out_hw[0] - 1) * row + out_hw[1]
-    return _strided(a, (n, a.shape[0], oh, ow), (size, n * size, row, 1))
-
-
-def _to_grid(g, row: int):
-    """``(N, O, OH, OW)`` -> contiguous ``(O, N * L)``, zeros in the junk columns."""
-    xp = get_array_module(g)
-    n, o, oh, ow = g.shape
-    size = (oh - 1) * row + ow
-    out = (xp.empty if row == ow else xp.zeros)((o, n * size), dtype=g.dtype)
-    _grid_view(out, n, (oh, ow), row)[...] = g
-    return out
-
-
-def _im2col(xpad, kernel: tuple, stride: tuple, dilation: tuple, out_hw: tuple, groups: int):
-    """Contiguous columns ``(G, C/G * KH * KW, N * L)`` of a padded NCHW array.
-
-    With stride 1 the windows of one kernel offset in one image are a single run of the
-    flattened image (``L = (OH-1) * Wp + OW``; the ``Wp - OW`` columns that wrap round a row
-    end are junk, skipped by :func:`_grid_view`), so the copy moves long contiguous runs.
-    Otherwise ``L = OH * OW`` from the strided window view.
-    """
-    xp = get_array_module(xpad)
-    n, c, _, wp = xpad.shape
-    (kh, kw), (oh, ow) = kernel, out_hw
-    if tuple(stride) == (1, 1):
-        xpad = xp.ascontiguousarray(xpad)
-        sn, sc = xpad.strides[0] // xpad.itemsize, xpad.strides[1] // xpad.itemsize
-        size = (oh - 1) * wp + ow
-        shape = (c, kh, kw, n, size)
-        view = _strided(xpad, shape, (sc, dilation[0] * wp, dilation[1], sn, 1))
-    else:
-        view = windows(xpad, kernel, stride, dilation, out_hw).transpose(1, 4, 5, 0, 2, 3)
-    return xp.ascontiguousarray(view).reshape(groups, (c // groups) * kh * kw, -1)
-
-
-def _conv_gemm(xpad, w, stride: tuple, dilation: tuple, out_hw: tuple, groups: int):
-    """Cross-correlation of a padded input as one GEMM per group: ``(y (N, O, OH, OW), cols)``."""
-    xp = get_array_module(xpad)
-    o = w.shape[0]
-    cols = _im2col(xpad, w.shape[2:], stride, dilation, out_hw, groups)
-    y = (w.reshape(groups, o // groups, -1) @ cols).reshape(o, -1)  # (O, N * L)
-    row = _row(xpad.shape[3], stride, out_hw[1])
-    return xp.ascontiguousarray(_grid_view(y, xpad.shape[0], out_hw, row)), cols
-
-
-def _weight_grad(g2, cols, w_shape: tuple, groups: int):
-    """``g · cols^T`` from the gridded gradient ``g2 (O, N * L)``; shape ``w_shape``."""
-    o = g2.shape[0]
-    return (g2.reshape(groups, o // groups, -1) @ cols.swapaxes(1, 2)).reshape(w_shape)
-
-
-def _cols_to_image(g2, w, padded_shape: tuple, out_hw: tuple, stride, dilation, groups: int):
-    """``col2im(W^T · g)`` from the gridded gradient ``g2 (O, N * L)``: the gradient with
-    respect to the padded input."""
-    xp = get_array_module(g2)
-    n, c, hp, wp = padded_shape
-    o, (kh, kw) = w.shape[0], w.shape[2:]
-    wt = xp.ascontiguousarray(w.reshape(groups, o // groups, -1).swapaxes(1, 2))
-    dcols = (wt @ g2.reshape(groups, o // groups, -1)).reshape(c, kh, kw, n, -1)
-    if tuple(stride) != (1, 1):
-        dcols = dcols.reshape((c, kh, kw, n) + tuple(out_hw)).transpose(3, 0, 4, 5, 1, 2)
-        return col2im(dcols, padded_shape, stride, dilation)
-    out = xp.zeros((n, c, hp * wp), dtype=dcols.dtype)
-    size = dcols.shape[-1]
-    for i in range(kh):  # the stride-1 col2im: one contiguous run per kernel offset and image
-        for j in range(kw):
-            start = i * dilation[0] * wp + j * dilation[1]
-            out[:, :, start : start + size] += dcols[:, i, j].swapaxes(0, 1)
-    return out.reshape(padded_shape)
 
 
 def _promote(*arrays):
@@ -132,71 +39,117 @@ def _promote(*arrays):
     return [None if a is None else a.astype(dt, copy=False) for a in arrays]
 
 
-# ------------------------------------------------------------------------------------- ops
-def _flipped_transpose(w, groups: int):
-    """``(O, C/G, KH, KW)`` -> ``(C, O/G, KH, KW)`` with the kernel rotated by 180 degrees:
-    the weight whose full convolution with ``g`` is conv2d's input gradient."""
-    xp = get_array_module(w)
-    o, cg, kh, kw = w.shape
-    wt = w.reshape(groups, o // groups, cg, kh, kw).swapaxes(1, 2)[..., ::-1, ::-1]
-    return xp.ascontiguousarray(wt).reshape(groups * cg, o // groups, kh, kw)
+def _pick(x, w, b, x_shape, geometry: dict):
+    return kernels.pick("conv2d", x, w, b, x_shape=tuple(x_shape), w_shape=w.shape, **geometry)
 
 
 class Conv2d(Function):
-    @staticmethod
-    def forward(x, w, b, *, stride, padding, dilation, groups, input_grad=True):
-        x, w, b = _promote(x, w, b)
-        stride, dilation = tuple(stride), tuple(dilation)
-        y = conv_chunked(x, w, b, padding, stride, dilation, groups)
-        # backward rebuilds the columns chunk by chunk from x (alive in the graph anyway)
-        ctx = (x, w if input_grad else None, w.shape, padding, stride, dilation, groups)
-        return y, (ctx, b is not None)
+    takes_needs_input_grad = True
 
-    # dL/dW = g · cols^T;  dL/db = sum of g over N, H, W;  dL/dx = crop(col2im(W^T · g)),
-    # which for stride 1 is the full convolution of g with the flipped kernel
+    # padding: (top, bottom, left, right)
+    @staticmethod
+    def forward(x, w, b, *, stride, padding, dilation, groups, needs_input_grad=(True,) * 3):
+        x, w, b = _promote(x, w, b)
+        geo = {
+            "stride": tuple(stride),
+            "padding": tuple(padding),
+            "dilation": tuple(dilation),
+            "groups": groups,
+        }
+        k = _pick(x, w, b, x.shape, geo)
+        y = k.conv2d_forward(x, w, b, **geo)
+        need_x, need_w, need_b = needs_input_grad
+        # dL/dx needs W, dL/dW needs x: keep only what the asked-for gradients need
+        ctx = (k, x if need_w else None, w if need_x else None, x.shape, w.shape, geo, need_b)
+        return y, ctx
+
+    # dL/dx = crop(col2im(W^T · g));  dL/dW = sum_n g[n] · cols[n]^T;  dL/db = sum of g
     @staticmethod
     def backward(ctx, g):
-        (x, w, w_shape, pads, stride, dilation, groups), has_b = ctx
-        gb = g.sum(axis=(0, 2, 3)) if has_b else None
-        gw = conv_chunked_weight_grad(x, g, pads, w_shape[2:], stride, dilation, groups)
-        if w is None:
-            return None, gw, gb
-        span = [d * (k - 1) for d, k in zip(dilation, w_shape[2:])]
-        gpads = (span[0] - pads[0], span[0] - pads[1], span[1] - pads[2], span[1] - pads[3])
-        # the flipped convolution needs stride 1, padding within the kernel's span and enough
-        # input channels (few make it a skinny GEMM); else scatter the columns back
-        if stride == (1, 1) and min(gpads) >= 0 and x.shape[1] // groups >= 16:
-            wf = _flipped_transpose(w, groups)
-            return conv_chunked(g, wf, None, gpads, stride, dilation, groups), gw, gb
-        gx = conv_chunked_input_grad(g, w, x.shape, pads, stride, dilation, groups)
+        k, x, w, x_shape, w_shape, geo, need_b = ctx
+        gx = None if w is None else k.conv2d_backward_data(g, w, x_shape=x_shape, **geo)
+        if x is not None:
+            gw, gb = k.conv2d_backward_weights(x, g, w_shape=w_shape, bias=need_b, **geo)
+        else:
+            gw, gb = None, (g.sum(axis=(0, 2, 3)) if need_b else None)
         return gx, gw, gb
 
 
+def _transposed_geometry(x_shape, w_shape, stride, padding, output_padding, dilation):
+    """The conv2d whose input gradient conv_transpose2d is: that conv's input shape
+    ``(OH', OW')``, its padding and the zero rows/columns to add at the bottom/right.
+
+    The output ``OH = (H-1)*s - 2p + d*(KH-1) + output_padding + 1`` is the input of a
+    conv2d padded ``p`` on top and ``p - output_padding`` at the bottom (which gives back
+    exactly ``H`` rows). Where that bottom padding is negative, the last rows are read by no
+    window: the conv's input stops short of them and they are zeros (plus bias)."""
+    out, pads, extra = [], [], []
+    for i in range(2):
+        n, k = x_shape[2 + i], w_shape[2 + i]
+        s, p, op, d = stride[i], padding[i], output_padding[i], dilation[i]
+        size = (n - 1) * s - 2 * p + d * (k - 1) + op + 1
+        hi = p - op
+        out.append(size + min(hi, 0))
+        pads += [p, max(hi, 0)]
+        extra.append(max(-hi, 0))
+    return tuple(out), tuple(pads), tuple(extra)
+
+
 class ConvTranspose2d(Function):
+    takes_needs_input_grad = True
+
+    # padding: (ph, pw), both sides
     @staticmethod
-    def forward(x, w, b, *, stride, padding, output_padding, dilation, groups):
+    def forward(
+        x, w, b, *, stride, padding, output_padding, dilation, groups, needs_input_grad=(True,) * 3
+    ):
         xp = get_array_module(x)
         x, w, b = _promote(x, w, b)
-        n, _, h, wd = x.shape
-        kh, kw = w.shape[2:]
-        hp = (h - 1) * stride[0] + dilation[0] * (kh - 1) + 1 + output_padding[0]
-        wp = (wd - 1) * stride[1] + dilation[1] * (kw - 1) + 1 + output_padding[1]
-        padded_shape = (n, w.shape[1] * groups, hp, wp)
-        x2 = _to_grid(x, _row(wp, stride, wd))
-        ypad = _cols_to_image(x2, w, padded_shape, (h, wd), stride, dilation, groups)
-        (ph, pw) = padding
-        y = ypad[:, :, ph : hp - ph, pw : wp - pw]
-        y = y + b.reshape(1, -1, 1, 1) if b is not None else xp.ascontiguousarray(y)
-        return y, (x2, x.shape, w, padding, stride, dilation, groups, b is not None)
+        (oh, ow), pads, (eh, ew) = _transposed_geometry(
+            x.shape, w.shape, stride, padding, output_padding, dilation
+        )
+        geo = {
+            "stride": tuple(stride),
+            "padding": pads,
+            "dilation": tuple(dilation),
+            "groups": groups,
+        }
+        y_shape = (x.shape[0], w.shape[1] * groups, oh, ow)
+        k = _pick(x, w, None, y_shape, geo)
+        y = k.conv2d_backward_data(x, w, x_shape=y_shape, **geo)
+        if eh or ew:
+            full = xp.zeros((*y_shape[:2], oh + eh, ow + ew), dtype=y.dtype)
+            full[:, :, :oh, :ow] = y
+            y = full
+        if b is not None:
+            y = y + b.reshape(1, -1, 1, 1)
+        need_x, need_w, need_b = needs_input_grad
+        ctx = (
+            k,
+            x if need_w else None,
+            w if need_x else None,
+            x.shape,
+            w.shape,
+            geo,
+            (oh, ow),
+            need_b,
+        )
+        return y, ctx
 
-    # dL/dx = conv2d(pad(g), W);  dL/dW = x · im2col(pad(g))^T;  dL/db = sum of g over N, H, W
+    # y = conv2d's input gradient of x  =>  dL/dx = conv2d(g, W) (cropped to the conv's
+    # input); dL/dW = conv2d's weight gradient with g as the input and x as the output
+    # gradient; dL/db = sum of g over N, H, W
     @staticmethod
     def backward(ctx, g):
-        x2, x_shape, w, (ph, pw), stride, dilation, groups, has_b = ctx
-        gpad = _pad(g, (ph, ph, pw, pw))
-        gx, cols = _conv_gemm(gpad, w, stride, dilation, x_shape[2:], groups)
-        gw = _weight_grad(x2, cols, w.shape, groups)
-        gb = g.sum(axis=(0, 2, 3)) if has_b else None
+        k, x, w, x_shape, w_shape, geo, (oh, ow), need_b = ctx
+        gc = g[:, :, :oh, :ow]
+        if gc.shape != g.shape:
+            gc = get_array_module(g).ascontiguousarray(gc)
+        gx = None if w is None else k.conv2d_forward(gc, w, None, **geo)
+        gw = None
+        if x is not None:
+            gw, _ = k.conv2d_backward_weights(gc, x, w_shape=w_shape, bias=False, **geo)
+        gb = g.sum(axis=(0, 2, 3)) if need_b else None
         return gx, gw, gb
 
 
@@ -260,10 +213,6 @@ def _conv_args(name: str, x, w, b, stride, padding, dilation, groups, transposed
     return stride, pads, dilation
 
 
-def _needs_grad(x) -> bool:
-    return isinstance(x, Tensor) and x.requires_grad
-
-
 # ------------------------------------------------------------------------------ public API
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
     """2-D cross-correlation, ``torch.nn.functional.conv2d``.
@@ -286,7 +235,6 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
         padding=pads[0] + pads[1],
         dilation=dilation,
         groups=groups,
-        input_grad=_needs_grad(x),
     )
 
 
@@ -308,7 +256,6 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
         padding=(0, 0, lo, hi),
         dilation=(1, d),
         groups=groups,
-        input_grad=_needs_grad(x),
     )
     return Reshape.apply(y, shape=(y.shape[0], y.shape[1], y.shape[3]))
 

@@ -154,12 +154,12 @@ def test_tensor_methods_route_to_functional():
 @pytest.mark.parametrize(
     "rule,expected",
     [
-        (lambda ctx, g: (g * ctx * (g > 0),), lambda x, c: c * (x > 0) * (c > 0)),  # guided
+        (lambda ctx, g: (g * (ctx > 0) * (g > 0),), lambda x, c: c * (x > 0) * (c > 0)),  # guided
         (lambda ctx, g: (g * (g > 0),), lambda x, c: c * (c > 0)),  # deconvnet
     ],
     ids=["guided", "deconvnet"],
 )
-def test_override_backward_sees_relu_mask(rule, expected):
+def test_override_backward_sees_relu_output(rule, expected):
     rng = seeded(5)
     x_np, c = rng.standard_normal((4, 6)), rng.standard_normal((4, 6))
     x = cnnlab.tensor(x_np, requires_grad=True)

@@ -1,6 +1,5 @@
 """conv2d, conv1d, conv_transpose2d: loop references, float64 gradcheck, PyTorch parity."""
 
-import time
 
 import numpy as np
 import pytest
@@ -193,85 +192,11 @@ def test_conv2d_shared_padding_many_images_and_channels_match_torch(pad, dil):
     )
 
 
-def test_shared_pad_columns():
-    from cnnlab.ops.windows import _shared_pad
-
-    assert _shared_pad((1, 1, 1, 1), (3, 3), (1, 1)) == 1
-    assert _shared_pad((0, 0, 1, 2), (3, 4), (1, 1)) == 1  # the smaller side
-    assert _shared_pad((3, 3, 3, 3), (3, 3), (1, 1)) == 2  # no more than the span - 1
-    assert _shared_pad((2, 2, 2, 2), (3, 3), (2, 2)) == 2
-    assert _shared_pad((1, 1, 0, 0), (3, 3), (1, 1)) == 0
-
-
-def test_pad_rows_adds_zero_filters_to_a_multiple_of_8():
-    from cnnlab.ops.windows import _pad_rows
-
-    w = seeded(0).standard_normal((1, 6, 25)).astype(np.float32)
-    out = _pad_rows(w)
-    assert out.shape == (1, 8, 25) and out.dtype == np.float32
-    np.testing.assert_array_equal(out[:, :6], w)
-    assert not out[:, 6:].any()
-    for shape in [(1, 8, 9), (1, 1, 9), (2, 3, 9), (1, 70, 9)]:  # aligned, 1 row, grouped, big
-        a = np.ones(shape)
-        assert _pad_rows(a) is a
-
-
 def test_conv2d_with_10_filters_matches_loops():  # 10 -> 16 padded rows, then dropped
     x, w, b = _arrays((3, 2, 9, 8), (10, 2, 3, 3), True, np.float32)
     y = conv2d(cnnlab.tensor(x), cnnlab.tensor(w), cnnlab.tensor(b), padding=1)
     ref = conv2d_loops(*(a.astype(np.float64) for a in (x, w, b)), padding=1)
     np.testing.assert_allclose(y.numpy(), ref, rtol=1e-5, atol=1e-5)
-
-
-@pytest.mark.parametrize("k, o", [(25, 6), (27, 16), (64, 32)])  # per image; per image; one
-def test_weight_gemm_matches_one_product(k, o):
-    from cnnlab.ops.windows import _weight_gemm
-
-    rng = seeded(0)
-    m, size = 3, 40
-    cols = rng.standard_normal((1, k, m * size))
-    gb = rng.standard_normal((1, o, m * size))
-    np.testing.assert_allclose(_weight_gemm(cols, gb, m), cols @ gb.swapaxes(1, 2), rtol=1e-12)
-
-
-@pytest.mark.slow  # depends on how the OS schedules threads: not in the default run
-def test_weight_grad_gemm_lets_other_threads_run():
-    # np.matmul holds the GIL through BLAS when the product has under 500 elements (a
-    # 25 x 6 dL/dW), which serialised the thread pool; the product must let go of it.
-    # With forced GIL switches off, the other thread (which gives the GIL back after every
-    # step) can only count while this thread is inside a call that released the GIL.
-    import sys
-    import threading
-
-    from cnnlab.ops.windows import _matmul_small_out
-
-    rng = seeded(0)
-    a = rng.standard_normal((1, 25, 1 << 18)).astype(np.float32)
-    b = rng.standard_normal((1, 6, 1 << 18)).astype(np.float32).swapaxes(1, 2)
-    count, stop, ready = [0], threading.Event(), threading.Event()
-
-    def spin():
-        ready.set()
-        while not stop.is_set():
-            count[0] += 1
-            time.sleep(0)
-
-    interval = sys.getswitchinterval()
-    t = threading.Thread(target=spin)
-    t.start()
-    ready.wait()
-    sys.setswitchinterval(1000.0)
-    try:
-        before = count[0]
-        for _ in range(10):
-            out = _matmul_small_out(a, b)
-        during = count[0] - before
-    finally:
-        sys.setswitchinterval(interval)
-        stop.set()
-        t.join()
-    np.testing.assert_allclose(out, np.matmul(a, b), rtol=1e-4, atol=1e-2)
-    assert during > 0, "the other thread never ran during the GEMMs: the GIL was held"
 
 
 def test_conv2d_non_contiguous_input():
@@ -449,7 +374,7 @@ def test_conv_transpose2d_errors(xs, ws, kw, msg):
         conv_transpose2d(cnnlab.tensor(x), cnnlab.tensor(w), **kw)
 
 
-def test_functional_api_exports_the_conv_ops():
+def test_functional_exports():
     import cnnlab.nn.functional as F
 
     assert F.conv2d is conv2d and F.conv1d is conv1d and F.conv_transpose2d is conv_transpose2d

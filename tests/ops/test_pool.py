@@ -9,13 +9,8 @@ import numpy as np
 import pytest
 
 import cnnlab
-from cnnlab.ops.pool import (
-    adaptive_avg_pool2d,
-    adaptive_max_pool2d,
-    avg_pool2d,
-    max_pool2d,
-    max_unpool2d,
-)
+from cnnlab.ops.adaptive_pool import adaptive_avg_pool2d, adaptive_max_pool2d
+from cnnlab.ops.pool import avg_pool2d, max_pool2d, max_unpool2d
 from tests.helpers import check_gradients, requires_torch, torch, torch_parity
 
 

@@ -1,0 +1,267 @@
+"""The kernel layer: which implementation of a heavy op runs, chosen per call.
+
+The ops (:mod:`cnnlab.ops.conv`, ``pool``, ``norm``, ``activation``) hold the contract: the
+argument checks, the shapes and the derivation of each gradient. The arithmetic of their
+heavy parts lives in *backends*, modules with one and the same set of functions
+(:data:`FUNCTIONS`) on raw arrays:
+
+- ``reference`` (:mod:`cnnlab.kernels.reference`): the textbook NumPy version, im2col + one
+  GEMM, col2im, pooling by windows, batch norm by its formulas. Written with
+  ``xp = get_array_module(x)``, so it runs on CuPy arrays too.
+- ``numpy`` (:mod:`cnnlab.kernels.numpy_fast`): the cache-blocked, threaded NumPy engine.
+- ``onednn`` (:mod:`cnnlab.kernels.onednn`, when it is installed and loads): oneDNN's JIT
+  kernels through ctypes, float32 only.
+- ``cupy``: CuPy arrays run the reference kernels on the GPU (cuDNN is not wired in: no
+  GPU was available to test it).
+
+An op asks :func:`pick` for a backend with the arrays it is about to pass::
+
+    k = kernels.pick("conv2d", x, w, x_shape=x.shape, w_shape=w.shape, stride=..., ...)
+    y = k.conv2d_forward(x, w, b, stride=..., padding=..., dilation=..., groups=...)
+
+The choice depends on the arrays (NumPy or CuPy, float32 or not), on what is installed and
+on :func:`set_kernels` (``"auto"`` by default, or ``CNNLAB_KERNELS`` read at first use):
+``auto`` prefers oneDNN for float32 NumPy arrays where it loads and says it supports the
+call, else the ``numpy`` backend (float64 always goes there: oneDNN has no float64
+convolution). Nothing is decided at import time. :func:`info` says what runs now and why.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+from types import SimpleNamespace
+
+import numpy as np
+
+from cnnlab.backend import get_array_module
+
+__all__ = ["FUNCTIONS", "OPS", "get_kernels", "info", "pick", "set_kernels", "summary"]
+
+# the function set every backend provides (same names, same keyword-only arguments)
+FUNCTIONS = (
+    "conv2d_forward",
+    "conv2d_backward_data",
+    "conv2d_backward_weights",
+    "batch_norm_train_forward",
+    "batch_norm_inference",
+    "batch_norm_backward",
+    "max_pool2d_forward",
+    "max_pool2d_backward",
+    "avg_pool2d_forward",
+    "avg_pool2d_backward",
+    "relu_forward",
+    "relu_backward",
+)
+# the ops that ask for a backend: pick(op, ...)
+OPS = ("conv2d", "batch_norm", "max_pool2d", "avg_pool2d", "relu")
+CHOICES = ("auto", "onednn", "numpy", "reference")
+_ENV = "CNNLAB_KERNELS"
+
+
+class _State:
+    def __init__(self) -> None:
+        self.choice: str | None = None  # None: read CNNLAB_KERNELS at first use
+        self.backends: dict = {}  # name -> namespace of its functions
+        self.onednn = None  # the loaded module, False where it does not load
+        self.onednn_reason = ""
+        self.last: dict = {}  # (op, dtype name) -> (backend name, why), for info()
+        self.lock = threading.Lock()
+
+
+_state = _State()
+
+
+def _check_choice(name) -> str:
+    if name not in CHOICES:
+        raise ValueError(f"set_kernels: expected one of {', '.join(CHOICES)}, got {name!r}")
+    return name
+
+
+def get_kernels() -> str:
+    """The current choice: ``"auto"``, ``"onednn"``, ``"numpy"`` or ``"reference"``."""
+    if _state.choice is None:
+        env = os.environ.get(_ENV, "").strip().lower() or "auto"
+        if env not in CHOICES:
+            raise ValueError(f"{_ENV}: expected one of {', '.join(CHOICES)}, got {env!r}")
+        if env == "onednn":
+            _require_onednn(f"{_ENV}=onednn")
+        _state.choice = env
+    return _state.choice
+
+
+class set_kernels:  # noqa: N801 - a function to the user; a class so `with` restores
+    """Choose the kernels: ``"auto"`` (the default), ``"onednn"``, ``"numpy"`` or
+    ``"reference"``. Takes effect at once, for every later call; used as ``with
+    cnnlab.set_kernels("reference"): ...`` it restores the previous choice on exit.
+
+    ``"onednn"`` raises (with the reason) where oneDNN does not load; calls it cannot run
+    (float64, CuPy arrays, configurations it does not support) still go to ``numpy``.
+    ``"numpy"`` and ``"reference"`` apply to NumPy arrays; CuPy arrays always run the
+    reference kernels on the GPU.
+    """
+
+    def __init__(self, name: str) -> None:
+        _check_choice(name)
+        if name == "onednn":
+            _require_onednn('set_kernels("onednn")')
+        self.prev = _state.choice
+        _state.choice = name
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _state.choice = self.prev
+        return False
+
+
+# --------------------------------------------------------------------------- the backends
+def _complete(name: str, module) -> SimpleNamespace:
+    """The backend's functions in a namespace; a missing one is an error naming it."""
+    missing = [f for f in FUNCTIONS if not callable(getattr(module, f, None))]
+    if missing:
+        raise ImportError(f"kernels: backend {name!r} lacks {', '.join(missing)}")
+    fns = {f: getattr(module, f) for f in FUNCTIONS}
+    # optional: the forward that keeps no state, for inference
+    inference = getattr(module, "max_pool2d_inference", None)
+    if inference is None:
+        forward = module.max_pool2d_forward
+        inference = lambda x, **kw: forward(x, **kw)[0]  # noqa: E731
+    fns["max_pool2d_inference"] = inference
+    return SimpleNamespace(name=name, module=module, **fns)
+
+
+def _backend(name: str) -> SimpleNamespace:
+    b = _state.backends.get(name)
+    if b is None:
+        path = {
+            "reference": "cnnlab.kernels.reference",
+            "numpy": "cnnlab.kernels.numpy_fast",
+            "cupy": "cnnlab.kernels.cupy",
+        }[name]
+        b = _state.backends[name] = _complete(name, importlib.import_module(path))
+    return b
+
+
+def _onednn():
+    """The oneDNN module where it imports and loads, else None (the reason is kept)."""
+    if _state.onednn is None:
+        with _state.lock:
+            if _state.onednn is None:
+                try:
+                    mod = importlib.import_module("cnnlab.kernels.onednn")
+                except ImportError as e:
+                    _state.onednn, _state.onednn_reason = False, f"not importable ({e})"
+                else:
+                    if mod.available():
+                        _state.backends["onednn"] = _complete("onednn", mod)
+                        _state.onednn = mod
+                    else:
+                        _state.onednn, _state.onednn_reason = False, mod.why_unavailable()
+    return _state.onednn or None
+
+
+def _require_onednn(what: str) -> None:
+    if _onednn() is None:
+        raise RuntimeError(f"{what}: oneDNN is not available: {_state.onednn_reason}")
+
+
+def _record(op: str, dtype, name: str, why: str):
+    _state.last[(op, dtype)] = (name, why)
+    b = _state.backends.get(name)
+    return b if b is not None else _backend(name)
+
+
+_F32 = np.dtype(np.float32)
+
+
+def pick(op: str, *arrays, numpy_only: bool = False, **config) -> SimpleNamespace:
+    """The backend to run ``op`` (one of :data:`OPS`) on ``arrays`` (the first one not None).
+
+    ``config`` describes the call (shapes and the op's keyword arguments, e.g. ``x_shape``,
+    ``w_shape``, ``stride``, ``padding``, ``dilation``, ``groups`` for conv2d); oneDNN's
+    ``supports(op, **config)`` judges it. ``numpy_only`` asks for a NumPy backend (reference
+    or numpy) for features only they have (max pooling's indices, a divisor override).
+    Returns a namespace with the functions of :data:`FUNCTIONS`.
+    """
+    dtype = arrays[0].dtype
+    if type(arrays[0]) is not np.ndarray and get_array_module(*arrays) is not np:
+        return _record(op, dtype, "cupy", "CuPy arrays: the reference kernels on the GPU")
+    choice = _state.choice or get_kernels()
+    if choice == "reference":
+        return _record(op, dtype, "reference", 'set_kernels("reference")')
+    if choice == "numpy":
+        return _record(op, dtype, "numpy", 'set_kernels("numpy")')
+    why = _onednn_refusal(op, arrays, numpy_only, config)
+    if why is None:
+        return _record(op, dtype, "onednn", f"{choice}: float32, oneDNN supports the call")
+    return _record(op, dtype, "numpy", f"{choice}: {why}")
+
+
+def _onednn_refusal(op, arrays, numpy_only, config) -> str | None:
+    """Why oneDNN cannot run this call, or None where it can."""
+    if numpy_only:
+        return "a feature only the NumPy kernels have"
+    for a in arrays:
+        if a is not None and a.dtype != _F32:
+            return "not float32 (oneDNN runs float32 only)"
+    mod = _state.onednn if _state.onednn is not None else _onednn()
+    if not mod:
+        return f"oneDNN not available: {_state.onednn_reason}"
+    try:
+        ok = mod.supports(op, **config)
+    except Exception as e:  # a config it does not understand: run the NumPy kernels
+        return f"oneDNN.supports raised {type(e).__name__}: {e}"
+    return None if ok else "oneDNN does not support this configuration"
+
+
+# --------------------------------------------------------------------------------- info
+def info() -> dict:
+    """What runs now and why: for each op and for float32 and float64 NumPy arrays, the
+    backend ``auto``/the current choice gives a typical call, plus what the last calls
+    actually used (``"last"``: ``{(op, dtype): (backend, why)}``) and oneDNN's own
+    ``info()`` (version, ISA) where it loads.
+
+    A typical call is a plain one (no feature only NumPy has); a configuration oneDNN turns
+    down still goes to ``numpy``, which ``"last"`` shows.
+    """
+    choice = get_kernels()
+    mod = _onednn()
+    ops = {}
+    for op in OPS:
+        for dt in (np.float32, np.float64):
+            if choice in ("numpy", "reference"):
+                name, why = choice, f'set_kernels("{choice}")'
+            else:
+                why = None
+                if dt != np.float32:
+                    why = "not float32 (oneDNN runs float32 only)"
+                elif mod is None:
+                    why = f"oneDNN not available: {_state.onednn_reason}"
+                name, why = ("onednn", "float32, oneDNN loads") if why is None else ("numpy", why)
+            ops[f"{op}/{np.dtype(dt).name}"] = {"backend": name, "why": why}
+    last, why_not = list(_state.last.items()), _state.onednn_reason
+    out = {
+        "choice": choice,
+        "ops": ops,
+        "last": {f"{op}/{dt.name}": {"backend": b, "why": w} for (op, dt), (b, w) in last},
+        "onednn": mod.info() if mod is not None else {"available": False, "why": why_not},
+        "cupy": "CuPy arrays run the reference kernels (cuDNN not wired: untested without a GPU)",
+    }
+    return out
+
+
+def summary() -> str:
+    """:func:`info` as a few lines of text, for a terminal."""
+    d = info()
+    lines = [f"kernels: {d['choice']}"]
+    for key, v in d["ops"].items():
+        lines.append(f"  {key:<20} {v['backend']:<10} ({v['why']})")
+    if d["last"]:
+        lines.append("  last calls:")
+        for key, v in sorted(d["last"].items()):
+            lines.append(f"    {key:<18} {v['backend']:<10} ({v['why']})")
+    lines.append(f"  onednn: {d['onednn']}")
+    return "\n".join(lines)

@@ -1,0 +1,26 @@
+"""ReLU, its batch split over :mod:`cnnlab.threads`."""
+
+from __future__ import annotations
+
+from cnnlab.backend import get_array_module
+from cnnlab.threads import split_batch
+
+__all__ = ["relu_backward", "relu_forward"]
+
+
+def relu_forward(x):
+    """``max(x, 0)``. Shape: any -> the same."""
+    xp = get_array_module(x)
+    y = xp.empty(x.shape, dtype=x.dtype)
+    split_batch(lambda i: xp.maximum(x[i], 0, out=y[i]), x)
+    return y
+
+
+# dL/dx = g * (y > 0)  (x > 0 exactly where y > 0)
+def relu_backward(gy, y):
+    """``g * (y > 0)``. Shape: any -> the same."""
+    xp = get_array_module(gy)
+    gx = xp.empty(gy.shape, dtype=gy.dtype)
+
+    split_batch(lambda i: xp.multiply(gy[i], y[i] > 0, out=gx[i]), gy)
+    return gx

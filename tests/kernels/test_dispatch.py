@@ -1,0 +1,104 @@
+"""cnnlab.kernels: the per-call choice, set_kernels, CNNLAB_KERNELS and info()."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import cnnlab
+import cnnlab.nn.functional as F
+from cnnlab import kernels
+from tests.helpers import seeded
+
+ONEDNN = kernels._onednn() is not None
+
+
+def _small_net(dtype):
+    """conv -> batch norm -> relu -> max pool -> avg pool, forward and backward."""
+    rng = seeded(0)
+    x = cnnlab.tensor(rng.standard_normal((2, 3, 8, 8)).astype(dtype), requires_grad=True)
+    w = cnnlab.tensor(rng.standard_normal((4, 3, 3, 3)).astype(dtype), requires_grad=True)
+    y = F.conv2d(x, w, padding=1)
+    y = F.batch_norm(y, None, None, training=True)
+    y = F.avg_pool2d(F.max_pool2d(F.relu(y), 2), 2)
+    y.sum().backward()
+    return x.grad
+
+
+@pytest.mark.parametrize("name", ["reference", "numpy"] + (["onednn"] if ONEDNN else []))
+def test_forcing_a_backend_runs_it_and_info_says_so(name):
+    with cnnlab.set_kernels(name):
+        assert kernels.get_kernels() == name
+        grad = _small_net(np.float32)
+        info = kernels.info()
+        assert info["choice"] == name
+        for op in ("conv2d", "batch_norm", "max_pool2d", "avg_pool2d", "relu"):
+            assert info["last"][f"{op}/float32"]["backend"] == name, op
+            assert info["ops"][f"{op}/float32"]["backend"] == name
+    assert kernels.get_kernels() == "auto"  # the with block restored the choice
+    np.testing.assert_allclose(grad, _small_net(np.float32), rtol=1e-4, atol=1e-5)
+
+
+def test_auto_runs_float64_on_numpy_and_says_why():
+    with cnnlab.set_kernels("auto"):
+        _small_net(np.float64)
+        info = kernels.info()
+    assert info["last"]["conv2d/float64"]["backend"] == "numpy"
+    assert "float32" in info["last"]["conv2d/float64"]["why"]
+    expected = "onednn" if ONEDNN else "numpy"
+    assert info["ops"]["conv2d/float32"]["backend"] == expected
+    assert kernels.summary().startswith("kernels: auto")
+
+
+def test_features_only_numpy_has_go_to_numpy_under_auto():
+    x = cnnlab.tensor(seeded(1).standard_normal((1, 2, 6, 6)).astype(np.float32))
+    with cnnlab.set_kernels("auto"):
+        _, idx = F.max_pool2d(x, 2, return_indices=True)
+        assert kernels.info()["last"]["max_pool2d/float32"]["backend"] == "numpy"
+        F.avg_pool2d(x, 2, divisor_override=3)
+        assert kernels.info()["last"]["avg_pool2d/float32"]["backend"] == "numpy"
+    assert idx.shape == (1, 2, 3, 3)
+
+
+def test_set_kernels_rejects_unknown_names():
+    with pytest.raises(ValueError, match=r"set_kernels: expected one of auto, onednn, numpy"):
+        cnnlab.set_kernels("fast")
+
+
+@pytest.mark.skipif(ONEDNN, reason="oneDNN loads here")
+def test_forcing_onednn_where_it_is_absent_says_why():
+    with pytest.raises(RuntimeError, match=r'set_kernels\("onednn"\): oneDNN is not available'):
+        cnnlab.set_kernels("onednn")
+    assert kernels.get_kernels() == "auto"
+    assert kernels.info()["onednn"]["available"] is False
+
+
+def _run(code: str, **env) -> subprocess.CompletedProcess:
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=root,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_env_var_is_read_at_first_use():
+    code = (
+        "import numpy as np, cnnlab, cnnlab.nn.functional as F\n"
+        "from cnnlab import kernels\n"
+        "F.relu(cnnlab.tensor(np.ones((2, 3))))\n"
+        "print(kernels.get_kernels(), kernels.info()['last']['relu/float64']['backend'])\n"
+        "try:\n    kernels.set_kernels('nope')\nexcept ValueError:\n    print('rejected')\n"
+    )
+    out = _run(code, CNNLAB_KERNELS="reference")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["reference", "reference", "rejected"]
+    bad = _run("import cnnlab; cnnlab.kernels.get_kernels()", CNNLAB_KERNELS="fastest")
+    assert bad.returncode != 0 and "CNNLAB_KERNELS: expected one of" in bad.stderr
