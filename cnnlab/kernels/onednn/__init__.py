@@ -1,0 +1,113 @@
+"""oneDNN kernels: the CPU library PyTorch itself uses, called through ctypes on NCHW float32
+NumPy arrays (the PyPI wheel ``onednn-cpu-gomp==2023.2.0``: oneDNN 3.2 on GNU OpenMP).
+
+Every function takes and returns C-contiguous float32 arrays (the results are fresh arrays
+the caller owns); ``padding`` is ``(top, bottom, left, right)`` and ``dilation`` counts as
+PyTorch does (1 = dense). float64 never goes through oneDNN (it has no float64 convolution):
+``supports`` says no, and the kernel layer runs another kernel.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+
+import numpy as np
+
+from cnnlab.kernels.onednn import constants as _k
+from cnnlab.kernels.onednn.conv import (
+    conv2d_backward_data,
+    conv2d_backward_weights,
+    conv2d_forward,
+    data_plan,
+    forward_plan,
+    weights_plan,
+)
+from cnnlab.kernels.onednn.library import WHEEL, OneDNNError, load, why_unavailable
+
+__all__ = [
+    "OneDNNError",
+    "available",
+    "conv2d_backward_data",
+    "conv2d_backward_weights",
+    "conv2d_forward",
+    "info",
+    "supports",
+    "why_unavailable",
+]
+
+
+def available() -> bool:
+    """True when the oneDNN library loaded (``why_unavailable()`` says why not)."""
+    return load() is not None
+
+
+_OMP_NAMES = ("libgomp", "libiomp", "libomp")
+
+
+def openmp_runtimes() -> list[str]:
+    """The OpenMP runtime libraries mapped into this process (one is the healthy number)."""
+    paths = set()
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 6 and os.path.basename(parts[5]).startswith(_OMP_NAMES):
+                    paths.add(parts[5])
+    except OSError:
+        pass
+    return sorted(paths)
+
+
+def _omp_threads() -> int | None:
+    try:
+        return int(ctypes.CDLL("libgomp.so.1").omp_get_max_threads())
+    except (OSError, AttributeError):
+        return None
+
+
+def info() -> dict:
+    """What oneDNN is here: version, the instruction set its JIT picked, its threads."""
+    lib = load()
+    if lib is None:
+        return {"available": False, "why": why_unavailable(), "wheel": WHEEL}
+    v = lib.dnnl_version().contents
+    isa = lib.dnnl_get_effective_cpu_isa()
+    return {
+        "available": True,
+        "version": f"{v.major}.{v.minor}.{v.patch}",
+        "commit": (v.hash or b"").decode()[:12],
+        "isa": _k.CPU_ISA.get(isa, str(isa)),
+        "threads": _omp_threads(),
+        "openmp": openmp_runtimes(),
+        "wheel": WHEEL,
+    }
+
+
+_PLANS = {
+    "conv2d_forward": lambda x, w, b=None, **a: forward_plan(x.shape, w.shape, b is not None, **a),
+    "conv2d_backward_data": lambda gy, w, *, x_shape, **a: data_plan(x_shape, w.shape, **a),
+    "conv2d_backward_weights": lambda x, gy, *, w_shape, bias, **a: weights_plan(
+        x.shape, w_shape, bias, **a
+    ),
+}
+
+
+def supports(op: str, *arrays, **args) -> bool:
+    """Whether ``op`` (a function name of this module) runs here on these arguments: the
+    same arrays and keywords as the call itself. False for float64 (or any non-float32
+    array), when oneDNN is not loaded, and for configurations oneDNN has no primitive for
+    (the plan is built and cached here, so the call that follows pays nothing more).
+    """
+    if load() is None:
+        return False
+    if any(isinstance(a, np.ndarray) and a.dtype != np.float32 for a in arrays):
+        return False
+    build = _PLANS.get(op)
+    if build is None:
+        return op in __all__
+    try:
+        build(*arrays, **args)
+    except (OneDNNError, ValueError):
+        return False
+    return True
