@@ -62,9 +62,14 @@ class _Geometry:
         lib = plan.lib
         return plan.pd(
             lib.dnnl_convolution_forward_primitive_desc_create,
-            k.FORWARD_TRAINING, k.CONVOLUTION_DIRECT, self.x_any, self.w_any,
-            self.b if bias else None, self.y_any, *self.spatial,
-        )  # fmt: skip
+            k.FORWARD_TRAINING,
+            k.CONVOLUTION_DIRECT,
+            self.x_any,
+            self.w_any,
+            self.b if bias else None,
+            self.y_any,
+            *self.spatial,
+        )
 
 
 def _what(op, x_shape, w_shape, stride, padding, dilation, groups) -> str:
@@ -96,8 +101,13 @@ def _data_plan(x_shape, w_shape, stride, padding, dilation, groups) -> Plan:
     hint = g.forward_pd(plan, False)
     pd = plan.pd(
         plan.lib.dnnl_convolution_backward_data_primitive_desc_create,
-        k.CONVOLUTION_DIRECT, g.x_any, g.w_any, g.y_any, *g.spatial, hint,
-    )  # fmt: skip
+        k.CONVOLUTION_DIRECT,
+        g.x_any,
+        g.w_any,
+        g.y_any,
+        *g.spatial,
+        hint,
+    )
     args = {
         k.ARG_DIFF_DST: plan.into("gy", g.y_user, plan.query(pd, k.QUERY_DIFF_DST_MD)),
         k.ARG_WEIGHTS: plan.into("w", g.w_user, plan.query(pd, k.QUERY_WEIGHTS_MD)),
@@ -114,9 +124,14 @@ def _weights_plan(x_shape, w_shape, bias, stride, padding, dilation, groups) -> 
     hint = g.forward_pd(plan, bias)
     pd = plan.pd(
         plan.lib.dnnl_convolution_backward_weights_primitive_desc_create,
-        k.CONVOLUTION_DIRECT, g.x_any, g.w_any, g.b if bias else None, g.y_any, *g.spatial,
+        k.CONVOLUTION_DIRECT,
+        g.x_any,
+        g.w_any,
+        g.b if bias else None,
+        g.y_any,
+        *g.spatial,
         hint,
-    )  # fmt: skip
+    )
     args = {
         k.ARG_SRC: plan.into("x", g.x_user, plan.query(pd, k.QUERY_SRC_MD)),
         k.ARG_DIFF_DST: plan.into("gy", g.y_user, plan.query(pd, k.QUERY_DIFF_DST_MD)),

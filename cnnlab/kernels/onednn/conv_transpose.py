@@ -31,8 +31,9 @@ def _geometry(x_shape, w_shape, stride, padding, output_padding, dilation, group
     n, _, h, w = x_shape
     out = [n, w_shape[1] * groups]
     pads = []
-    for size, s, p, op, d, kk in zip((h, w), stride, padding, output_padding, dilation,
-                                     w_shape[2:]):  # fmt: skip
+    for size, s, p, op, d, kk in zip(
+        (h, w), stride, padding, output_padding, dilation, w_shape[2:]
+    ):
         out.append((size - 1) * s - 2 * p + d * (kk - 1) + op + 1)
         # the conv from `out` back to `size` must floor away the op extra rows: its far
         # padding is p when op < s, else p - op + s - 1 (op < dilation allows op >= s)
@@ -67,8 +68,9 @@ def conv_transpose2d_backward_data(
     """
     x_shape = _input_shape(gy.shape, w.shape, stride, padding, output_padding, dilation)
     _, pads = _geometry(x_shape, w.shape, stride, padding, output_padding, dilation, groups)
-    return conv2d_forward(gy, w, None, stride=stride, padding=pads, dilation=dilation,
-                          groups=groups)  # fmt: skip
+    return conv2d_forward(
+        gy, w, None, stride=stride, padding=pads, dilation=dilation, groups=groups
+    )
 
 
 def conv_transpose2d_backward_weights(
@@ -81,9 +83,15 @@ def conv_transpose2d_backward_weights(
     """
     _, pads = _geometry(x.shape, w_shape, stride, padding, output_padding, dilation, groups)
     gw, _ = conv2d_backward_weights(
-        gy, x, w_shape=w_shape, stride=stride, padding=pads, dilation=dilation, groups=groups,
+        gy,
+        x,
+        w_shape=w_shape,
+        stride=stride,
+        padding=pads,
+        dilation=dilation,
+        groups=groups,
         bias=False,
-    )  # fmt: skip
+    )
     return gw, (gy.sum(axis=(0, 2, 3), dtype=np.float32) if bias else None)
 
 
@@ -93,6 +101,6 @@ def _input_shape(gy_shape, w_shape, stride, padding, output_padding, dilation) -
         (o - d * (kk - 1) - op - 1 + 2 * p) // s + 1
         for o, s, p, op, d, kk in zip(
             (oh, ow), stride, padding, output_padding, dilation, w_shape[2:]
-        )  # fmt: skip
+        )
     ]
     return (n, w_shape[0], *hw)

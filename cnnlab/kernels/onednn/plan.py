@@ -109,9 +109,13 @@ class Plan:
         """A float32 memory descriptor (``tag`` ANY lets the primitive choose the layout)."""
         shape = tuple(shape)
         return self._new(
-            "memory_desc", self.lib.dnnl_memory_desc_create_with_tag, len(shape), dims(shape),
-            k.F32, tag,
-        )  # fmt: skip
+            "memory_desc",
+            self.lib.dnnl_memory_desc_create_with_tag,
+            len(shape),
+            dims(shape),
+            k.F32,
+            tag,
+        )
 
     def pd(self, create: Callable, *args) -> c_void_p:
         """A primitive descriptor from ``create(&pd, engine, *args, attr)``."""
@@ -159,9 +163,14 @@ class Plan:
 
     def _reorder(self, src, src_md, dst, dst_md) -> None:
         pd = self._new(
-            "reorder_primitive_desc", self.lib.dnnl_reorder_primitive_desc_create,
-            src_md, engine(), dst_md, engine(), self.attr,
-        )  # fmt: skip
+            "reorder_primitive_desc",
+            self.lib.dnnl_reorder_primitive_desc_create,
+            src_md,
+            engine(),
+            dst_md,
+            engine(),
+            self.attr,
+        )
         self._add(pd, {k.ARG_FROM: src, k.ARG_TO: dst})
 
     def step(self, pd: c_void_p, args: dict[int, c_void_p]) -> None:
