@@ -114,8 +114,13 @@ def test_conv_transpose_from_conv_kernels_matches_torch(
 ):
     x, w, b = _case(xs, ws, True, seed=3)
     b = seeded(4).standard_normal(ws[1] * groups).astype(np.float32)
-    a = {"stride": stride, "padding": padding, "output_padding": out_pad,
-         "dilation": dilation, "groups": groups}  # fmt: skip
+    a = {
+        "stride": stride,
+        "padding": padding,
+        "output_padding": out_pad,
+        "dilation": dilation,
+        "groups": groups,
+    }
     y = conv_transpose2d_forward(x, w, b, **a)
     tx, tw, tb = (torch.tensor(v, requires_grad=True) for v in (x, w, b))
     ref = torch.nn.functional.conv_transpose2d(tx, tw, tb, **a)
@@ -134,8 +139,9 @@ def test_conv_results_are_fresh_arrays_and_plans_are_reused():
     y1 = onednn.conv2d_forward(x, w, b, **a)
     y2 = onednn.conv2d_forward(x * 2, w, b, **a)  # same plan, new arrays
     assert y1 is not y2 and not np.shares_memory(y1, y2)
-    np.testing.assert_allclose(y2 - b.reshape(1, -1, 1, 1), 2 * (y1 - b.reshape(1, -1, 1, 1)),
-                               rtol=1e-5, atol=1e-5)  # fmt: skip
+    np.testing.assert_allclose(
+        y2 - b.reshape(1, -1, 1, 1), 2 * (y1 - b.reshape(1, -1, 1, 1)), rtol=1e-5, atol=1e-5
+    )
     # a non-contiguous input is copied, not misread
     xt = np.ascontiguousarray(x.transpose(0, 1, 3, 2)).transpose(0, 1, 3, 2)
     np.testing.assert_array_equal(onednn.conv2d_forward(xt, w, b, **a), y1)

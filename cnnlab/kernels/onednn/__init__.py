@@ -23,15 +23,63 @@ from cnnlab.kernels.onednn.conv import (
     forward_plan,
     weights_plan,
 )
+from cnnlab.kernels.onednn.conv_transpose import (
+    conv_transpose2d_backward_data,
+    conv_transpose2d_backward_weights,
+    conv_transpose2d_forward,
+)
+from cnnlab.kernels.onednn.eltwise import (
+    elu_backward,
+    elu_forward,
+    gelu_backward,
+    gelu_forward,
+    leaky_relu_backward,
+    leaky_relu_forward,
+    relu_backward,
+    relu_forward,
+)
 from cnnlab.kernels.onednn.library import WHEEL, OneDNNError, load, why_unavailable
+from cnnlab.kernels.onednn.norm import (
+    batch_norm_backward,
+    batch_norm_inference,
+    batch_norm_train_forward,
+)
+from cnnlab.kernels.onednn.pool import (
+    MaxPoolState,
+    avg_pool2d_backward,
+    avg_pool2d_forward,
+    max_pool2d_backward,
+    max_pool2d_forward,
+    pool_geometry,
+)
+from cnnlab.kernels.onednn.pool import forward_plan as pool_forward_plan
 
 __all__ = [
+    "MaxPoolState",
     "OneDNNError",
     "available",
+    "avg_pool2d_backward",
+    "avg_pool2d_forward",
+    "batch_norm_backward",
+    "batch_norm_inference",
+    "batch_norm_train_forward",
     "conv2d_backward_data",
     "conv2d_backward_weights",
     "conv2d_forward",
+    "conv_transpose2d_backward_data",
+    "conv_transpose2d_backward_weights",
+    "conv_transpose2d_forward",
+    "elu_backward",
+    "elu_forward",
+    "gelu_backward",
+    "gelu_forward",
     "info",
+    "leaky_relu_backward",
+    "leaky_relu_forward",
+    "max_pool2d_backward",
+    "max_pool2d_forward",
+    "relu_backward",
+    "relu_forward",
     "supports",
     "why_unavailable",
 ]
@@ -84,12 +132,51 @@ def info() -> dict:
     }
 
 
+def _avg_pool(x, *, count_include_pad, **geo) -> None:
+    _, _, grown = pool_geometry(x.shape, dilation=(1, 1), **geo)
+    if grown and count_include_pad:
+        # PyTorch leaves the rows ceil_mode adds out of the divisor, oneDNN counts them
+        raise ValueError("avg_pool2d: ceil_mode windows past the padding with count_include_pad")
+    pool_forward_plan(
+        "avg_include" if count_include_pad else "avg_exclude",
+        x.shape,
+        training=False,
+        dilation=(1, 1),
+        **geo,
+    )
+
+
+class _Shape:
+    def __init__(self, shape) -> None:
+        self.shape = tuple(shape)
+
+
+def _batch_norm(x, *rest, **args) -> None:
+    if x.ndim < 2:
+        raise ValueError("batch norm needs (N, C, ...)")
+
+
+def _slope(alpha) -> None:
+    if alpha < 0:
+        raise ValueError("oneDNN differentiates from the output: needs alpha >= 0")
+
+
 _PLANS = {
     "conv2d_forward": lambda x, w, b=None, **a: forward_plan(x.shape, w.shape, b is not None, **a),
     "conv2d_backward_data": lambda gy, w, *, x_shape, **a: data_plan(x_shape, w.shape, **a),
     "conv2d_backward_weights": lambda x, gy, *, w_shape, bias, **a: weights_plan(
         x.shape, w_shape, bias, **a
     ),
+    "max_pool2d_forward": lambda x, **geo: pool_forward_plan("max", x.shape, **geo),
+    "avg_pool2d_forward": _avg_pool,
+    "avg_pool2d_backward": lambda gy, *, x_shape, **a: _avg_pool(_Shape(x_shape), **a),
+    "batch_norm_train_forward": _batch_norm,
+    "batch_norm_inference": _batch_norm,
+    "batch_norm_backward": lambda gy, *rest, **args: _batch_norm(gy),
+    "leaky_relu_forward": lambda x, *, negative_slope: _slope(negative_slope),
+    "leaky_relu_backward": lambda gy, y, *, negative_slope: _slope(negative_slope),
+    "elu_forward": lambda x, *, alpha: _slope(alpha),
+    "elu_backward": lambda gy, y, *, alpha: _slope(alpha),
 }
 
 
