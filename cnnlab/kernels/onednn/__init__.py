@@ -9,9 +9,6 @@ PyTorch does (1 = dense). float64 never goes through oneDNN (it has no float64 c
 
 from __future__ import annotations
 
-import ctypes
-import os
-
 import numpy as np
 
 from cnnlab.kernels.onednn import constants as _k
@@ -53,6 +50,7 @@ from cnnlab.kernels.onednn.pool import (
     pool_geometry,
 )
 from cnnlab.kernels.onednn.pool import forward_plan as pool_forward_plan
+from cnnlab.kernels.onednn.threads import get_num_threads, openmp_runtimes, set_num_threads
 
 __all__ = [
     "MaxPoolState",
@@ -73,13 +71,16 @@ __all__ = [
     "elu_forward",
     "gelu_backward",
     "gelu_forward",
+    "get_num_threads",
     "info",
     "leaky_relu_backward",
     "leaky_relu_forward",
     "max_pool2d_backward",
     "max_pool2d_forward",
+    "openmp_runtimes",
     "relu_backward",
     "relu_forward",
+    "set_num_threads",
     "supports",
     "why_unavailable",
 ]
@@ -88,30 +89,6 @@ __all__ = [
 def available() -> bool:
     """True when the oneDNN library loaded (``why_unavailable()`` says why not)."""
     return load() is not None
-
-
-_OMP_NAMES = ("libgomp", "libiomp", "libomp")
-
-
-def openmp_runtimes() -> list[str]:
-    """The OpenMP runtime libraries mapped into this process (one is the healthy number)."""
-    paths = set()
-    try:
-        with open("/proc/self/maps") as f:
-            for line in f:
-                parts = line.split()
-                if len(parts) >= 6 and os.path.basename(parts[5]).startswith(_OMP_NAMES):
-                    paths.add(parts[5])
-    except OSError:
-        pass
-    return sorted(paths)
-
-
-def _omp_threads() -> int | None:
-    try:
-        return int(ctypes.CDLL("libgomp.so.1").omp_get_max_threads())
-    except (OSError, AttributeError):
-        return None
 
 
 def info() -> dict:
@@ -126,7 +103,7 @@ def info() -> dict:
         "version": f"{v.major}.{v.minor}.{v.patch}",
         "commit": (v.hash or b"").decode()[:12],
         "isa": _k.CPU_ISA.get(isa, str(isa)),
-        "threads": _omp_threads(),
+        "threads": get_num_threads(),
         "openmp": openmp_runtimes(),
         "wheel": WHEEL,
     }
