@@ -60,11 +60,13 @@ def test_activation_matches_cnnlab_and_torch(name, shape):
         np.testing.assert_allclose(gx, t.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
-def test_activation_rejects_negative_slope_and_float64():
-    x = np.ones((2, 3), np.float32)
+def test_activation_supports_rejects_negative_slope_float64_and_tiny_arrays():
+    x = np.ones((64, 32, 8, 8), np.float32)
     assert not onednn.supports("leaky_relu_forward", x, negative_slope=-0.1)
     assert onednn.supports("leaky_relu_forward", x, negative_slope=0.1)
+    assert onednn.supports("relu_backward", x, x)
     assert not onednn.supports("relu_forward", x.astype(np.float64))
+    assert not onednn.supports("relu_forward", x[:1, :1])  # NumPy's loop is faster there
     with pytest.raises(ValueError, match="needs a slope/alpha >= 0"):
         onednn.elu_forward(x, alpha=-1.0)
     with pytest.raises(ValueError, match="approximate must be"):

@@ -133,8 +133,15 @@ def _batch_norm(x, *rest, **args) -> None:
         raise ValueError("batch norm needs (N, C, ...)")
 
 
-def _slope(alpha) -> None:
-    if alpha < 0:
+# below this many elements a call's fixed cost (about 10 us through ctypes) loses to NumPy's
+# own loop (measured: 16k elements 17 us against 5 us; 256k level, one thread)
+ELTWISE_MIN_SIZE = 1 << 16
+
+
+def _eltwise(x, *rest, negative_slope=0.0, alpha=0.0, approximate="none") -> None:
+    if x.size < ELTWISE_MIN_SIZE:
+        raise ValueError("too small to pay for the call")
+    if min(negative_slope, alpha) < 0:
         raise ValueError("oneDNN differentiates from the output: needs alpha >= 0")
 
 
@@ -150,10 +157,11 @@ _PLANS = {
     "batch_norm_train_forward": _batch_norm,
     "batch_norm_inference": _batch_norm,
     "batch_norm_backward": lambda gy, *rest, **args: _batch_norm(gy),
-    "leaky_relu_forward": lambda x, *, negative_slope: _slope(negative_slope),
-    "leaky_relu_backward": lambda gy, y, *, negative_slope: _slope(negative_slope),
-    "elu_forward": lambda x, *, alpha: _slope(alpha),
-    "elu_backward": lambda gy, y, *, alpha: _slope(alpha),
+    **{
+        f"{name}_{pass_}": _eltwise
+        for name in ("relu", "leaky_relu", "elu", "gelu")
+        for pass_ in ("forward", "backward")
+    },
 }
 
 
