@@ -165,3 +165,14 @@ def test_info_names_version_isa_and_one_openmp():
     assert i["available"] and i["version"].startswith("3.2")
     assert i["isa"] and i["threads"] >= 1
     assert len(i["openmp"]) == 1, i["openmp"]  # torch (when imported) shares the same libgomp
+
+
+def test_onednn_status_becomes_an_error_naming_the_primitive_and_shapes():
+    x, w, _ = _case((2, 3, 8, 8), (4, 3, 3, 3), False)
+    a = {"stride": (1, 1), "padding": (-2, 0, 0, 0), "dilation": (1, 1), "groups": 1}
+    with pytest.raises(
+        onednn.OneDNNError,
+        match=r"convolution forward \(x \(2, 3, 8, 8\), w \(4, 3, 3, 3\).*invalid arguments",
+    ):
+        onednn.conv2d_forward(x, w, None, **a)
+    assert not onednn.supports("conv2d_forward", x, w, None, **a)
