@@ -64,3 +64,26 @@ def test_kernels_from_several_threads_at_once_agree():
     for y, y2 in got:
         np.testing.assert_array_equal(y, want)
         np.testing.assert_array_equal(y2, ref_bn)
+
+
+@pytest.mark.parametrize(
+    "env, want",
+    [
+        ({}, "passive (set by cnnlab)"),
+        ({"OMP_WAIT_POLICY": "active"}, "as set: OMP_WAIT_POLICY=active GOMP_SPINCOUNT="),
+    ],
+)
+def test_wait_policy_is_passive_unless_the_user_chose(env, want):
+    import os
+    import subprocess
+    import sys
+
+    child_env = {
+        k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+    }
+    child_env.update(env)
+    code = "from cnnlab.kernels import onednn; print(onednn.info()['wait_policy'])"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=child_env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == want

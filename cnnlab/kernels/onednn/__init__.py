@@ -35,7 +35,7 @@ from cnnlab.kernels.onednn.eltwise import (
     relu_backward,
     relu_forward,
 )
-from cnnlab.kernels.onednn.library import WHEEL, OneDNNError, load, why_unavailable
+from cnnlab.kernels.onednn.library import WHEEL, OneDNNError, load, wait_policy, why_unavailable
 from cnnlab.kernels.onednn.norm import (
     batch_norm_backward,
     batch_norm_inference,
@@ -105,6 +105,7 @@ def info() -> dict:
         "isa": _k.CPU_ISA.get(isa, str(isa)),
         "threads": get_num_threads(),
         "openmp": openmp_runtimes(),
+        "wait_policy": wait_policy(),
         "wheel": WHEEL,
     }
 

@@ -17,7 +17,16 @@ from pathlib import Path
 
 from cnnlab.kernels.onednn import constants as k
 
-__all__ = ["Dims", "ExecArg", "OneDNNError", "check", "load", "require", "why_unavailable"]
+__all__ = [
+    "Dims",
+    "ExecArg",
+    "OneDNNError",
+    "check",
+    "load",
+    "require",
+    "wait_policy",
+    "why_unavailable",
+]
 
 WHEEL = "onednn-cpu-gomp==2023.2.0"
 Dims = c_int64 * k.MAX_NDIMS
@@ -161,6 +170,34 @@ class _Loaded:
     lib: ctypes.CDLL | None = None
     reason: str = ""
     tried = False
+    wait_policy = ""  # the OpenMP wait policy in effect (see _quiet_openmp)
+
+
+def _openmp_loaded() -> bool:
+    try:
+        with open("/proc/self/maps") as f:
+            return any("libgomp" in line for line in f)
+    except OSError:  # pragma: no cover - not Linux
+        return False
+
+
+def _quiet_openmp() -> None:
+    """Let oneDNN's idle OpenMP threads sleep instead of spinning (``OMP_WAIT_POLICY=passive``),
+    unless the user chose a policy. cnnlab alternates oneDNN kernels with NumPy work (its own
+    thread pool, OpenBLAS); spinning OpenMP threads take the cores those need, and on a busy
+    machine a region waits for a descheduled spinner (benchmarks/onednn_threads.py: 1.3-2.4x
+    faster kernels with passive at load 11-17 on 2 cores). libgomp reads the setting once,
+    when it loads: if PyTorch (which shares it) loaded it first, its setting stays.
+    """
+    chosen = os.environ.get("OMP_WAIT_POLICY") or os.environ.get("GOMP_SPINCOUNT")
+    if chosen:
+        _Loaded.wait_policy = f"as set: OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '')}"
+        _Loaded.wait_policy += f" GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT', '')}"
+    elif _openmp_loaded():
+        _Loaded.wait_policy = "libgomp's default (loaded before oneDNN, e.g. by PyTorch)"
+    else:
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+        _Loaded.wait_policy = "passive (set by cnnlab)"
 
 
 def load() -> ctypes.CDLL | None:
@@ -178,6 +215,7 @@ def load() -> ctypes.CDLL | None:
     if path is None:
         _Loaded.reason = f"libdnnl.so.3 not found: pip install {WHEEL}"
         return None
+    _quiet_openmp()
     try:
         lib = ctypes.CDLL(str(path))
         for name, (restype, argtypes) in _PROTOTYPES.items():
@@ -206,3 +244,9 @@ def require() -> ctypes.CDLL:
     if lib is None:
         raise RuntimeError(f"oneDNN kernels unavailable: {why_unavailable()}")
     return lib
+
+
+def wait_policy() -> str:
+    """The OpenMP wait policy oneDNN's threads run with, and who chose it."""
+    load()
+    return _Loaded.wait_policy
