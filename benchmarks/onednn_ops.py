@@ -4,7 +4,8 @@ ResNet-20, LeNet-5 and fashion_cnn at a time, all timed side by side in one proc
     python -m benchmarks.onednn_ops [--repeats 7] [--only conv,bn,pool,eltwise]
     python -m benchmarks.onednn_ops --threads     # the OpenMP/OpenBLAS hand-over, per setting
 
-Columns are milliseconds per call (medians of interleaved repeats); ratios are
+Columns are milliseconds per call (medians of interleaved repeats; ``--clock cpu`` times the
+process's CPU seconds instead of wall seconds); ratios are
 ``PyTorch / oneDNN`` and ``NumPy / oneDNN`` (above 1: the oneDNN kernel is faster). PyTorch
 and oneDNN both run 2 OpenMP threads (one shared libgomp), cnnlab's NumPy ops its own pool.
 """
@@ -14,11 +15,13 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import sys
+import time
 
 import numpy as np
 
-from benchmarks.common import interleaved, table
+from benchmarks.common import table
 from cnnlab.kernels import onednn
 from cnnlab.kernels.onednn import norm as onednn_norm
 
@@ -33,6 +36,29 @@ import cnnlab.nn.functional as F
 import cnnlab.threads
 
 _rng = np.random.default_rng(0)
+CLOCK = {"wall": time.perf_counter, "cpu": time.process_time}
+_clock = time.perf_counter
+
+
+def interleaved(fns: dict, repeats: int, min_time: float = 0.05) -> dict:
+    """Median seconds per call of each function, timed in alternation (``--clock cpu``:
+    the process's CPU seconds, all threads, steadier than wall time on a loaded machine)."""
+    for f in fns.values():
+        f()
+    slowest = 0.0
+    for f in fns.values():
+        t0 = time.perf_counter()
+        f()
+        slowest = max(slowest, time.perf_counter() - t0)
+    number = max(1, int(min_time / max(slowest, 1e-9)) + 1)
+    samples = {k: [] for k in fns}
+    for _ in range(repeats):
+        for k, f in fns.items():
+            t0 = _clock()
+            for _ in range(number):
+                f()
+            samples[k].append((_clock() - t0) / number)
+    return {k: statistics.median(v) for k, v in samples.items()}
 
 
 def _arr(*shape):
@@ -353,6 +379,7 @@ def main(argv=None) -> None:
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--only", default=",".join(BENCHES), help="comma list of " + ",".join(BENCHES))
     ap.add_argument("--num-threads", type=int, default=2, help="OpenMP threads (both libraries)")
+    ap.add_argument("--clock", choices=list(CLOCK), default="wall")
     ap.add_argument("--threads", action="store_true", help="run the thread hand-over study")
     args = ap.parse_args(argv)
     if args.threads:
@@ -361,6 +388,8 @@ def main(argv=None) -> None:
         return threads_main([])
     if not onednn.available():
         raise SystemExit(f"oneDNN kernels unavailable: {onednn.why_unavailable()}")
+    global _clock
+    _clock = CLOCK[args.clock]
     # one libgomp serves both: torch.set_num_threads sets oneDNN's thread count too
     torch.set_num_threads(args.num_threads)
     i = onednn.info()
@@ -369,7 +398,7 @@ def main(argv=None) -> None:
         f"{', '.join(i['openmp'])}); PyTorch {torch.__version__} ({torch.get_num_threads()} "
         f"threads); cnnlab NumPy ops with {cnnlab.threads.get_num_threads()} threads; "
         f"{platform.processor() or platform.machine()}, load average "
-        f"{' '.join(f'{v:.1f}' for v in os.getloadavg())}"
+        f"{' '.join(f'{v:.1f}' for v in os.getloadavg())}; {args.clock} clock"
     )
     for name in args.only.split(","):
         _print(name, BENCHES[name](args.repeats))
