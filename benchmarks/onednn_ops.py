@@ -392,6 +392,7 @@ def main(argv=None) -> None:
     _clock = CLOCK[args.clock]
     # one libgomp serves both: torch.set_num_threads sets oneDNN's thread count too
     torch.set_num_threads(args.num_threads)
+    cnnlab.threads.set_num_threads(args.num_threads)
     i = onednn.info()
     print(
         f"# oneDNN {i['version']} ({i['isa']}, {i['threads']} OpenMP threads, runtime "
