@@ -21,6 +21,20 @@ else
   "$PY" -m pip install -q -e .
 fi
 
+# 1b. oneDNN, the fast CPU kernels (cnnlab/kernels/onednn), where its wheel exists: x86-64
+#     Linux. Optional: elsewhere, or if the install fails, the NumPy kernels run.
+if [ "$(uname -s)" = Linux ] && [ "$(uname -m)" = x86_64 ]; then
+  if have_py "import importlib.metadata as m; assert m.version('onednn-cpu-gomp') == '2023.2.0'"; then
+    echo "setup: oneDNN 3.2 (onednn-cpu-gomp) is installed"
+  else
+    echo "setup: installing oneDNN 3.2 (onednn-cpu-gomp==2023.2.0, the fast CPU kernels)"
+    "$PY" -m pip install -q "onednn-cpu-gomp==2023.2.0" \
+      || echo "setup: WARNING: oneDNN unavailable; the NumPy kernels will run"
+  fi
+else
+  echo "setup: oneDNN skipped (its wheel is for x86-64 Linux only); the NumPy kernels will run"
+fi
+
 # 2. Test-only packages. PyTorch is a reference for the tests, never a runtime dependency;
 #    torch==2.13.0 (CPU) installs from this machine's disk.
 if [ $want_test = 1 ]; then

@@ -1,0 +1,225 @@
+"""2-D convolution through oneDNN: forward, gradient of the input, gradient of the weights.
+
+The convolution primitives get format tag ``any`` for the image, the weights and the output,
+so oneDNN picks its blocked layouts and its JIT direct kernels; the plan reorders the NCHW /
+OIHW arrays into them and the results back (plain NCHW everywhere would make oneDNN fall back
+to a GEMM path, 2-7x slower). Arguments are the kernel layer's: ``padding`` is
+``(top, bottom, left, right)``, ``dilation`` PyTorch's (1 = dense; oneDNN counts 0 = dense).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cnnlab.kernels.onednn import constants as k
+from cnnlab.kernels.onednn.arrays import as_f32, describe
+from cnnlab.kernels.onednn.plan import Plan, cached, dims
+
+__all__ = [
+    "conv2d_backward_data",
+    "conv2d_backward_weights",
+    "conv2d_forward",
+    "data_plan",
+    "forward_plan",
+    "weights_plan",
+]
+
+
+def _out_hw(x_shape, w_shape, stride, padding, dilation) -> tuple[int, int]:
+    (h, w), (kh, kw) = x_shape[2:], w_shape[2:]
+    top, bottom, left, right = padding
+    oh = (h + top + bottom - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+    ow = (w + left + right - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    return oh, ow
+
+
+class _Geometry:
+    """The shapes and the oneDNN descriptors of one convolution."""
+
+    def __init__(self, plan: Plan, x_shape, w_shape, stride, padding, dilation, groups):
+        n, c = x_shape[:2]
+        o = w_shape[0]
+        self.x_shape, self.w_shape = tuple(x_shape), tuple(w_shape)
+        self.y_shape = (n, o, *_out_hw(x_shape, w_shape, stride, padding, dilation))
+        if min(self.y_shape) < 1:
+            raise ValueError(f"{plan.what}: empty output {self.y_shape}")
+        # grouped weights are (G, O/G, C/G, KH, KW) to oneDNN, the same bytes as OIHW
+        self.w_dims = self.w_shape if groups == 1 else (groups, o // groups, *self.w_shape[1:])
+        tag = k.TAG_NCHW if groups == 1 else k.TAG_GOIHW
+        self.x_user = plan.md(self.x_shape, k.TAG_NCHW)
+        self.w_user = plan.md(self.w_dims, tag)
+        self.y_user = plan.md(self.y_shape, k.TAG_NCHW)
+        self.x_any, self.w_any = plan.md(self.x_shape), plan.md(self.w_dims)
+        self.y_any = plan.md(self.y_shape)
+        self.b = plan.md((o,), k.TAG_X)
+        top, bottom, left, right = padding
+        self.strides = dims(stride)
+        self.dilates = dims(d - 1 for d in dilation)
+        self.pad_l, self.pad_r = dims((top, left)), dims((bottom, right))
+        self.spatial = (self.strides, self.dilates, self.pad_l, self.pad_r)
+
+    def forward_pd(self, plan: Plan, bias: bool):
+        lib = plan.lib
+        return plan.pd(
+            lib.dnnl_convolution_forward_primitive_desc_create,
+            k.FORWARD_TRAINING,
+            k.CONVOLUTION_DIRECT,
+            self.x_any,
+            self.w_any,
+            self.b if bias else None,
+            self.y_any,
+            *self.spatial,
+        )
+
+
+def _what(op, x_shape, w_shape, stride, padding, dilation, groups) -> str:
+    return (
+        f"convolution {op} ({describe(x=x_shape, w=w_shape)}, stride {stride}, "
+        f"padding {padding}, dilation {dilation}, groups {groups})"
+    )
+
+
+def _forward_plan(x_shape, w_shape, bias, stride, padding, dilation, groups) -> Plan:
+    plan = Plan(_what("forward", x_shape, w_shape, stride, padding, dilation, groups))
+    g = _Geometry(plan, x_shape, w_shape, stride, padding, dilation, groups)
+    pd = g.forward_pd(plan, bias)
+    args = {
+        k.ARG_SRC: plan.into("x", g.x_user, plan.query(pd, k.QUERY_SRC_MD)),
+        k.ARG_WEIGHTS: plan.into("w", g.w_user, plan.query(pd, k.QUERY_WEIGHTS_MD)),
+        k.ARG_DST: plan.out_of("y", g.y_user, plan.query(pd, k.QUERY_DST_MD)),
+    }
+    if bias:
+        args[k.ARG_BIAS] = plan.user("b", g.b)
+    plan.step(pd, args)
+    plan.x_shape, plan.w_shape, plan.y_shape = g.x_shape, g.w_shape, g.y_shape
+    return plan
+
+
+def _data_plan(x_shape, w_shape, stride, padding, dilation, groups) -> Plan:
+    plan = Plan(_what("backward data", x_shape, w_shape, stride, padding, dilation, groups))
+    g = _Geometry(plan, x_shape, w_shape, stride, padding, dilation, groups)
+    hint = g.forward_pd(plan, False)
+    pd = plan.pd(
+        plan.lib.dnnl_convolution_backward_data_primitive_desc_create,
+        k.CONVOLUTION_DIRECT,
+        g.x_any,
+        g.w_any,
+        g.y_any,
+        *g.spatial,
+        hint,
+    )
+    args = {
+        k.ARG_DIFF_DST: plan.into("gy", g.y_user, plan.query(pd, k.QUERY_DIFF_DST_MD)),
+        k.ARG_WEIGHTS: plan.into("w", g.w_user, plan.query(pd, k.QUERY_WEIGHTS_MD)),
+        k.ARG_DIFF_SRC: plan.out_of("gx", g.x_user, plan.query(pd, k.QUERY_DIFF_SRC_MD)),
+    }
+    plan.step(pd, args)
+    plan.x_shape, plan.w_shape, plan.y_shape = g.x_shape, g.w_shape, g.y_shape
+    return plan
+
+
+def _weights_plan(x_shape, w_shape, bias, stride, padding, dilation, groups) -> Plan:
+    plan = Plan(_what("backward weights", x_shape, w_shape, stride, padding, dilation, groups))
+    g = _Geometry(plan, x_shape, w_shape, stride, padding, dilation, groups)
+    hint = g.forward_pd(plan, bias)
+    pd = plan.pd(
+        plan.lib.dnnl_convolution_backward_weights_primitive_desc_create,
+        k.CONVOLUTION_DIRECT,
+        g.x_any,
+        g.w_any,
+        g.b if bias else None,
+        g.y_any,
+        *g.spatial,
+        hint,
+    )
+    args = {
+        k.ARG_SRC: plan.into("x", g.x_user, plan.query(pd, k.QUERY_SRC_MD)),
+        k.ARG_DIFF_DST: plan.into("gy", g.y_user, plan.query(pd, k.QUERY_DIFF_DST_MD)),
+        k.ARG_DIFF_WEIGHTS: plan.out_of("gw", g.w_user, plan.query(pd, k.QUERY_DIFF_WEIGHTS_MD)),
+    }
+    if bias:
+        args[k.ARG_DIFF_BIAS] = plan.user("gb", g.b)
+    plan.step(pd, args)
+    plan.x_shape, plan.w_shape, plan.y_shape = g.x_shape, g.w_shape, g.y_shape
+    return plan
+
+
+def _ints(v) -> tuple:
+    return tuple(int(i) for i in v)
+
+
+def forward_plan(x_shape, w_shape, bias, stride, padding, dilation, groups) -> Plan:
+    """This thread's cached forward plan for one configuration (built on first use)."""
+    a = _ints(x_shape), _ints(w_shape), bool(bias), _ints(stride), _ints(padding)
+    a += (_ints(dilation), int(groups))
+    return cached(("conv_fwd", *a), lambda: _forward_plan(*a))
+
+
+def data_plan(x_shape, w_shape, stride, padding, dilation, groups) -> Plan:
+    """This thread's cached backward-data plan for one configuration."""
+    a = _ints(x_shape), _ints(w_shape), _ints(stride), _ints(padding), _ints(dilation)
+    a += (int(groups),)
+    return cached(("conv_bwd_data", *a), lambda: _data_plan(*a))
+
+
+def weights_plan(x_shape, w_shape, bias, stride, padding, dilation, groups) -> Plan:
+    """This thread's cached backward-weights plan for one configuration."""
+    a = _ints(x_shape), _ints(w_shape), bool(bias), _ints(stride), _ints(padding)
+    a += (_ints(dilation), int(groups))
+    return cached(("conv_bwd_weights", *a), lambda: _weights_plan(*a))
+
+
+def conv2d_forward(x, w, b=None, *, stride, padding, dilation, groups: int) -> np.ndarray:
+    """``y = x ⋆ w + b`` (cross-correlation, as ``torch.nn.functional.conv2d``).
+
+    Shape: x ``(N, C, H, W)``, w ``(O, C/groups, KH, KW)``, b ``(O,)`` or None ->
+    ``(N, O, OH, OW)``.
+    """
+    x, w = as_f32(x, "x", "conv2d_forward"), as_f32(w, "w", "conv2d_forward")
+    b = None if b is None else as_f32(b, "b", "conv2d_forward")
+    plan = forward_plan(x.shape, w.shape, b is not None, stride, padding, dilation, groups)
+    y = np.empty(plan.y_shape, np.float32)
+    arrays = {"x": x, "w": w, "y": y}
+    if b is not None:
+        arrays["b"] = b
+    plan.run(**arrays)
+    return y
+
+
+def conv2d_backward_data(gy, w, *, x_shape, stride, padding, dilation, groups: int) -> np.ndarray:
+    """``dL/dx``: the transposed convolution of ``gy`` with ``w`` (``x_shape`` fixes the
+    rows and columns a strided forward never read, which get zero).
+
+    Shape: gy ``(N, O, OH, OW)``, w ``(O, C/groups, KH, KW)`` -> ``x_shape``.
+    """
+    gy, w = as_f32(gy, "gy", "conv2d_backward_data"), as_f32(w, "w", "conv2d_backward_data")
+    plan = data_plan(x_shape, w.shape, stride, padding, dilation, groups)
+    _check_gy(plan, gy)
+    gx = np.empty(plan.x_shape, np.float32)
+    plan.run(gy=gy, w=w, gx=gx)
+    return gx
+
+
+def conv2d_backward_weights(
+    x, gy, *, w_shape, stride, padding, dilation, groups: int, bias: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``dL/dw`` (the correlation of ``x`` with ``gy`` over the batch) and, with ``bias``,
+    ``dL/db = sum of gy over N, OH, OW``.
+
+    Shape: x ``(N, C, H, W)``, gy ``(N, O, OH, OW)`` -> gw ``w_shape``, gb ``(O,)`` or None.
+    """
+    x, gy = as_f32(x, "x", "conv2d_backward_weights"), as_f32(gy, "gy", "conv2d_backward_weights")
+    plan = weights_plan(x.shape, w_shape, bias, stride, padding, dilation, groups)
+    _check_gy(plan, gy)
+    gw = np.empty(plan.w_shape, np.float32)
+    gb = np.empty(plan.w_shape[0], np.float32) if bias else None
+    arrays = {"x": x, "gy": gy, "gw": gw}
+    if bias:
+        arrays["gb"] = gb
+    plan.run(**arrays)
+    return gw, gb
+
+
+def _check_gy(plan: Plan, gy: np.ndarray) -> None:
+    if gy.shape != plan.y_shape:
+        raise ValueError(f"{plan.what}: expected gy of shape {plan.y_shape}, got {gy.shape}")

@@ -1,0 +1,140 @@
+"""Element-wise activations through oneDNN's eltwise primitive, forward and backward.
+
+The arrays are seen as one flat vector (an element-wise op does not care about the layout),
+so one plan serves every shape of the same size. ReLU, leaky ReLU and ELU differentiate from
+their output (``*_use_dst_for_bwd``), so the caller keeps only y; GELU needs its input.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cnnlab.kernels.onednn import constants as k
+from cnnlab.kernels.onednn.arrays import as_f32
+from cnnlab.kernels.onednn.plan import Plan, cached
+
+__all__ = [
+    "elu_backward",
+    "elu_forward",
+    "gelu_backward",
+    "gelu_forward",
+    "leaky_relu_backward",
+    "leaky_relu_forward",
+    "relu_backward",
+    "relu_forward",
+]
+
+# name -> (forward algorithm, backward algorithm, backward reads the output)
+_ALGS = {
+    "relu": (k.ELTWISE_RELU_USE_DST, k.ELTWISE_RELU_USE_DST, True),
+    "elu": (k.ELTWISE_ELU_USE_DST, k.ELTWISE_ELU_USE_DST, True),
+    "gelu_none": (k.ELTWISE_GELU_ERF, k.ELTWISE_GELU_ERF, False),
+    "gelu_tanh": (k.ELTWISE_GELU_TANH, k.ELTWISE_GELU_TANH, False),
+}
+
+
+def _forward_plan(name: str, size: int, alpha: float) -> Plan:
+    plan = Plan(f"eltwise {name} forward (size {size}, alpha {alpha})")
+    md = plan.md((size,), k.TAG_X)
+    fn = plan.lib.dnnl_eltwise_forward_primitive_desc_create
+    pd = plan.pd(fn, k.FORWARD_TRAINING, _ALGS[name][0], md, md, float(alpha), 0.0)
+    plan.step(pd, {k.ARG_SRC: plan.user("x", md), k.ARG_DST: plan.user("y", md)})
+    return plan
+
+
+def _backward_plan(name: str, size: int, alpha: float) -> Plan:
+    plan = Plan(f"eltwise {name} backward (size {size}, alpha {alpha})")
+    md = plan.md((size,), k.TAG_X)
+    fwd, bwd, use_dst = _ALGS[name]
+    hint = plan.pd(
+        plan.lib.dnnl_eltwise_forward_primitive_desc_create,
+        k.FORWARD_TRAINING,
+        fwd,
+        md,
+        md,
+        float(alpha),
+        0.0,
+    )
+    fn = plan.lib.dnnl_eltwise_backward_primitive_desc_create
+    pd = plan.pd(fn, bwd, md, md, md, float(alpha), 0.0, hint)
+    args = {k.ARG_DIFF_DST: plan.user("gy", md), k.ARG_DIFF_SRC: plan.user("gx", md)}
+    args[k.ARG_DST if use_dst else k.ARG_SRC] = plan.user("data", md)
+    plan.step(pd, args)
+    return plan
+
+
+def _forward(name: str, x, alpha: float = 0.0) -> np.ndarray:
+    x = as_f32(x, "x", f"{name}_forward")
+    plan = cached(("eltwise_fwd", name, x.size, alpha), lambda: _forward_plan(name, x.size, alpha))
+    y = np.empty(x.shape, np.float32)
+    plan.run(x=x, y=y)
+    return y
+
+
+def _backward(name: str, gy, data, alpha: float = 0.0) -> np.ndarray:
+    gy, data = as_f32(gy, "gy", f"{name}_backward"), as_f32(data, "data", f"{name}_backward")
+    if gy.shape != data.shape:
+        raise ValueError(f"oneDNN {name}_backward: gy {gy.shape} and data {data.shape} differ")
+    key = ("eltwise_bwd", name, gy.size, alpha)
+    plan = cached(key, lambda: _backward_plan(name, gy.size, alpha))
+    gx = np.empty(gy.shape, np.float32)
+    plan.run(gy=gy, data=data, gx=gx)
+    return gx
+
+
+def relu_forward(x) -> np.ndarray:
+    """``y = max(x, 0)``. Shape: any -> same."""
+    return _forward("relu", x)
+
+
+def relu_backward(gy, y) -> np.ndarray:
+    """``dL/dx = gy · [y > 0]``. Shape: gy, y alike -> same."""
+    return _backward("relu", gy, y)
+
+
+def leaky_relu_forward(x, *, negative_slope: float) -> np.ndarray:
+    """``y = x if x > 0 else negative_slope · x``. Shape: any -> same."""
+    _positive("leaky_relu", negative_slope)
+    return _forward("relu", x, float(negative_slope))
+
+
+def leaky_relu_backward(gy, y, *, negative_slope: float) -> np.ndarray:
+    """``dL/dx = gy · (1 if y > 0 else negative_slope)`` (slope >= 0: y's sign is x's).
+    Shape: gy, y alike -> same."""
+    _positive("leaky_relu", negative_slope)
+    return _backward("relu", gy, y, float(negative_slope))
+
+
+def elu_forward(x, *, alpha: float) -> np.ndarray:
+    """``y = x if x > 0 else alpha · (exp(x) - 1)``. Shape: any -> same."""
+    _positive("elu", alpha)
+    return _forward("elu", x, float(alpha))
+
+
+def elu_backward(gy, y, *, alpha: float) -> np.ndarray:
+    """``dL/dx = gy · (1 if y > 0 else y + alpha)``. Shape: gy, y alike -> same."""
+    _positive("elu", alpha)
+    return _backward("elu", gy, y, float(alpha))
+
+
+def gelu_forward(x, *, approximate: str = "none") -> np.ndarray:
+    """``y = x · Φ(x)`` (``approximate="tanh"``: PyTorch's tanh formula). Shape: any -> same."""
+    return _forward(_gelu(approximate), x)
+
+
+def gelu_backward(gy, x, *, approximate: str = "none") -> np.ndarray:
+    """``dL/dx = gy · (Φ(x) + x · φ(x))`` (or the tanh formula's derivative).
+    Shape: gy, x alike -> same."""
+    return _backward(_gelu(approximate), gy, x)
+
+
+def _gelu(approximate: str) -> str:
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"oneDNN gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return f"gelu_{approximate}"
+
+
+def _positive(name: str, alpha: float) -> None:
+    # differentiating from y needs y's sign to be x's: alpha >= 0
+    if alpha < 0:
+        raise ValueError(f"oneDNN {name}: needs a slope/alpha >= 0, got {alpha}")

@@ -1,0 +1,186 @@
+"""Batch normalisation through oneDNN: training forward, inference, backward.
+
+oneDNN's batch norm on plain NCHW runs a slow generic kernel; on the channel-blocked layout
+(nChw16c with AVX-512, nChw8c with AVX2) its JIT kernel is several times faster, so the plan
+reorders the image in and the result out around it (see ``BLOCKED``, measured in
+benchmarks/onednn_ops.py). Inputs of 2 or 3 dims are viewed as ``(N, C, 1, L)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cnnlab.kernels.onednn import constants as k
+from cnnlab.kernels.onednn.arrays import as_f32, describe
+from cnnlab.kernels.onednn.library import require
+from cnnlab.kernels.onednn.plan import Plan, cached
+
+__all__ = ["batch_norm_backward", "batch_norm_inference", "batch_norm_train_forward"]
+
+BLOCKED = True  # reorder NCHW to the channel-blocked layout around the primitive
+
+
+def _blocked_tag() -> int:
+    avx512 = require().dnnl_get_effective_cpu_isa() >= 39  # dnnl_cpu_isa_avx512_core
+    return k.TAG_NCHW16C if avx512 else k.TAG_NCHW8C
+
+
+def _as4(x: np.ndarray) -> np.ndarray:
+    if x.ndim == 4:
+        return x
+    if x.ndim < 2:
+        raise ValueError(f"oneDNN batch norm: expected at least 2 dims (N, C, ...), got {x.shape}")
+    return x.reshape(x.shape[0], x.shape[1], 1, -1)
+
+
+def _flags(scale: bool, shift: bool) -> int:
+    return (k.USE_SCALE if scale else 0) | (k.USE_SHIFT if shift else 0)
+
+
+class _Layout:
+    """The user (NCHW) and primitive (blocked or NCHW) descriptors of one image shape."""
+
+    def __init__(self, plan: Plan, shape, blocked: bool):
+        self.user = plan.md(shape, k.TAG_NCHW)
+        self.inner = plan.md(shape, _blocked_tag()) if blocked else self.user
+        self.vec = plan.md(shape[1:2], k.TAG_X)
+
+
+def _forward_pd(plan: Plan, lo: _Layout, prop: int, eps: float, flags: int):
+    fn = plan.lib.dnnl_batch_normalization_forward_primitive_desc_create
+    return plan.pd(fn, prop, lo.inner, lo.inner, float(eps), flags)
+
+
+def _params(plan: Plan, lo: _Layout, scale: bool, shift: bool, args: dict) -> None:
+    if scale:
+        args[k.ARG_SCALE] = plan.user("weight", lo.vec)
+    if shift:
+        args[k.ARG_SHIFT] = plan.user("bias", lo.vec)
+
+
+def _forward_plan(shape, scale, shift, eps, training, blocked) -> Plan:
+    mode = "training" if training else "inference"
+    plan = Plan(f"batch norm forward {mode} ({describe(x=shape)}, eps {eps})")
+    lo = _Layout(plan, shape, blocked)
+    flags = _flags(scale, shift) | (0 if training else k.USE_GLOBAL_STATS)
+    prop = k.FORWARD_TRAINING if training else k.FORWARD_INFERENCE
+    pd = _forward_pd(plan, lo, prop, eps, flags)
+    args = {
+        k.ARG_SRC: plan.into("x", lo.user, lo.inner),
+        k.ARG_MEAN: plan.user("mean", lo.vec),
+        k.ARG_VARIANCE: plan.user("var", lo.vec),
+        k.ARG_DST: plan.out_of("y", lo.user, lo.inner),
+    }
+    _params(plan, lo, scale, shift, args)
+    plan.step(pd, args)
+    return plan
+
+
+def _backward_plan(shape, scale, shift, eps, blocked) -> Plan:
+    plan = Plan(f"batch norm backward ({describe(x=shape)}, eps {eps})")
+    lo = _Layout(plan, shape, blocked)
+    flags = _flags(scale, shift)
+    hint = _forward_pd(plan, lo, k.FORWARD_TRAINING, eps, flags)
+    pd = plan.pd(
+        plan.lib.dnnl_batch_normalization_backward_primitive_desc_create,
+        k.BACKWARD if flags else k.BACKWARD_DATA,
+        lo.inner,
+        lo.inner,
+        lo.inner,
+        float(eps),
+        flags,
+        hint,
+    )
+    args = {
+        k.ARG_SRC: plan.into("x", lo.user, lo.inner),
+        k.ARG_DIFF_DST: plan.into("gy", lo.user, lo.inner),
+        k.ARG_MEAN: plan.user("mean", lo.vec),
+        k.ARG_VARIANCE: plan.user("var", lo.vec),
+        k.ARG_DIFF_SRC: plan.out_of("gx", lo.user, lo.inner),
+    }
+    _params(plan, lo, scale, False, args)
+    if scale:
+        args[k.ARG_DIFF_SCALE] = plan.user("gweight", lo.vec)
+    if shift:
+        args[k.ARG_DIFF_SHIFT] = plan.user("gbias", lo.vec)
+    plan.step(pd, args)
+    return plan
+
+
+def forward_plan(shape, scale: bool, shift: bool, eps: float, training: bool) -> Plan:
+    """This thread's cached forward plan for one configuration (built on first use)."""
+    a = tuple(int(v) for v in shape), bool(scale), bool(shift), float(eps), bool(training)
+    return cached(("bn_fwd", *a, BLOCKED), lambda: _forward_plan(*a, BLOCKED))
+
+
+def _vectors(what: str, c: int, **vs) -> dict:
+    out = {}
+    for name, v in vs.items():
+        if v is None:
+            continue
+        v = as_f32(v, name, what)
+        if v.shape != (c,):
+            raise ValueError(f"oneDNN {what}: expected {name} of shape ({c},), got {v.shape}")
+        out[name] = v
+    return out
+
+
+def batch_norm_train_forward(x, weight, bias, *, eps: float):
+    """``y = (x - mean) / sqrt(var + eps) * weight + bias`` with the batch's per-channel
+    mean and *biased* variance (over N, H, W), which are returned for backward and for the
+    caller's running statistics (unbiased: ``var * m / (m - 1)``, ``m = N*H*W``).
+
+    Shape: x ``(N, C, H, W)`` (or ``(N, C)``, ``(N, C, L)``), weight/bias ``(C,)`` or None
+    -> y like x, mean ``(C,)``, var ``(C,)``.
+    """
+    x = as_f32(x, "x", "batch_norm_train_forward")
+    x4 = _as4(x)
+    c = x4.shape[1]
+    vs = _vectors("batch_norm_train_forward", c, weight=weight, bias=bias)
+    plan = forward_plan(x4.shape, weight is not None, bias is not None, eps, True)
+    y = np.empty(x4.shape, np.float32)
+    mean, var = np.empty(c, np.float32), np.empty(c, np.float32)
+    plan.run(x=x4, y=y, mean=mean, var=var, **vs)
+    return y.reshape(x.shape), mean, var
+
+
+def batch_norm_inference(x, weight, bias, mean, var, *, eps: float) -> np.ndarray:
+    """``y = (x - mean) / sqrt(var + eps) * weight + bias`` with given (running) statistics.
+
+    Shape: x ``(N, C, H, W)`` (or 2-D, 3-D), weight/bias/mean/var ``(C,)`` -> like x.
+    """
+    x = as_f32(x, "x", "batch_norm_inference")
+    x4 = _as4(x)
+    c = x4.shape[1]
+    vs = _vectors("batch_norm_inference", c, weight=weight, bias=bias, mean=mean, var=var)
+    plan = forward_plan(x4.shape, weight is not None, bias is not None, eps, False)
+    y = np.empty(x4.shape, np.float32)
+    plan.run(x=x4, y=y, **vs)
+    return y.reshape(x.shape)
+
+
+def batch_norm_backward(gy, x, weight, mean, var, *, eps: float, bias: bool | None = None):
+    """Gradients of training batch norm, with ``x̂ = (x - mean) / sqrt(var + eps)``:
+    ``dL/dbias = Σ gy``, ``dL/dweight = Σ gy·x̂`` (sums over N, H, W) and
+    ``dL/dx = weight / sqrt(var + eps) · (gy - mean(gy) - x̂ · mean(gy·x̂))``.
+    ``bias`` says whether the layer has a bias (default: as it has a weight).
+
+    Shape: gy, x ``(N, C, H, W)``, weight/mean/var ``(C,)`` -> gx like x, gweight ``(C,)``
+    or None, gbias ``(C,)`` or None.
+    """
+    what = "batch_norm_backward"
+    gy, x = as_f32(gy, "gy", what), as_f32(x, "x", what)
+    if gy.shape != x.shape:
+        raise ValueError(f"oneDNN {what}: gy {gy.shape} and x {x.shape} differ")
+    x4, gy4 = _as4(x), _as4(gy)
+    c = x4.shape[1]
+    scale, shift = weight is not None, (weight is not None) if bias is None else bool(bias)
+    vs = _vectors(what, c, weight=weight, mean=mean, var=var)
+    a = x4.shape, scale, shift, float(eps)
+    plan = cached(("bn_bwd", *a, BLOCKED), lambda: _backward_plan(*a, BLOCKED))
+    gx = np.empty(x4.shape, np.float32)
+    gw = np.empty(c, np.float32) if scale else None
+    gb = np.empty(c, np.float32) if shift else None
+    outs = {n: v for n, v in (("gweight", gw), ("gbias", gb)) if v is not None}
+    plan.run(x=x4, gy=gy4, gx=gx, **vs, **outs)
+    return gx.reshape(x.shape), gw, gb

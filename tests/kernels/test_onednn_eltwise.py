@@ -1,0 +1,73 @@
+"""oneDNN element-wise activations (ReLU, leaky ReLU, ELU, GELU) against cnnlab's NumPy
+activations (forward and autograd backward) and PyTorch."""
+
+import numpy as np
+import pytest
+
+import cnnlab
+import cnnlab.nn.functional as F
+from cnnlab.kernels import onednn
+from tests.helpers import seeded, torch
+
+pytestmark = pytest.mark.skipif(
+    not onednn.available(), reason=f"oneDNN kernels unavailable: {onednn.why_unavailable()}"
+)
+
+# name -> (ours forward, ours backward(gy, x, y), cnnlab functional, torch functional)
+ACTS = {
+    "relu": (onednn.relu_forward, lambda gy, x, y: onednn.relu_backward(gy, y), F.relu, "relu"),
+    "leaky_relu": (
+        lambda x: onednn.leaky_relu_forward(x, negative_slope=0.1),
+        lambda gy, x, y: onednn.leaky_relu_backward(gy, y, negative_slope=0.1),
+        lambda t: F.leaky_relu(t, 0.1),
+        lambda t: torch.nn.functional.leaky_relu(t, 0.1),
+    ),
+    "elu": (
+        lambda x: onednn.elu_forward(x, alpha=0.7),
+        lambda gy, x, y: onednn.elu_backward(gy, y, alpha=0.7),
+        lambda t: F.elu(t, 0.7),
+        lambda t: torch.nn.functional.elu(t, 0.7),
+    ),
+    "gelu": (onednn.gelu_forward, lambda gy, x, y: onednn.gelu_backward(gy, x), F.gelu, "gelu"),
+    "gelu_tanh": (
+        lambda x: onednn.gelu_forward(x, approximate="tanh"),
+        lambda gy, x, y: onednn.gelu_backward(gy, x, approximate="tanh"),
+        lambda t: F.gelu(t, approximate="tanh"),
+        lambda t: torch.nn.functional.gelu(t, approximate="tanh"),
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", [(4, 5, 6, 7), (3, 10), (1, 1, 1, 1)])
+@pytest.mark.parametrize("name", list(ACTS))
+def test_activation_matches_cnnlab_and_torch(name, shape):
+    fwd, bwd, ref_fn, torch_fn = ACTS[name]
+    x = (seeded(0).standard_normal(shape) * 2).astype(np.float32)
+    gy = seeded(1).standard_normal(shape).astype(np.float32)
+    y = fwd(x)
+    gx = bwd(gy, x, y)
+    tx = cnnlab.tensor(x.astype(np.float64), requires_grad=True)
+    ref = ref_fn(tx)
+    (ref * cnnlab.tensor(gy.astype(np.float64))).sum().backward()
+    np.testing.assert_allclose(y, ref.numpy(), rtol=1e-5, atol=1e-6, err_msg="forward")
+    np.testing.assert_allclose(gx, tx.grad, rtol=1e-5, atol=1e-6, err_msg="gradient")
+    if torch is not None:
+        tf = getattr(torch.nn.functional, torch_fn) if isinstance(torch_fn, str) else torch_fn
+        t = torch.tensor(x, requires_grad=True)
+        r = tf(t)
+        r.backward(torch.tensor(gy))
+        np.testing.assert_allclose(y, r.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(gx, t.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_activation_supports_rejects_negative_slope_float64_and_tiny_arrays():
+    x = np.ones((64, 32, 8, 8), np.float32)
+    assert not onednn.supports("leaky_relu_forward", x, negative_slope=-0.1)
+    assert onednn.supports("leaky_relu_forward", x, negative_slope=0.1)
+    assert onednn.supports("relu_backward", x, x)
+    assert not onednn.supports("relu_forward", x.astype(np.float64))
+    assert not onednn.supports("relu_forward", x[:1, :1])  # NumPy's loop is faster there
+    with pytest.raises(ValueError, match="needs a slope/alpha >= 0"):
+        onednn.elu_forward(x, alpha=-1.0)
+    with pytest.raises(ValueError, match="approximate must be"):
+        onednn.gelu_forward(x, approximate="fast")
