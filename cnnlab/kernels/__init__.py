@@ -211,10 +211,36 @@ def _onednn_refusal(op, arrays, numpy_only, config) -> str | None:
     if not mod:
         return f"oneDNN not available: {_state.onednn_reason}"
     try:
-        ok = mod.supports(op, **config)
+        ok = _onednn_supports(mod, op, config)
     except Exception as e:  # a config it does not understand: run the NumPy kernels
         return f"oneDNN.supports raised {type(e).__name__}: {e}"
     return None if ok else "oneDNN does not support this configuration"
+
+
+class _Spec:
+    """What oneDNN's ``supports`` reads of an array (its shape), without making one."""
+
+    dtype = _F32
+
+    def __init__(self, shape) -> None:
+        self.shape = tuple(int(v) for v in shape)
+        self.ndim = len(self.shape)
+        self.size = int(np.prod(self.shape))
+
+
+def _onednn_supports(mod, op: str, config: dict) -> bool:
+    """Ask oneDNN's ``supports`` (which judges one of its functions on that function's own
+    arguments) about the op family ``op`` described by ``config`` (shapes and keywords)."""
+    config = dict(config)
+    x = _Spec(config.pop("x_shape"))
+    if op == "conv2d":
+        w = _Spec(config.pop("w_shape"))
+        return mod.supports("conv2d_forward", x, w, None, **config)
+    if op == "batch_norm":
+        return mod.supports("batch_norm_train_forward", x, None, None)
+    if op in ("max_pool2d", "avg_pool2d", "relu"):
+        return mod.supports(f"{op}_forward", x, **config)
+    raise ValueError(f"kernels: no oneDNN mapping for op {op!r}")
 
 
 # --------------------------------------------------------------------------------- info

@@ -185,6 +185,10 @@ def test_avg_pool2d_functions(name, shape, ks, s, p, ceil, inc, div):
     if div is not None:
         geo["divisor_override"] = div
     x = seeded(0).standard_normal(shape).astype(_dtype(name))
+    if name == "onednn" and not k.module.supports("avg_pool2d_forward", x, **geo):
+        # ceil_mode's extra windows with count_include_pad: oneDNN counts the padding it
+        # grows, PyTorch does not; pick() sends these to the NumPy kernels (test_dispatch)
+        pytest.skip("oneDNN turns this configuration down")
     tx = torch.tensor(x, requires_grad=True)
     ty = torch.nn.functional.avg_pool2d(tx, ks, s, p, ceil, inc, div)
     c = seeded(1).standard_normal(tuple(ty.shape)).astype(x.dtype)

@@ -18,9 +18,10 @@ ONEDNN = kernels._onednn() is not None
 
 
 def _small_net(dtype):
-    """conv -> batch norm -> relu -> max pool -> avg pool, forward and backward."""
+    """conv -> batch norm -> relu -> max pool -> avg pool, forward and backward; the ReLU
+    sees 65,536 values, enough for oneDNN to take it (smaller ones stay with NumPy)."""
     rng = seeded(0)
-    x = cnnlab.tensor(rng.standard_normal((2, 3, 8, 8)).astype(dtype), requires_grad=True)
+    x = cnnlab.tensor(rng.standard_normal((4, 3, 64, 64)).astype(dtype), requires_grad=True)
     w = cnnlab.tensor(rng.standard_normal((4, 3, 3, 3)).astype(dtype), requires_grad=True)
     y = F.conv2d(x, w, padding=1)
     y = F.batch_norm(y, None, None, training=True)
@@ -52,6 +53,26 @@ def test_auto_runs_float64_on_numpy_and_says_why():
     expected = "onednn" if ONEDNN else "numpy"
     assert info["ops"]["conv2d/float32"]["backend"] == expected
     assert kernels.summary().startswith("kernels: auto")
+
+
+@pytest.mark.skipif(not ONEDNN, reason="oneDNN is not installed")
+def test_auto_asks_onednn_about_each_call():
+    # regression: pick() once asked oneDNN's supports() about the op family ("conv2d"),
+    # a name it does not know, so auto never ran oneDNN at all
+    rng = seeded(2)
+    x = cnnlab.tensor(rng.standard_normal((2, 3, 9, 9)).astype(np.float32))
+    w = cnnlab.tensor(rng.standard_normal((4, 3, 3, 3)).astype(np.float32))
+    with cnnlab.set_kernels("auto"):
+        F.conv2d(x, w, stride=2, padding=1)
+        assert kernels.info()["last"]["conv2d/float32"]["backend"] == "onednn"
+        F.avg_pool2d(x, 2, ceil_mode=True, count_include_pad=False)  # divisors agree
+        assert kernels.info()["last"]["avg_pool2d/float32"]["backend"] == "onednn"
+        # ceil_mode's extra window with count_include_pad: oneDNN would count the padding
+        # it grows in the divisor, PyTorch does not
+        y = F.avg_pool2d(x, 2, stride=2, ceil_mode=True, count_include_pad=True)
+        assert kernels.info()["last"]["avg_pool2d/float32"]["backend"] == "numpy"
+    ref = F.avg_pool2d(x.double(), 2, stride=2, ceil_mode=True, count_include_pad=True)
+    np.testing.assert_allclose(y.numpy(), ref.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_features_only_numpy_has_go_to_numpy_under_auto():
