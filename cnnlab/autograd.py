@@ -221,8 +221,8 @@ def _check_grad(node: Node, i: int, parent: Tensor, g):
     return g
 
 
-def _versions(inputs) -> tuple:
-    return tuple((i, x, x._version) for i, x in enumerate(inputs) if isinstance(x, Tensor))
+def _versions(inputs) -> list:
+    return [(i, x, x._version) for i, x in enumerate(inputs) if isinstance(x, Tensor)]
 
 
 def _check_versions(node: Node) -> None:

@@ -20,6 +20,7 @@ SURFACE = {
     "explain": "Explanation",
     "attacks": "fgsm",
     "inspect": "summary",
+    "images": "load_image",
 }
 
 HEAVY = ["matplotlib", "scipy", "tqdm", "PIL"] + [f"cnnlab.{p}" for p in SURFACE]
@@ -68,7 +69,11 @@ def test_unknown_name_raises_attribute_error():
         cnnlab.nonexistent  # noqa: B018
 
 
-def test_summary_is_reexported_lazily():
+def test_summary_save_load_and_dtype_names_are_reexported_lazily():
     from cnnlab.inspect import summary
+    from cnnlab.io import load, save
 
-    assert cnnlab.summary is summary
+    assert cnnlab.summary is summary and cnnlab.save is save and cnnlab.load is load
+    assert cnnlab.float32 == "float32" and cnnlab.long == "int64"
+    out = _fresh("import cnnlab; print(cnnlab.save.__module__, cnnlab.float64)")
+    assert out.split() == ["cnnlab.io.serialization", "float64"]

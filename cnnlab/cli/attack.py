@@ -12,8 +12,9 @@ DESCRIPTION = (
     + """.
 
 The model is a CHECKPOINT from `cnnlab train` or --model NAME (with --pretrained for published
-weights). Inputs are IMAGE files (labels: the model's own predictions) or the first -n test
-images of --data. Images are in [0, 1] and eps is measured there. Results go to --out:
+weights). Inputs are IMAGE files (labels: the model's own predictions; read as predict and
+explain read them: shorter side resized, centre cropped) or the first -n test images of
+--data. Images are in [0, 1] and eps is measured there. Results go to --out:
 summary.json, examples.png (clean / perturbed / difference), adversarial.npz, and per method
 robustness.png + robustness.md (report), perturbation.png (universal), fooling.png (fooling)."""
 )
