@@ -169,10 +169,11 @@ def _onednn():
             if _state.onednn is None:
                 try:
                     mod = importlib.import_module("cnnlab.kernels.onednn")
-                except ImportError as e:
+                    ok = mod.available()
+                except Exception as e:  # absent, or a library that fails to load
                     _state.onednn, _state.onednn_reason = False, f"not importable ({e})"
                 else:
-                    if mod.available():
+                    if ok:
                         _state.backends["onednn"] = _complete("onednn", mod)
                         _state.onednn = mod
                     else:
