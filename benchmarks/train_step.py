@@ -260,7 +260,8 @@ def kernels_ran(markdown: bool = False) -> str:
     info = kernels.info()
     ran = ", ".join(f"{op} {v['backend']}" for op, v in sorted(info["last"].items()))
     onednn = info["onednn"]
-    isa = f"; oneDNN {onednn}" if onednn.get("available", True) else ""
+    available = onednn.get("available", True)
+    isa = f"; oneDNN {onednn}" if available else f"; oneDNN not available: {onednn.get('why')}"
     text = f"kernels ({info['choice']}): {ran or 'none ran'}{isa}"
     return f"\n_{text}_" if markdown else text
 

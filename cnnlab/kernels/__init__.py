@@ -24,6 +24,23 @@ on :func:`set_kernels` (``"auto"`` by default, or ``CNNLAB_KERNELS`` read at fir
 ``auto`` prefers oneDNN for float32 NumPy arrays where it loads and says it supports the
 call, else the ``numpy`` backend (float64 always goes there: oneDNN has no float64
 convolution). Nothing is decided at import time. :func:`info` says what runs now and why.
+
+For a backend's author: a backend is a module with the functions of :data:`FUNCTIONS`
+(NCHW/OIHW arrays, padding as (top, bottom, left, right), PyTorch's dilation); optionally
+``max_pool2d_inference`` (the maxima without the state; else ``max_pool2d_forward(...)[0]``
+is used). oneDNN's module also has ``available()``, ``why_unavailable()``, ``info()`` and
+``supports(op, **config)``, called with these ``config`` keys:
+
+- ``"conv2d"``: ``x_shape, w_shape, stride, padding, dilation, groups`` (for
+  conv_transpose2d, ``x_shape`` is the shape of the conv whose input gradient it is);
+- ``"batch_norm"``: ``x_shape`` (4-D), ``training``;
+- ``"max_pool2d"``: ``x_shape, kernel, stride, padding, dilation, ceil_mode``;
+- ``"avg_pool2d"``: ``x_shape, kernel, stride, padding, ceil_mode, count_include_pad``;
+- ``"relu"``: ``x_shape``.
+
+The backend chosen at forward is kept for that op's backward (max pooling's state is the
+backend's own); ReLU's backward picks again. Arrays may arrive non-contiguous (a gradient
+broadcast from ``sum()``): a backend that needs C order makes them so.
 """
 
 from __future__ import annotations
@@ -152,10 +169,11 @@ def _onednn():
             if _state.onednn is None:
                 try:
                     mod = importlib.import_module("cnnlab.kernels.onednn")
-                except ImportError as e:
+                    ok = mod.available()
+                except Exception as e:  # absent, or a library that fails to load
                     _state.onednn, _state.onednn_reason = False, f"not importable ({e})"
                 else:
-                    if mod.available():
+                    if ok:
                         _state.backends["onednn"] = _complete("onednn", mod)
                         _state.onednn = mod
                     else:

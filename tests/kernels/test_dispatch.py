@@ -123,3 +123,52 @@ def test_env_var_is_read_at_first_use():
     assert out.stdout.split() == ["reference", "reference", "rejected"]
     bad = _run("import cnnlab; cnnlab.kernels.get_kernels()", CNNLAB_KERNELS="fastest")
     assert bad.returncode != 0 and "CNNLAB_KERNELS: expected one of" in bad.stderr
+
+
+@pytest.fixture
+def fake_onednn(monkeypatch):
+    """A stand-in oneDNN module (the reference kernels behind oneDNN's interface)."""
+    import types
+
+    from cnnlab.kernels import reference
+
+    fake = types.ModuleType("cnnlab.kernels.onednn")
+    for fn in kernels.FUNCTIONS:
+        setattr(fake, fn, getattr(reference, fn))
+    fake.available = lambda: True
+    fake.why_unavailable = lambda: ""
+    fake.info = lambda: {"available": True, "isa": "fake"}
+    fake.calls = []
+
+    def supports(op, **config):
+        fake.calls.append((op, config))
+        if config.get("groups", 1) == 3:
+            raise KeyError("groups")
+        return config.get("groups", 1) == 1
+
+    fake.supports = supports
+    monkeypatch.setitem(sys.modules, "cnnlab.kernels.onednn", fake)
+    monkeypatch.setattr(kernels._state, "onednn", None)
+    monkeypatch.setattr(kernels._state, "backends", {})
+    yield fake
+
+
+def test_auto_prefers_onednn_where_it_loads_and_supports_the_call(fake_onednn):
+    rng = seeded(2)
+    x = cnnlab.tensor(rng.standard_normal((1, 6, 5, 5)).astype(np.float32))
+    with cnnlab.set_kernels("auto"):
+        F.conv2d(x, cnnlab.tensor(rng.standard_normal((2, 6, 3, 3)).astype(np.float32)))
+        assert kernels.info()["last"]["conv2d/float32"]["backend"] == "onednn"
+        op, config = fake_onednn.calls[-1]
+        assert op == "conv2d" and config["x_shape"] == (1, 6, 5, 5)
+        assert config["padding"] == (0, 0, 0, 0) and config["groups"] == 1
+        F.conv2d(x, cnnlab.tensor(rng.standard_normal((2, 3, 3, 3)).astype(np.float32)), groups=2)
+        last = kernels.info()["last"]["conv2d/float32"]
+        assert last["backend"] == "numpy" and "does not support" in last["why"]
+        F.conv2d(x, cnnlab.tensor(rng.standard_normal((3, 2, 3, 3)).astype(np.float32)), groups=3)
+        assert "supports raised KeyError" in kernels.info()["last"]["conv2d/float32"]["why"]
+        F.conv2d(x.double(), cnnlab.tensor(rng.standard_normal((2, 6, 3, 3))))
+        assert kernels.info()["last"]["conv2d/float64"]["backend"] == "numpy"
+        assert kernels.info()["onednn"] == {"available": True, "isa": "fake"}
+    with cnnlab.set_kernels("onednn"):  # loads: no error
+        assert kernels.info()["ops"]["relu/float32"]["backend"] == "onednn"
