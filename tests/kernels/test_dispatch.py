@@ -140,8 +140,8 @@ def fake_onednn(monkeypatch):
     fake.info = lambda: {"available": True, "isa": "fake"}
     fake.calls = []
 
-    def supports(op, **config):
-        fake.calls.append((op, config))
+    def supports(fn, *arrays, **config):  # oneDNN's: a function name and its own arguments
+        fake.calls.append((fn, [getattr(a, "shape", None) for a in arrays], config))
         if config.get("groups", 1) == 3:
             raise KeyError("groups")
         return config.get("groups", 1) == 1
@@ -159,8 +159,8 @@ def test_auto_prefers_onednn_where_it_loads_and_supports_the_call(fake_onednn):
     with cnnlab.set_kernels("auto"):
         F.conv2d(x, cnnlab.tensor(rng.standard_normal((2, 6, 3, 3)).astype(np.float32)))
         assert kernels.info()["last"]["conv2d/float32"]["backend"] == "onednn"
-        op, config = fake_onednn.calls[-1]
-        assert op == "conv2d" and config["x_shape"] == (1, 6, 5, 5)
+        fn, shapes, config = fake_onednn.calls[-1]
+        assert fn == "conv2d_forward" and shapes == [(1, 6, 5, 5), (2, 6, 3, 3), None]
         assert config["padding"] == (0, 0, 0, 0) and config["groups"] == 1
         F.conv2d(x, cnnlab.tensor(rng.standard_normal((2, 3, 3, 3)).astype(np.float32)), groups=2)
         last = kernels.info()["last"]["conv2d/float32"]
