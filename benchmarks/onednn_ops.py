@@ -21,19 +21,22 @@ import time
 
 import numpy as np
 
+import cnnlab
+import cnnlab.nn.functional as F
+import cnnlab.threads
 from benchmarks.common import table
 from cnnlab.kernels import onednn
 from cnnlab.kernels.onednn import norm as onednn_norm
 
+# load oneDNN (and its libgomp) before PyTorch, so that both share cnnlab's OpenMP wait
+# policy (passive unless OMP_WAIT_POLICY says otherwise); loaded after, PyTorch's default wins
+onednn.available()
+
 try:
-    import torch
-    import torch.nn.functional as TF
+    import torch  # noqa: E402
+    import torch.nn.functional as TF  # noqa: E402
 except ImportError as e:  # pragma: no cover
     raise SystemExit("benchmarks need PyTorch: pip install torch==2.13.0") from e
-
-import cnnlab
-import cnnlab.nn.functional as F
-import cnnlab.threads
 
 _rng = np.random.default_rng(0)
 CLOCK = {"wall": time.perf_counter, "cpu": time.process_time}
@@ -399,7 +402,8 @@ def main(argv=None) -> None:
         f"{', '.join(i['openmp'])}); PyTorch {torch.__version__} ({torch.get_num_threads()} "
         f"threads); cnnlab NumPy ops with {cnnlab.threads.get_num_threads()} threads; "
         f"{platform.processor() or platform.machine()}, load average "
-        f"{' '.join(f'{v:.1f}' for v in os.getloadavg())}; {args.clock} clock"
+        f"{' '.join(f'{v:.1f}' for v in os.getloadavg())}; {args.clock} clock; OpenMP wait "
+        f"policy {i['wait_policy']}"
     )
     for name in args.only.split(","):
         _print(name, BENCHES[name](args.repeats))

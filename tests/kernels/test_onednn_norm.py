@@ -102,3 +102,5 @@ def test_batch_norm_bias_without_weight_and_errors():
         onednn.batch_norm_train_forward(x, w[:2], b, eps=EPS)
     assert not onednn.supports("batch_norm_train_forward", x.astype(np.float64), w, b, eps=EPS)
     assert onednn.supports("batch_norm_train_forward", x, w, b, eps=EPS)
+    # measured slower than NumPy's single pass: the kernel layer keeps NumPy for eval
+    assert not onednn.supports("batch_norm_inference", x, w, b, w, w, eps=EPS)

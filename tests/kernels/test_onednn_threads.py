@@ -1,6 +1,9 @@
 """oneDNN's threads: one OpenMP runtime, a thread count per calling thread, shared with
 PyTorch; kernels called from several Python threads at once (a stream and plans each)."""
 
+import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -27,7 +30,8 @@ def test_set_num_threads_round_trip_and_bad_values():
 
 @requires_torch
 def test_torch_shares_the_one_libgomp():
-    assert len(onednn.openmp_runtimes()) == 1, onednn.openmp_runtimes()
+    runtimes = onednn.openmp_runtimes()
+    assert len([p for p in runtimes if os.path.basename(p).startswith("libgomp.so")]) == 1
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
@@ -74,10 +78,6 @@ def test_kernels_from_several_threads_at_once_agree():
     ],
 )
 def test_wait_policy_is_passive_unless_the_user_chose(env, want):
-    import os
-    import subprocess
-    import sys
-
     child_env = {
         k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
     }

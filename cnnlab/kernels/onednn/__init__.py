@@ -134,6 +134,12 @@ def _batch_norm(x, *rest, **args) -> None:
         raise ValueError("batch norm needs (N, C, ...)")
 
 
+def _batch_norm_inference(*args, **kwargs) -> None:
+    # NumPy's one pass (x * scale + shift) beat the reorder + kernel + reorder here: 0.4-0.9
+    # of oneDNN's time on two threads (benchmarks/onednn_ops.py); the kernel stays callable
+    raise ValueError("NumPy's batch-norm inference is faster")
+
+
 # below this many elements a call's fixed cost (about 10 us through ctypes) loses to NumPy's
 # own loop (measured: 16k elements 17 us against 5 us; 256k level, one thread)
 ELTWISE_MIN_SIZE = 1 << 16
@@ -156,7 +162,7 @@ _PLANS = {
     "avg_pool2d_forward": _avg_pool,
     "avg_pool2d_backward": lambda gy, *, x_shape, **a: _avg_pool(_Shape(x_shape), **a),
     "batch_norm_train_forward": _batch_norm,
-    "batch_norm_inference": _batch_norm,
+    "batch_norm_inference": _batch_norm_inference,
     "batch_norm_backward": lambda gy, *rest, **args: _batch_norm(gy),
     **{
         f"{name}_{pass_}": _eltwise
@@ -169,8 +175,9 @@ _PLANS = {
 def supports(op: str, *arrays, **args) -> bool:
     """Whether ``op`` (a function name of this module) runs here on these arguments: the
     same arrays and keywords as the call itself. False for float64 (or any non-float32
-    array), when oneDNN is not loaded, and for configurations oneDNN has no primitive for
-    (the plan is built and cached here, so the call that follows pays nothing more).
+    array), when oneDNN is not loaded, for configurations oneDNN has no primitive for (the
+    plan is built and cached here, so the call that follows pays nothing more), and where
+    NumPy measured faster: element-wise ops under 64k elements, batch-norm inference.
     """
     if load() is None:
         return False

@@ -25,6 +25,9 @@ __all__ = [
 ]
 
 
+PLAIN_GRAD_BELOW = 4  # input channels below which backward-data writes plain NCHW
+
+
 def _out_hw(x_shape, w_shape, stride, padding, dilation) -> tuple[int, int]:
     (h, w), (kh, kw) = x_shape[2:], w_shape[2:]
     top, bottom, left, right = padding
@@ -58,13 +61,13 @@ class _Geometry:
         self.pad_l, self.pad_r = dims((top, left)), dims((bottom, right))
         self.spatial = (self.strides, self.dilates, self.pad_l, self.pad_r)
 
-    def forward_pd(self, plan: Plan, bias: bool):
+    def forward_pd(self, plan: Plan, bias: bool, x_md=None):
         lib = plan.lib
         return plan.pd(
             lib.dnnl_convolution_forward_primitive_desc_create,
             k.FORWARD_TRAINING,
             k.CONVOLUTION_DIRECT,
-            self.x_any,
+            self.x_any if x_md is None else x_md,
             self.w_any,
             self.b if bias else None,
             self.y_any,
@@ -98,11 +101,14 @@ def _forward_plan(x_shape, w_shape, bias, stride, padding, dilation, groups) -> 
 def _data_plan(x_shape, w_shape, stride, padding, dilation, groups) -> Plan:
     plan = Plan(_what("backward data", x_shape, w_shape, stride, padding, dilation, groups))
     g = _Geometry(plan, x_shape, w_shape, stride, padding, dilation, groups)
-    hint = g.forward_pd(plan, False)
+    # with under 4 input channels the blocked gradient pads them to 16: writing plain NCHW
+    # is 1.7x (3 channels) to 11x (1 channel) faster; from 4 on blocked wins
+    x_md = g.x_user if x_shape[1] < PLAIN_GRAD_BELOW and groups == 1 else g.x_any
+    hint = g.forward_pd(plan, False, x_md)
     pd = plan.pd(
         plan.lib.dnnl_convolution_backward_data_primitive_desc_create,
         k.CONVOLUTION_DIRECT,
-        g.x_any,
+        x_md,
         g.w_any,
         g.y_any,
         *g.spatial,

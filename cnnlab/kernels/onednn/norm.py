@@ -1,7 +1,7 @@
 """Batch normalisation through oneDNN: training forward, inference, backward.
 
 oneDNN's batch norm on plain NCHW runs a slow generic kernel; on the channel-blocked layout
-(nChw16c with AVX-512, nChw8c with AVX2) its JIT kernel is several times faster, so the plan
+(nChw16c with AVX-512 from 32 channels, else nChw8c) its JIT kernel is faster, so the plan
 reorders the image in and the result out around it (see ``BLOCKED``, measured in
 benchmarks/onednn_ops.py). Inputs of 2 or 3 dims are viewed as ``(N, C, 1, L)``.
 """
@@ -20,9 +20,12 @@ __all__ = ["batch_norm_backward", "batch_norm_inference", "batch_norm_train_forw
 BLOCKED = True  # reorder NCHW to the channel-blocked layout around the primitive
 
 
-def _blocked_tag() -> int:
+def _blocked_tag(channels: int) -> int:
+    # 16-channel blocks suit AVX-512, but with a single block the kernel splits the image
+    # over the threads and stalls at its barriers: 8-channel blocks there (ResNet-20's 16
+    # channels: 10 ms of CPU per training pass instead of 30; from 32 channels on, level)
     avx512 = require().dnnl_get_effective_cpu_isa() >= 39  # dnnl_cpu_isa_avx512_core
-    return k.TAG_NCHW16C if avx512 else k.TAG_NCHW8C
+    return k.TAG_NCHW16C if avx512 and channels >= 32 else k.TAG_NCHW8C
 
 
 def _as4(x: np.ndarray) -> np.ndarray:
@@ -42,7 +45,7 @@ class _Layout:
 
     def __init__(self, plan: Plan, shape, blocked: bool):
         self.user = plan.md(shape, k.TAG_NCHW)
-        self.inner = plan.md(shape, _blocked_tag()) if blocked else self.user
+        self.inner = plan.md(shape, _blocked_tag(shape[1])) if blocked else self.user
         self.vec = plan.md(shape[1:2], k.TAG_X)
 
 
