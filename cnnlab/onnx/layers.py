@@ -15,7 +15,7 @@ import numpy as np
 
 import cnnlab
 from cnnlab import nn
-from cnnlab.onnx.node import Node, Op, as_tensor
+from cnnlab.onnx.node import Node, as_tensor, make_op
 
 __all__ = ["WEIGHTED", "BatchNorm", "Conv", "MaxPool", "AvgPool"]
 
@@ -137,6 +137,11 @@ def _conv_transpose(n: Node):
     return conv, n.inputs[:1]
 
 
+def _round(v: float) -> float:
+    """A float32 attribute as the decimal it was written from (1e-05, not 9.9999997e-06)."""
+    return float(f"{v:.7g}")
+
+
 def _batch_norm(n: Node):
     if len([o for o in n.outputs if o]) > 1:
         n.fail("only the inference form (one output) is supported")
@@ -145,8 +150,8 @@ def _batch_norm(n: Node):
     )
     bn = BatchNorm(
         scale.shape[0],
-        eps=n.attr("epsilon", 1e-5),
-        momentum=1.0 - n.attr("momentum", 0.9),
+        eps=_round(n.attr("epsilon", 1e-5)),
+        momentum=_round(1.0 - n.attr("momentum", 0.9)),
         dtype=scale.dtype,
     )
     for t, v in (
@@ -184,14 +189,14 @@ def _gemm(n: Node):
         y = y * alpha if alpha != 1.0 else y
         return y if c is None else y + (c * beta if beta != 1.0 else c)
 
-    return Op("Gemm", gemm, f"alpha={alpha}, beta={beta}, transA={ta}, transB={tb}"), n.inputs
+    return make_op("Gemm", gemm, f"alpha={alpha}, beta={beta}, transA={ta}, transB={tb}"), n.inputs
 
 
 def _matmul(n: Node):
     w = n.const(1)
     if w is not None and w.ndim == 2 and n.const(0) is None:
         return _linear(np.ascontiguousarray(w.T), None, w.dtype), n.inputs[:1]
-    return Op("MatMul", lambda a, b: as_tensor(a) @ b), n.inputs
+    return make_op("MatMul", lambda a, b: as_tensor(a) @ b), n.inputs
 
 
 # --------------------------------------------------------------------------- pooling

@@ -38,15 +38,17 @@ class OnnxModel(nn.Module):
 
     def __init__(self, steps, constants, input_names, output_names, opset, metadata) -> None:
         super().__init__()
-        self._steps = []  # (module, path, input names, output names)
+        self._steps = []  # (module, its path, input names, output names)
         self.constants = constants
         self.input_names, self.output_names = list(input_names), list(output_names)
         self.opset, self.metadata = opset, dict(metadata)
         names = self.metadata.get("class_names")
         self.class_names = json.loads(names) if names else None
         used: set[str] = set()
-        for module, path, fallback, ins, outs in steps:
-            where = self._place(path, module, used) if path else None
+        for module, path, fallback, op_type, ins, outs in steps:
+            where = None
+            for cand in (path, _scope_path(fallback, op_type)):
+                where = where or (self._place(cand, module, used) if cand else None)
             where = where or self._place(_unique(fallback, used, self), module, used)
             self._steps.append((module, where, ins, outs))
 
@@ -93,6 +95,20 @@ class OnnxModel(nn.Module):
             args = ", ".join(n for n in ins if n)
             lines.append(f"  {outs[0]} = {path}: {module._describe()}({args})")
         return "\n".join(lines)
+
+
+def _scope_path(name: str, op_type: str) -> str | None:
+    """PyTorch's node names as module paths: ``/layer1/layer1.0/conv1/Conv`` ->
+    ``layer1.0.conv1`` (each scope is its module's full name or its attribute name)."""
+    if not name.startswith("/"):
+        return None
+    parts = name.strip("/").split("/")
+    if parts and parts[-1].split("_")[0] == op_type:
+        parts = parts[:-1]
+    path = ""
+    for p in parts:
+        path = p if not path or p.startswith(path + ".") else f"{path}.{p}"
+    return path or None
 
 
 def _unique(name: str, used: set, root) -> str:
@@ -188,15 +204,8 @@ def load(path) -> OnnxModel:
         except ValueError as e:
             problems.append(str(e))
             continue
-        steps.append(
-            (
-                module,
-                _weight_path(node, consts),
-                node.name or node.op_type.lower(),
-                list(ins),
-                [o for o in node.output],
-            )
-        )
+        name = node.name or node.op_type.lower()
+        steps.append((module, _weight_path(node, consts), name, node.op_type, ins, node.output))
     if problems:
         raise ValueError(f"load: cannot build {len(problems)} nodes: {'; '.join(problems)}")
     meta = {p.key: p.value for p in proto.metadata_props}

@@ -9,7 +9,7 @@ import cnnlab
 from cnnlab import nn
 from cnnlab.autograd import Tensor
 
-__all__ = ["Node", "Op", "is_array", "as_tensor"]
+__all__ = ["Node", "Op", "as_tensor", "is_array", "make_op"]
 
 
 class Node:
@@ -58,6 +58,18 @@ class Op(nn.Module):
 
     def forward(self, *xs):
         return self.fn(*xs)
+
+
+_OP_CLASSES: dict[str, type] = {}
+
+
+def make_op(op_type: str, fn, describe: str = "") -> Op:
+    """An :class:`Op` whose class is named after the ONNX op (``Add``, ``Concat``), so that
+    summaries and reprs show the op type."""
+    cls = _OP_CLASSES.get(op_type)
+    if cls is None:
+        cls = _OP_CLASSES[op_type] = type(op_type, (Op,), {"__module__": __name__})
+    return cls(op_type, fn, describe)
 
 
 def is_array(v) -> bool:

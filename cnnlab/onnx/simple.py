@@ -12,7 +12,7 @@ import numpy as np
 import cnnlab
 import cnnlab.nn.functional as F
 from cnnlab import nn
-from cnnlab.onnx.node import Node, Op, as_tensor, is_array
+from cnnlab.onnx.node import Node, as_tensor, is_array, make_op
 
 __all__ = ["SIMPLE"]
 
@@ -37,37 +37,37 @@ def _clip(n: Node):
         return nn.ReLU6(), n.inputs[:1]
     if lo is not None and hi is not None:
         return nn.Hardtanh(lo, hi), n.inputs[:1]
-    return Op("Clip", lambda x: x.clamp(lo, hi), f"min={lo}, max={hi}"), n.inputs[:1]
+    return make_op("Clip", lambda x: x.clamp(lo, hi), f"min={lo}, max={hi}"), n.inputs[:1]
 
 
 def _selu(n: Node):
     a, g = n.attr("alpha", SELU_ALPHA), n.attr("gamma", SELU_GAMMA)
-    return Op("Selu", lambda x: F.elu(x, a) * g, f"alpha={a:.4g}, gamma={g:.4g}"), n.inputs[:1]
+    return make_op("Selu", lambda x: F.elu(x, a) * g, f"alpha={a:.4g}, gamma={g:.4g}"), n.inputs[:1]
 
 
 def _hard_sigmoid(n: Node):
     a, b = n.attr("alpha", 0.2), n.attr("beta", 0.5)
-    return Op(
+    return make_op(
         "HardSigmoid", lambda x: F.hardtanh(x * a + b, 0.0, 1.0), f"alpha={a:.4g}, beta={b}"
     ), n.inputs[:1]
 
 
 def _hard_swish(n: Node):
-    return Op("HardSwish", lambda x: x * F.hardtanh(x * (1 / 6) + 0.5, 0.0, 1.0)), n.inputs[:1]
+    return make_op("HardSwish", lambda x: x * F.hardtanh(x * (1 / 6) + 0.5, 0.0, 1.0)), n.inputs[:1]
 
 
 def _softmax(op: str, fn):
     def rule(n: Node):
         axis = n.attr("axis", -1 if n.opset >= 13 else 1)
         if n.opset >= 13:
-            return Op(op, lambda x: fn(x, axis), f"axis={axis}"), n.inputs[:1]
+            return make_op(op, lambda x: fn(x, axis), f"axis={axis}"), n.inputs[:1]
 
         def coerced(x):  # before opset 13: over all dims from axis on, as one
             a = axis % x.ndim
             flat = x.reshape(int(np.prod(x.shape[:a])), -1)
             return fn(flat, 1).reshape(x.shape)
 
-        return Op(op, coerced, f"axis={axis}"), n.inputs[:1]
+        return make_op(op, coerced, f"axis={axis}"), n.inputs[:1]
 
     return rule
 
@@ -86,11 +86,11 @@ def _binary(op: str, fn):
             return fn(np.asarray(a), np.asarray(b))
         return fn(as_tensor(a), b) if is_array(a) else fn(a, b)
 
-    return lambda n: (Op(op, run), n.inputs)
+    return lambda n: (make_op(op, run), n.inputs)
 
 
 def _unary(op: str, fn):
-    return lambda n: (Op(op, fn), n.inputs[:1])
+    return lambda n: (make_op(op, fn), n.inputs[:1])
 
 
 # --------------------------------------------------------------------------- shapes
@@ -118,8 +118,8 @@ def _reshape(n: Node):
     const = n.const(1)
     if const is not None:
         shape = tuple(int(d) for d in const)
-        return Op("Reshape", lambda x: run(x, shape), f"shape={shape}"), n.inputs[:1]
-    return Op("Reshape", run), n.inputs[:2]
+        return make_op("Reshape", lambda x: run(x, shape), f"shape={shape}"), n.inputs[:1]
+    return make_op("Reshape", run), n.inputs[:2]
 
 
 def _flatten(n: Node):
@@ -131,7 +131,7 @@ def _flatten(n: Node):
         a = axis % x.ndim if x.ndim else 0
         return _reshape_to(x, (int(np.prod(x.shape[:a])), -1))
 
-    return Op("Flatten", run, f"axis={axis}"), n.inputs[:1]
+    return make_op("Flatten", run, f"axis={axis}"), n.inputs[:1]
 
 
 def _transpose(n: Node):
@@ -141,7 +141,7 @@ def _transpose(n: Node):
         p = tuple(perm) if perm is not None else tuple(reversed(range(x.ndim)))
         return np.transpose(x, p) if is_array(x) else x.permute(p)
 
-    return Op("Transpose", run, f"perm={perm}"), n.inputs[:1]
+    return make_op("Transpose", run, f"perm={perm}"), n.inputs[:1]
 
 
 def _squeeze(n: Node):
@@ -152,7 +152,7 @@ def _squeeze(n: Node):
         ax = {a % x.ndim for a in ax}
         return _reshape_to(x, tuple(d for i, d in enumerate(x.shape) if i not in ax))
 
-    return Op("Squeeze", run, f"axes={axes}"), n.inputs[:1]
+    return make_op("Squeeze", run, f"axes={axes}"), n.inputs[:1]
 
 
 def _unsqueeze(n: Node):
@@ -167,7 +167,7 @@ def _unsqueeze(n: Node):
             shape.insert(a, 1)
         return _reshape_to(x, tuple(shape))
 
-    return Op("Unsqueeze", run, f"axes={axes}"), n.inputs[:1]
+    return make_op("Unsqueeze", run, f"axes={axes}"), n.inputs[:1]
 
 
 def _concat(n: Node):
@@ -178,7 +178,7 @@ def _concat(n: Node):
             return np.concatenate([np.atleast_1d(x) for x in xs], axis=axis)
         return cnnlab.cat([as_tensor(x) for x in xs], dim=axis)
 
-    return Op("Concat", run, f"axis={axis}"), n.inputs
+    return make_op("Concat", run, f"axis={axis}"), n.inputs
 
 
 def _pad(n: Node):
@@ -204,7 +204,7 @@ def _pad(n: Node):
             flat += [begin.get(d, 0), end.get(d, 0)]
         return cnnlab.pad(x, tuple(flat), value=value)
 
-    return Op("Pad", run, f"pads={pads}, value={value}"), n.inputs[:1]
+    return make_op("Pad", run, f"pads={pads}, value={value}"), n.inputs[:1]
 
 
 def _slice(n: Node):
@@ -227,12 +227,12 @@ def _slice(n: Node):
         return np.asarray(x)[tuple(index)] if is_array(x) else x[tuple(index)]
 
     describe = f"starts={starts}, ends={ends}, axes={axes}, steps={steps}"
-    return Op("Slice", run, describe), n.inputs[:1]
+    return make_op("Slice", run, describe), n.inputs[:1]
 
 
 def _shape(n: Node):
     start, end = n.attr("start", 0), n.attr("end")
-    return Op("Shape", lambda x: np.asarray(x.shape[start:end], np.int64)), n.inputs[:1]
+    return make_op("Shape", lambda x: np.asarray(x.shape[start:end], np.int64)), n.inputs[:1]
 
 
 def _gather(n: Node):
@@ -245,7 +245,7 @@ def _gather(n: Node):
         index = (slice(None),) * (axis % x.ndim) + (int(idx) if idx.ndim == 0 else idx,)
         return x[index]
 
-    return Op("Gather", run, f"axis={axis}"), n.inputs[:2]
+    return make_op("Gather", run, f"axis={axis}"), n.inputs[:2]
 
 
 def _cast(n: Node):
@@ -254,7 +254,7 @@ def _cast(n: Node):
     def run(x):
         return np.asarray(x).astype(dtype) if is_array(x) else x.astype(dtype)
 
-    return Op("Cast", run, f"to={dtype}"), n.inputs[:1]
+    return make_op("Cast", run, f"to={dtype}"), n.inputs[:1]
 
 
 def _reduce(op: str, fn, axes_input_from: int):
@@ -264,7 +264,7 @@ def _reduce(op: str, fn, axes_input_from: int):
         if axes is None and n.attr("noop_with_empty_axes", 0):
             return nn.Identity(), n.inputs[:1]
         dim = None if axes is None else tuple(axes)
-        return Op(op, lambda x: fn(x, dim, keep), f"axes={axes}, keepdims={int(keep)}"), [
+        return make_op(op, lambda x: fn(x, dim, keep), f"axes={axes}, keepdims={int(keep)}"), [
             n.inputs[0]
         ]
 
