@@ -184,8 +184,8 @@ def _reshape(b, args, kw, out):
         return b.node("Flatten", [name], axis=1)[0]
     if dst and dst[0] == n:
         shape = (0, *dst[1:])  # 0: copy dim 0 (the batch) from the input
-    elif dst and n > 1 and dst[0] % n == 0:
-        shape = (-1, *dst[1:])  # the batch folded into dim 0
+    elif dst and n > 1 and dst[0] % n == 0 and dst[0] // n in np.cumprod(src[1:]):
+        shape = (-1, *dst[1:])  # the batch and the dims after it folded into dim 0
     else:
         raise ValueError(
             f"export: a reshape from {src} to {dst} does not keep the batch dimension; "
