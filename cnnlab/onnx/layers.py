@@ -76,7 +76,8 @@ class BatchNorm(nn.BatchNorm2d):
 
 
 def _set(param, value) -> None:
-    param.data = np.ascontiguousarray(value, dtype=np.asarray(value).dtype)
+    """Give ``param`` its own writable copy (ONNX's arrays are read-only views of the file)."""
+    param.data = np.array(value, copy=True, order="C")
 
 
 def _conv(n: Node):

@@ -15,6 +15,7 @@ import re
 import numpy as np
 
 from cnnlab import nn
+from cnnlab.autograd import Tensor, no_grad
 from cnnlab.onnx.export import _onnx
 from cnnlab.onnx.node import Node
 
@@ -137,6 +138,12 @@ def _constant(onnx, proto) -> np.ndarray:
     raise ValueError(f"node {proto.name!r} (Constant): unsupported value {sorted(attr)}")
 
 
+def _fold(module, values) -> np.ndarray:
+    with no_grad():
+        out = module(*values)
+    return out.numpy() if isinstance(out, Tensor) else np.asarray(out)
+
+
 def _weight_path(proto, consts: dict) -> str | None:
     """``conv1`` from an initializer input named ``conv1.weight`` (or ``.bias``...)."""
     for name in proto.input[1:]:
@@ -204,6 +211,9 @@ def load(path) -> OnnxModel:
         except ValueError as e:
             problems.append(str(e))
             continue
+        if all(i in consts for i in node.input if i) and any(node.input):
+            consts[node.output[0]] = _fold(module, [consts.get(i) for i in ins])
+            continue  # computed from constants only (PyTorch's padding arithmetic, say)
         name = node.name or node.op_type.lower()
         steps.append((module, _weight_path(node, consts), name, node.op_type, ins, node.output))
     if problems:

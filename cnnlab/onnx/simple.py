@@ -230,6 +230,14 @@ def _slice(n: Node):
     return make_op("Slice", run, describe), n.inputs[:1]
 
 
+def _constant_of_shape(n: Node):
+    value = n.attr("value")
+    fill = np.zeros(1, np.float32) if value is None else n.onnx.numpy_helper.to_array(value)
+    return make_op("ConstantOfShape", lambda s: np.full(tuple(np.asarray(s)), fill.reshape(()))), [
+        n.inputs[0]
+    ]
+
+
 def _shape(n: Node):
     start, end = n.attr("start", 0), n.attr("end")
     return make_op("Shape", lambda x: np.asarray(x.shape[start:end], np.int64)), n.inputs[:1]
@@ -304,6 +312,7 @@ SIMPLE = {
     "Pad": _pad,
     "Slice": _slice,
     "Shape": _shape,
+    "ConstantOfShape": _constant_of_shape,
     "Gather": _gather,
     "Cast": _cast,
     "ReduceMean": _reduce("ReduceMean", lambda x, d, k: x.mean(dim=d, keepdim=k), 18),
