@@ -144,8 +144,8 @@ def _round(v: float) -> float:
 
 
 def _batch_norm(n: Node):
-    if len([o for o in n.outputs if o]) > 1:
-        n.fail("only the inference form (one output) is supported")
+    if len([o for o in n.outputs if o]) > 1 or n.attr("training_mode", 0):
+        n.fail("only the inference form (one output, training_mode=0) is supported")
     scale, shift, mean, var = (
         n.need_const(i, what) for i, what in enumerate(("scale", "B", "mean", "var"), start=1)
     )

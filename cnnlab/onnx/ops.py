@@ -23,8 +23,11 @@ INT64_MAX = np.iinfo(np.int64).max
 INT64_MIN = np.iinfo(np.int64).min
 
 
-def _unary(op: str, **attrs):
+def _unary(op: str, **attr_of_kwarg):
+    """One input; ``attr_of_kwarg`` names the op keyword each ONNX attribute comes from."""
+
     def rule(b, args, kw, out):
+        attrs = {a: float(kw[k]) for a, k in attr_of_kwarg.items()}
         return b.node(op, [b.name(args[0])], **attrs)[0]
 
     return rule
@@ -289,8 +292,8 @@ EXPORTERS = {
     "Linear": _linear,
     "MatMul": _binary("MatMul"),
     "ReLU": _unary("Relu"),
-    "LeakyReLU": lambda b, a, kw, o: _unary("LeakyRelu", alpha=kw["negative_slope"])(b, a, kw, o),
-    "ELU": lambda b, a, kw, o: _unary("Elu", alpha=kw["alpha"])(b, a, kw, o),
+    "LeakyReLU": _unary("LeakyRelu", alpha="negative_slope"),
+    "ELU": _unary("Elu", alpha="alpha"),
     "Hardtanh": _hardtanh,
     "Clamp": _clamp,
     "Sigmoid": _unary("Sigmoid"),

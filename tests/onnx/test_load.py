@@ -291,3 +291,18 @@ def test_class_names_from_the_metadata(tmp_path):
     )
     loaded = load(tmp_path / "m.onnx")
     assert loaded.class_names == ["shirt", "shoe"] and loaded.metadata["class_names"]
+
+
+def test_grad_cam_and_fgsm_on_a_loaded_model_equal_those_on_the_original(exported):
+    from cnnlab.attacks import fgsm
+    from cnnlab.explain import grad_cam
+
+    model, path = exported("fashion_cnn")
+    loaded = load(path)
+    x = np.random.default_rng(3).random((4, 1, 28, 28), dtype=np.float32)
+    ours, theirs = grad_cam(loaded, x[0]), grad_cam(model, x[0])
+    assert ours.target == theirs.target
+    np.testing.assert_allclose(ours.map, theirs.map, atol=1e-5)
+    a, b = fgsm(loaded, x, eps=0.05), fgsm(model, x, eps=0.05)
+    np.testing.assert_allclose(a.x_adv, b.x_adv, atol=1e-6)
+    assert (a.adv_pred == b.adv_pred).all()
