@@ -78,8 +78,7 @@ def _batch_norm(b, args, kw, out):
     c = x.shape[1]
     scale = b.name(weight) if weight is not None else b.const(np.ones(c, out.dtype))
     shift = b.name(bias) if bias is not None else b.const(np.zeros(c, out.dtype))
-    mean, var = (np.asarray(kw[k]) for k in ("mean", "var"))
-    names = [b.name(x), scale, shift, b.name(mean), b.name(var)]
+    names = [b.name(x), scale, shift, b.name(kw["mean"]), b.name(kw["var"])]
     return b.node("BatchNormalization", names, epsilon=float(kw["eps"]))[0]
 
 
