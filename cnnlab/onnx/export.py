@@ -50,6 +50,8 @@ class GraphBuilder:
         self._const_ids: dict[int, str] = {}
         self._names = names  # id(array) -> state_dict name of parameters and buffers
         self._count = 0
+        self.scope = ""  # the module whose forward ran the op being written
+        self._node_names: dict[str, int] = {}
 
     def fresh(self, hint: str) -> str:
         self._count += 1
@@ -91,10 +93,13 @@ class GraphBuilder:
         """Add one node; ``outputs`` is a count or a list of names. Returns the output names."""
         if outputs is None or isinstance(outputs, int):
             outputs = [self.fresh(op.lower()) for _ in range(outputs or 1)]
+        # PyTorch's naming, /module.path/OpType(_k), which cnnlab.onnx.load reads back
+        name = f"/{self.scope}/{op}" if self.scope else f"/{op}"
+        k = self._node_names.get(name, 0)
+        self._node_names[name] = k + 1
+        name = f"{name}_{k}" if k else name
         self.nodes.append(
-            self.onnx.helper.make_node(
-                op, list(inputs), list(outputs), name=f"{op}_{len(self.nodes)}", **attrs
-            )
+            self.onnx.helper.make_node(op, list(inputs), list(outputs), name=name, **attrs)
         )
         return list(outputs)
 
@@ -126,13 +131,30 @@ def _as_outputs(out) -> tuple:
 
 
 def _record(model, inputs) -> tuple[list, tuple]:
-    records = []
+    """Every op the forward pass runs, with the dotted name of the innermost module running
+    it (forward hooks keep the stack)."""
+    records, scope, handles = [], [], []
+
+    def enter(module, args, name):
+        scope.append(name)
+
+    def leave(module, args, out):
+        scope.pop()
+
+    for name, m in model.named_modules() if hasattr(model, "named_modules") else ():
+        if name:
+            handles.append(m.register_forward_pre_hook(lambda mod, a, n=name: enter(mod, a, n)))
+            handles.append(m.register_forward_hook(leave))
 
     def tracer(fn, args, kwargs, out):
-        records.append((fn, args, kwargs, out))
+        records.append((fn, args, kwargs, out, scope[-1] if scope else ""))
 
-    with no_grad(), trace(tracer):
-        out = model(*inputs)
+    try:
+        with no_grad(), trace(tracer):
+            out = model(*inputs)
+    finally:
+        for h in handles:
+            h.remove()
     return records, _as_outputs(out)
 
 
@@ -149,11 +171,11 @@ def _emit(b: GraphBuilder, records: list) -> None:
 
     missing: dict[str, int] = {}
     todo = []
-    for fn, args, kwargs, out in records:
+    for fn, args, kwargs, out, scope in records:
         if not any(b.is_value(a) for a in args):
             continue  # computed from constants only: folded, read later as a constant
         b.bind(out, "")  # placeholder so that later ops see it as a graph value
-        todo.append((fn, args, kwargs, out))
+        todo.append((fn, args, kwargs, out, scope))
         if fn.__name__ not in EXPORTERS:
             missing[fn.__name__] = missing.get(fn.__name__, 0) + 1
     if missing:
@@ -162,7 +184,8 @@ def _emit(b: GraphBuilder, records: list) -> None:
             f"export: cnnlab cannot export these ops to ONNX: {ops}; supported: "
             f"{', '.join(sorted(EXPORTERS))}"
         )
-    for fn, args, kwargs, out in todo:
+    for fn, args, kwargs, out, scope in todo:
+        b.scope = scope
         b.values[id(out)] = EXPORTERS[fn.__name__](b, args, kwargs, out)
 
 
@@ -225,6 +248,7 @@ def export(
             raise ValueError(f"export: output {n!r} does not depend on the input")
         current = b.values[id(t)]
         if current in input_names:
+            b.scope = ""
             b.node("Identity", [current], [n])
         else:
             _rename(b.nodes, current, n)

@@ -45,12 +45,16 @@ class OnnxModel(nn.Module):
         self.opset, self.metadata = opset, dict(metadata)
         names = self.metadata.get("class_names")
         self.class_names = json.loads(names) if names else None
+        # the paths weights name (and their parents) are kept for the layers holding them
+        weights = [s[1] for s in steps if s[1]]
+        reserved = {".".join(p.split(".")[:k]) for p in weights for k in range(1, p.count(".") + 2)}
         used: set[str] = set()
         for module, path, fallback, op_type, ins, outs in steps:
-            where = None
-            for cand in (path, _scope_path(fallback, op_type)):
-                where = where or (self._place(cand, module, used) if cand else None)
-            where = where or self._place(_unique(fallback, used, self), module, used)
+            scope = _scope_path(fallback, op_type)
+            where = self._place(path, module, used) if path else None
+            if where is None and scope and scope not in reserved:
+                where = self._place(scope, module, used)
+            where = where or self._place(_unique(fallback, used | reserved, self), module, used)
             self._steps.append((module, where, ins, outs))
 
     def _place(self, path: str, module, used: set):

@@ -306,3 +306,10 @@ def test_grad_cam_and_fgsm_on_a_loaded_model_equal_those_on_the_original(exporte
     a, b = fgsm(loaded, x, eps=0.05), fgsm(model, x, eps=0.05)
     np.testing.assert_allclose(a.x_adv, b.x_adv, atol=1e-6)
     assert (a.adv_pred == b.adv_pred).all()
+
+
+def test_round_trip_keeps_every_exported_module_name(exported):
+    model, path = exported("resnet20")
+    loaded = dict(load(path).named_modules())
+    assert set(dict(model.named_modules())) <= set(loaded)
+    assert isinstance(loaded["layer3.2.relu"], cnnlab.nn.ReLU)
