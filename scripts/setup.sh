@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh machine: Python packages, data, pretrained weights.
 #   scripts/setup.sh          what `cnnlab train` needs
-#   scripts/setup.sh --test   also the test-only packages (pytest, ruff, PyTorch 2.13.0 CPU)
+#   scripts/setup.sh --test   also the test-only packages (pytest, ruff, PyTorch 2.13.0 CPU,
+#                             onnx and onnxruntime)
 # Each step is skipped when what it provides is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,6 +50,13 @@ if [ $want_test = 1 ]; then
   else
     echo "setup: installing PyTorch 2.13.0 (CPU build, test reference only)"
     "$PY" -m pip install -q torch==2.13.0 || echo "setup: WARNING: PyTorch unavailable; parity tests will skip"
+  fi
+  # ONNX export/load (the optional extra cnnlab[onnx]) and onnxruntime, the tests' reference.
+  if have_py "import onnx, onnxruntime"; then
+    echo "setup: onnx and onnxruntime are installed"
+  else
+    echo "setup: installing onnx and onnxruntime (ONNX tests)"
+    "$PY" -m pip install -q "onnx>=1.15" onnxruntime || echo "setup: WARNING: onnx/onnxruntime unavailable; ONNX tests will skip"
   fi
 fi
 

@@ -1,0 +1,227 @@
+"""``cnnlab.onnx.load``: an ONNX file (a CNN graph) as a differentiable cnnlab Module.
+
+Each node becomes a module (:data:`cnnlab.onnx.ops.IMPORTERS`); weights become Parameters of
+cnnlab's own layers, placed under the path their initializer names give (``layer1.0.conv1
+.weight`` -> module ``layer1.0.conv1``), so a file cnnlab exported loads with the original
+``state_dict`` keys; other nodes are named after the node. :class:`OnnxModel` runs the nodes
+in topological order.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+
+from cnnlab import nn
+from cnnlab.autograd import Tensor, no_grad
+from cnnlab.onnx.export import _onnx
+from cnnlab.onnx.node import Node
+
+__all__ = ["OnnxModel", "load"]
+
+_COMPONENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
+
+
+class _Group(nn.Module):
+    """A container made for a dotted path (``layer1`` in ``layer1.0.conv1``); never called."""
+
+
+class OnnxModel(nn.Module):
+    """An ONNX graph run by cnnlab modules, node by node in topological order.
+
+    ``input_names``/``output_names`` are the graph's; ``metadata`` its ``metadata_props``
+    and ``class_names`` the JSON list cnnlab's exporter writes there (None if absent).
+
+    Shape: the graph's inputs -> its outputs (one Tensor, or a tuple for several outputs).
+    """
+
+    def __init__(self, steps, constants, input_names, output_names, opset, metadata) -> None:
+        super().__init__()
+        self._steps = []  # (module, its path, input names, output names)
+        self.constants = constants
+        self.input_names, self.output_names = list(input_names), list(output_names)
+        self.opset, self.metadata = opset, dict(metadata)
+        names = self.metadata.get("class_names")
+        self.class_names = json.loads(names) if names else None
+        # the paths weights name (and their parents) are kept for the layers holding them
+        weights = [s[1] for s in steps if s[1]]
+        reserved = {".".join(p.split(".")[:k]) for p in weights for k in range(1, p.count(".") + 2)}
+        used: set[str] = set()
+        for module, path, fallback, op_type, ins, outs in steps:
+            scope = _scope_path(fallback, op_type)
+            where = self._place(path, module, used) if path else None
+            if where is None and scope and scope not in reserved:
+                where = self._place(scope, module, used)
+            where = where or self._place(_unique(fallback, used | reserved, self), module, used)
+            self._steps.append((module, where, ins, outs))
+
+    def _place(self, path: str, module, used: set):
+        parts = path.split(".")
+        if path in used or not all(_COMPONENT.fullmatch(p) for p in parts):
+            return None
+        parent = self
+        for p in parts[:-1]:
+            child = parent._modules.get(p)
+            if child is None:
+                if hasattr(parent, p):
+                    return None
+                child = _Group()
+                parent.add_module(p, child)
+            elif not isinstance(child, _Group):
+                return None
+            parent = child
+        if parts[-1] in parent._modules or hasattr(parent, parts[-1]):
+            return None
+        parent.add_module(parts[-1], module)
+        used.add(path)
+        return path
+
+    def forward(self, *inputs):
+        if len(inputs) != len(self.input_names):
+            raise ValueError(
+                f"OnnxModel: expected {len(self.input_names)} inputs "
+                f"({', '.join(self.input_names)}), got {len(inputs)}"
+            )
+        values = dict(self.constants)
+        values.update(zip(self.input_names, inputs))
+        for module, _, ins, outs in self._steps:
+            values[outs[0]] = module(*[values[n] if n else None for n in ins])
+        out = tuple(values[n] for n in self.output_names)
+        return out[0] if len(out) == 1 else out
+
+    def __repr__(self) -> str:
+        lines = [
+            f"OnnxModel(opset={self.opset}, inputs={self.input_names}, "
+            f"outputs={self.output_names}, nodes={len(self._steps)})"
+        ]
+        for module, path, ins, outs in self._steps:
+            args = ", ".join(n for n in ins if n)
+            lines.append(f"  {outs[0]} = {path}: {module._describe()}({args})")
+        return "\n".join(lines)
+
+
+def _scope_path(name: str, op_type: str) -> str | None:
+    """PyTorch's node names as module paths: ``/layer1/layer1.0/conv1/Conv`` ->
+    ``layer1.0.conv1`` (each scope is its module's full name or its attribute name)."""
+    if not name.startswith("/"):
+        return None
+    parts = name.strip("/").split("/")
+    if parts and parts[-1].split("_")[0] == op_type:
+        parts = parts[:-1]
+    path = ""
+    for p in parts:
+        path = p if not path or p.startswith(path + ".") else f"{path}.{p}"
+    return path or None
+
+
+def _unique(name: str, used: set, root) -> str:
+    base = re.sub(r"[^0-9A-Za-z_]+", "_", name).strip("_") or "node"
+    if base[0].isdigit():
+        base = "n_" + base
+    cand, i = base, 1
+    while cand in used or hasattr(root, cand) or cand in root._modules:
+        i += 1
+        cand = f"{base}_{i}"
+    return cand
+
+
+def _constant(onnx, proto) -> np.ndarray:
+    attr = {a.name: a for a in proto.attribute}
+    if "value" in attr:
+        return onnx.numpy_helper.to_array(attr["value"].t)
+    for key, dtype in (
+        ("value_float", np.float32),
+        ("value_floats", np.float32),
+        ("value_int", np.int64),
+        ("value_ints", np.int64),
+    ):
+        if key in attr:
+            return np.asarray(onnx.helper.get_attribute_value(attr[key]), dtype)
+    raise ValueError(f"node {proto.name!r} (Constant): unsupported value {sorted(attr)}")
+
+
+def _fold(module, values) -> np.ndarray:
+    with no_grad():
+        out = module(*values)
+    return out.numpy() if isinstance(out, Tensor) else np.asarray(out)
+
+
+def _weight_path(proto, consts: dict) -> str | None:
+    """``conv1`` from an initializer input named ``conv1.weight`` (or ``.bias``...)."""
+    for name in proto.input[1:]:
+        if name in consts and "." in name:
+            head, tail = name.rsplit(".", 1)
+            if tail in ("weight", "bias"):
+                return head
+    return None
+
+
+def _sorted_nodes(nodes: list, known: set) -> list:
+    """``nodes`` in an order where each comes after the nodes its inputs come from."""
+    pending, order, ready = list(nodes), [], set(known)
+    while pending:
+        rest = [n for n in pending if not all(i in ready or not i for i in n.input)]
+        done = [n for n in pending if n not in rest]
+        if not done:
+            missing = sorted({i for n in rest for i in n.input if i and i not in ready})
+            raise ValueError(f"load: the graph is not a DAG or lacks values {missing[:5]}")
+        for n in done:
+            order.append(n)
+            ready.update(o for o in n.output if o)
+        pending = rest
+    return order
+
+
+def load(path) -> OnnxModel:
+    """Load an ONNX file (or a ``ModelProto``) as a cnnlab :class:`OnnxModel` in eval mode.
+
+    Every unsupported op is reported at once, each with its node name. Supported: see
+    ``cnnlab.onnx.ops.IMPORTERS``.
+
+    Shape: whatever the graph's inputs and outputs are (``(N, C, H, W) -> (N, classes)`` for
+    an image classifier).
+    """
+    from cnnlab.onnx.ops import IMPORTERS
+
+    onnx = _onnx()
+    proto = path if isinstance(path, onnx.ModelProto) else onnx.load(str(path))
+    graph = proto.graph
+    opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
+    if opset is None:
+        raise ValueError("load: the model has no default-domain (ai.onnx) opset")
+    consts = {i.name: onnx.numpy_helper.to_array(i) for i in graph.initializer}
+    problems, todo = [], []
+    for node in graph.node:
+        if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
+            consts[node.output[0]] = _constant(onnx, node)
+        elif node.domain not in ("", "ai.onnx") or node.op_type not in IMPORTERS:
+            where = f" in domain {node.domain!r}" if node.domain else ""
+            problems.append(f"{node.name or '(unnamed)'} ({node.op_type}{where})")
+        else:
+            todo.append(node)
+    if problems:
+        raise ValueError(
+            f"load: unsupported ONNX ops in {len(problems)} nodes: {', '.join(problems)}; "
+            f"supported: {', '.join(sorted(IMPORTERS))}"
+        )
+    inputs = [v.name for v in graph.input if v.name not in consts]
+    steps = []
+    for node in _sorted_nodes(todo, set(inputs) | set(consts)):
+        n = Node(node, opset, consts, onnx)
+        try:
+            module, ins = IMPORTERS[node.op_type](n)
+        except ValueError as e:
+            problems.append(str(e))
+            continue
+        if all(i in consts for i in node.input if i) and any(node.input):
+            consts[node.output[0]] = _fold(module, [consts.get(i) for i in ins])
+            continue  # computed from constants only (PyTorch's padding arithmetic, say)
+        name = node.name or node.op_type.lower()
+        steps.append((module, _weight_path(node, consts), name, node.op_type, ins, node.output))
+    if problems:
+        raise ValueError(f"load: cannot build {len(problems)} nodes: {'; '.join(problems)}")
+    meta = {p.key: p.value for p in proto.metadata_props}
+    outputs = [v.name for v in graph.output]
+    return OnnxModel(steps, consts, inputs, outputs, opset, meta).eval()
