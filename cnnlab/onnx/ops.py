@@ -13,9 +13,9 @@ import math
 
 import numpy as np
 
+from cnnlab.kernels.windows import pair
 from cnnlab.onnx.layers import WEIGHTED
 from cnnlab.onnx.simple import SIMPLE
-from cnnlab.ops.windows import pair
 
 __all__ = ["EXPORTERS", "IMPORTERS"]
 
