@@ -32,4 +32,16 @@ from cnnlab.ops.pool import (  # noqa: F401
     max_pool2d,
     max_unpool2d,
 )
+from cnnlab.ops.recurrent import (  # noqa: F401
+    gru,
+    gru_cell,
+    gru_layer,
+    lstm,
+    lstm_cell,
+    lstm_layer,
+    recurrent,
+    rnn,
+    rnn_cell,
+    rnn_layer,
+)
 from cnnlab.ops.shape import flatten, pad  # noqa: F401
