@@ -64,16 +64,17 @@ def add_parser(subparsers, parents) -> None:
     p.add_argument("--optimizer", choices=["sgd", "adam"], help="default: sgd (Nesterov)")
     p.add_argument(
         "--augment",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
         default=None,
-        help="random shifts and flips (affine for digits)",
+        help="random shifts and flips (affine for digits); default off, on for the "
+        "recurrent models",
     )
     p.add_argument("--label-smoothing", type=float, help="default: 0.1")
     p.add_argument(
         "--grad-clip",
         type=positive_float,
         help="clip the gradients' global norm to this (default: none; 1.0 for the "
-        "recurrent models, which also default to adam and 30 epochs)",
+        "recurrent models, which also default to adam, --augment and 30 epochs)",
     )
     p.add_argument(
         "--image-size", type=positive_int, help="resize folder images to this size (default: 32)"

@@ -56,9 +56,16 @@ DEFAULTS = {
 DEFAULT_LR = {"sgd": 0.1, "adam": 2e-3}
 
 # Per-model defaults, applied over DEFAULTS and under the user's options. Recurrent nets:
-# Adam (SGD's one learning rate fits the recurrent and the input weights badly) and gradient
-# clipping (backpropagation through time can explode: see cnnlab.ops.recurrent).
-_RECURRENT = {"optimizer": "adam", "grad_clip": 1.0, "weight_decay": 0.0, "epochs": 30}
+# Adam (SGD's one learning rate fits the recurrent and the input weights badly), gradient
+# clipping (backpropagation through time can explode: see cnnlab.ops.recurrent) and
+# augmentation (lstm_rows on the MNIST subset: 98.00% without, 98.5% with; README).
+_RECURRENT = {
+    "optimizer": "adam",
+    "grad_clip": 1.0,
+    "weight_decay": 0.0,
+    "epochs": 30,
+    "augment": True,
+}
 MODEL_DEFAULTS = {"lstm_rows": _RECURRENT, "gru_rows": _RECURRENT, "conv_lstm": _RECURRENT}
 
 

@@ -71,7 +71,7 @@ def test_saliency_has_the_image_shape_and_shows_rows(name):
 
 def test_recipe_defaults_for_recurrent_models():
     cfg = recipes.defaults_for("lstm_rows")
-    assert cfg["optimizer"] == "adam" and cfg["grad_clip"] == 1.0
+    assert cfg["optimizer"] == "adam" and cfg["grad_clip"] == 1.0 and cfg["augment"]
     assert recipes.defaults_for(None) == recipes.DEFAULTS
     assert recipes.defaults_for("lenet5")["grad_clip"] is None
 
