@@ -10,6 +10,7 @@ EPILOG = """examples:
   cnnlab train                                   # fashion_cnn on Fashion-MNIST, 7 epochs
   cnnlab train --model fashion_cnn_large --augment --epochs 20   # the stronger recipe
   cnnlab train --model lenet5 --data mnist-subset --epochs 50 --augment
+  cnnlab train --model lstm_rows --data mnist-subset   # an LSTM reading rows (adam, clipping)
   cnnlab train --data digits --epochs 1 --limit 300 --out /tmp/run
   cnnlab train --val-split 0.1                   # pick best.safetensors on held-out images
   cnnlab train --resume runs/20250101-120000     # continue an interrupted run
@@ -67,11 +68,18 @@ def add_parser(subparsers, parents) -> None:
     )
     p.add_argument(
         "--augment",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
         default=None,
-        help="random shifts and flips (affine for digits)",
+        help="random shifts and flips (affine for digits); default off, on for the "
+        "recurrent models",
     )
     p.add_argument("--label-smoothing", type=float, help="default: 0.1")
+    p.add_argument(
+        "--grad-clip",
+        type=positive_float,
+        help="clip the gradients' global norm to this (default: none; 1.0 for the "
+        "recurrent models, which also default to adam, --augment and 30 epochs)",
+    )
     p.add_argument(
         "--image-size", type=positive_int, help="resize folder images to this size (default: 32)"
     )
@@ -106,6 +114,7 @@ def run(args) -> int:
         "optimizer": args.optimizer,
         "augment": args.augment,
         "label_smoothing": args.label_smoothing,
+        "grad_clip": args.grad_clip,
         "image_size": args.image_size,
         "grayscale": args.grayscale,
         "seed": args.seed,

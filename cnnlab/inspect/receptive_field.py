@@ -132,6 +132,12 @@ class Propagator:
                 RF(first[0].size, first[0].jump, first[0].start - pad[2] * first[0].jump),
                 RF(first[1].size, first[1].jump, first[1].start - pad[0] * first[1].jump),
             )
+        if name == "Permute" and first and _spatial(x) and tuple(kw["dims"])[2:] != (2, 3):
+            # the spatial axes move (an RNN reading rows): later ops mix every position
+            return tuple(
+                RF(f.size + (n - 1) * f.jump, 0.0, f.start + (n - 1) * f.jump / 2)
+                for f, n in zip(first, x.shape[2:])
+            )
         if (
             name in ("Reshape", "Linear", "MatMul")
             and first

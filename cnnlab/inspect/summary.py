@@ -14,7 +14,8 @@ from cnnlab.inspect.receptive_field import Propagator
 
 
 def _macs(module, inp, out) -> int:
-    """Multiply-adds of one sample through ``module`` (convolutions and fully connected)."""
+    """Multiply-adds of one sample through ``module`` (convolutions, fully connected and
+    recurrent layers; gate nonlinearities are not counted, like activations elsewhere)."""
     if isinstance(module, (nn.Conv1d, nn.Conv2d)):
         k = int(np.prod(module.weight.shape[2:]))
         return int(np.prod(out.shape[1:])) * (module.weight.shape[1]) * k
@@ -23,6 +24,11 @@ def _macs(module, inp, out) -> int:
         return int(np.prod(inp.shape[1:])) * module.weight.shape[1] * k
     if isinstance(module, nn.Linear):
         return int(np.prod(out.shape[1:])) * module.weight.shape[1]
+    if isinstance(module, (nn.RNN, nn.LSTM, nn.GRU)):  # per step (all layers) x steps
+        steps = inp.shape[1] if module.batch_first and inp.ndim == 3 else inp.shape[0]
+        return module.macs_per_step() * int(steps)
+    if isinstance(module, (nn.RNNCell, nn.LSTMCell, nn.GRUCell)):
+        return module.macs_per_step()
     return 0
 
 

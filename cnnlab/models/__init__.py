@@ -4,6 +4,7 @@ Importing this package imports every model family so that each registers itself.
 """
 
 from cnnlab.models import alexnet, dcgan, efficientnet, lenet, resnet, simple, vgg  # noqa: F401
+from cnnlab.models import recurrent as _recurrent  # noqa: F401  (registers lstm_rows, gru_rows, conv_lstm)
 from cnnlab.models.registry import accepts, create, info, names, register
 
 __all__ = ["accepts", "create", "info", "names", "register"]

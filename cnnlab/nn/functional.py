@@ -27,4 +27,16 @@ from cnnlab.ops.loss import (  # noqa: F401
 from cnnlab.ops.misc import dropout, dropout2d, interpolate, linear  # noqa: F401
 from cnnlab.ops.norm import batch_norm  # noqa: F401
 from cnnlab.ops.pool import avg_pool2d, max_pool2d, max_unpool2d  # noqa: F401
+from cnnlab.ops.recurrent import (  # noqa: F401
+    gru,
+    gru_cell,
+    gru_layer,
+    lstm,
+    lstm_cell,
+    lstm_layer,
+    recurrent,
+    rnn,
+    rnn_cell,
+    rnn_layer,
+)
 from cnnlab.ops.shape import flatten, pad  # noqa: F401

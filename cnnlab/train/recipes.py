@@ -19,11 +19,13 @@ from cnnlab.data import transforms as T
 __all__ = [
     "DATA_NAMES",
     "DEFAULTS",
+    "MODEL_DEFAULTS",
     "build_loaders",
     "build_split_loaders",
     "build_model",
     "build_optimizer",
     "build_scheduler",
+    "defaults_for",
     "load_datasets",
 ]
 
@@ -49,8 +51,27 @@ DEFAULTS = {
     "workers": 1,
     "image_size": 32,  # only for image folders
     "grayscale": False,  # only for image folders
+    "grad_clip": None,  # clip the gradients' global norm to this before each step
 }
 DEFAULT_LR = {"sgd": 0.1, "adam": 2e-3, "adamw": 2e-3}
+
+# Per-model defaults, applied over DEFAULTS and under the user's options. Recurrent nets:
+# Adam (SGD's one learning rate fits the recurrent and the input weights badly), gradient
+# clipping (backpropagation through time can explode: see cnnlab.ops.recurrent) and
+# augmentation (lstm_rows on the MNIST subset: 98.00% without, 98.5% with; README).
+_RECURRENT = {
+    "optimizer": "adam",
+    "grad_clip": 1.0,
+    "weight_decay": 0.0,
+    "epochs": 30,
+    "augment": True,
+}
+MODEL_DEFAULTS = {"lstm_rows": _RECURRENT, "gru_rows": _RECURRENT, "conv_lstm": _RECURRENT}
+
+
+def defaults_for(model: str | None) -> dict:
+    """``DEFAULTS`` with the per-model defaults of ``model`` (default: the default model)."""
+    return {**DEFAULTS, **MODEL_DEFAULTS.get(model or DEFAULTS["model"], {})}
 
 _STATS = {  # per-channel mean and std of the training images in [0, 1]
     "fashion-mnist": ((0.2860,), (0.3530,)),

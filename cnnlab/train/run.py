@@ -32,7 +32,7 @@ def default_run_dir(base="runs") -> Path:
 def train(
     settings: dict | None = None, out_dir=None, resume=None, progress: bool = True, root=None
 ) -> dict:
-    """Train with ``recipes.DEFAULTS`` updated by ``settings`` (None values ignored).
+    """Train with ``recipes.defaults_for(model)`` updated by ``settings`` (None values ignored).
 
     ``resume``: a run directory or checkpoint; the run continues with its saved config (and
     into its directory) to its planned number of epochs. Writes ``metrics.csv``,
@@ -51,7 +51,7 @@ def train(
         cfg.update({k: settings[k] for k in ("workers",) if k in settings})
         out_dir = Path(out_dir) if out_dir is not None else Path(ckpt.path).parent
     else:
-        cfg = {**recipes.DEFAULTS, **settings}
+        cfg = {**recipes.defaults_for(settings.get("model")), **settings}
         out_dir = Path(out_dir) if out_dir is not None else default_run_dir()
     from cnnlab import models
 
@@ -83,6 +83,7 @@ def train(
         scheduler_interval="step",
         config=cfg,
         val_name="val" if val_loader is not None else "test",
+        grad_clip=cfg.get("grad_clip"),
     )
     if resume is not None:
         trainer.resume(resume)

@@ -26,6 +26,7 @@ from cnnlab.nn.layers.pooling import (
     MaxPool2d,
     MaxUnpool2d,
 )
+from cnnlab.nn.layers.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = [
     "AdaptiveAvgPool2d",
@@ -45,8 +46,12 @@ __all__ = [
     "Hardtanh",
     "SiLU",
     "Flatten",
+    "GRU",
+    "GRUCell",
     "Identity",
     "LeakyReLU",
+    "LSTM",
+    "LSTMCell",
     "Linear",
     "LogSoftmax",
     "MSELoss",
@@ -55,6 +60,8 @@ __all__ = [
     "NLLLoss",
     "ReLU",
     "ReLU6",
+    "RNN",
+    "RNNCell",
     "Sigmoid",
     "Softmax",
     "Tanh",
