@@ -359,4 +359,3 @@ class GRUCell(RNNCellBase):
         x, (h,), batched = self._prepare(input, (hx,))
         _, h = F.gru_layer(x, *self._weights(), h)
         return _unbatch(h, batched)
-
