@@ -1,5 +1,6 @@
 import importlib.util
 import os
+import platform
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ import cnnlab
 # References that the parity tests need. Outside CI a missing one skips those tests (with
 # the reason in the summary); in CI (CI=true) it is an error at start-up, so a broken set-up
 # cannot pass by skipping every parity test. Add a package here when tests start to use it.
-REQUIRED_IN_CI = ("torch",)
+REQUIRED_IN_CI = ("torch", "onnx", "onnxruntime")
 
 
 def _in_ci() -> bool:
@@ -28,6 +29,15 @@ def _importable(name: str) -> bool:
         return False
 
 
+def _onednn_missing() -> str | None:
+    """Why oneDNN does not load on a platform that has its wheel (x86-64 Linux), else None."""
+    if platform.system() != "Linux" or platform.machine() != "x86_64":
+        return None
+    from cnnlab.kernels import onednn
+
+    return None if onednn.available() else onednn.why_unavailable()
+
+
 def pytest_configure(config):
     missing = missing_references()
     if _in_ci() and missing:
@@ -35,6 +45,14 @@ def pytest_configure(config):
             f"CI=true but the test references {', '.join(missing)} are not installed; they "
             "are required in CI (tests/conftest.py REQUIRED_IN_CI). Install them (make setup "
             "installs the test extras) or unset CI to skip their tests locally."
+        )
+    # the oneDNN kernels' parity tests skip where it does not load; in CI on the platform
+    # its wheel serves, that would hide a broken set-up behind skipped tests
+    why = _onednn_missing() if _in_ci() else None
+    if why:
+        raise pytest.UsageError(
+            f"CI=true on x86-64 Linux but oneDNN does not load ({why}); scripts/setup.sh "
+            "installs onednn-cpu-gomp==2023.2.0"
         )
 
 
