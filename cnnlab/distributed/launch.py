@@ -3,7 +3,8 @@
 The command is ``mpirun -n N [--allow-run-as-root] [--oversubscribe] python -m cnnlab
 train --distributed ...`` with Open MPI's options where Open MPI is the MPI found:
 ``--allow-run-as-root`` when running as root (Open MPI refuses root otherwise) and
-``--oversubscribe`` when N exceeds the cores (Open MPI refuses more ranks than slots).
+``--oversubscribe`` (Open MPI counts one slot per physical core and refuses more ranks
+than slots; on a 2-core machine with hyper-threads off, ``-n 3`` fails without it).
 Each rank gets ``OMP_NUM_THREADS`` / ``CNNLAB_NUM_THREADS`` = cores // N unless set, so
 the ranks do not fight over the cores.
 """
@@ -47,8 +48,7 @@ def mpirun_command(nprocs: int, args: list[str], mpirun: str | None = None) -> l
     if _is_open_mpi(mpirun):
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             cmd.append("--allow-run-as-root")
-        if nprocs > (os.cpu_count() or 1):
-            cmd.append("--oversubscribe")
+        cmd.append("--oversubscribe")  # its slot count is physical cores: refuses 2 on 1 core
         cmd += ["--bind-to", "none"]  # threads of one rank may use any core
     return cmd + [sys.executable, "-m", "cnnlab", *args]
 

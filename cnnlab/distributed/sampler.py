@@ -116,6 +116,10 @@ class DistributedDataLoader(DataLoader):
         n = self.sampler.num_samples
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.sampler.seed = self.seed  # the order follows the restored seed
+
     def _order(self, epoch: int) -> np.ndarray:
         return self.sampler.indices(epoch)
 
