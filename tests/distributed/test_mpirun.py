@@ -133,3 +133,12 @@ def test_ranks_with_different_configurations_are_refused(tmp_path):
     assert res.returncode != 0
     assert "rank(s) [1] have a different configuration from rank 0" in res.stderr, res.stderr
     assert "stopping every rank" in res.stderr
+
+
+def test_the_documented_user_loop_learns_on_two_ranks():
+    res = run_mpi(2, ["docs/distributed/train_loop.py"], timeout=180)
+    assert res.returncode == 0, res.stderr
+    last = res.stdout.strip().splitlines()[-1]
+    assert last.startswith("epoch 3:") and last.endswith("on 2 rank(s)"), res.stdout
+    assert float(last.split("accuracy ")[1].split()[0]) > 0.9
+    assert len(res.stdout.strip().splitlines()) == 3  # rank 0 alone prints
