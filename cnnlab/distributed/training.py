@@ -42,6 +42,21 @@ def reduce_metrics(result: dict) -> dict:
     return out
 
 
+def code_fingerprint() -> str:
+    """A hash of cnnlab's own source files: ranks running different code versions differ."""
+    import hashlib
+    from pathlib import Path
+
+    import cnnlab
+
+    h = hashlib.sha256(str(getattr(cnnlab, "__version__", "")).encode())
+    root = Path(cnnlab.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        h.update(str(path.relative_to(root)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
 class DistributedTrainer(Trainer):
     """A Trainer whose ranks average gradients each step and reduce their metrics."""
 
@@ -118,6 +133,7 @@ class DistributedRun:
 
             model = convert_sync_batchnorm(model)
         shapes = [(n, tuple(p.shape), str(p.dtype)) for n, p in model.named_parameters()]
+        mpi.check_same(code_fingerprint(), "cnnlab code (the package's source files)")
         mpi.check_same(json.dumps(self.cfg, sort_keys=True, default=str), "configuration")
         mpi.check_same(repr(shapes), "model (parameter names and shapes)")
         mpi.broadcast_parameters(model)

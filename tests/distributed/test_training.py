@@ -119,3 +119,17 @@ def test_distributed_without_mpi4py_is_one_clear_line(one_process, monkeypatch, 
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert err[0].startswith("cnnlab: error: cnnlab.distributed: mpi4py is not installed")
+
+
+def test_code_fingerprint_changes_with_any_source_file(monkeypatch, tmp_path):
+    import cnnlab
+    from cnnlab.distributed.training import code_fingerprint
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "__init__.py").write_text("x = 1\n")
+    (tmp_path / "sub" / "op.py").write_text("y = 2\n")
+    monkeypatch.setattr(cnnlab, "__file__", str(tmp_path / "__init__.py"))
+    before = code_fingerprint()
+    assert code_fingerprint() == before
+    (tmp_path / "sub" / "op.py").write_text("y = 3\n")
+    assert code_fingerprint() != before
