@@ -4,7 +4,9 @@ The command is ``mpirun -n N [--allow-run-as-root] [--oversubscribe] python -m c
 train --distributed ...`` with Open MPI's options where Open MPI is the MPI found:
 ``--allow-run-as-root`` when running as root (Open MPI refuses root otherwise) and
 ``--oversubscribe`` (Open MPI counts one slot per physical core and refuses more ranks
-than slots; on a 2-core machine with hyper-threads off, ``-n 3`` fails without it).
+than slots; on a 2-core machine with hyper-threads off, ``-n 3`` fails without it),
+``--bind-to none`` and ``--mca mpi_yield_when_idle 1`` (a rank waiting in a collective
+sleeps instead of busy-polling the core its peer needs).
 Each rank gets ``OMP_NUM_THREADS`` / ``CNNLAB_NUM_THREADS`` = cores // N unless set, so
 the ranks do not fight over the cores.
 """
@@ -50,6 +52,9 @@ def mpirun_command(nprocs: int, args: list[str], mpirun: str | None = None) -> l
             cmd.append("--allow-run-as-root")
         cmd.append("--oversubscribe")  # its slot count is physical cores: refuses 2 on 1 core
         cmd += ["--bind-to", "none"]  # threads of one rank may use any core
+        # a waiting rank yields its core instead of spinning: on a workstation the ranks
+        # share the cores with loader threads and other work (measured: benchmarks/README)
+        cmd += ["--mca", "mpi_yield_when_idle", "1"]
     return cmd + [sys.executable, "-m", "cnnlab", *args]
 
 
