@@ -17,13 +17,6 @@ from cnnlab.train.checkpoint import CheckpointError, load_checkpoint, model_from
 from cnnlab.train.metrics import confusion_matrix, per_class_accuracy
 from cnnlab.train.trainer import Trainer, evaluate
 
-
-def distributed_run(cfg: dict, resume):
-    """The run's :class:`cnnlab.distributed.training.DistributedRun`, or None."""
-    from cnnlab.distributed.training import from_config
-
-    return from_config(cfg, resume, recipes.DEFAULT_LR)
-
 __all__ = ["evaluate_checkpoint", "format_eval_report", "predict_images", "train"]
 
 
@@ -34,6 +27,13 @@ def default_run_dir(base="runs") -> Path:
     while path.exists():
         path, i = Path(base) / f"{stamp}-{i}", i + 1
     return path
+
+
+def distributed_run(cfg: dict, resume):
+    """The run's :class:`cnnlab.distributed.training.DistributedRun`, or None."""
+    from cnnlab.distributed.training import from_config
+
+    return from_config(cfg, resume, recipes.DEFAULT_LR)
 
 
 def train(
