@@ -133,3 +133,35 @@ def test_code_fingerprint_changes_with_any_source_file(monkeypatch, tmp_path):
     assert code_fingerprint() == before
     (tmp_path / "sub" / "op.py").write_text("y = 3\n")
     assert code_fingerprint() != before
+
+
+def test_cnnlab_distributed_loads_on_first_use():
+    import cnnlab
+
+    assert cnnlab.distributed.world_size() >= 1 and "distributed" in dir(cnnlab)
+
+
+def test_after_backward_runs_between_backward_and_step():
+    import numpy as np
+
+    from cnnlab import nn, optim
+    from cnnlab.data import ArrayDataset, DataLoader
+    from cnnlab.train.trainer import Trainer
+
+    seen = []
+
+    class Spy(Trainer):
+        def after_backward(self):
+            w = self.model[1].weight
+            seen.append((w.grad is not None, w.numpy().copy()))
+
+    rng = np.random.default_rng(0)
+    ds = ArrayDataset(rng.integers(0, 256, (12, 2, 2)).astype(np.uint8), rng.integers(0, 3, 12))
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
+    start = model[1].weight.numpy().copy()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    Spy(model, nn.CrossEntropyLoss(), opt, train_loader=DataLoader(ds, 4, seed=0), epochs=1,
+        out_dir=None, progress=False).fit()  # fmt: skip
+    assert len(seen) == 3 and all(has_grad for has_grad, _ in seen)
+    np.testing.assert_array_equal(seen[0][1], start)  # before the first step
+    assert not np.array_equal(seen[1][1], start)
