@@ -15,23 +15,32 @@ from cnnlab import distributed as dist
 from cnnlab import nn, optim
 from cnnlab.data import ArrayDataset
 
+SEED = 3  # the loader's: one permutation per epoch on every rank
 
-def main(out: str, batch: int, steps: int, norm: str) -> None:
-    dist.init()
+
+def dataset() -> ArrayDataset:
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (256, 8, 8)).astype(np.uint8)
-    labels = rng.integers(0, 4, 256)
-    cnnlab.manual_seed(1 + dist.rank())  # different on each rank: the broadcast must fix it
+    return ArrayDataset(images, rng.integers(0, 4, 256))
+
+
+def build_model(norm: str, seed: int):
+    cnnlab.manual_seed(seed)
     layers = [nn.Conv2d(1, 4, 3, padding=1)]
     if norm != "plain":
         layers.append(nn.BatchNorm2d(4))
     layers += [nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64, 4)]
     model = nn.Sequential(*layers)
-    if norm == "syncbn":
-        model = dist.convert_sync_batchnorm(model)
+    return dist.convert_sync_batchnorm(model) if norm == "syncbn" else model
+
+
+def main(out: str, batch: int, steps: int, norm: str) -> None:
+    dist.init()
+    # a different initialisation on each rank: the broadcast must fix it
+    model = build_model(norm, seed=1 + dist.rank())
     dist.broadcast_parameters(model)
     opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    loader = dist.DistributedDataLoader(ArrayDataset(images, labels), batch, shuffle=True, seed=3)
+    loader = dist.DistributedDataLoader(dataset(), batch, shuffle=True, seed=SEED)
     loss_fn = nn.CrossEntropyLoss()
     done = 0
     while done < steps:
