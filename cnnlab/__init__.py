@@ -46,6 +46,7 @@ _LAZY_SUBPACKAGES = (
     "onnx",
     "kernels",
     "experiments",
+    "distributed",
 )
 # Names re-exported from a lazily loaded subpackage: name -> subpackage.
 _LAZY_NAMES = {"summary": "inspect", "receptive_field": "inspect", "save": "io", "load": "io"}

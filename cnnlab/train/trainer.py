@@ -240,6 +240,10 @@ class Trainer:
             "Try a lower learning rate or gradient clipping."
         )
 
+    def after_backward(self) -> None:
+        """Called between ``backward()`` and gradient clipping and the optimiser step: a hook
+        (distributed training averages the ranks' gradients here)."""
+
     def train_epoch(self, epoch: int) -> dict:
         """One pass over ``train_loader``; returns ``{'loss', 'acc', 'img_per_s', 'time_s'}``."""
         from cnnlab.optim import clip_grad_norm_
@@ -265,6 +269,7 @@ class Trainer:
                 raise self._diverged(value, epoch, i)
             self.optimizer.zero_grad()
             loss.backward()
+            self.after_backward()
             if self.grad_clip:
                 clip_grad_norm_(self.model.parameters(), self.grad_clip)
             self.optimizer.step()

