@@ -17,9 +17,9 @@ from contextlib import contextmanager
 import numpy as np
 
 import cnnlab
-from cnnlab import nn
 from cnnlab.serve.catalogue import list_choices
 from cnnlab.serve.encode import BadInput, check_image_bytes, decode, png_url
+from cnnlab.serve.inside import arithmetic, features, filters, first_conv, unit
 
 __all__ = [
     "Lab",
@@ -41,7 +41,6 @@ ATTACK_METHODS = ("fgsm", "pgd")
 MAX_PGD_STEPS = 50
 MAX_SMOOTHGRAD_SAMPLES = 50
 MAX_OCCLUSION_PATCHES = 1024
-MAX_CHANNELS = 64  # feature-map tiles per layer
 
 
 class Loaded:
@@ -113,7 +112,7 @@ def _num_classes(m: Loaded) -> int:
 def describe(m: Loaded) -> dict:
     """The model's input, classes and architecture: one entry per summary row (name, type,
     output shape, parameters, receptive field size / jump / start)."""
-    first = _first_conv(m, required=False)
+    first = first_conv(m, required=False)
     return {
         "id": m.id,
         "model": type(m.info.model).__name__,
@@ -175,188 +174,6 @@ def predict(m: Loaded, x: np.ndarray, topk: int = 5) -> dict:
 
     probs = predict_probs(m.info, x[None])[0]
     return {"top": _top(m, probs, topk), "input": png_url(x)}
-
-
-def _forward_all(m: Loaded, x: np.ndarray) -> list:
-    """Every leaf call's ``(input, output)`` for one image, in summary-row order."""
-    from cnnlab.explain.base import model_function
-
-    calls: list = []
-    handles = [
-        mod.register_forward_hook(lambda _m, i, o: calls.append((i[0] if i else None, o)))
-        for _, mod in m.leaves
-    ]
-    try:
-        with cnnlab.no_grad():
-            model_function(m.info.model, m.info.normalize)(cnnlab.tensor(x[None]))
-    finally:
-        for h in handles:
-            h.remove()
-    return [(i, o[0] if isinstance(o, tuple) else o) for i, o in calls]
-
-
-def _layer(m: Loaded, layer) -> int:
-    try:
-        i = int(layer)
-    except (TypeError, ValueError):
-        names = [r.name for r in m.rows]
-        if layer not in names:
-            raise BadInput(f"layer: unknown layer {layer!r}; layers: {', '.join(names)}") from None
-        i = names.index(layer)
-    if not 0 <= i < len(m.rows):
-        raise BadInput(f"layer: index must be in [0, {len(m.rows)}), got {layer}")
-    return i
-
-
-def _tiles(a: np.ndarray, max_channels: int) -> tuple[list, list]:
-    """Per-channel PNGs, each scaled to [0, 1] over its own range; and those ranges."""
-    a = a[:max_channels]
-    lo = a.min(axis=(1, 2), keepdims=True)
-    hi = a.max(axis=(1, 2), keepdims=True)
-    scaled = (a - lo) / np.where(hi > lo, hi - lo, 1)
-    return [png_url(t) for t in scaled], [[float(p), float(q)] for p, q in zip(lo.flat, hi.flat)]
-
-
-def features(m: Loaded, x: np.ndarray, max_channels: int = MAX_CHANNELS) -> dict:
-    """Every layer's output for ``x``: a tile per channel (at most ``max_channels``) for
-    feature maps ``(C, h, w)``, one strip for vectors."""
-    out = []
-    max_channels = max(1, min(int(max_channels), 512))
-    for i, (_, o) in enumerate(_forward_all(m, x)):
-        a = o.numpy()[0].astype(np.float32)
-        if a.ndim == 1:
-            a = a[None, None]
-        elif a.ndim != 3:
-            a = a.reshape(1, 1, -1)
-        tiles, ranges = _tiles(a, max_channels)
-        out.append(
-            {
-                "index": i,
-                "name": m.rows[i].name,
-                "type": m.rows[i].type,
-                "shape": list(o.shape[1:]),
-                "tiles": tiles,
-                "ranges": ranges,
-            }
-        )
-    return {"layers": out}
-
-
-def _box(m: Loaded, i: int, row: int, col: int) -> dict | None:
-    """Input pixels ``rows``/``cols`` (first, last, clipped) that unit (row, col) of layer
-    ``i`` sees, from the summary's analytic field."""
-    r = m.rows[i]
-    if r.rf_size is None:
-        return None
-    _, h, w = m.info.shape
-    spans = []
-    for size, jump, start, k, n in zip(r.rf_size, r.rf_jump, r.rf_start, (row, col), (h, w)):
-        lo, hi = start + k * jump - size / 2, start + k * jump + size / 2
-        spans.append(
-            [max(int(math.floor(lo + 1e-9)), 0), min(int(math.ceil(hi - 1e-9)) - 1, n - 1)]
-        )
-    return {"rows": spans[0], "cols": spans[1]}
-
-
-def unit(m: Loaded, x: np.ndarray, layer, channel: int, row: int = 0, col: int = 0) -> dict:
-    """The value of one unit of ``layer`` for ``x`` and its receptive field on the input."""
-    i = _layer(m, layer)
-    o = _forward_all(m, x)[i][1].numpy()[0]
-    idx = _index(o.shape, channel, row, col)
-    spatial = o.ndim == 3
-    return {
-        "layer": i,
-        "name": m.rows[i].name,
-        "value": float(o[idx]),
-        "rf": _box(m, i, row, col) if spatial else _box(m, i, 0, 0),
-    }
-
-
-def _index(shape, channel, row, col) -> tuple:
-    want = (channel, row, col)[: len(shape)] if len(shape) == 3 else (channel,)
-    if len(shape) != 3 and len(shape) != 1:
-        raise BadInput(f"unit: layer output of shape {tuple(shape)} has no (channel, row, col)")
-    for v, n, what in zip(want, shape, ("channel", "row", "col")):
-        if not 0 <= int(v) < n:
-            raise BadInput(f"unit: {what} must be in [0, {n}), got {v}")
-    return tuple(int(v) for v in want)
-
-
-def _first_conv(m: Loaded, required: bool = True):
-    for i, r in enumerate(m.rows):
-        if r.type == "Conv2d":
-            return i
-    if required:
-        raise BadInput(f"{type(m.info.model).__name__} has no Conv2d layer")
-    return None
-
-
-def _pads(conv) -> tuple:
-    k, d = conv.kernel_size, conv.dilation
-    p = conv.padding
-    if p == "valid":
-        return (0, 0)
-    if p == "same":
-        return tuple((di * (ki - 1)) // 2 for ki, di in zip(k, d))
-    return (p, p) if isinstance(p, int) else tuple(p[:2])
-
-
-def arithmetic(m: Loaded, x: np.ndarray, channel: int, row: int, col: int) -> dict:
-    """One output value of the first conv layer worked out: the input window (what the layer
-    received, padded), the filter and the bias; ``sum(window * filter) + bias`` next to the
-    layer's own output (they agree to float32 rounding)."""
-    i = _first_conv(m)
-    conv = m.leaves[i][1]
-    if not isinstance(conv, nn.Conv2d):
-        raise BadInput(f"layer {m.rows[i].name} is not a Conv2d")
-    inp, out = _forward_all(m, x)[i]
-    a, o = inp.numpy()[0].astype(np.float64), out.numpy()[0]
-    ch, r, c = _index(o.shape, channel, row, col)
-    (kh, kw), (sh, sw), (dh, dw) = conv.kernel_size, conv.stride, conv.dilation
-    ph, pw = _pads(conv)
-    padded = np.pad(a, ((0, 0), (ph, ph + kh * dh), (pw, pw + kw * dw)))
-    per_group = conv.out_channels // conv.groups
-    cin = a.shape[0] // conv.groups
-    g = ch // per_group
-    window = padded[
-        g * cin : (g + 1) * cin,
-        r * sh : r * sh + dh * (kh - 1) + 1 : dh,
-        c * sw : c * sw + dw * (kw - 1) + 1 : dw,
-    ]
-    weight = conv.weight.numpy()[ch].astype(np.float64)
-    bias = float(conv.bias.numpy()[ch]) if conv.bias is not None else 0.0
-    dot = float((window * weight).sum())
-    return {
-        "layer": i,
-        "name": m.rows[i].name,
-        "channel": ch,
-        "row": r,
-        "col": c,
-        "padding": [ph, pw],
-        "stride": [sh, sw],
-        "window": window.tolist(),
-        "weight": weight.tolist(),
-        "bias": bias,
-        "dot": dot,
-        "value": dot + bias,
-        "activation": float(o[ch, r, c]),
-        "rf": _box(m, i, r, c),
-    }
-
-
-def filters(m: Loaded, layer, max_filters: int = MAX_CHANNELS) -> dict:
-    """The kernels of a Conv2d layer, one tile per filter (RGB for 3 input channels, else its
-    first input channel), each scaled over its own values."""
-    i = _layer(m, layer)
-    conv = m.leaves[i][1]
-    if not isinstance(conv, nn.Conv2d):
-        raise BadInput(f"filters: layer {m.rows[i].name!r} is a {m.rows[i].type}, not a Conv2d")
-    w = conv.weight.numpy().astype(np.float32)[:max_filters]
-    lo = w.min(axis=(1, 2, 3), keepdims=True)
-    hi = w.max(axis=(1, 2, 3), keepdims=True)
-    u = (w - lo) / np.where(hi > lo, hi - lo, 1)
-    tiles = [png_url(t if t.shape[0] == 3 else t[0]) for t in u]
-    return {"layer": i, "name": m.rows[i].name, "shape": list(conv.weight.shape), "tiles": tiles}
 
 
 def _target(m: Loaded, target):

@@ -27,6 +27,7 @@ from werkzeug.exceptions import HTTPException
 
 from cnnlab.serve import api
 from cnnlab.serve.encode import MAX_BYTES, BadInput
+from cnnlab.serve.inside import MAX_CHANNELS
 
 __all__ = ["create_app"]
 
@@ -127,7 +128,7 @@ def create_app(lab: api.Lab) -> Flask:
     def features():
         p = _params()
         with lab.use(p.get("model")) as m:
-            return jsonify(api.features(m, _image(m, p), _int(p, "max_channels", api.MAX_CHANNELS)))
+            return jsonify(api.features(m, _image(m, p), _int(p, "max_channels", MAX_CHANNELS)))
 
     @app.post("/api/unit")
     def unit():
