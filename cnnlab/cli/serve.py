@@ -28,6 +28,10 @@ def add_parser(subparsers, parents) -> None:
 
 
 def run(args) -> int:
+    try:
+        import flask  # noqa: F401
+    except ImportError:
+        raise RuntimeError("cnnlab serve needs Flask: pip install 'cnnlab[serve]'") from None
     from cnnlab.serve.api import Lab
     from cnnlab.serve.app import create_app
 

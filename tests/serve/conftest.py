@@ -70,8 +70,8 @@ def find_chromium() -> str | None:
     return next((p for p in map(shutil.which, CHROMIUM_NAMES) if p), None)
 
 
-@pytest.fixture(scope="session")
-def chromium():
+def require_chromium() -> str:
+    """chromium's path; without one, fail in CI (CI=true) and skip elsewhere, with the reason."""
     path = find_chromium()
     if path is None:
         msg = "Debian's chromium is not installed (scripts/setup.sh --test installs it)"
@@ -79,3 +79,8 @@ def chromium():
             pytest.fail(f"CI=true: {msg}; the browser test must run in CI")
         pytest.skip(msg)
     return path
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    return require_chromium()
