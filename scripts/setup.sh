@@ -35,6 +35,14 @@ else
   echo "setup: oneDNN skipped (its wheel is for x86-64 Linux only); the NumPy kernels will run"
 fi
 
+# 1c. Flask, the web framework of `cnnlab serve` (the browser lab).
+if have_py "import flask"; then
+  echo "setup: Flask (cnnlab serve) is installed"
+else
+  echo "setup: installing Flask (cnnlab serve)"
+  "$PY" -m pip install -q -e ".[serve]"
+fi
+
 # 2. Test-only packages. PyTorch is a reference for the tests, never a runtime dependency;
 #    torch==2.13.0 (CPU) installs from this machine's disk.
 if [ $want_test = 1 ]; then
@@ -49,6 +57,15 @@ if [ $want_test = 1 ]; then
   else
     echo "setup: installing PyTorch 2.13.0 (CPU build, test reference only)"
     "$PY" -m pip install -q torch==2.13.0 || echo "setup: WARNING: PyTorch unavailable; parity tests will skip"
+  fi
+  # Debian's chromium for the browser test of `cnnlab serve` (tests/serve/test_browser.py)
+  if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then
+    echo "setup: chromium (browser test) is installed"
+  else
+    echo "setup: installing Debian's chromium (browser test)"
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    { $SUDO apt-get install -y -q chromium || { $SUDO apt-get update -q && $SUDO apt-get install -y -q chromium; }; } \
+      || echo "setup: WARNING: chromium unavailable; the browser test will skip (and fail in CI)"
   fi
 fi
 
