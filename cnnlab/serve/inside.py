@@ -182,6 +182,7 @@ def arithmetic(m: Loaded, x: np.ndarray, channel: int, row: int, col: int) -> di
         "window": window.tolist(),
         "weight": weight.tolist(),
         "bias": bias,
+        "has_bias": conv.bias is not None,
         "dot": dot,
         "value": dot + bias,
         "activation": float(o[ch, r, c]),

@@ -84,3 +84,22 @@ def require_chromium() -> str:
 @pytest.fixture(scope="session")
 def chromium():
     return require_chromium()
+
+
+@pytest.fixture(scope="session")
+def browser(chromium):
+    """Playwright for Python driving Debian's chromium (no browser download)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        msg = "Playwright is not installed (pip install -e '.[test]' installs it)"
+        if in_ci():
+            pytest.fail(f"CI=true: {msg}")
+        pytest.skip(msg)
+    from tests.serve.browser import FLAGS
+
+    args = [f for f in FLAGS if f not in ("--headless", "--hide-scrollbars")]
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=args)
+        yield b
+        b.close()

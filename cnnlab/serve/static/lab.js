@@ -239,9 +239,9 @@ async function showArithmetic(channel, row, col) {
   const table = (m) => "<table>" + m.map((r) => "<tr>" + r.map((v) => `<td>${fmt(v, 2)}</td>`).join("") + "</tr>").join("") + "</table>";
   const chans = a.window.length > 3 ? 1 : a.window.length;
   let html = `<h3>${a.name}: one output value</h3><div class="row">`;
-  for (let c = 0; c < chans; c++) html += `<div><div class="small">window${chans > 1 ? " ch " + c : ""}</div>${table(a.window[c])}</div>` +
+  for (let c = 0; c < chans; c++) html += `<div><div class="small">window of the layer's input${chans > 1 ? ", ch " + c : ""}</div>${table(a.window[c])}</div>` +
     `<div><div class="small">filter${chans > 1 ? " ch " + c : ""}</div>${table(a.weight[c])}</div>`;
-  html += `</div><div class="eq">Σ window × filter = ${fmt(a.dot)}<br>+ bias ${fmt(a.bias)}<br>= <b>${fmt(a.value)}</b>` +
+  html += `</div><div class="eq">Σ window × filter = ${fmt(a.dot)}<br>+ bias ${a.has_bias ? fmt(a.bias) : "0 (the layer has none)"}<br>= <b>${fmt(a.value)}</b>` +
     ` &nbsp; (the layer's output: ${fmt(a.activation)})</div>` +
     `<div class="small">stride ${a.stride.join("×")}, padding ${a.padding.join("×")}${a.window.length > 3 ? `; ${a.window.length} input channels, the first shown` : ""}</div>`;
   $("arith").innerHTML = html;
@@ -249,13 +249,19 @@ async function showArithmetic(channel, row, col) {
 
 // ---- explanations and attacks -----------------------------------------------------------
 const fig = (src, cap) => `<figure><img src="${src}" alt="${cap}"><figcaption>${cap}</figcaption></figure>`;
+// the latest request wins: an older answer that arrives late is dropped
+const seq = { explain: 0, attack: 0 };
 async function explain() {
+  const my = ++seq.explain;
   const e = await call("/api/explain", { image: S.image, method: $("ex-method").value, target: $("ex-target").value });
+  if (my !== seq.explain) return;
   $("ex-out").innerHTML = fig($("input-img").src, "input") + fig(e.map, `${e.method}`) +
     fig(e.overlay, `overlay: class ${e.target} (${e.class})`);
 }
 async function attack() {
+  const my = ++seq.attack;
   const a = await call("/api/attack", { image: S.image, method: $("at-method").value, eps: +$("at-eps").value, steps: +$("at-steps").value, target: $("at-target").value });
+  if (my !== seq.attack) return;
   $("at-out").innerHTML = fig(a.adversarial, `adversarial (ε ${fmt(a.eps, 3)})`) +
     fig(a.difference, `difference ×${a.linf > 0 ? fmt(0.5 / a.linf, 1) : "–"}`) +
     `<div><h3>New prediction ${a.success ? "<span style='color:#c0392b'>(fooled)</span>" : "(unchanged)"}</h3><ol class="bars" id="at-pred"></ol>` +
