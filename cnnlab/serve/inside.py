@@ -53,18 +53,22 @@ def _layer(m: Loaded, layer) -> int:
     return i
 
 
-def _tiles(a: np.ndarray, max_channels: int) -> tuple[list, list]:
-    """Per-channel PNGs, each scaled to [0, 1] over its own range; and those ranges."""
+def _sprite(a: np.ndarray, max_channels: int) -> tuple[str, list]:
+    """The first ``max_channels`` maps ``(C, h, w)``, each scaled to [0, 1] over its own range,
+    stacked into one ``(n * h, w)`` PNG (one image per layer, not per channel: encoding is
+    most of the time); and the ranges."""
     a = a[:max_channels]
     lo = a.min(axis=(1, 2), keepdims=True)
     hi = a.max(axis=(1, 2), keepdims=True)
     scaled = (a - lo) / np.where(hi > lo, hi - lo, 1)
-    return [png_url(t) for t in scaled], [[float(p), float(q)] for p, q in zip(lo.flat, hi.flat)]
+    ranges = [[float(p), float(q)] for p, q in zip(lo.flat, hi.flat)]
+    return png_url(scaled.reshape(-1, a.shape[2])), ranges
 
 
 def features(m: Loaded, x: np.ndarray, max_channels: int = MAX_CHANNELS) -> dict:
-    """Every layer's output for ``x``: a tile per channel (at most ``max_channels``) for
-    feature maps ``(C, h, w)``, one strip for vectors."""
+    """Every layer's output for ``x``: ``sprite``, a PNG of its first ``max_channels``
+    feature maps stacked top to bottom (``channels`` of them, each ``tile`` = (h, w)), or
+    one strip for a vector."""
     out = []
     max_channels = max(1, min(int(max_channels), 512))
     for i, (_, o) in enumerate(_forward_all(m, x)):
@@ -73,14 +77,16 @@ def features(m: Loaded, x: np.ndarray, max_channels: int = MAX_CHANNELS) -> dict
             a = a[None, None]
         elif a.ndim != 3:
             a = a.reshape(1, 1, -1)
-        tiles, ranges = _tiles(a, max_channels)
+        sprite, ranges = _sprite(a, max_channels)
         out.append(
             {
                 "index": i,
                 "name": m.rows[i].name,
                 "type": m.rows[i].type,
                 "shape": list(o.shape[1:]),
-                "tiles": tiles,
+                "sprite": sprite,
+                "channels": len(ranges),
+                "tile": list(a.shape[1:]),
                 "ranges": ranges,
             }
         )

@@ -79,11 +79,23 @@ def test_features_give_every_layer_its_maps(loaded, x):
     assert len(f["layers"]) == len(loaded.rows)
     for L, row in zip(f["layers"], loaded.rows):
         assert L["shape"] == list(row.output_shape)
+        sprite = decode_png(L["sprite"])
         if len(row.output_shape) == 3:
-            assert len(L["tiles"]) == min(4, row.output_shape[0])
-            assert decode_png(L["tiles"][0]).shape == tuple(row.output_shape[1:])
+            c, h, w = row.output_shape
+            assert L["channels"] == min(4, c) and L["tile"] == [h, w]
+            assert sprite.shape == (L["channels"] * h, w)
         else:
-            assert decode_png(L["tiles"][0]).shape == (1, row.output_shape[0])
+            assert L["channels"] == 1 and sprite.shape == (1, row.output_shape[0])
+
+
+def test_feature_sprite_holds_each_channel_scaled(loaded, x):
+    L = api.features(loaded, x)["layers"][0]
+    act = ex.activations(loaded.info.model, x, L["name"], loaded.info.normalize)
+    h, w = L["tile"]
+    tile = decode_png(L["sprite"])[h : 2 * h] / 255.0  # channel 1
+    lo, hi = act[1].min(), act[1].max()
+    assert L["ranges"][1] == pytest.approx([lo, hi], rel=1e-6)
+    np.testing.assert_allclose(tile, (act[1] - lo) / (hi - lo), atol=0.5 / 255 + 1e-6)
 
 
 @pytest.mark.parametrize("layer_type", ["Conv2d", "MaxPool2d"])

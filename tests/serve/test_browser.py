@@ -19,7 +19,7 @@ def test_page_renders_a_prediction_and_feature_maps(chromium, lab):
     bars = re.findall(r'<span class="bar"><i style="width:([\d.]+)%"', pred.group(1))
     assert len(bars) == 5 and sum(map(float, bars)) <= 100.5
     assert re.search(r'id="input-img" [^>]*src="data:image/png', dom)
-    assert len(re.findall(r'alt="[^"]+ channel \d+"', dom)) > 20  # feature-map tiles
+    assert len(re.findall(r'class="tile[ "]', dom)) > 20  # feature-map tiles
     arch = re.search(r'<ol id="arch">(.*?)</ol>', dom, re.S).group(1)
     with lab.use(None) as m:
         assert arch.count("<li") == len(m.rows)  # the architecture column
@@ -47,7 +47,7 @@ def test_draw_click_a_unit_and_attack(browser, lab):
         page.wait_for_function(f"document.getElementById('input-img').src !== {before!r}")
         page.wait_for_selector("#pred li >> nth=4")
         # a first-conv unit: its value worked out equals the layer's output
-        page.click("#layer-0 .tiles img >> nth=2")
+        page.click("#layer-0 .tile >> nth=2")
         big = page.locator("#big").bounding_box()
         page.mouse.click(big["x"] + big["width"] * 0.5, big["y"] + big["height"] * 0.4)
         eq = page.wait_for_selector("#arith .eq").inner_text()

@@ -167,37 +167,51 @@ $("test-load").onclick = () => loadTest(+$("test-index").value);
 $("test-random").onclick = () => loadTest(Math.floor(Math.random() * (+$("test-index").max + 1 || 10000)));
 
 // ---- inside the network -----------------------------------------------------------------
+const TILE = 34; // px per feature-map tile
 function drawMaps(layers) {
   S.layers = layers;
   const box = $("maps"); box.innerHTML = "";
   for (const L of layers) {
+    const total = L.shape.length === 3 ? L.shape[0] : 1;
     const div = el("div", { class: "layer", id: `layer-${L.index}` },
-      `<h3><b>${L.name}</b> ${L.type} · ${L.shape.join("×")}${L.tiles.length < (L.shape.length === 3 ? L.shape[0] : 1) ? ` (first ${L.tiles.length} channels)` : ""}</h3>`);
+      `<h3><b>${L.name}</b> ${L.type} · ${L.shape.join("×")}${L.channels < total ? ` (first ${L.channels} channels)` : ""}</h3>`);
     const tiles = el("div", { class: "tiles" });
-    L.tiles.forEach((src, ch) => {
-      const img = el("img", { src, alt: `${L.name} channel ${ch}`, title: `channel ${ch}: ${fmt(L.ranges[ch][0], 3)} … ${fmt(L.ranges[ch][1], 3)}` });
-      if (L.shape.length !== 3) img.classList.add("strip");
-      if (S.sel && S.sel.layer === L.index && S.sel.channel === ch) img.classList.add("sel");
-      img.onclick = () => showDetail(L.index, ch, null);
-      tiles.append(img);
-    });
+    const [h, w] = L.tile, strip = L.shape.length !== 3;
+    const tw = TILE, th = Math.max(1, Math.round(TILE * h / w));
+    for (let ch = 0; ch < L.channels; ch++) {
+      const t = el("div", { class: "tile" + (strip ? " strip" : ""), "data-channel": ch,
+        title: `channel ${ch}: ${fmt(L.ranges[ch][0], 3)} … ${fmt(L.ranges[ch][1], 3)}` });
+      t.style.backgroundImage = `url(${L.sprite})`;
+      if (strip) t.style.backgroundSize = "100% 100%";
+      else {
+        t.style.width = `${tw}px`; t.style.height = `${th}px`;
+        t.style.backgroundSize = `${tw}px ${th * L.channels}px`; t.style.backgroundPosition = `0 -${ch * th}px`;
+      }
+      if (S.sel && S.sel.layer === L.index && S.sel.channel === ch) t.classList.add("sel");
+      t.onclick = () => showDetail(L.index, ch, null);
+      tiles.append(t);
+    }
     div.append(tiles); box.append(div);
   }
+}
+
+async function spriteImage(L) {
+  if (!L.img) { L.img = new Image(); L.img.src = L.sprite; await L.img.decode(); }
+  return L.img;
 }
 
 async function showDetail(layer, channel, unit) {
   const L = S.layers[layer]; if (!L) return;
   S.sel = { layer, channel, unit };
-  document.querySelectorAll(".tiles img.sel").forEach((i) => i.classList.remove("sel"));
-  document.querySelector(`#layer-${layer} .tiles img:nth-child(${channel + 1})`)?.classList.add("sel");
+  document.querySelectorAll("#maps .tile.sel").forEach((i) => i.classList.remove("sel"));
+  document.querySelector(`#layer-${layer} .tile[data-channel="${spatialChannel(L, channel)}"]`)?.classList.add("sel");
   $("detail").hidden = false;
   const spatial = L.shape.length === 3, [h, w] = spatial ? L.shape.slice(1) : [1, L.shape[L.shape.length - 1]];
   $("detail-title").textContent = spatial ? `${L.name}, channel ${channel} (${h}×${w})` : `${L.name} (${w} values)`;
   const big = $("big"), bg = big.getContext("2d"), cell = Math.max(1, Math.floor(280 / Math.max(h, w)));
   big.width = w * cell; big.height = h * cell;
-  const img = new Image(); img.src = L.tiles[channel];
-  await img.decode();
-  bg.imageSmoothingEnabled = false; bg.drawImage(img, 0, 0, big.width, big.height);
+  const img = await spriteImage(L), k = spatialChannel(L, channel);
+  bg.imageSmoothingEnabled = false; bg.drawImage(img, 0, k * h, w, h, 0, 0, big.width, big.height);
   big.onclick = (e) => {
     const r = big.getBoundingClientRect();
     const col = Math.floor((e.clientX - r.left) * big.width / r.width / cell), row = Math.floor((e.clientY - r.top) * big.height / r.height / cell);
@@ -214,6 +228,8 @@ async function showDetail(layer, channel, unit) {
   if (spatial && layer === S.desc.first_conv) await showArithmetic(channel, row, col);
   else $("arith").innerHTML = "";
 }
+
+const spatialChannel = (L, channel) => (L.shape.length === 3 ? channel : 0);
 
 function drawRF(rf) {
   const c = $("input-rf"), cg = c.getContext("2d"); cg.clearRect(0, 0, c.width, c.height);
