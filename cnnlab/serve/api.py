@@ -17,9 +17,10 @@ from contextlib import contextmanager
 import numpy as np
 
 import cnnlab
+from cnnlab import nn
 from cnnlab.serve.catalogue import list_choices
 from cnnlab.serve.encode import BadInput, check_image_bytes, decode, png_url
-from cnnlab.serve.inside import arithmetic, features, filters, first_conv, unit
+from cnnlab.serve.inside import _forward_all, arithmetic, features, filters, first_conv, unit
 
 __all__ = [
     "Lab",
@@ -45,13 +46,18 @@ MAX_OCCLUSION_PATCHES = 1024
 
 class Loaded:
     """A model ready to serve: the loader's ``info`` (model in eval mode, input shape,
-    normalisation, classes, data), its summary rows and the leaf modules in call order."""
+    normalisation, classes, data), its summary rows, and ``modules``: the module behind each row."""
 
     def __init__(self, id: str, info) -> None:
         self.id, self.info = id, info
         self.summary = cnnlab.summary(info.model, info.shape)
         self.rows = self.summary.rows
         self.leaves = _leaves(info.model)
+        c, h, w = info.shape
+        calls = _forward_all(self, np.zeros((c, h, w), np.float32))
+        if len(calls) != len(self.rows):
+            raise RuntimeError(f"{len(calls)} layer calls but {len(self.rows)} summary rows")
+        self.modules = [mod for mod, _, _ in calls]  # the module of each summary row
         self.test_set = None
 
     @property
@@ -129,6 +135,7 @@ def describe(m: Loaded) -> dict:
                 "type": r.type,
                 "output_shape": list(r.output_shape),
                 "params": r.params,
+                "conv": isinstance(m.modules[i], nn.Conv2d),
                 "rf_size": _list(r.rf_size),
                 "rf_jump": _list(r.rf_jump),
                 "rf_start": _list(r.rf_start),

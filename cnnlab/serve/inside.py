@@ -23,12 +23,13 @@ MAX_CHANNELS = 64  # feature-map tiles per layer
 
 
 def _forward_all(m: Loaded, x: np.ndarray) -> list:
-    """Every leaf call's ``(input, output)`` for one image, in summary-row order."""
+    """Every leaf call's ``(module, input, output)`` for one image: call ``i`` is summary row
+    ``i`` (the same leaves, hooked the same way; a module called twice gives two rows)."""
     from cnnlab.explain.base import model_function
 
     calls: list = []
     handles = [
-        mod.register_forward_hook(lambda _m, i, o: calls.append((i[0] if i else None, o)))
+        mod.register_forward_hook(lambda mo, i, o: calls.append((mo, i[0] if i else None, o)))
         for _, mod in m.leaves
     ]
     try:
@@ -37,7 +38,7 @@ def _forward_all(m: Loaded, x: np.ndarray) -> list:
     finally:
         for h in handles:
             h.remove()
-    return [(i, o[0] if isinstance(o, tuple) else o) for i, o in calls]
+    return [(mo, i, o[0] if isinstance(o, tuple) else o) for mo, i, o in calls]
 
 
 def _layer(m: Loaded, layer) -> int:
@@ -71,7 +72,7 @@ def features(m: Loaded, x: np.ndarray, max_channels: int = MAX_CHANNELS) -> dict
     one strip for a vector."""
     out = []
     max_channels = max(1, min(int(max_channels), 512))
-    for i, (_, o) in enumerate(_forward_all(m, x)):
+    for i, (_, _, o) in enumerate(_forward_all(m, x)):
         a = o.numpy()[0].astype(np.float32)
         if a.ndim == 1:
             a = a[None, None]
@@ -112,7 +113,7 @@ def _box(m: Loaded, i: int, row: int, col: int) -> dict | None:
 def unit(m: Loaded, x: np.ndarray, layer, channel: int, row: int = 0, col: int = 0) -> dict:
     """The value of one unit of ``layer`` for ``x`` and its receptive field on the input."""
     i = _layer(m, layer)
-    o = _forward_all(m, x)[i][1].numpy()[0]
+    o = _forward_all(m, x)[i][2].numpy()[0]
     idx = _index(o.shape, channel, row, col)
     spatial = o.ndim == 3
     return {
@@ -134,22 +135,28 @@ def _index(shape, channel, row, col) -> tuple:
 
 
 def first_conv(m: Loaded, required: bool = True):
-    for i, r in enumerate(m.rows):
-        if r.type == "Conv2d":
+    """Row index of the first Conv2d (subclasses too, such as EfficientNet's SameConv2d)."""
+    for i, mod in enumerate(m.modules):
+        if isinstance(mod, nn.Conv2d):
             return i
     if required:
         raise BadInput(f"{type(m.info.model).__name__} has no Conv2d layer")
     return None
 
 
-def _pads(conv) -> tuple:
-    k, d = conv.kernel_size, conv.dilation
-    p = conv.padding
-    if p == "valid":
-        return (0, 0)
-    if p == "same":
-        return tuple((di * (ki - 1)) // 2 for ki, di in zip(k, d))
-    return (p, p) if isinstance(p, int) else tuple(p[:2])
+def _pads(m: Loaded, i: int, conv) -> tuple:
+    """The first conv's padding on the top and left, read off its receptive field (centre of
+    unit 0 = 0.5 + (d (k - 1) / 2 - pad)): right also for layers that pad in ``forward``
+    (TensorFlow's 'SAME', EfficientNet's SameConv2d)."""
+    r = m.rows[i]
+    pads = []
+    for start, jump, k, d, s in zip(
+        r.rf_start, r.rf_jump, conv.kernel_size, conv.dilation, conv.stride
+    ):
+        if jump != s:
+            raise BadInput(f"layer {r.name} does not see the input pixels directly")
+        pads.append(int(round(d * (k - 1) / 2 - (start - 0.5))))
+    return tuple(pads)
 
 
 def arithmetic(m: Loaded, x: np.ndarray, channel: int, row: int, col: int) -> dict:
@@ -157,14 +164,14 @@ def arithmetic(m: Loaded, x: np.ndarray, channel: int, row: int, col: int) -> di
     received, padded), the filter and the bias; ``sum(window * filter) + bias`` next to the
     layer's own output (they agree to float32 rounding)."""
     i = first_conv(m)
-    conv = m.leaves[i][1]
+    conv = m.modules[i]
     if not isinstance(conv, nn.Conv2d):
         raise BadInput(f"layer {m.rows[i].name} is not a Conv2d")
-    inp, out = _forward_all(m, x)[i]
+    _, inp, out = _forward_all(m, x)[i]
     a, o = inp.numpy()[0].astype(np.float64), out.numpy()[0]
     ch, r, c = _index(o.shape, channel, row, col)
     (kh, kw), (sh, sw), (dh, dw) = conv.kernel_size, conv.stride, conv.dilation
-    ph, pw = _pads(conv)
+    ph, pw = _pads(m, i, conv)
     padded = np.pad(a, ((0, 0), (ph, ph + kh * dh), (pw, pw + kw * dw)))
     per_group = conv.out_channels // conv.groups
     cin = a.shape[0] // conv.groups
@@ -200,7 +207,7 @@ def filters(m: Loaded, layer, max_filters: int = MAX_CHANNELS) -> dict:
     """The kernels of a Conv2d layer, one tile per filter (RGB for 3 input channels, else its
     first input channel), each scaled over its own values."""
     i = _layer(m, layer)
-    conv = m.leaves[i][1]
+    conv = m.modules[i]
     if not isinstance(conv, nn.Conv2d):
         raise BadInput(f"filters: layer {m.rows[i].name!r} is a {m.rows[i].type}, not a Conv2d")
     w = conv.weight.numpy().astype(np.float32)[:max_filters]

@@ -115,7 +115,7 @@ def test_unit_value_and_receptive_field_match_the_packages(loaded, x, layer_type
 
 def test_first_conv_arithmetic_equals_the_layer_output(loaded, x):
     i = api.first_conv(loaded)
-    conv = loaded.leaves[i][1]
+    conv = loaded.modules[i]
     act = ex.activations(loaded.info.model, x, loaded.rows[i].name, loaded.info.normalize)
     for ch, r, q in [(0, 0, 0), (3, 13, 20), (5, 27, 27)]:
         a = api.arithmetic(loaded, x, ch, r, q)
@@ -229,3 +229,44 @@ def test_bad_requests(lab, loaded, x):
         api.explain(loaded, x, "lime")
     with pytest.raises(BadInput, match="eps"):
         api.attack(loaded, x, "fgsm", eps=2.0)
+
+
+class _ReusedReLU(cnnlab.nn.Module):
+    """A module called twice (rows outnumber leaves) after a TensorFlow-'SAME' first conv."""
+
+    def __init__(self):
+        from cnnlab import nn
+        from cnnlab.models.efficientnet import SameConv2d
+
+        super().__init__()
+        self.conv1 = SameConv2d(3, 4, 3, stride=2)
+        self.relu = nn.ReLU()
+        self.conv2 = nn.Conv2d(4, 5, 3, padding=1)
+        self.flat = nn.Flatten()
+
+    def forward(self, x):
+        return self.flat(self.relu(self.conv2(self.relu(self.conv1(x)))))
+
+
+def test_rows_of_a_module_called_twice_and_same_padding():
+    # regression: rows were matched to leaf modules by position, wrong once a module is
+    # called twice; SameConv2d pads in forward (0 on top/left, 1 on bottom/right here)
+    from cnnlab.explain.command import ModelInfo
+
+    cnnlab.manual_seed(2)
+    model = _ReusedReLU().eval()
+    m = api.Loaded("test", ModelInfo(model, (3, 10, 10)))
+    d = api.describe(m)
+    assert [L["name"] for L in d["layers"]] == ["conv1", "relu", "conv2", "relu", "flat"]
+    assert [L["conv"] for L in d["layers"]] == [True, False, True, False, False]
+    assert d["first_conv"] == 0  # a Conv2d subclass counts
+    assert api.filters(m, 2)["shape"] == [5, 4, 3, 3]
+    x = np.random.default_rng(1).random((3, 10, 10)).astype(np.float32)
+    out = ex.activations(model, x, "conv1")
+    for ch, r, q in [(0, 0, 0), (3, 4, 4), (1, 4, 0)]:
+        a = api.arithmetic(m, x, ch, r, q)
+        assert a["padding"] == [0, 0]
+        assert a["value"] == pytest.approx(float(out[ch, r, q]), rel=1e-5, abs=1e-6)
+    relu2 = api.unit(m, x, 3, 4, 2, 3)  # the second call of the same ReLU
+    act = np.maximum(ex.activations(model, x, "conv2"), 0)
+    assert relu2["value"] == pytest.approx(float(act[4, 2, 3]), rel=1e-6, abs=1e-7)

@@ -242,7 +242,7 @@ function drawRF(rf) {
 
 async function showFilters(layer) {
   const L = S.layers[layer];
-  if (L.type !== "Conv2d") { $("filters-box").hidden = true; return; }
+  if (!S.desc.layers[layer].conv) { $("filters-box").hidden = true; return; }
   const f = await call(`/api/filters?${q({ layer })}`);
   $("filters-box").hidden = false;
   $("filters-box").querySelector("h3").textContent = `Filters ${f.shape.join("×")}`;
