@@ -21,6 +21,7 @@ from cnnlab import nn
 from cnnlab.serve.catalogue import list_choices
 from cnnlab.serve.encode import BadInput, check_image_bytes, decode, png_url
 from cnnlab.serve.inside import _forward_all, arithmetic, features, filters, first_conv, unit
+from cnnlab.serve.inside import top_images as _top_images
 
 __all__ = [
     "Lab",
@@ -34,6 +35,7 @@ __all__ = [
     "predict",
     "read_image",
     "test_image",
+    "top_images",
     "unit",
 ]
 
@@ -306,3 +308,8 @@ def test_image(m: Loaded, index: int) -> dict:
     elif a.max() > 1.0:
         a = a / 255.0
     return {"index": index, "n": n, "label": label, "class": m.classes[label], "image": png_url(a)}
+
+
+def top_images(m: Loaded, layer, channel: int, k: int = 8, limit: int = 1000) -> dict:
+    """The test images (of the model's data set) that excite one channel most."""
+    return _top_images(m, _test_set(m), layer, channel, k, limit)

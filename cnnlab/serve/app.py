@@ -8,6 +8,8 @@ field ``image``; ``model`` is an id from ``GET /api/models``, default the server
 - ``GET  /api/model?model=ID``              input shape, classes, layers (summary rows)
 - ``GET  /api/test-image?model=ID&index=I`` a test-set image (PNG data URL) and its label
 - ``GET  /api/filters?model=ID&layer=L``    a conv layer's kernels as tiles
+- ``GET  /api/top-images?model=ID&layer=L&channel=C&k=8&limit=1000``  the test images
+  that excite a channel most
 - ``POST /api/predict``    ``{image, topk}``: top-k classes, the converted input
 - ``POST /api/features``   ``{image, max_channels}``: every layer's maps as tiles
 - ``POST /api/unit``       ``{image, layer, channel, row, col}``: value and receptive field
@@ -117,6 +119,18 @@ def create_app(lab: api.Lab) -> Flask:
         p = _params()
         with lab.use(p.get("model")) as m:
             return jsonify(api.filters(m, p.get("layer", 0)))
+
+    @app.get("/api/top-images")
+    def top_images():
+        p = _params()
+        with lab.use(p.get("model")) as m:
+            args = (
+                p.get("layer", 0),
+                _int(p, "channel", 0),
+                _int(p, "k", 8),
+                _int(p, "limit", 1000),
+            )
+            return jsonify(api.top_images(m, *args))
 
     @app.post("/api/predict")
     def predict():

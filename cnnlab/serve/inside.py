@@ -17,7 +17,7 @@ from cnnlab.serve.encode import BadInput, png_url
 if TYPE_CHECKING:
     from cnnlab.serve.api import Loaded
 
-__all__ = ["arithmetic", "features", "filters", "first_conv", "unit"]
+__all__ = ["arithmetic", "features", "filters", "first_conv", "top_images", "unit"]
 
 MAX_CHANNELS = 64  # feature-map tiles per layer
 
@@ -216,3 +216,46 @@ def filters(m: Loaded, layer, max_filters: int = MAX_CHANNELS) -> dict:
     u = (w - lo) / np.where(hi > lo, hi - lo, 1)
     tiles = [png_url(t if t.shape[0] == 3 else t[0]) for t in u]
     return {"layer": i, "name": m.rows[i].name, "shape": list(conv.weight.shape), "tiles": tiles}
+
+
+MAX_SEARCH = 5000  # test images searched per request
+
+
+def top_images(m: Loaded, test_set, layer, channel: int, k: int = 8, limit: int = 1000) -> dict:
+    """The ``k`` images among the first ``limit`` of ``test_set`` that excite ``channel`` of
+    ``layer`` most (its maximum over positions; ``cnnlab.explain.top_k_images``), best first.
+    """
+    from cnnlab import explain as ex
+
+    i = _layer(m, layer)
+    shape = m.rows[i].output_shape
+    if len(shape) not in (1, 3):
+        raise BadInput(f"top images: layer {m.rows[i].name} of shape {shape} has no channels")
+    if not 0 <= int(channel) < shape[0]:
+        raise BadInput(f"top images: channel must be in [0, {shape[0]}), got {channel}")
+    k = max(1, min(int(k), 32))
+    limit = max(k, min(int(limit), MAX_SEARCH, len(test_set)))
+    module = m.modules[i]
+    idx, scores = ex.top_k_images(
+        m.info.model, test_set, module, int(channel), k, m.info.normalize, limit=limit
+    )
+    out = []
+    for j, score in zip(idx, scores):
+        img, label = test_set[int(j)]
+        a = img.numpy() if hasattr(img, "numpy") else np.asarray(img)
+        out.append(
+            {
+                "index": int(j),
+                "label": int(label),
+                "class": m.classes[int(label)],
+                "score": float(score),
+                "image": png_url(a),
+            }
+        )
+    return {
+        "layer": i,
+        "name": m.rows[i].name,
+        "channel": int(channel),
+        "searched": limit,
+        "images": out,
+    }

@@ -270,3 +270,24 @@ def test_rows_of_a_module_called_twice_and_same_padding():
     relu2 = api.unit(m, x, 3, 4, 2, 3)  # the second call of the same ReLU
     act = np.maximum(ex.activations(model, x, "conv2"), 0)
     assert relu2["value"] == pytest.approx(float(act[4, 2, 3]), rel=1e-6, abs=1e-7)
+
+
+def test_top_images_excite_the_channel_most(loaded):
+    from cnnlab.data import DatasetError, FashionMNIST
+
+    try:
+        ds = FashionMNIST(train=False)
+    except DatasetError as e:
+        pytest.skip(f"Fashion-MNIST is not installed: {e}")
+    t = api.top_images(loaded, 0, 2, k=3, limit=40)
+    assert t["searched"] == 40 and len(t["images"]) == 3
+    scores = [
+        ex.activations(loaded.info.model, ds[i][0], loaded.rows[0].name, loaded.info.normalize)[
+            2
+        ].max()
+        for i in range(40)
+    ]
+    want = np.argsort(scores)[::-1][:3]
+    assert [im["index"] for im in t["images"]] == [int(i) for i in want]
+    with pytest.raises(BadInput, match="channel must be in"):
+        api.top_images(loaded, 0, 99)

@@ -69,6 +69,9 @@ def test_get_endpoints(client):
     r = client.get("/api/test-image", query_string={"index": 3})
     assert r.status_code in (200, 400)  # 400 (with a message) where Fashion-MNIST is missing
     assert {"image", "label"} <= set(r.get_json()) or "error" in r.get_json()
+    r = client.get("/api/top-images", query_string={"layer": 0, "channel": 1, "limit": 10})
+    assert r.status_code in (200, 400)
+    assert len(r.get_json().get("images", [])) == 8 or "error" in r.get_json()
 
 
 @pytest.mark.parametrize(

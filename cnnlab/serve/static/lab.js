@@ -220,6 +220,7 @@ async function showDetail(layer, channel, unit) {
   const [row, col] = unit || [0, 0];
   if (unit) { bg.strokeStyle = "#e8453c"; bg.lineWidth = 2; bg.strokeRect(col * cell + 1, row * cell + 1, cell - 2, cell - 2); }
   await showFilters(layer);
+  showTopImages(layer, spatial ? channel : (unit ? unit[1] : null));
   if (!unit) { $("unit-info").textContent = "click a unit"; $("arith").innerHTML = ""; drawRF(null); return; }
   const u = await call("/api/unit", { image: S.image, layer, channel: spatial ? channel : col, row: spatial ? row : 0, col: spatial ? col : 0 });
   $("unit-info").innerHTML = `unit (${spatial ? `${channel}, ${row}, ${col}` : col}) = <b>${fmt(u.value)}</b>` +
@@ -248,6 +249,21 @@ async function showFilters(layer) {
   $("filters-box").querySelector("h3").textContent = `Filters ${f.shape.join("×")}`;
   const box = $("filters"); box.innerHTML = "";
   f.tiles.forEach((src, i) => box.append(el("img", { src, title: `filter ${i}`, class: i === S.sel.channel ? "sel" : "" })));
+}
+
+// the test images that excite the chosen channel (or vector unit) most; fetched once per choice
+async function showTopImages(layer, channel) {
+  const key = `${S.model}:${layer}:${channel}`;
+  if (!S.desc.has_test_set || channel === null) { $("top-box").hidden = true; S.topKey = null; return; }
+  if (S.topKey === key) return;
+  S.topKey = key; $("top-box").hidden = false;
+  $("top-title").textContent = "Test images that excite it most (searching…)"; $("top").innerHTML = "";
+  let t;
+  try { t = await call(`/api/top-images?${q({ layer, channel, k: 8, limit: 1000 })}`); } catch (e) { return; }
+  if (S.topKey !== key) return;
+  $("top-title").textContent = `Test images that excite channel ${channel} most (of the first ${t.searched})`;
+  for (const im of t.images)
+    $("top").append(el("img", { src: im.image, title: `#${im.index}: ${im.class}, max ${fmt(im.score, 3)}`, alt: im.class }));
 }
 
 async function showArithmetic(channel, row, col) {
