@@ -40,7 +40,8 @@ __all__ = [
 ]
 
 EXPLAIN_METHODS = ("saliency", "smoothgrad", "guided", "deconvnet", "gradcam", "occlusion")
-ATTACK_METHODS = ("fgsm", "pgd")
+ATTACK_METHODS = ("fgsm", "pgd", "minimal", "one-pixel")
+SMALL_INPUT = 3 * 32 * 32  # values of an input small enough for minimal and one-pixel
 MAX_PGD_STEPS = 50
 MAX_SMOOTHGRAD_SAMPLES = 50
 MAX_OCCLUSION_PATCHES = 1024
@@ -238,9 +239,10 @@ def explain(
 def attack(
     m: Loaded, x: np.ndarray, method: str, eps: float, steps: int = 10, target=None, topk: int = 5
 ) -> dict:
-    """FGSM or PGD (L∞, in [0, 1] pixel units) on ``x``: the adversarial image, the
-    difference amplified, and the new prediction."""
-    from cnnlab.attacks import fgsm, pgd
+    """FGSM or PGD (L∞ ``eps``, in [0, 1] pixel units), or for small inputs Szegedy's minimal
+    perturbation or the one-pixel attack (``eps`` unused), on ``x``: the adversarial image,
+    the difference amplified, and the new prediction."""
+    from cnnlab.attacks import fgsm, minimal_perturbation, one_pixel, pgd
     from cnnlab.attacks.base import Normalized
     from cnnlab.train.run import predict_probs
 
@@ -254,8 +256,15 @@ def attack(
         m.info.model if m.info.normalize is None else Normalized(m.info.model, *m.info.normalize)
     )
     xb = x[None].astype(np.float32)
+    if method in ("minimal", "one-pixel") and x.size > SMALL_INPUT:
+        raise BadInput(f"{method}: only for inputs of at most {SMALL_INPUT} values, not {x.shape}")
     if method == "fgsm":
         res = fgsm(model, xb, eps=eps, target=t)
+    elif method == "minimal":
+        res = minimal_perturbation(model, xb, target=t, search_steps=4, steps=30)
+    elif method == "one-pixel":
+        rng = np.random.default_rng(0)
+        res = one_pixel(model, xb, target=t, popsize=80, maxiter=30, rng=rng)
     else:
         steps = max(1, min(int(steps), MAX_PGD_STEPS))
         res = pgd(model, xb, eps=eps, steps=steps, target=t, rng=np.random.default_rng(0))
@@ -267,11 +276,13 @@ def attack(
     return {
         "method": method,
         "eps": eps,
-        "steps": steps if method == "pgd" else 1,
+        "steps": steps if method == "pgd" else None,
         "target": t,
         "adversarial": png_url(adv),
         "difference": png_url(0.5 + delta / (2 * scale) if scale > 0 else np.full_like(delta, 0.5)),
         "linf": float(scale),
+        "l2": float(np.sqrt((delta.astype(np.float64) ** 2).sum())),
+        "changed_pixels": int((np.abs(delta) > 0).any(axis=0).sum()),
         "clean_class": int(res.clean_pred[0]),
         "top": _top(m, probs, topk),
         "success": bool(res.success[0]),

@@ -60,6 +60,9 @@ async function chooseModel(id) {
     sel.append(new Option(s === "ex-target" ? "the predicted class" : "none (untargeted)", ""));
     d.classes.forEach((n, i) => sel.append(new Option(`${i}: ${n}`, i)));
   }
+  const small = c * h * w <= 3 * 32 * 32; // the server runs minimal and one-pixel on small inputs only
+  for (const o of $("at-method").options) if (o.value === "minimal" || o.value === "one-pixel") o.disabled = !small;
+  if ($("at-method").selectedOptions[0].disabled) $("at-method").value = "fgsm";
   $("draw-box").hidden = c !== 1;
   $("draw-note").textContent = d.data === "mnist" || d.data === "mnist-subset" ?
     "centred as MNIST: 20×20 box, centre of mass" : "centred as Fashion-MNIST: fills the 28×28 frame";
@@ -294,10 +297,10 @@ async function attack() {
   const my = ++seq.attack;
   const a = await call("/api/attack", { image: S.image, method: $("at-method").value, eps: +$("at-eps").value, steps: +$("at-steps").value, target: $("at-target").value });
   if (my !== seq.attack) return;
-  $("at-out").innerHTML = fig(a.adversarial, `adversarial (ε ${fmt(a.eps, 3)})`) +
+  $("at-out").innerHTML = fig(a.adversarial, a.method === "fgsm" || a.method === "pgd" ? `adversarial (ε ${fmt(a.eps, 3)})` : "adversarial") +
     fig(a.difference, `difference ×${a.linf > 0 ? fmt(0.5 / a.linf, 1) : "–"}`) +
     `<div><h3>New prediction ${a.success ? "<span style='color:#c0392b'>(fooled)</span>" : "(unchanged)"}</h3><ol class="bars" id="at-pred"></ol>` +
-    `<p class="small">L∞ of the change ${fmt(a.linf, 3)}, ${a.method.toUpperCase()}${a.method === "pgd" ? `, ${a.steps} steps` : ""}</p></div>`;
+    `<p class="small">${a.method}${a.method === "pgd" ? `, ${a.steps} steps` : ""}: L∞ ${fmt(a.linf, 3)}, L2 ${fmt(a.l2, 3)}, ${a.changed_pixels} pixels changed</p></div>`;
   drawBars($("at-pred"), a.top, S.truth);
 }
 const safe = (f) => () => f().catch(() => {});
