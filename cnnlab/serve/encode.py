@@ -8,10 +8,19 @@ import io
 
 import numpy as np
 
-__all__ = ["BadInput", "MAX_BYTES", "MAX_PIXELS", "check_image_bytes", "decode", "png_url"]
+__all__ = [
+    "BadInput",
+    "MAX_ASPECT",
+    "MAX_BYTES",
+    "MAX_PIXELS",
+    "check_image_bytes",
+    "decode",
+    "png_url",
+]
 
 MAX_BYTES = 8 * 1024 * 1024  # an upload, after base64 decoding
 MAX_PIXELS = 4096 * 4096
+MAX_ASPECT = 20  # longer side / shorter side: resizing the shorter side must stay bounded
 
 
 class BadInput(ValueError):
@@ -39,7 +48,8 @@ def decode(data) -> bytes:
 
 def check_image_bytes(raw: bytes) -> tuple[int, int]:
     """``(width, height)`` of an encoded image, read from its header; refuses what is not an
-    image or has more than :data:`MAX_PIXELS` pixels before anything is decoded."""
+    image, has more than :data:`MAX_PIXELS` pixels or sides further apart than
+    :data:`MAX_ASPECT` (the resize to the model's size would be huge) before decoding."""
     from PIL import Image
 
     try:
@@ -49,6 +59,8 @@ def check_image_bytes(raw: bytes) -> tuple[int, int]:
         raise BadInput(f"image: not an image file PIL can read ({type(e).__name__})") from None
     if w * h > MAX_PIXELS:
         raise BadInput(f"image: {w}x{h} pixels is too large (at most {MAX_PIXELS} pixels)")
+    if max(w, h) > MAX_ASPECT * min(w, h):
+        raise BadInput(f"image: {w}x{h} is too elongated (sides at most {MAX_ASPECT}:1)")
     return w, h
 
 

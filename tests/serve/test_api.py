@@ -215,6 +215,12 @@ def test_too_many_pixels_is_refused_before_decoding(loaded):
         api.read_image(loaded, big.getvalue())
 
 
+def test_elongated_image_is_refused(loaded):
+    with pytest.raises(BadInput, match="too elongated"):
+        api.read_image(loaded, png_bytes(np.zeros((2, 4000), np.uint8)))
+    assert api.read_image(loaded, png_bytes(np.zeros((2, 40), np.uint8))).shape == (1, 28, 28)
+
+
 def test_bad_requests(lab, loaded, x):
     with pytest.raises(BadInput, match="unknown id"):
         with lab.use("run:../../etc/passwd"):
