@@ -28,12 +28,14 @@ __all__ = [
     "Loaded",
     "arithmetic",
     "attack",
+    "class_model",
     "describe",
     "explain",
     "features",
     "filters",
     "predict",
     "read_image",
+    "target_class",
     "test_image",
     "top_images",
     "unit",
@@ -43,6 +45,7 @@ EXPLAIN_METHODS = ("saliency", "smoothgrad", "guided", "deconvnet", "gradcam", "
 ATTACK_METHODS = ("fgsm", "pgd", "minimal", "one-pixel")
 SMALL_INPUT = 3 * 32 * 32  # values of an input small enough for minimal and one-pixel
 MAX_PGD_STEPS = 50
+MAX_CLASS_MODEL_STEPS = 500
 MAX_SMOOTHGRAD_SAMPLES = 50
 MAX_OCCLUSION_PATCHES = 1024
 
@@ -186,7 +189,8 @@ def predict(m: Loaded, x: np.ndarray, topk: int = 5) -> dict:
     return {"top": _top(m, probs, topk), "input": png_url(x)}
 
 
-def _target(m: Loaded, target):
+def target_class(m: Loaded, target) -> int | None:
+    """``target`` as a class index of the model (None or '' for none); BadInput if out of range."""
     if target is None or target == "":
         return None
     n = _num_classes(m)
@@ -209,7 +213,7 @@ def explain(
 
     if method not in EXPLAIN_METHODS:
         raise BadInput(f"method: expected one of {', '.join(EXPLAIN_METHODS)}, got {method!r}")
-    t, model, norm = _target(m, target), m.info.model, m.info.normalize
+    t, model, norm = target_class(m, target), m.info.model, m.info.normalize
     if method == "saliency":
         e = ex.saliency(model, x, t, norm)
     elif method == "smoothgrad":
@@ -251,7 +255,7 @@ def attack(
     eps = float(eps)
     if not 0.0 <= eps <= 1.0:
         raise BadInput(f"eps: must be in [0, 1], got {eps}")
-    t = _target(m, target)
+    t = target_class(m, target)
     model = (
         m.info.model if m.info.normalize is None else Normalized(m.info.model, *m.info.normalize)
     )
@@ -324,3 +328,31 @@ def test_image(m: Loaded, index: int) -> dict:
 def top_images(m: Loaded, layer, channel: int, k: int = 8, limit: int = 1000) -> dict:
     """The test images (of the model's data set) that excite one channel most."""
     return _top_images(m, _test_set(m), layer, channel, k, limit)
+
+
+def class_model(m: Loaded, target, steps: int = 100, progress=None) -> dict:
+    """An input synthesised for class ``target`` by gradient ascent on its logit
+    (``cnnlab.explain.class_model``, at most :data:`MAX_CLASS_MODEL_STEPS` steps), with the
+    target's probability on it; ``progress(step, steps)`` is called as it goes."""
+    from cnnlab import explain as ex
+    from cnnlab.train.run import predict_probs
+
+    t = target_class(m, target)
+    if t is None:
+        raise BadInput("target: give the class to synthesise")
+    steps = max(1, min(int(steps), MAX_CLASS_MODEL_STEPS))
+    e = ex.class_model(
+        m.info.model, t, m.info.shape, steps=steps, normalize=m.info.normalize, progress=progress
+    )
+    m.info.model.eval()
+    img = np.asarray(e.image, np.float32)
+    shown = (img - img.min()) / max(float(img.max() - img.min()), 1e-12)
+    probs = predict_probs(m.info, img[None])[0]
+    return {
+        "target": t,
+        "class": m.classes[t],
+        "steps": steps,
+        "image": png_url(shown),
+        "probability": float(probs[t]),
+        "top": _top(m, probs, 5),
+    }

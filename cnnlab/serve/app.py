@@ -16,6 +16,9 @@ field ``image``; ``model`` is an id from ``GET /api/models``, default the server
 - ``POST /api/arithmetic`` ``{image, channel, row, col}``: window x filter + bias (first conv)
 - ``POST /api/explain``    ``{image, method, target}``: map and overlay
 - ``POST /api/attack``     ``{image, method, eps, steps, target}``: adversarial image, new top-k
+- ``POST /api/class-model`` ``{target, steps}``: starts a job, returns ``{job}``
+- ``GET  /api/jobs/JOB``    its state (running, done, cancelled, error), progress and result
+- ``POST /api/jobs/JOB/cancel``
 
 Errors are ``{"error": message}`` with status 400 (bad input), 404, 413 (too large) or 500.
 """
@@ -30,6 +33,7 @@ from werkzeug.exceptions import HTTPException
 from cnnlab.serve import api
 from cnnlab.serve.encode import MAX_BYTES, BadInput
 from cnnlab.serve.inside import MAX_CHANNELS
+from cnnlab.serve.jobs import Jobs
 
 __all__ = ["create_app"]
 
@@ -72,6 +76,7 @@ def _float(p: dict, key: str, default=None) -> float:
 def create_app(lab: api.Lab) -> Flask:
     """The Flask application serving ``lab`` (see the module docstring for the API)."""
     app = Flask(__name__, static_folder=None)
+    jobs = Jobs()
     # base64 makes an upload 4/3 larger; the JSON around it is small
     app.config["MAX_CONTENT_LENGTH"] = MAX_BYTES * 4 // 3 + 64 * 1024
 
@@ -174,5 +179,34 @@ def create_app(lab: api.Lab) -> Flask:
             x = _image(m, p)
             eps, steps = _float(p, "eps", 0.05), _int(p, "steps", 10)
             return jsonify(api.attack(m, x, p.get("method", "fgsm"), eps, steps, p.get("target")))
+
+    @app.post("/api/class-model")
+    def class_model():
+        p = _params()
+        mid, target, steps = p.get("model"), p.get("target"), _int(p, "steps", 100)
+        with lab.use(mid) as m:  # check the request now, not in the job
+            if api.target_class(m, target) is None:
+                raise BadInput("target: give the class to synthesise")
+
+        def work(progress):
+            with lab.use(mid) as m:
+                return api.class_model(m, target, steps, progress)
+
+        return jsonify(job=jobs.start(work))
+
+    @app.get("/api/jobs/<job_id>")
+    def job_status(job_id):
+        job = jobs.get(job_id)
+        if job is None:
+            raise BadInput(f"job: unknown id {job_id!r}")
+        return jsonify(job.status())
+
+    @app.post("/api/jobs/<job_id>/cancel")
+    def job_cancel(job_id):
+        job = jobs.get(job_id)
+        if job is None:
+            raise BadInput(f"job: unknown id {job_id!r}")
+        job.cancel.set()
+        return jsonify(job.status())
 
     return app

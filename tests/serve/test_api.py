@@ -316,3 +316,14 @@ def test_minimal_is_refused_for_big_inputs():
     m = api.Loaded("big", ModelInfo(model.eval(), (3, 64, 64)))
     with pytest.raises(BadInput, match="at most 3072 values"):
         api.attack(m, np.zeros((3, 64, 64), np.float32), "minimal", eps=0.0)
+
+
+def test_class_model_raises_its_class_probability(loaded):
+    seen = []
+    r = api.class_model(loaded, 6, steps=20, progress=lambda d, t: seen.append((d, t)))
+    blank = api.predict(loaded, np.zeros((1, 28, 28), np.float32), topk=10)["top"]
+    before = next(t["p"] for t in blank if t["index"] == 6)
+    assert r["class"] == "Shirt" and r["probability"] > before
+    assert seen[-1] == (20, 20) and decode_png(r["image"]).shape == (28, 28)
+    with pytest.raises(BadInput, match="give the class"):
+        api.class_model(loaded, None)

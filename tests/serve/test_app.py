@@ -113,3 +113,36 @@ def test_page_and_static_files_load_nothing_from_outside(client):
         assert client.get(f"/static/{name}").status_code == 200
         text = (STATIC / name).read_text()
         assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}", text, re.I), name
+
+
+def _wait(client, job, timeout=60):
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        st = ok(client.get(f"/api/jobs/{job}"))
+        if st["state"] != "running":
+            return st
+        time.sleep(0.05)
+    raise AssertionError(f"job {job} still running after {timeout} s")
+
+
+def test_class_model_job_reports_progress_and_result(client):
+    job = ok(client.post("/api/class-model", json={"target": 3, "steps": 5}))["job"]
+    st = _wait(client, job)
+    assert st["state"] == "done" and st["done"] == st["total"] == 5
+    assert st["result"]["class"] == "Dress" and 0 <= st["result"]["probability"] <= 1
+
+
+def test_class_model_job_can_be_cancelled(client):
+    job = ok(client.post("/api/class-model", json={"target": 1, "steps": 500}))["job"]
+    ok(client.post(f"/api/jobs/{job}/cancel", json={}))
+    st = _wait(client, job)
+    assert st["state"] == "cancelled" and st["done"] < 500 and "result" not in st
+
+
+def test_class_model_bad_requests(client):
+    r = client.post("/api/class-model", json={"target": 10})
+    assert r.status_code == 400 and "class must be in" in r.get_json()["error"]
+    r = client.get("/api/jobs/nope")
+    assert r.status_code == 400 and "unknown id" in r.get_json()["error"]

@@ -55,6 +55,8 @@ async function chooseModel(id) {
     li.onclick = () => document.getElementById(`layer-${L.index}`)?.scrollIntoView({ behavior: "smooth" });
     arch.append(li);
   }
+  $("cm-target").innerHTML = "";
+  d.classes.forEach((n, i) => $("cm-target").append(new Option(`${i}: ${n}`, i)));
   for (const s of ["ex-target", "at-target"]) {
     const sel = $(s); sel.innerHTML = "";
     sel.append(new Option(s === "ex-target" ? "the predicted class" : "none (untargeted)", ""));
@@ -308,6 +310,25 @@ $("ex-method").onchange = safe(explain); $("ex-target").onchange = safe(explain)
 $("at-method").onchange = safe(attack); $("at-target").onchange = safe(attack); $("at-steps").onchange = safe(attack);
 $("at-eps").oninput = () => { $("at-eps-v").textContent = fmt($("at-eps").value, 3); };
 $("at-eps").onchange = safe(attack);
+
+// class models run as a job on the server: start, poll the progress, cancel
+let job = null;
+async function classModel() {
+  const j = await call("/api/class-model", { target: $("cm-target").value, steps: +$("cm-steps").value });
+  job = j.job; $("cm-cancel").disabled = false; $("cm-start").disabled = true;
+  while (job === j.job) {
+    const st = await call(`/api/jobs/${j.job}`);
+    $("cm-progress").max = st.total || 1; $("cm-progress").value = st.done;
+    if (st.state === "running") { await new Promise((r) => setTimeout(r, 250)); continue; }
+    job = null; $("cm-cancel").disabled = true; $("cm-start").disabled = false;
+    if (st.state === "done") {
+      const r = st.result;
+      $("cm-out").innerHTML = fig(r.image, `class ${r.target} (${r.class}): p = ${fmt(r.probability, 3)} after ${r.steps} steps`);
+    } else $("cm-out").innerHTML = `<p class="small">${st.state}${st.error ? ": " + st.error : ""}</p>`;
+  }
+}
+$("cm-start").onclick = safe(classModel);
+$("cm-cancel").onclick = () => { if (job) call(`/api/jobs/${job}/cancel`, {}).catch(() => {}); };
 
 clearCanvas();
 loadModels().catch(() => {});
