@@ -37,6 +37,14 @@ else
   echo "setup: oneDNN skipped (its wheel is for x86-64 Linux only); the NumPy kernels will run"
 fi
 
+# 1c. Flask, the web framework of `cnnlab serve` (the browser lab).
+if have_py "import flask"; then
+  echo "setup: Flask (cnnlab serve) is installed"
+else
+  echo "setup: installing Flask (cnnlab serve)"
+  "$PY" -m pip install -q -e ".[serve]"
+fi
+
 # 2. Test-only packages. PyTorch is a reference for the tests, never a runtime dependency;
 #    torch==2.13.0 (CPU) installs from this machine's disk.
 if [ $want_test = 1 ]; then
@@ -65,6 +73,21 @@ if [ $want_test = 1 ]; then
   else
     echo "setup: installing onnx and onnxruntime (ONNX tests)"
     "$PY" -m pip install -q "onnx>=1.15" onnxruntime || echo "setup: WARNING: onnx/onnxruntime unavailable; ONNX tests will skip"
+  fi
+  # Debian's chromium for the browser test of `cnnlab serve` (tests/serve/test_browser.py)
+  if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then
+    echo "setup: chromium (browser test) is installed"
+  else
+    echo "setup: installing Debian's chromium (browser test)"
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    { $SUDO apt-get install -y -q chromium || { $SUDO apt-get update -q && $SUDO apt-get install -y -q chromium; }; } \
+      || echo "setup: WARNING: chromium unavailable; the browser test will skip (and fail in CI)"
+  fi
+  if have_py "import playwright"; then
+    echo "setup: Playwright (browser test) is installed"
+  else
+    echo "setup: installing Playwright (drives Debian's chromium; no browser download)"
+    "$PY" -m pip install -q "playwright>=1.40" || echo "setup: WARNING: Playwright unavailable"
   fi
 fi
 

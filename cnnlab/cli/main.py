@@ -22,6 +22,7 @@ COMMANDS = {
     "attack": "cnnlab.cli.attack",
     "explain": "cnnlab.cli.explain",
     "export": "cnnlab.cli.export",
+    "serve": "cnnlab.cli.serve",
 }
 
 

@@ -17,7 +17,13 @@ from cnnlab.train.checkpoint import CheckpointError, load_checkpoint, model_from
 from cnnlab.train.metrics import confusion_matrix, per_class_accuracy
 from cnnlab.train.trainer import Trainer, evaluate
 
-__all__ = ["evaluate_checkpoint", "format_eval_report", "predict_images", "train"]
+__all__ = [
+    "evaluate_checkpoint",
+    "format_eval_report",
+    "predict_images",
+    "predict_probs",
+    "train",
+]
 
 
 def default_run_dir(base="runs") -> Path:
@@ -206,6 +212,26 @@ def format_eval_report(result: dict) -> str:
     return "\n".join(lines)
 
 
+def predict_probs(info, batch: np.ndarray) -> np.ndarray:
+    """Softmax probabilities of a batch of images in [0, 1] under a loaded model
+    (:class:`~cnnlab.explain.command.ModelInfo`: its normalisation is applied here), evaluated
+    under ``no_grad``. Shared by ``cnnlab predict`` and ``cnnlab serve``.
+
+    Shape:
+        - batch: (N, C, H, W); output: (N, classes)
+    """
+    import cnnlab
+
+    batch = np.asarray(batch, np.float32)
+    if info.normalize is not None:
+        mean, std = (np.asarray(v, np.float32).reshape(1, -1, 1, 1) for v in info.normalize)
+        batch = (batch - mean) / std
+    with cnnlab.no_grad():
+        logits = backend.to_numpy(info.model(cnnlab.tensor(batch.astype(np.float32))).data)
+    z = logits - logits.max(axis=1, keepdims=True)
+    return np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+
+
 def predict_images(
     checkpoint,
     images: list,
@@ -219,25 +245,16 @@ def predict_images(
 
     Returns one ``{'image': path, 'top': [(class, probability), ...]}`` per image.
     """
-    import cnnlab
-
     if topk < 1:
         raise ValueError(f"--topk must be at least 1, got {topk}")
     from cnnlab.explain.command import load_model
     from cnnlab.images import load_image
 
     info = load_model(checkpoint, model_name, pretrained)
-    model, classes, (c, *size) = info.model, info.classes, info.shape
+    c, *size = info.shape
     batch = np.stack([load_image(p, tuple(size), channels=c) for p in images])
-    batch = 1.0 - batch if invert else batch
-    if info.normalize is not None:
-        mean, std = (np.asarray(v, np.float32).reshape(1, -1, 1, 1) for v in info.normalize)
-        batch = (batch - mean) / std
-    with cnnlab.no_grad():
-        logits = backend.to_numpy(model(cnnlab.tensor(batch.astype(np.float32))).data)
-    z = logits - logits.max(axis=1, keepdims=True)
-    probs = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
-    classes = list(classes or range(probs.shape[1]))
+    probs = predict_probs(info, 1.0 - batch if invert else batch)
+    classes = list(info.classes or range(probs.shape[1]))
     k = min(topk, probs.shape[1])
     out = []
     for path, p in zip(images, probs):

@@ -1,0 +1,100 @@
+"""The models a server offers: checkpoints found in the runs folder (each run's
+``best.safetensors`` and ``last.safetensors``, labelled from its ``summary.json``), the one
+given on the command line, and the zoo's classifiers. The page asks for a model by its ``id``
+only, so no path from a client ever reaches the file system."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+__all__ = ["Choice", "list_choices"]
+
+_PRETRAINED = ("efficientnet_lite0",)  # zoo models with published weights (cnnlab.io)
+
+
+class Choice:
+    """One model on offer: ``id`` (what clients send), ``label``, and how to load it."""
+
+    def __init__(self, id: str, label: str, checkpoint=None, name=None, pretrained=False):
+        self.id, self.label = id, label
+        self.checkpoint, self.name, self.pretrained = checkpoint, name, pretrained
+
+    def public(self) -> dict:
+        kind = "checkpoint" if self.checkpoint is not None else "zoo"
+        return {"id": self.id, "label": self.label, "kind": kind}
+
+
+def _run_label(run: Path, file: Path, runs: Path) -> str:
+    label = f"{run.relative_to(runs)}/{file.name}"
+    try:
+        s = json.loads((run / "summary.json").read_text())
+    except (OSError, ValueError):
+        return label
+    acc = s.get("test_acc")
+    acc = f", test acc {acc:.2%}" if isinstance(acc, (int, float)) else ""
+    return f"{label} ({s.get('model', '?')} on {s.get('data', '?')}{acc})"
+
+
+def _runs(runs: Path, depth: int = 3) -> list[Choice]:
+    out = []
+    if not runs.is_dir():
+        return out
+    files = sorted(
+        p for p in runs.rglob("*.safetensors") if len(p.relative_to(runs).parts) <= depth
+    )
+    for f in files:
+        rel = f.relative_to(runs).as_posix()
+        out.append(Choice(f"run:{rel}", _run_label(f.parent, f, runs), checkpoint=f))
+    return out
+
+
+def _zoo(pretrained_only: bool = False) -> list[Choice]:
+    from cnnlab import models
+
+    out = []
+    for name in _PRETRAINED:
+        out.append(
+            Choice(f"zoo:{name}:pretrained", f"{name} (pretrained)", name=name, pretrained=True)
+        )
+    for name in models.names():
+        info = models.info(name)
+        if info["num_classes"] is None or len(info["input_shape"]) != 3:
+            continue  # not a classifier (the DCGAN parts)
+        if not pretrained_only:
+            out.append(Choice(f"zoo:{name}", f"{name} (untrained)", name=name))
+    return out
+
+
+def list_choices(runs=None, checkpoint=None, model=None, pretrained=False) -> tuple[list, str]:
+    """``(choices, default id)``: the command line's model first, then the runs, then the zoo."""
+    choices: list[Choice] = []
+    default = None
+    if checkpoint is not None:
+        path = Path(checkpoint)
+        if path.is_dir():
+            path = next(
+                (path / n for n in ("best.safetensors", "last.safetensors") if (path / n).exists()),
+                path,
+            )
+        choices.append(Choice("cli:checkpoint", f"{path} (command line)", checkpoint=path))
+        default = "cli:checkpoint"
+    runs_choices = _runs(Path(runs)) if runs is not None else []
+    choices += runs_choices
+    zoo = _zoo()
+    choices += zoo
+    if model is not None:
+        default = f"zoo:{model}:pretrained" if pretrained else f"zoo:{model}"
+        if not any(c.id == default for c in choices):
+            choices.insert(
+                0,
+                Choice(
+                    default,
+                    f"{model}{' (pretrained)' if pretrained else ''}",
+                    name=model,
+                    pretrained=pretrained,
+                ),
+            )
+    if default is None:
+        default = runs_choices[0].id if runs_choices else "zoo:fashion_cnn"
+    return choices, default

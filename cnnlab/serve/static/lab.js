@@ -1,0 +1,334 @@
+// The browser lab: one page on the JSON API of cnnlab/serve/app.py. No build step, no network
+// beyond this server. State: the chosen model, its description, and the current input (the
+// bytes of an image file, as a data URL, sent with every request and converted by the server).
+const $ = (id) => document.getElementById(id);
+const S = { model: null, desc: null, image: null, truth: null, layers: [], sel: null, pred: null };
+let busy = 0;
+
+async function call(path, body) {
+  busy++; $("status").textContent = "working…";
+  try {
+    const opts = body === undefined ? {} : {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ model: S.model, ...body }),
+    };
+    const r = await fetch(path, opts);
+    const j = await r.json();
+    if (!r.ok) throw new Error(j.error || `HTTP ${r.status}`);
+    $("error").hidden = true;
+    return j;
+  } catch (e) {
+    $("error").textContent = e.message; $("error").hidden = false; throw e;
+  } finally {
+    if (--busy === 0) $("status").textContent = "";
+  }
+}
+const q = (o) => new URLSearchParams({ model: S.model, ...o }).toString();
+const fmt = (v, d = 4) => Number(v).toFixed(d);
+const el = (tag, attrs = {}, html = "") => {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  e.innerHTML = html; return e;
+};
+
+// ---- model ------------------------------------------------------------------------------
+async function loadModels() {
+  const c = await call("/api/models");
+  for (const m of c.models) $("model").append(new Option(m.label, m.id, false, m.id === c.default));
+  $("model").onchange = () => chooseModel($("model").value);
+  await chooseModel(c.default);
+}
+
+async function chooseModel(id) {
+  S.model = id;
+  const d = S.desc = await call(`/api/model?${q({})}`);
+  const [c, h, w] = d.input_shape;
+  $("model-info").textContent = `${d.model}: input ${c}×${h}×${w}, ${d.classes.length} classes, ` +
+    `${d.totals.params.toLocaleString()} parameters${d.data ? ", trained on " + d.data : ""}`;
+  const arch = $("arch"); arch.innerHTML = "";
+  for (const L of d.layers) {
+    const rf = L.rf_size ? L.rf_size.map((v) => +v.toFixed(1)).join("×") : "–";
+    const li = el("li", { class: L.type },
+      `<b>${L.name}</b> <span class="t">${L.type}</span>` +
+      `<div class="d"><span>${L.output_shape.join("×")}</span><span>${L.params ? L.params.toLocaleString() + " p" : ""}</span>` +
+      `<span title="receptive field">RF ${rf}</span></div>`);
+    li.onclick = () => document.getElementById(`layer-${L.index}`)?.scrollIntoView({ behavior: "smooth" });
+    arch.append(li);
+  }
+  $("cm-target").innerHTML = "";
+  d.classes.forEach((n, i) => $("cm-target").append(new Option(`${i}: ${n}`, i)));
+  for (const s of ["ex-target", "at-target"]) {
+    const sel = $(s); sel.innerHTML = "";
+    sel.append(new Option(s === "ex-target" ? "the predicted class" : "none (untargeted)", ""));
+    d.classes.forEach((n, i) => sel.append(new Option(`${i}: ${n}`, i)));
+  }
+  const small = c * h * w <= 3 * 32 * 32; // the server runs minimal and one-pixel on small inputs only
+  for (const o of $("at-method").options) if (o.value === "minimal" || o.value === "one-pixel") o.disabled = !small;
+  if ($("at-method").selectedOptions[0].disabled) $("at-method").value = "fgsm";
+  $("draw-box").hidden = c !== 1;
+  $("draw-note").textContent = d.data === "mnist" || d.data === "mnist-subset" ?
+    "centred as MNIST: 20×20 box, centre of mass" : "centred as Fashion-MNIST: fills the 28×28 frame";
+  $("test-row").hidden = !d.has_test_set;
+  $("detail").hidden = true; S.sel = null;
+  if (d.has_test_set) await loadTest(0);
+  else { clearCanvas(); setImage(blankImage(h, w), null, true); }
+}
+
+// ---- input ------------------------------------------------------------------------------
+function blankImage(h, w) {
+  const c = el("canvas", { width: w, height: h }); const g = c.getContext("2d");
+  g.fillStyle = "#808080"; g.fillRect(0, 0, w, h); return c.toDataURL("image/png");
+}
+
+async function loadTest(index) {
+  const t = await call(`/api/test-image?${q({ index })}`);
+  $("test-index").value = t.index; $("test-index").max = t.n - 1;
+  setImage(t.image, t.label, true);
+}
+
+function setImage(dataUrl, truth, settled) {
+  S.image = dataUrl; S.truth = truth;
+  $("truth").textContent = truth === null ? "" : `true label: ${truth}: ${S.desc.classes[truth]}`;
+  refresh(settled);
+}
+
+let inflight = false, pending = null;
+async function refresh(settled) {
+  // while drawing, drop intermediate frames: at most one request in flight, the latest next
+  if (inflight) { pending = pending || settled; return; }
+  inflight = true;
+  try {
+    const p = await call("/api/predict", { image: S.image, topk: 5 });
+    S.pred = p.top[0].index;
+    $("input-img").src = p.input;
+    drawBars($("pred"), p.top, S.truth);
+    const f = await call("/api/features", { image: S.image });
+    drawMaps(f.layers);
+    if (S.sel) await showDetail(S.sel.layer, S.sel.channel, S.sel.unit);
+    if (settled) { await explain(); await attack(); }
+  } catch (e) { /* shown in the error bar */ } finally {
+    inflight = false;
+    if (pending !== null) { const s = pending; pending = null; refresh(s); }
+  }
+}
+
+function drawBars(ol, top, truth) {
+  ol.innerHTML = "";
+  top.forEach((t, k) => {
+    const li = el("li", { class: (k === 0 ? "top " : "") + (t.index === truth ? "truth" : "") },
+      `<span title="${t.class}">${t.class}</span><span class="bar"><i style="width:${(100 * t.p).toFixed(1)}%"></i></span>` +
+      `<span>${(100 * t.p).toFixed(1)}%</span>`);
+    ol.append(li);
+  });
+}
+
+// drawing: white strokes on black, as the data sets show objects
+const cv = $("draw"), g = cv.getContext("2d");
+function clearCanvas() { g.fillStyle = "#000"; g.fillRect(0, 0, cv.width, cv.height); }
+let drawing = false, last = null, lastSent = 0;
+const pos = (e) => { const r = cv.getBoundingClientRect(); return [(e.clientX - r.left) * cv.width / r.width, (e.clientY - r.top) * cv.height / r.height]; };
+cv.onpointerdown = (e) => { drawing = true; last = pos(e); cv.setPointerCapture(e.pointerId); stroke(e); };
+cv.onpointermove = (e) => { if (drawing) stroke(e); };
+cv.onpointerup = () => { drawing = false; setImage(centred(), null, true); };
+function stroke(e) {
+  const p = pos(e);
+  g.strokeStyle = "#fff"; g.lineWidth = 22; g.lineCap = "round";
+  g.beginPath(); g.moveTo(...last); g.lineTo(...p); g.stroke(); last = p;
+  const now = performance.now();
+  if (now - lastSent > 120) { lastSent = now; setImage(centred(), null, false); }
+}
+$("clear").onclick = () => { clearCanvas(); setImage(centred(), null, true); };
+
+// the drawing as the data set's 28x28 images are made: MNIST fits the digit's box in 20x20
+// and puts its centre of mass at the centre; Fashion-MNIST scales the object's box to fill
+// the frame (longest side 28), centred
+function centred() {
+  const [, H, W] = S.desc.input_shape;
+  const px = g.getImageData(0, 0, cv.width, cv.height).data;
+  let x0 = cv.width, y0 = cv.height, x1 = -1, y1 = -1;
+  for (let y = 0; y < cv.height; y++) for (let x = 0; x < cv.width; x++)
+    if (px[4 * (y * cv.width + x)] > 0) { x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y); }
+  const out = el("canvas", { width: W, height: H }), o = out.getContext("2d");
+  o.fillStyle = "#000"; o.fillRect(0, 0, W, H);
+  if (x1 < 0) return out.toDataURL("image/png");
+  const mnist = S.desc.data === "mnist" || S.desc.data === "mnist-subset";
+  const box = mnist ? 20 * H / 28 : H, bw = x1 - x0 + 1, bh = y1 - y0 + 1, s = box / Math.max(bw, bh);
+  const sw = bw * s, sh = bh * s;
+  o.imageSmoothingQuality = "high";
+  if (!mnist) { o.drawImage(cv, x0, y0, bw, bh, (W - sw) / 2, (H - sh) / 2, sw, sh); return out.toDataURL("image/png"); }
+  const t = el("canvas", { width: W, height: H }), tg = t.getContext("2d");
+  tg.drawImage(cv, x0, y0, bw, bh, 0, 0, sw, sh);
+  const d = tg.getImageData(0, 0, W, H).data; let m = 0, mx = 0, my = 0;
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) { const v = d[4 * (y * W + x)]; m += v; mx += v * (x + .5); my += v * (y + .5); }
+  o.drawImage(t, Math.round(W / 2 - mx / m), Math.round(H / 2 - my / m));
+  return out.toDataURL("image/png");
+}
+
+$("upload").onchange = (e) => {
+  const f = e.target.files[0]; if (!f) return;
+  const r = new FileReader(); r.onload = () => setImage(r.result, null, true); r.readAsDataURL(f);
+};
+$("test-load").onclick = () => loadTest(+$("test-index").value);
+$("test-random").onclick = () => loadTest(Math.floor(Math.random() * (+$("test-index").max + 1 || 10000)));
+
+// ---- inside the network -----------------------------------------------------------------
+const TILE = 34; // px per feature-map tile
+function drawMaps(layers) {
+  S.layers = layers;
+  const box = $("maps"); box.innerHTML = "";
+  for (const L of layers) {
+    const total = L.shape.length === 3 ? L.shape[0] : 1;
+    const div = el("div", { class: "layer", id: `layer-${L.index}` },
+      `<h3><b>${L.name}</b> ${L.type} · ${L.shape.join("×")}${L.channels < total ? ` (first ${L.channels} channels)` : ""}</h3>`);
+    const tiles = el("div", { class: "tiles" });
+    const [h, w] = L.tile, strip = L.shape.length !== 3;
+    const tw = TILE, th = Math.max(1, Math.round(TILE * h / w));
+    for (let ch = 0; ch < L.channels; ch++) {
+      const t = el("div", { class: "tile" + (strip ? " strip" : ""), "data-channel": ch,
+        title: `channel ${ch}: ${fmt(L.ranges[ch][0], 3)} … ${fmt(L.ranges[ch][1], 3)}` });
+      t.style.backgroundImage = `url(${L.sprite})`;
+      if (strip) t.style.backgroundSize = "100% 100%";
+      else {
+        t.style.width = `${tw}px`; t.style.height = `${th}px`;
+        t.style.backgroundSize = `${tw}px ${th * L.channels}px`; t.style.backgroundPosition = `0 -${ch * th}px`;
+      }
+      if (S.sel && S.sel.layer === L.index && S.sel.channel === ch) t.classList.add("sel");
+      t.onclick = () => showDetail(L.index, ch, null);
+      tiles.append(t);
+    }
+    div.append(tiles); box.append(div);
+  }
+}
+
+async function spriteImage(L) {
+  if (!L.img) { L.img = new Image(); L.img.src = L.sprite; await L.img.decode(); }
+  return L.img;
+}
+
+async function showDetail(layer, channel, unit) {
+  const L = S.layers[layer]; if (!L) return;
+  S.sel = { layer, channel, unit };
+  document.querySelectorAll("#maps .tile.sel").forEach((i) => i.classList.remove("sel"));
+  document.querySelector(`#layer-${layer} .tile[data-channel="${spatialChannel(L, channel)}"]`)?.classList.add("sel");
+  $("detail").hidden = false;
+  const spatial = L.shape.length === 3, [h, w] = spatial ? L.shape.slice(1) : [1, L.shape[L.shape.length - 1]];
+  $("detail-title").textContent = spatial ? `${L.name}, channel ${channel} (${h}×${w})` : `${L.name} (${w} values)`;
+  const big = $("big"), bg = big.getContext("2d"), cell = Math.max(1, Math.floor(280 / Math.max(h, w)));
+  big.width = w * cell; big.height = h * cell;
+  const img = await spriteImage(L), k = spatialChannel(L, channel);
+  bg.imageSmoothingEnabled = false; bg.drawImage(img, 0, k * h, w, h, 0, 0, big.width, big.height);
+  big.onclick = (e) => {
+    const r = big.getBoundingClientRect();
+    const col = Math.floor((e.clientX - r.left) * big.width / r.width / cell), row = Math.floor((e.clientY - r.top) * big.height / r.height / cell);
+    showDetail(layer, spatial ? channel : col, [row, col]);
+  };
+  const [row, col] = unit || [0, 0];
+  if (unit) { bg.strokeStyle = "#e8453c"; bg.lineWidth = 2; bg.strokeRect(col * cell + 1, row * cell + 1, cell - 2, cell - 2); }
+  await showFilters(layer);
+  showTopImages(layer, spatial ? channel : (unit ? unit[1] : null));
+  if (!unit) { $("unit-info").textContent = "click a unit"; $("arith").innerHTML = ""; drawRF(null); return; }
+  const u = await call("/api/unit", { image: S.image, layer, channel: spatial ? channel : col, row: spatial ? row : 0, col: spatial ? col : 0 });
+  $("unit-info").innerHTML = `unit (${spatial ? `${channel}, ${row}, ${col}` : col}) = <b>${fmt(u.value)}</b>` +
+    (u.rf ? `; receptive field rows ${u.rf.rows[0]}–${u.rf.rows[1]}, cols ${u.rf.cols[0]}–${u.rf.cols[1]}` : "");
+  drawRF(u.rf);
+  if (spatial && layer === S.desc.first_conv) await showArithmetic(channel, row, col);
+  else $("arith").innerHTML = "";
+}
+
+const spatialChannel = (L, channel) => (L.shape.length === 3 ? channel : 0);
+
+function drawRF(rf) {
+  const c = $("input-rf"), cg = c.getContext("2d"); cg.clearRect(0, 0, c.width, c.height);
+  if (!rf) return;
+  const [, H, W] = S.desc.input_shape, sx = c.width / W, sy = c.height / H;
+  cg.strokeStyle = "#e8453c"; cg.lineWidth = 2; cg.fillStyle = "rgba(232,69,60,.15)";
+  const x = rf.cols[0] * sx, y = rf.rows[0] * sy, w = (rf.cols[1] - rf.cols[0] + 1) * sx, h = (rf.rows[1] - rf.rows[0] + 1) * sy;
+  cg.fillRect(x, y, w, h); cg.strokeRect(x + 1, y + 1, w - 2, h - 2);
+}
+
+async function showFilters(layer) {
+  const L = S.layers[layer];
+  if (!S.desc.layers[layer].conv) { $("filters-box").hidden = true; return; }
+  const f = await call(`/api/filters?${q({ layer })}`);
+  $("filters-box").hidden = false;
+  $("filters-box").querySelector("h3").textContent = `Filters ${f.shape.join("×")}`;
+  const box = $("filters"); box.innerHTML = "";
+  f.tiles.forEach((src, i) => box.append(el("img", { src, title: `filter ${i}`, class: i === S.sel.channel ? "sel" : "" })));
+}
+
+// the test images that excite the chosen channel (or vector unit) most; fetched once per choice
+async function showTopImages(layer, channel) {
+  const key = `${S.model}:${layer}:${channel}`;
+  if (!S.desc.has_test_set || channel === null) { $("top-box").hidden = true; S.topKey = null; return; }
+  if (S.topKey === key) return;
+  S.topKey = key; $("top-box").hidden = false;
+  $("top-title").textContent = "Test images that excite it most (searching…)"; $("top").innerHTML = "";
+  let t;
+  try { t = await call(`/api/top-images?${q({ layer, channel, k: 8, limit: 1000 })}`); } catch (e) { return; }
+  if (S.topKey !== key) return;
+  $("top-title").textContent = `Test images that excite channel ${channel} most (of the first ${t.searched})`;
+  for (const im of t.images)
+    $("top").append(el("img", { src: im.image, title: `#${im.index}: ${im.class}, max ${fmt(im.score, 3)}`, alt: im.class }));
+}
+
+async function showArithmetic(channel, row, col) {
+  const a = await call("/api/arithmetic", { image: S.image, channel, row, col });
+  const table = (m) => "<table>" + m.map((r) => "<tr>" + r.map((v) => `<td>${fmt(v, 2)}</td>`).join("") + "</tr>").join("") + "</table>";
+  const chans = a.window.length > 3 ? 1 : a.window.length;
+  let html = `<h3>${a.name}: one output value</h3><div class="row">`;
+  for (let c = 0; c < chans; c++) html += `<div><div class="small">window of the layer's input${chans > 1 ? ", ch " + c : ""}</div>${table(a.window[c])}</div>` +
+    `<div><div class="small">filter${chans > 1 ? " ch " + c : ""}</div>${table(a.weight[c])}</div>`;
+  html += `</div><div class="eq">Σ window × filter = ${fmt(a.dot)}<br>+ bias ${a.has_bias ? fmt(a.bias) : "0 (the layer has none)"}<br>= <b>${fmt(a.value)}</b>` +
+    ` &nbsp; (the layer's output: ${fmt(a.activation)})</div>` +
+    `<div class="small">stride ${a.stride.join("×")}, padding ${a.padding.join("×")}${a.window.length > 3 ? `; ${a.window.length} input channels, the first shown` : ""}</div>`;
+  $("arith").innerHTML = html;
+}
+
+// ---- explanations and attacks -----------------------------------------------------------
+const fig = (src, cap) => `<figure><img src="${src}" alt="${cap}"><figcaption>${cap}</figcaption></figure>`;
+// the latest request wins: an older answer that arrives late is dropped
+const seq = { explain: 0, attack: 0 };
+async function explain() {
+  const my = ++seq.explain;
+  const e = await call("/api/explain", { image: S.image, method: $("ex-method").value, target: $("ex-target").value });
+  if (my !== seq.explain) return;
+  $("ex-out").innerHTML = fig($("input-img").src, "input") + fig(e.map, `${e.method}`) +
+    fig(e.overlay, `overlay: class ${e.target} (${e.class})`);
+}
+async function attack() {
+  const my = ++seq.attack;
+  const a = await call("/api/attack", { image: S.image, method: $("at-method").value, eps: +$("at-eps").value, steps: +$("at-steps").value, target: $("at-target").value });
+  if (my !== seq.attack) return;
+  $("at-out").innerHTML = fig(a.adversarial, a.method === "fgsm" || a.method === "pgd" ? `adversarial (ε ${fmt(a.eps, 3)})` : "adversarial") +
+    fig(a.difference, `difference ×${a.linf > 0 ? fmt(0.5 / a.linf, 1) : "–"}`) +
+    `<div><h3>New prediction ${a.success ? "<span style='color:#c0392b'>(fooled)</span>" : "(unchanged)"}</h3><ol class="bars" id="at-pred"></ol>` +
+    `<p class="small">${a.method}${a.method === "pgd" ? `, ${a.steps} steps` : ""}: L∞ ${fmt(a.linf, 3)}, L2 ${fmt(a.l2, 3)}, ${a.changed_pixels} pixels changed</p></div>`;
+  drawBars($("at-pred"), a.top, S.truth);
+}
+const safe = (f) => () => f().catch(() => {});
+$("ex-method").onchange = safe(explain); $("ex-target").onchange = safe(explain);
+$("at-method").onchange = safe(attack); $("at-target").onchange = safe(attack); $("at-steps").onchange = safe(attack);
+$("at-eps").oninput = () => { $("at-eps-v").textContent = fmt($("at-eps").value, 3); };
+$("at-eps").onchange = safe(attack);
+
+// class models run as a job on the server: start, poll the progress, cancel
+let job = null;
+async function classModel() {
+  const j = await call("/api/class-model", { target: $("cm-target").value, steps: +$("cm-steps").value });
+  job = j.job; $("cm-cancel").disabled = false; $("cm-start").disabled = true;
+  while (job === j.job) {
+    const st = await call(`/api/jobs/${j.job}`);
+    $("cm-progress").max = st.total || 1; $("cm-progress").value = st.done;
+    if (st.state === "running") { await new Promise((r) => setTimeout(r, 250)); continue; }
+    job = null; $("cm-cancel").disabled = true; $("cm-start").disabled = false;
+    if (st.state === "done") {
+      const r = st.result;
+      $("cm-out").innerHTML = fig(r.image, `class ${r.target} (${r.class}): p = ${fmt(r.probability, 3)} after ${r.steps} steps`);
+    } else $("cm-out").innerHTML = `<p class="small">${st.state}${st.error ? ": " + st.error : ""}</p>`;
+  }
+}
+$("cm-start").onclick = safe(classModel);
+$("cm-cancel").onclick = () => { if (job) call(`/api/jobs/${job}/cancel`, {}).catch(() => {}); };
+
+clearCanvas();
+loadModels().catch(() => {});

@@ -1,0 +1,105 @@
+"""Fixtures for the browser lab's tests: a runs folder with one small checkpoint (LeNet-5,
+seeded weights, Fashion-MNIST's normalisation and classes), the Lab on it, Flask's test client,
+and Debian's chromium for the browser test (a missing one fails the run in CI, skips
+elsewhere)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+import cnnlab
+from cnnlab import models
+from cnnlab.train.checkpoint import save_checkpoint
+
+CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat"]
+CLASSES += ["Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+CONFIG = {
+    "model": "lenet5",
+    "data": "fashion-mnist",
+    "in_channels": 1,
+    "num_classes": 10,
+    "input_size": [28, 28],
+    "mean": [0.2860],
+    "std": [0.3530],
+    "classes": CLASSES,
+}
+CHROMIUM_NAMES = ("chromium", "chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def runs_dir(tmp_path_factory):
+    runs = tmp_path_factory.mktemp("runs")
+    (runs / "tiny").mkdir()
+    cnnlab.manual_seed(0)
+    model = models.create("lenet5")
+    save_checkpoint(runs / "tiny" / "best.safetensors", model=model, config=CONFIG)
+    (runs / "tiny" / "summary.json").write_text('{"model": "lenet5", "data": "fashion-mnist"}')
+    return runs
+
+
+@pytest.fixture(scope="session")
+def lab(runs_dir):
+    from cnnlab.serve.api import Lab
+
+    return Lab(runs_dir)
+
+
+@pytest.fixture()
+def loaded(lab):
+    with lab.use(None) as m:
+        yield m
+
+
+@pytest.fixture(scope="session")
+def client(lab):
+    from cnnlab.serve.app import create_app
+
+    app = create_app(lab)
+    app.config["TESTING"] = True
+    return app.test_client()
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def find_chromium() -> str | None:
+    return next((p for p in map(shutil.which, CHROMIUM_NAMES) if p), None)
+
+
+def require_chromium() -> str:
+    """chromium's path; without one, fail in CI (CI=true) and skip elsewhere, with the reason."""
+    path = find_chromium()
+    if path is None:
+        msg = "Debian's chromium is not installed (scripts/setup.sh --test installs it)"
+        if in_ci():
+            pytest.fail(f"CI=true: {msg}; the browser test must run in CI")
+        pytest.skip(msg)
+    return path
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    return require_chromium()
+
+
+@pytest.fixture(scope="session")
+def browser(chromium):
+    """Playwright for Python driving Debian's chromium (no browser download)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        msg = "Playwright is not installed (pip install -e '.[test]' installs it)"
+        if in_ci():
+            pytest.fail(f"CI=true: {msg}")
+        pytest.skip(msg)
+    from tests.serve.browser import FLAGS
+
+    args = [f for f in FLAGS if f not in ("--headless", "--hide-scrollbars")]
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=args)
+        yield b
+        b.close()
