@@ -30,7 +30,14 @@ def default_run_dir(base="runs") -> Path:
 
 
 def train(
-    settings: dict | None = None, out_dir=None, resume=None, progress: bool = True, root=None
+    settings: dict | None = None,
+    out_dir=None,
+    resume=None,
+    progress: bool = True,
+    root=None,
+    *,
+    build_model=None,
+    callbacks: list | None = None,
 ) -> dict:
     """Train with ``recipes.DEFAULTS`` updated by ``settings`` (None values ignored).
 
@@ -38,9 +45,12 @@ def train(
     into its directory) to its planned number of epochs. Writes ``metrics.csv``,
     ``curves.png``, ``last/best.safetensors`` and ``summary.json`` to ``out_dir``.
     Returns the summary: test accuracy and loss (of the last epoch's model), epochs, time,
-    paths. With ``val_split`` the per-epoch evaluation (and the choice of
-    ``best.safetensors``) runs on the held-out training images and the test set is used
-    once, at the end; without it the per-epoch evaluation is the test set's.
+    paths. ``build_model(cfg, info)``, if given, builds the model instead of the registry
+    (``cfg['model']`` is then only its name in the logs; experiments use it for their
+    variants); ``callbacks`` go to the :class:`Trainer`. With ``val_split`` the per-epoch
+    evaluation (and the choice of ``best.safetensors``) runs on the held-out training
+    images and the test set is used once, at the end; without it the per-epoch evaluation
+    is the test set's.
     """
     from cnnlab import nn
 
@@ -55,7 +65,8 @@ def train(
         out_dir = Path(out_dir) if out_dir is not None else default_run_dir()
     from cnnlab import models
 
-    models.info(cfg["model"])  # unknown names fail before any data is loaded
+    if build_model is None:
+        models.info(cfg["model"])  # unknown names fail before any data is loaded
     if cfg["optimizer"] not in recipes.DEFAULT_LR:
         raise ValueError(f"unknown optimizer {cfg['optimizer']!r}: expected 'sgd' or 'adam'")
     for key in ("epochs", "batch_size"):
@@ -64,7 +75,7 @@ def train(
     backend.manual_seed(int(cfg["seed"]))
     train_loader, val_loader, test_loader, info = recipes.build_split_loaders(cfg, root)
     cfg.update(info)
-    model = recipes.build_model(cfg, info)
+    model = (build_model or recipes.build_model)(cfg, info)
     optimizer = recipes.build_optimizer(cfg, model)
     cfg["lr"] = optimizer.param_groups[0]["lr"]
     scheduler = recipes.build_scheduler(cfg, optimizer, len(train_loader))
@@ -82,6 +93,7 @@ def train(
         scheduler_interval="step",
         config=cfg,
         val_name="val" if val_loader is not None else "test",
+        callbacks=callbacks,
     )
     if resume is not None:
         trainer.resume(resume)

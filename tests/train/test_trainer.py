@@ -142,3 +142,43 @@ def test_smoke_one_epoch_on_2000_fashion_mnist_images_beats_70_percent():
     assert history[0]["val_acc"] > 0.70
     assert math.isfinite(history[0]["loss"])
     assert time.perf_counter() - start < 90
+
+
+class _Recorder:
+    """A callback that records what the Trainer hands it."""
+
+    def __init__(self):
+        self.started, self.steps = [], []
+
+    def on_fit_start(self, trainer):
+        self.started.append(trainer.step)
+
+    def on_step(self, trainer, batch):
+        grads = [p.grad is not None for p in trainer.model.parameters()]
+        self.steps.append((trainer.step, batch["loss"], batch["acc"], batch["n"], all(grads)))
+
+
+def test_callbacks_see_every_step_with_its_batch_and_gradients(tmp_path):
+    rec = _Recorder()
+    trainer = digits_run(tmp_path, epochs=2, callbacks=[rec])
+    trainer.fit()
+    n = 2 * len(trainer.train_loader)
+    assert rec.started == [0]
+    assert [s[0] for s in rec.steps] == list(range(1, n + 1))
+    assert all(math.isfinite(s[1]) and 0.0 <= s[2] <= 1.0 for s in rec.steps)
+    one_epoch = rec.steps[: len(trainer.train_loader)]
+    assert sum(s[3] for s in one_epoch) == len(trainer.train_loader.dataset)
+    assert all(s[4] for s in rec.steps)  # the gradients are still in the parameters
+    # the batch losses average to the epoch's logged training loss
+    first = rec.steps[: len(trainer.train_loader)]
+    mean = sum(s[1] * s[3] for s in first) / sum(s[3] for s in first)
+    assert mean == pytest.approx(trainer.history[0]["loss"], rel=1e-6)
+
+
+def test_callbacks_fit_start_is_not_called_again_on_resume(tmp_path):
+    digits_run(tmp_path, epochs=1).fit()
+    rec = _Recorder()
+    trainer = digits_run(tmp_path, epochs=2, callbacks=[rec])
+    trainer.resume(tmp_path)
+    trainer.fit()
+    assert rec.started == [] and rec.steps[0][0] == len(trainer.train_loader) + 1
