@@ -21,6 +21,7 @@ COMMANDS = {
     "summary": "cnnlab.cli.summary",
     "attack": "cnnlab.cli.attack",
     "explain": "cnnlab.cli.explain",
+    "experiment": "cnnlab.cli.experiment",
 }
 
 
