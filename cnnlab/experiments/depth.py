@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnlab import models
 from cnnlab.experiments import report
 from cnnlab.experiments.plots import plot_groups
 from cnnlab.experiments.probes import EvalEvery
@@ -16,6 +17,15 @@ from cnnlab.experiments.registry import Experiment, register
 from cnnlab.experiments.runner import SubRun, base_settings, eval_rows
 
 MODELS = ("plain20", "plain56", "resnet20", "resnet56")
+
+
+def _zoo(name: str):
+    # straight from the zoo: recipes.build_model would pass input_size, which the CIFAR
+    # ResNet factories accept through **options but CifarResNet rejects
+    def build(cfg, info):
+        return models.create(name, num_classes=info["num_classes"], in_channels=info["in_channels"])
+
+    return build
 
 
 def plan(ctx) -> list[SubRun]:
@@ -40,6 +50,7 @@ def plan(ctx) -> list[SubRun]:
                 schedule=k["schedule"],
                 augment=k["augment"],
             ),
+            build_model=_zoo(m),
             callbacks=lambda: [EvalEvery(k["eval_every"], k["eval_images"], k["eval_images"])],
         )
         for m in MODELS

@@ -115,7 +115,7 @@ def _claim_folder(out: Path, header: dict) -> None:
     marker = out / "experiment.json"
     if marker.exists():
         held = json.loads(marker.read_text())
-        for key in ("experiment", "budget", "data", "seeds"):
+        for key in ("experiment", "budget", "data", "seeds", "knobs"):
             if held.get(key) != header[key]:
                 raise ExperimentError(
                     f"--out {out} holds experiment {held.get('experiment')!r} (budget "
@@ -198,13 +198,15 @@ def run(
     resume: bool = False,
     progress: bool = True,
     root=None,
+    knobs: dict | None = None,
 ) -> dict:
     """Run experiment ``name`` (see ``cnnlab experiment list``) and write its report.
 
     Trains every sub-run not yet finished in ``out`` (default: a new
     ``runs/experiments/<name>-<timestamp>``; with ``resume`` and no ``out``, the latest one),
     then writes ``report.md``, ``results.json`` and the figures there. Returns the results
-    dict (claim, set-up, table, verdict, numbers, sub-runs).
+    dict (claim, set-up, table, verdict, numbers, sub-runs). ``knobs`` override entries of
+    the budget's settings (images, epochs, ...; the tests use tiny ones); unknown keys fail.
     """
     from cnnlab.experiments import report
 
@@ -221,12 +223,21 @@ def run(
         why = exp.check_data(data, shape, len(train_ds))
         if why:
             raise ExperimentError(f"experiment {name!r} cannot use data {data!r}: {why}")
+    settings = dict(exp.budgets[budget])
+    unknown = sorted(set(knobs or {}) - set(settings))
+    if unknown:
+        raise ExperimentError(
+            f"experiment {name!r} has no setting {unknown}; its settings: {', '.join(settings)}"
+        )
+    settings.update(knobs or {})
     header = {"experiment": name, "budget": budget, "data": str(data), "seeds": n_seeds}
+    if knobs:
+        header["knobs"] = dict(knobs)
     _claim_folder(out, header)
     ctx = Context(
         name=name,
         budget=budget,
-        knobs=dict(exp.budgets[budget]),
+        knobs=settings,
         data=str(data),
         seeds=list(range(n_seeds)),
         out=out,
@@ -282,7 +293,8 @@ def run(
         wall_time_s=round(sum(r["wall_s"] for r in records.values()), 1),
         analysis_time_s=round(time.perf_counter() - start, 1),
         command=f"cnnlab experiment {name} --budget {budget} --data {data} "
-        f"--seeds {n_seeds} --out {out}",
+        f"--seeds {n_seeds} --out {out}" + (f"  (settings changed: {knobs})" if knobs else ""),
+        settings=settings,
     )
     results.setdefault("runs", {})
     for rec in records.values():
