@@ -161,7 +161,7 @@ EXPERIMENT = register(
         "Networks', ECCV 2014, sec. 5 and table 3",
         budgets={
             "quick": dict(images=1500, epochs=1, batch_size=64, lr=1e-3, test_images=1000),
-            "standard": dict(images=10000, epochs=1, batch_size=128, lr=1e-3, test_images=5000),
+            "standard": dict(images=6000, epochs=1, batch_size=64, lr=1e-3, test_images=5000),
             "full": dict(images=None, epochs=20, batch_size=128, lr=1e-3, test_images=None),
         },
         seeds={"quick": 1, "standard": 1, "full": 3},

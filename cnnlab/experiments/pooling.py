@@ -213,7 +213,7 @@ EXPERIMENT = register(
                 images=3000, epochs=1, batch_size=64, lr=0.05, test_images=1000, shift_images=500
             ),
             "standard": dict(
-                images=20000, epochs=1, batch_size=64, lr=0.05, test_images=5000, shift_images=2000
+                images=12000, epochs=1, batch_size=64, lr=0.05, test_images=5000, shift_images=2000
             ),
             "full": dict(
                 images=None, epochs=10, batch_size=128, lr=0.1, test_images=None, shift_images=10000
