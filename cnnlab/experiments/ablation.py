@@ -160,7 +160,7 @@ EXPERIMENT = register(
         "all four); M. Zeiler, R. Fergus, 'Visualizing and Understanding Convolutional "
         "Networks', ECCV 2014, sec. 5 and table 3",
         budgets={
-            "quick": dict(images=1500, epochs=1, batch_size=64, lr=1e-3, test_images=1000),
+            "quick": dict(images=768, epochs=1, batch_size=64, lr=1e-3, test_images=500),
             "standard": dict(images=6000, epochs=1, batch_size=64, lr=1e-3, test_images=5000),
             "full": dict(images=None, epochs=20, batch_size=128, lr=1e-3, test_images=None),
         },

@@ -175,7 +175,7 @@ EXPERIMENT = register(
         "Recognition', CVPR 2016, fig. 1 and 6 (CIFAR-10); the Columbia deck's ResNet slides",
         budgets={
             "quick": dict(
-                images=1024,
+                images=640,
                 epochs=1,
                 batch_size=32,
                 lr=0.05,

@@ -112,3 +112,15 @@ def test_activation_gradient_norms_per_layer(tiny_runs):
     assert [r["step"] for r in rows] == [1, 3]  # the first and the last step
     grads = results["numbers"]["grad_norms"]["relu"]["first_step"]
     assert len(grads) == 6 and grads == [rows[0][f"layer{i + 1}"] for i in range(6)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ALL)
+def test_the_quick_budget_runs_end_to_end(tmp_path, name):
+    from cnnlab import experiments
+
+    results = experiments.run(name, budget="quick", out=tmp_path, progress=False)
+    assert (tmp_path / "report.md").exists() and (tmp_path / "results.json").exists()
+    assert results["verdict"] in ("reproduced", "not reproduced", "inconclusive")
+    if name == "init":  # the statistics at initialisation hold at any budget
+        assert [c["status"] for c in results["criteria"][:3]] == ["holds"] * 3
