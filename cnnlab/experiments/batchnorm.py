@@ -252,10 +252,10 @@ EXPERIMENT = register(
             "standard": dict(
                 mlp_images=60000,
                 mlp_epochs=3,
-                cnn_images=12000,
-                cnn_epochs=4,
+                cnn_images=6000,
+                cnn_epochs=2,
                 mlp_eval_every=100,
-                cnn_eval_every=50,
+                cnn_eval_every=20,
                 eval_images=2000,
                 test_images=10000,
                 lr=0.01,
