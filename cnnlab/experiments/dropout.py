@@ -165,14 +165,14 @@ EXPERIMENT = register(
             ),
             "standard": dict(
                 images=1000,
-                epochs=60,
+                epochs=40,
                 batch_size=50,
                 width=1024,
                 dropout=0.5,
                 weight_decay=5e-3,
                 lr=0.01,
                 eval_every=40,
-                test_images=2000,
+                test_images=1000,
             ),
             "full": dict(
                 images=5000,
