@@ -116,7 +116,7 @@ def _claim_folder(out: Path, header: dict) -> None:
     if marker.exists():
         held = json.loads(marker.read_text())
         for key in ("experiment", "budget", "data", "seeds", "knobs"):
-            if held.get(key) != header[key]:
+            if held.get(key) != header.get(key):
                 raise ExperimentError(
                     f"--out {out} holds experiment {held.get('experiment')!r} (budget "
                     f"{held.get('budget')}, data {held.get('data')}, seeds {held.get('seeds')}), "

@@ -84,3 +84,14 @@ def test_cli_list_names_each_experiment_with_claim_and_source(capsys):
     for name in experiments.names():
         exp = experiments.get(name)
         assert f"{name} " in out and exp.claim in out and exp.source in out
+
+
+def test_a_folder_claimed_without_knobs_can_be_claimed_again(tmp_path):
+    # regression: rerunning a default-settings experiment into its folder raised KeyError
+    from cnnlab.experiments.runner import _claim_folder
+
+    header = {"experiment": "init", "budget": "standard", "data": "fashion-mnist", "seeds": 2}
+    _claim_folder(tmp_path, header)
+    _claim_folder(tmp_path, dict(header))  # no error: the same experiment
+    with pytest.raises(ExperimentError, match="holds experiment 'init'"):
+        _claim_folder(tmp_path, {**header, "knobs": {"limit": 10}})
