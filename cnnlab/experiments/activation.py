@@ -75,6 +75,20 @@ def _early_acc(rec, fraction: float = 0.2) -> float:
     return float(next(r["val_acc"] for r in rows if r["step"] >= fraction * rows[-1]["step"]))
 
 
+def _stuck(acc, relu) -> str:
+    """'holds' if ``acc`` is more than 0.05 below ReLU's on every seed, 'fails' if it is
+    within 0.05 of ReLU's best seed or above on every seed, else 'unclear'."""
+    if report.compare(relu, acc, 0.05) == "holds":
+        return "holds"
+    return "fails" if min(acc) > max(relu) - 0.05 else "unclear"
+
+
+def _worst(*statuses: str) -> str:
+    if "fails" in statuses:
+        return "fails"
+    return "holds" if all(s == "holds" for s in statuses) else "unclear"
+
+
 def analyse(ctx, records: dict) -> dict:
     k = ctx.knobs
     by = {a: [r for r in records.values() if r["group"] == a] for a in ACTS}
@@ -100,18 +114,22 @@ def analyse(ctx, records: dict) -> dict:
     crit = [
         report.criterion(
             f"sigmoid gets stuck: final test accuracy {f(final['sigmoid'])} against ReLU "
-            f"{f(final['relu'])}, more than 0.1 below on every seed",
-            report.compare(final["relu"], final["sigmoid"], 0.1),
+            f"{f(final['relu'])} (stuck: more than 0.05 below on every seed; not stuck: "
+            "within 0.05 or above on every seed)",
+            _stuck(final["sigmoid"], final["relu"]),
         ),
         report.criterion(
             f"tanh gets stuck: final test accuracy {f(final['tanh'])} against ReLU "
-            f"{f(final['relu'])}, more than 0.05 below on every seed",
-            report.compare(final["relu"], final["tanh"], 0.05),
+            f"{f(final['relu'])} (the same test)",
+            _stuck(final["tanh"], final["relu"]),
         ),
         report.criterion(
-            f"ReLU trains fast: test accuracy at 20% of the steps {f(early['relu'])} against "
+            f"ReLU trains faster: test accuracy at 20% of the steps {f(early['relu'])} against "
             f"sigmoid {f(early['sigmoid'])} and tanh {f(early['tanh'])}",
-            report.compare(early["relu"], early["sigmoid"] + early["tanh"], 0.0),
+            _worst(
+                report.compare(early["relu"], early["sigmoid"], 0.0),
+                report.compare(early["relu"], early["tanh"], 0.0),
+            ),
         ),
         report.criterion(
             f"leaky ReLU is not much better than ReLU: {f(final['leaky_relu'])} against "
@@ -119,7 +137,7 @@ def analyse(ctx, records: dict) -> dict:
             leaky_status,
         ),
     ]
-    rows = [[a, f(early[a]), f(final[a]), f(ratio[a], 3), len(by[a])] for a in ACTS]
+    rows = [[a, f(early[a]), f(final[a]), f(ratio[a], 3, sci=True), len(by[a])] for a in ACTS]
     return {
         "setup": [
             f"network: {k['depth']} fully connected layers of {k['width']} units "
@@ -145,6 +163,15 @@ def analyse(ctx, records: dict) -> dict:
         "numbers": {"final_acc": final, "early_acc": early, "grad_norms": grads, "ratio": ratio},
         "spread_note": "Each number is the mean over seeds with the seeds' range in brackets; "
         "gradient norms per layer are seed 0's.",
+        "notes": [
+            "Gradient norms at step 1, first layer / last layer: "
+            + ", ".join(f"{a} {f(ratio[a], 3, sci=True)}" for a in ACTS)
+            + ". The sigmoid's derivative is at most 1/4 and its outputs are not centred, so "
+            "its gradient shrinks layer by layer; tanh (derivative 1 at 0, centred) under the "
+            "variance-preserving He init stays in its near-linear range and passes gradients "
+            "much as ReLU does: at this depth tanh is not stuck. The lecture's 'stuck' tanh "
+            "needs a saturating initialisation (large weights) or far more depth."
+        ],
     }
 
 
@@ -163,7 +190,7 @@ def _plot(ctx, records, grads) -> dict:
         g = np.array(grads[a]["last_step"])
         if g.size:
             axes[1].semilogy(np.arange(1, g.size + 1), g, ":", color=f"C{i}")
-    axes[1].set_title("weight-gradient norm per layer (solid: step 1, dotted: last step)")
+    axes[1].set_title("weight-gradient norm (solid: step 1, dotted: last)")
     axes[1].set_xlabel("layer (input to output)")
     axes[1].legend(fontsize=8)
     for ax in axes:

@@ -72,8 +72,9 @@ def spread(values) -> dict:
     }
 
 
-def fmt(values, digits: int = 3, percent: bool = False) -> str:
-    """Mean, and the seeds' range when there is more than one: ``0.912 (0.905-0.919)``."""
+def fmt(values, digits: int = 3, percent: bool = False, sci: bool = False) -> str:
+    """Mean, and the seeds' range when there is more than one: ``0.912 (0.905-0.919)``
+    (``sci``: ``1.2e-09 (...)``)."""
     s = spread(values if isinstance(values, (list, tuple)) else [values])
     if not s["n"]:
         return "n/a"
@@ -81,7 +82,7 @@ def fmt(values, digits: int = 3, percent: bool = False) -> str:
     d = max(0, digits - 2) if percent else digits
 
     def num(v):
-        return f"{v * scale:.{d}f}{unit}"
+        return f"{v:.{max(1, digits - 1)}e}" if sci else f"{v * scale:.{d}f}{unit}"
 
     if s["n"] == 1:
         return num(s["mean"])
