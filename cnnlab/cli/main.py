@@ -23,6 +23,7 @@ COMMANDS = {
     "explain": "cnnlab.cli.explain",
     "export": "cnnlab.cli.export",
     "serve": "cnnlab.cli.serve",
+    "experiment": "cnnlab.cli.experiment",
 }
 
 

@@ -189,6 +189,8 @@ def build_split_loaders(cfg: dict, root=None):
     val_ds = _twin(train_ds) if split else None
     _set_transform(train_ds, T.Compose([*augment, norm]))
     _set_transform(test_ds, T.Compose([norm]))
+    if cfg.get("test_limit"):  # the first N test images (cheaper per-epoch evaluation)
+        test_ds = cdata.Subset(test_ds, np.arange(min(int(cfg["test_limit"]), len(test_ds))))
     kept = np.arange(len(train_ds))
     if cfg.get("limit"):
         kept = kept[: min(int(cfg["limit"]), len(train_ds))]
@@ -271,13 +273,28 @@ def build_optimizer(cfg: dict, model):
 
 
 def build_scheduler(cfg: dict, optimizer, steps_per_epoch: int):
-    """Per-step schedule: linear warm-up for ``warmup_epochs``, then cosine decay to zero."""
+    """Per-step schedule: linear warm-up for ``warmup_epochs``, then ``cfg['schedule']``:
+    ``'cosine'`` (default) decays to zero, ``'constant'`` keeps the peak rate, ``'steps'``
+    divides it by 10 at each fraction of the run in ``cfg['milestones']`` (He et al.'s
+    schedule: 0.5 and 0.75)."""
     from cnnlab.optim import lr_scheduler as S
 
     total = max(1, int(cfg["epochs"]) * steps_per_epoch)
     warm = min(total - 1, int(round(float(cfg.get("warmup_epochs", 0)) * steps_per_epoch)))
-    cosine = S.CosineAnnealingLR(optimizer, T_max=max(1, total - warm))
+    schedule = cfg.get("schedule") or "cosine"
+    if schedule == "cosine":
+        after = S.CosineAnnealingLR(optimizer, T_max=max(1, total - warm))
+    elif schedule == "constant":
+        after = S.LambdaLR(optimizer, lambda step: 1.0)
+    elif schedule == "steps":
+        fractions = cfg.get("milestones") or (0.5, 0.75)
+        marks = sorted({max(1, int(f * total) - warm) for f in fractions})
+        after = S.MultiStepLR(optimizer, milestones=marks, gamma=0.1)
+    else:
+        raise ValueError(
+            f"unknown schedule {schedule!r}: expected 'cosine', 'constant' or 'steps'"
+        )
     if warm <= 0:
-        return cosine
+        return after
     linear = S.LinearLR(optimizer, start_factor=0.05, end_factor=1.0, total_iters=warm)
-    return S.SequentialLR(optimizer, [linear, cosine], milestones=[warm])
+    return S.SequentialLR(optimizer, [linear, after], milestones=[warm])

@@ -43,7 +43,14 @@ def distributed_run(cfg: dict, resume):
 
 
 def train(
-    settings: dict | None = None, out_dir=None, resume=None, progress: bool = True, root=None
+    settings: dict | None = None,
+    out_dir=None,
+    resume=None,
+    progress: bool = True,
+    root=None,
+    *,
+    build_model=None,
+    callbacks: list | None = None,
 ) -> dict:
     """Train with ``recipes.defaults_for(model)`` updated by ``settings`` (None values ignored).
 
@@ -51,9 +58,12 @@ def train(
     into its directory) to its planned number of epochs. Writes ``metrics.csv``,
     ``curves.png``, ``last/best.safetensors`` and ``summary.json`` to ``out_dir``.
     Returns the summary: test accuracy and loss (of the last epoch's model), epochs, time,
-    paths. With ``val_split`` the per-epoch evaluation (and the choice of
-    ``best.safetensors``) runs on the held-out training images and the test set is used
-    once, at the end; without it the per-epoch evaluation is the test set's.
+    paths. ``build_model(cfg, info)``, if given, builds the model instead of the registry
+    (``cfg['model']`` is then only its name in the logs; experiments use it for their
+    variants); ``callbacks`` go to the :class:`Trainer`. With ``val_split`` the per-epoch
+    evaluation (and the choice of ``best.safetensors``) runs on the held-out training
+    images and the test set is used once, at the end; without it the per-epoch evaluation
+    is the test set's.
     """
     from cnnlab import nn
     from cnnlab.distributed.training import DistributedTrainer
@@ -69,7 +79,8 @@ def train(
         out_dir = Path(out_dir) if out_dir is not None else default_run_dir()
     from cnnlab import models
 
-    models.info(cfg["model"])  # unknown names fail before any data is loaded
+    if build_model is None:
+        models.info(cfg["model"])  # unknown names fail before any data is loaded
     if cfg["optimizer"] not in recipes.DEFAULT_LR:
         names = ", ".join(recipes.DEFAULT_LR)
         raise ValueError(f"unknown optimizer {cfg['optimizer']!r}: expected one of {names}")
@@ -82,7 +93,7 @@ def train(
     cfg.update(info)
     if ddp is not None:
         train_loader, val_loader, test_loader = ddp.shard(train_loader, val_loader, test_loader)
-    model = recipes.build_model(cfg, info)
+    model = (build_model or recipes.build_model)(cfg, info)
     if ddp is not None:
         model = ddp.prepare_model(model)
     optimizer = recipes.build_optimizer(cfg, model)
@@ -105,6 +116,7 @@ def train(
         config=cfg,
         val_name="val" if val_loader is not None else "test",
         grad_clip=cfg.get("grad_clip"),
+        callbacks=callbacks,
     )
     if resume is not None:
         trainer.resume(resume)

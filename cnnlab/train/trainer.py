@@ -137,6 +137,10 @@ class Trainer:
             ``model_options`` entries).
         log_every: also log a ``step`` row every this many steps (0: epoch rows only).
         grad_clip: clip the gradients' global norm to this value before each step.
+        callbacks: objects with optional ``on_fit_start(trainer)`` (before the first step
+            of a fresh run) and ``on_step(trainer, batch)`` methods; ``batch`` holds this
+            step's ``loss``, ``acc`` and ``n`` (the gradients are still in the parameters).
+            Probes such as per-layer statistics or evaluation every N steps live there.
     """
 
     def __init__(
@@ -158,6 +162,7 @@ class Trainer:
         log_every: int = 100,
         grad_clip: float | None = None,
         val_name: str = "val",
+        callbacks: list | None = None,
     ) -> None:
         if train_loader is None:
             raise ValueError("Trainer: train_loader is required")
@@ -187,6 +192,7 @@ class Trainer:
         self.log_every = int(log_every)
         self.grad_clip = grad_clip
         self.val_name = val_name  # what the per-epoch evaluation split is called in logs
+        self.callbacks = list(callbacks or [])
         self.epoch = 0  # epochs finished
         self.step = 0  # optimiser steps taken
         self.history: list[dict] = []
@@ -224,6 +230,12 @@ class Trainer:
         return self.epoch
 
     # ------------------------------------------------------------------ loops
+    def _call(self, hook: str, *args) -> None:
+        for cb in self.callbacks:
+            fn = getattr(cb, hook, None)
+            if fn is not None:
+                fn(self, *args)
+
     def _say(self, msg: str) -> None:
         if self.progress:
             tqdm.write(msg, file=sys.stderr)
@@ -279,8 +291,10 @@ class Trainer:
             n = len(y)
             seen += n
             pred = backend.to_numpy(logits.data).argmax(axis=1)
+            batch_acc = float((pred == backend.to_numpy(y.data)).mean())
             loss_avg.update(value, n)
-            acc_avg.update(float((pred == backend.to_numpy(y.data)).mean()), n)
+            acc_avg.update(batch_acc, n)
+            self._call("on_step", {"loss": value, "acc": batch_acc, "n": n})
             rate = seen / max(time.perf_counter() - start, 1e-9)
             bar.update(1)
             if i % 10 == 0:
@@ -318,6 +332,8 @@ class Trainer:
         from cnnlab.train.plots import plot_history
 
         run_start = time.perf_counter()
+        if self.step == 0:
+            self._call("on_fit_start")
         for epoch in range(self.epoch, self.epochs):
             lr = _lr(self.optimizer)
             train = self.train_epoch(epoch)

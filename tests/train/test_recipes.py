@@ -85,3 +85,44 @@ def test_build_optimizer_builds_the_named_class(name, cls):
 def test_build_optimizer_rejects_an_unknown_name():
     with pytest.raises(ValueError, match="unknown optimizer 'rmsprop': expected one of sgd, adam"):
         recipes.build_optimizer({"optimizer": "rmsprop"}, nn.Linear(3, 2))
+
+
+def test_test_limit_keeps_the_first_test_images():
+    cfg = {**recipes.DEFAULTS, "data": "digits", "test_limit": 50}
+    _, test, _ = recipes.build_loaders(cfg)
+    full = data.Digits(train=False)
+    assert len(test.dataset) == 50
+    assert np.array_equal(test.dataset.targets, full.targets[:50])
+
+
+def _lrs(cfg, steps_per_epoch=10):
+    from cnnlab import optim
+
+    opt = optim.SGD([nn.Parameter(np.zeros(2, np.float32))], lr=0.1)
+    sched = recipes.build_scheduler(cfg, opt, steps_per_epoch)
+    lrs = []
+    for _ in range(cfg["epochs"] * steps_per_epoch):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return np.array(lrs)
+
+
+def test_schedules_constant_and_steps():
+    base = {**recipes.DEFAULTS, "epochs": 4, "warmup_epochs": 0}
+    assert np.allclose(_lrs({**base, "schedule": "constant"}), 0.1)
+    lrs = _lrs({**base, "schedule": "steps", "milestones": (0.5, 0.75)})
+    assert np.allclose(lrs[:20], 0.1) and np.allclose(lrs[20:30], 0.01)
+    assert np.allclose(lrs[30:], 0.001)
+    cosine = _lrs(base)  # the default: decays from the peak towards zero
+    assert cosine[0] == pytest.approx(0.1) and cosine[-1] < 0.01
+    warm = _lrs({**base, "schedule": "constant", "warmup_epochs": 1})
+    assert warm[0] < 0.01 and np.allclose(warm[10:], 0.1)
+
+
+def test_unknown_schedule():
+    from cnnlab import optim
+
+    opt = optim.SGD([nn.Parameter(np.zeros(2, np.float32))], lr=0.1)
+    with pytest.raises(ValueError, match="unknown schedule 'linear'"):
+        recipes.build_scheduler({**recipes.DEFAULTS, "schedule": "linear"}, opt, 10)

@@ -161,3 +161,43 @@ def test_plateau_scheduler_steps_once_per_epoch_on_the_validation_loss(tmp_path,
     trainer.scheduler = plateau
     history = trainer.fit()
     assert seen == [r["val_loss"] for r in history]
+
+
+class _Recorder:
+    """A callback that records what the Trainer hands it."""
+
+    def __init__(self):
+        self.started, self.steps = [], []
+
+    def on_fit_start(self, trainer):
+        self.started.append(trainer.step)
+
+    def on_step(self, trainer, batch):
+        grads = [p.grad is not None for p in trainer.model.parameters()]
+        self.steps.append((trainer.step, batch["loss"], batch["acc"], batch["n"], all(grads)))
+
+
+def test_callbacks_see_every_step_with_its_batch_and_gradients(tmp_path):
+    rec = _Recorder()
+    trainer = digits_run(tmp_path, epochs=2, callbacks=[rec])
+    trainer.fit()
+    n = 2 * len(trainer.train_loader)
+    assert rec.started == [0]
+    assert [s[0] for s in rec.steps] == list(range(1, n + 1))
+    assert all(math.isfinite(s[1]) and 0.0 <= s[2] <= 1.0 for s in rec.steps)
+    one_epoch = rec.steps[: len(trainer.train_loader)]
+    assert sum(s[3] for s in one_epoch) == len(trainer.train_loader.dataset)
+    assert all(s[4] for s in rec.steps)  # the gradients are still in the parameters
+    # the batch losses average to the epoch's logged training loss
+    first = rec.steps[: len(trainer.train_loader)]
+    mean = sum(s[1] * s[3] for s in first) / sum(s[3] for s in first)
+    assert mean == pytest.approx(trainer.history[0]["loss"], rel=1e-6)
+
+
+def test_callbacks_fit_start_is_not_called_again_on_resume(tmp_path):
+    digits_run(tmp_path, epochs=1).fit()
+    rec = _Recorder()
+    trainer = digits_run(tmp_path, epochs=2, callbacks=[rec])
+    trainer.resume(tmp_path)
+    trainer.fit()
+    assert rec.started == [] and rec.steps[0][0] == len(trainer.train_loader) + 1
