@@ -126,3 +126,13 @@ def test_unknown_schedule():
     opt = optim.SGD([nn.Parameter(np.zeros(2, np.float32))], lr=0.1)
     with pytest.raises(ValueError, match="unknown schedule 'linear'"):
         recipes.build_scheduler({**recipes.DEFAULTS, "schedule": "linear"}, opt, 10)
+
+
+@pytest.mark.parametrize("name", ["resnet20", "plain20", "vgg11_bn_cifar", "alexnet_small"])
+def test_build_model_gives_input_size_only_to_factories_that_name_it(name):
+    """Regression: `cnnlab train --model resnet20` failed: the factory's **options passed
+    input_size on to CifarResNet, which does not take it."""
+    cfg = {**recipes.DEFAULTS, "model": name}
+    info = {"num_classes": 10, "in_channels": 1, "input_size": [28, 28]}
+    model = recipes.build_model(cfg, info)
+    assert sum(p.data.size for p in model.parameters()) > 0
