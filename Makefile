@@ -14,6 +14,7 @@ train:  ## cnnlab's main job: train the default CNN on Fashion-MNIST
 test:  ## the test suite (slow tests excluded; run them with: $(PY) -m pytest -m slow)
 	bash scripts/setup.sh --test
 	ruff check .
+	ruff format --check .
 	$(PY) -m pytest -q
 
 lint:

@@ -115,9 +115,7 @@ def parallel_for(n: int, fn, *, work: int = 0, arrays=()) -> list:
     per thread, nested calls and non-NumPy ``arrays`` (CuPy) run as one call in this thread.
     """
     p = min(_state.threads, n, max(1, work // max(MIN_WORK, 1)))
-    if getattr(_state.local, "inside", False) or not all(
-        isinstance(a, np.ndarray) for a in arrays
-    ):
+    if getattr(_state.local, "inside", False) or not all(isinstance(a, np.ndarray) for a in arrays):
         return [fn(0, n)]
     if p <= 1 or _blas() is None:
         with hold_blas():  # a small job's GEMM must not wake BLAS's threads either

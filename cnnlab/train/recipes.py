@@ -73,6 +73,7 @@ def defaults_for(model: str | None) -> dict:
     """``DEFAULTS`` with the per-model defaults of ``model`` (default: the default model)."""
     return {**DEFAULTS, **MODEL_DEFAULTS.get(model or DEFAULTS["model"], {})}
 
+
 _STATS = {  # per-channel mean and std of the training images in [0, 1]
     "fashion-mnist": ((0.2860,), (0.3530,)),
     "mnist": ((0.1307,), (0.3081,)),
@@ -291,9 +292,7 @@ def build_scheduler(cfg: dict, optimizer, steps_per_epoch: int):
         marks = sorted({max(1, int(f * total) - warm) for f in fractions})
         after = S.MultiStepLR(optimizer, milestones=marks, gamma=0.1)
     else:
-        raise ValueError(
-            f"unknown schedule {schedule!r}: expected 'cosine', 'constant' or 'steps'"
-        )
+        raise ValueError(f"unknown schedule {schedule!r}: expected 'cosine', 'constant' or 'steps'")
     if warm <= 0:
         return after
     linear = S.LinearLR(optimizer, start_factor=0.05, end_factor=1.0, total_iters=warm)

@@ -1,6 +1,5 @@
 """conv2d, conv1d, conv_transpose2d: loop references, float64 gradcheck, PyTorch parity."""
 
-
 import numpy as np
 import pytest
 
