@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from tests.serve.browser import dump_dom, serving
 
 
@@ -28,7 +26,6 @@ def test_page_renders_a_prediction_and_feature_maps(chromium, lab):
     assert 'id="error" role="alert" hidden' in dom  # no error shown
 
 
-@pytest.mark.slow  # about 10 s: a browser session that draws, clicks and attacks
 def test_draw_click_a_unit_and_attack(browser, lab):
     with serving(lab) as url:
         page = browser.new_page(viewport={"width": 1280, "height": 1400})
