@@ -29,7 +29,10 @@ SMALL = [
     "resnet20",
     "vgg11_bn_cifar",
 ]
-BIG = [n for n in models.names() if n not in SMALL]
+# the recurrent models (nn.LSTM / nn.GRU layers) have no ONNX export rule yet: their export
+# must stop with the one clear error (test_recurrent_models_are_refused_by_name)
+RECURRENT = {"lstm_rows": "LSTMLayer", "gru_rows": "GRULayer", "conv_lstm": "LSTMLayer"}
+BIG = [n for n in models.names() if n not in SMALL and n not in RECURRENT]
 TOL = 1e-4
 
 
@@ -202,3 +205,15 @@ def test_bad_arguments_are_named(tmp_path):
         export(model, x, tmp_path / "m.onnx", opset=9)
     with pytest.raises(ValueError, match="1 example inputs but 2 input_names"):
         export(model, x, tmp_path / "m.onnx", input_names=["a", "b"])
+
+
+@pytest.mark.parametrize("name, op", sorted(RECURRENT.items()))
+def test_recurrent_models_are_refused_by_name(tmp_path, name, op):
+    model = models.create(name).eval()
+    x = np.zeros((2, 1, 28, 28), np.float32)
+    with pytest.raises(ValueError, match=f"cannot export these ops to ONNX: {op} \\(1x\\)"):
+        export(model, x, tmp_path / f"{name}.onnx")
+
+
+def test_every_zoo_model_is_covered_by_an_export_test():
+    assert set(SMALL) | set(BIG) | set(RECURRENT) == set(models.names())
