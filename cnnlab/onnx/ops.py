@@ -15,6 +15,7 @@ import numpy as np
 
 from cnnlab.kernels.windows import pair
 from cnnlab.onnx.layers import WEIGHTED
+from cnnlab.onnx.recurrent import RECURRENT_EXPORTERS
 from cnnlab.onnx.simple import SIMPLE
 
 __all__ = ["EXPORTERS", "IMPORTERS"]
@@ -184,6 +185,10 @@ def _reshape(b, args, kw, out):
     n = src[0]
     if len(src) >= 2 and dst == (n, int(np.prod(src[1:]))):
         return b.node("Flatten", [name], axis=1)[0]
+    if dst == (1, *src):  # a new leading axis (stacking the states of recurrent layers)
+        return b.node("Unsqueeze", [name, b.ints([0])])[0]
+    if src == (1, *dst):
+        return b.node("Squeeze", [name, b.ints([0])])[0]
     if dst and dst[0] == n:
         shape = (0, *dst[1:])  # 0: copy dim 0 (the batch) from the input
     elif dst and n > 1 and dst[0] % n == 0 and dst[0] // n in np.cumprod(src[1:]):
@@ -326,6 +331,7 @@ EXPORTERS = {
     "Amax": _reduce("ReduceMax", 18),
     "Cast": _cast,
     "Where": _where,
+    **RECURRENT_EXPORTERS,
 }
 
 IMPORTERS = {**WEIGHTED, **SIMPLE}
