@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from cnnlab.experiments import report
-from cnnlab.experiments.builders import deep_mlp
+from cnnlab.experiments.builders import deep_mlp, deep_mlp_budgets
 from cnnlab.experiments.plots import plot_groups
 from cnnlab.experiments.probes import EvalEvery, GradNorms, read_csv
 from cnnlab.experiments.registry import Experiment, register
@@ -212,41 +212,7 @@ EXPERIMENT = register(
         "units but is in practice not much better than ReLU.",
         source="the recurrent/convolutional deck's notes on non-linearity (activation "
         "functions); cf. Glorot & Bengio 2010, Krizhevsky et al. 2012 (ReLU trains ~6x faster)",
-        budgets={
-            "quick": dict(
-                depth=20,
-                width=128,
-                epochs=1,
-                batch_size=128,
-                limit=6400,
-                test_limit=1000,
-                lr=0.01,
-                eval_every=10,
-                eval_images=500,
-            ),
-            "standard": dict(
-                depth=20,
-                width=128,
-                epochs=2,
-                batch_size=128,
-                limit=20000,
-                test_limit=5000,
-                lr=0.01,
-                eval_every=25,
-                eval_images=1000,
-            ),
-            "full": dict(
-                depth=20,
-                width=256,
-                epochs=10,
-                batch_size=128,
-                limit=None,
-                test_limit=None,
-                lr=0.01,
-                eval_every=200,
-                eval_images=2000,
-            ),
-        },
+        budgets=deep_mlp_budgets(depth=20),
         seeds={"quick": 1, "standard": 2, "full": 3},
         plan=plan,
         analyse=analyse,

@@ -58,6 +58,36 @@ def apply_init(model: nn.Module, name: str) -> nn.Module:
     return model
 
 
+def deep_mlp_budgets(depth: int) -> dict:
+    """The budgets of the experiments that train a deep MLP of ``depth`` layers (init,
+    activation): the same data, schedule and evaluation at each budget, so their figures
+    compare."""
+    common = {"depth": depth, "batch_size": 128, "lr": 0.01}
+    return {
+        "quick": dict(
+            common, width=128, epochs=1, limit=6400, test_limit=1000, eval_every=10, eval_images=500
+        ),
+        "standard": dict(
+            common,
+            width=128,
+            epochs=2,
+            limit=20000,
+            test_limit=5000,
+            eval_every=25,
+            eval_images=1000,
+        ),
+        "full": dict(
+            common,
+            width=256,
+            epochs=10,
+            limit=None,
+            test_limit=None,
+            eval_every=200,
+            eval_images=2000,
+        ),
+    }
+
+
 def deep_mlp(
     in_features: int,
     num_classes: int = 10,

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from cnnlab.experiments import report
-from cnnlab.experiments.builders import deep_mlp
+from cnnlab.experiments.builders import deep_mlp, deep_mlp_budgets
 from cnnlab.experiments.plots import plot_groups
 from cnnlab.experiments.probes import EvalEvery, first_images, layer_statistics
 from cnnlab.experiments.registry import Experiment, register
@@ -239,41 +239,7 @@ EXPERIMENT = register(
         "depth; a small initialisation vanishes and does not train; a large one explodes.",
         source="the lectures' initialisation slides; K. He, X. Zhang, S. Ren, J. Sun, "
         "'Delving Deep into Rectifiers', ICCV 2015, sec. 2.2 and fig. 3 (30-layer net)",
-        budgets={
-            "quick": dict(
-                depth=30,
-                width=128,
-                epochs=1,
-                batch_size=128,
-                limit=6400,
-                test_limit=1000,
-                lr=0.01,
-                eval_every=10,
-                eval_images=500,
-            ),
-            "standard": dict(
-                depth=30,
-                width=128,
-                epochs=2,
-                batch_size=128,
-                limit=20000,
-                test_limit=5000,
-                lr=0.01,
-                eval_every=25,
-                eval_images=1000,
-            ),
-            "full": dict(
-                depth=30,
-                width=256,
-                epochs=10,
-                batch_size=128,
-                limit=None,
-                test_limit=None,
-                lr=0.01,
-                eval_every=200,
-                eval_images=2000,
-            ),
-        },
+        budgets=deep_mlp_budgets(depth=30),
         seeds={"quick": 1, "standard": 2, "full": 3},
         plan=plan,
         analyse=analyse,
