@@ -255,7 +255,9 @@ def _onednn_supports(mod, op: str, config: dict) -> bool:
         w = _Spec(config.pop("w_shape"))
         return mod.supports("conv2d_forward", x, w, None, **config)
     if op == "batch_norm":
-        return mod.supports("batch_norm_train_forward", x, None, None)
+        if config.get("training", True):
+            return mod.supports("batch_norm_train_forward", x, None, None)
+        return mod.supports("batch_norm_inference", x, None, None, None, None)
     if op in ("max_pool2d", "avg_pool2d", "relu"):
         return mod.supports(f"{op}_forward", x, **config)
     raise ValueError(f"kernels: no oneDNN mapping for op {op!r}")

@@ -75,6 +75,25 @@ def test_auto_asks_onednn_about_each_call():
     np.testing.assert_allclose(y.numpy(), ref.numpy(), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.skipif(not ONEDNN, reason="oneDNN is not installed")
+def test_auto_asks_onednn_about_inference_batch_norm_itself():
+    # regression: pick() judged eval-mode batch norm by the training kernel's support, so
+    # inference ran whatever the training answer allowed; it now asks about inference, which
+    # oneDNN declines for one-pixel images (its post-op broadcast misreads (N, C, 1, 1))
+    rng = seeded(3)
+    mean, var = np.zeros(3, np.float32), np.ones(3, np.float32)
+    with cnnlab.set_kernels("auto"):
+        x = cnnlab.tensor(rng.standard_normal((2, 3, 4, 4)).astype(np.float32))
+        y = F.batch_norm(x, mean, var, bias=cnnlab.tensor(np.arange(3, dtype=np.float32)))
+        assert kernels.info()["last"]["batch_norm/float32"]["backend"] == "onednn"
+        x1 = cnnlab.tensor(rng.standard_normal((5, 3)).astype(np.float32))
+        y1 = F.batch_norm(x1, mean, var, bias=cnnlab.tensor(np.arange(3, dtype=np.float32)))
+        assert kernels.info()["last"]["batch_norm/float32"]["backend"] == "numpy"
+    want = x.numpy() / np.sqrt(1 + 1e-5) + np.arange(3).reshape(1, 3, 1, 1)
+    np.testing.assert_allclose(y.numpy(), want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(y1.numpy(), x1.numpy() / np.sqrt(1 + 1e-5) + np.arange(3), 1e-5)
+
+
 def test_features_only_numpy_has_go_to_numpy_under_auto():
     x = cnnlab.tensor(seeded(1).standard_normal((1, 2, 6, 6)).astype(np.float32))
     with cnnlab.set_kernels("auto"):

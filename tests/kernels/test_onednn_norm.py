@@ -7,6 +7,7 @@ import pytest
 import cnnlab
 import cnnlab.nn.functional as F
 from cnnlab.kernels import onednn
+from cnnlab.kernels.onednn import norm as onednn_norm
 from tests.helpers import requires_torch, seeded, torch
 
 pytestmark = pytest.mark.skipif(
@@ -102,5 +103,22 @@ def test_batch_norm_bias_without_weight_and_errors():
         onednn.batch_norm_train_forward(x, w[:2], b, eps=EPS)
     assert not onednn.supports("batch_norm_train_forward", x.astype(np.float64), w, b, eps=EPS)
     assert onednn.supports("batch_norm_train_forward", x, w, b, eps=EPS)
-    # measured slower than NumPy's single pass: the kernel layer keeps NumPy for eval
-    assert not onednn.supports("batch_norm_inference", x, w, b, w, w, eps=EPS)
+    # inference runs as a per-channel affine map (affine.py), on every shape
+    assert onednn.supports("batch_norm_inference", x, w, b, w, np.abs(w), eps=EPS)
+    assert onednn.supports("batch_norm_inference", x[:, :, 0], w, b, w, np.abs(w), eps=EPS)
+    with pytest.raises(ValueError, match=r"expected var of shape \(3,\)"):
+        onednn.batch_norm_inference(x, w, b, w, w[:2], eps=EPS)
+
+
+@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_inference_affine_matches_the_batch_norm_primitive(shape, affine):
+    """The folded map (x * scale + shift) and oneDNN's batch-norm primitive on the blocked
+    layout agree: the fold changes rounding only."""
+    x, w, b, _ = _case(shape, affine, seed=2)
+    rng = seeded(3)
+    mean = rng.standard_normal(shape[1]).astype(np.float32)
+    var = (rng.random(shape[1]) + 0.1).astype(np.float32)
+    folded = onednn.batch_norm_inference(x, w, b, mean, var, eps=EPS)
+    primitive = onednn_norm.batch_norm_inference_blocked(x, w, b, mean, var, eps=EPS)
+    _close(folded, primitive, "inference: folded affine against the primitive", tol=1e-5)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnnlab.kernels.onednn import constants as _k
+from cnnlab.kernels.onednn.affine import channel_affine, channel_affine_plan
 from cnnlab.kernels.onednn.conv import (
     conv2d_backward_data,
     conv2d_backward_weights,
@@ -61,6 +62,7 @@ __all__ = [
     "batch_norm_backward",
     "batch_norm_inference",
     "batch_norm_train_forward",
+    "channel_affine",
     "conv2d_backward_data",
     "conv2d_backward_weights",
     "conv2d_forward",
@@ -134,10 +136,10 @@ def _batch_norm(x, *rest, **args) -> None:
         raise ValueError("batch norm needs (N, C, ...)")
 
 
-def _batch_norm_inference(*args, **kwargs) -> None:
-    # NumPy's one pass (x * scale + shift) beat the reorder + kernel + reorder here: 0.4-0.9
-    # of oneDNN's time on two threads (benchmarks/onednn_ops.py); the kernel stays callable
-    raise ValueError("NumPy's batch-norm inference is faster")
+def _batch_norm_inference(x, *rest, **args) -> None:
+    _batch_norm(x)
+    n, c, *spatial = x.shape
+    channel_affine_plan((n, c, 1, int(np.prod(spatial))) if len(spatial) != 2 else x.shape)
 
 
 # below this many elements a call's fixed cost (about 10 us through ctypes) loses to NumPy's
@@ -177,7 +179,7 @@ def supports(op: str, *arrays, **args) -> bool:
     same arrays and keywords as the call itself. False for float64 (or any non-float32
     array), when oneDNN is not loaded, for configurations oneDNN has no primitive for (the
     plan is built and cached here, so the call that follows pays nothing more), and where
-    NumPy measured faster: element-wise ops under 64k elements, batch-norm inference.
+    NumPy measured faster: element-wise ops under 64k elements.
     """
     if load() is None:
         return False

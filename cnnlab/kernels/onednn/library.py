@@ -95,6 +95,12 @@ _PROTOTYPES = {
     "dnnl_primitive_execute": (c_int, [P, P, c_int, POINTER(ExecArg)]),
     "dnnl_primitive_destroy": (c_int, [P]),
     "dnnl_reorder_primitive_desc_create": (c_int, [PP, P, P, P, P, P]),
+    "dnnl_primitive_attr_set_post_ops": (c_int, [P, P]),
+    "dnnl_post_ops_create": (c_int, [PP]),
+    "dnnl_post_ops_append_binary": (c_int, [P, c_int, P]),
+    "dnnl_post_ops_destroy": (c_int, [P]),
+    # pd, engine, alg, src0, src1, dst, attr
+    "dnnl_binary_primitive_desc_create": (c_int, [PP, P, c_int, P, P, P, P]),
     # pd, engine, prop, alg, src, weights, bias, dst, strides, dilates, pad_l, pad_r, attr
     "dnnl_convolution_forward_primitive_desc_create": (
         c_int,

@@ -11,11 +11,17 @@ from __future__ import annotations
 import numpy as np
 
 from cnnlab.kernels.onednn import constants as k
+from cnnlab.kernels.onednn.affine import channel_affine
 from cnnlab.kernels.onednn.arrays import as_f32, describe
 from cnnlab.kernels.onednn.library import require
 from cnnlab.kernels.onednn.plan import Plan, cached
 
-__all__ = ["batch_norm_backward", "batch_norm_inference", "batch_norm_train_forward"]
+__all__ = [
+    "batch_norm_backward",
+    "batch_norm_inference",
+    "batch_norm_inference_blocked",
+    "batch_norm_train_forward",
+]
 
 BLOCKED = True  # reorder NCHW to the channel-blocked layout around the primitive
 
@@ -148,10 +154,32 @@ def batch_norm_train_forward(x, weight, bias, *, eps: float):
 
 
 def batch_norm_inference(x, weight, bias, mean, var, *, eps: float) -> np.ndarray:
-    """``y = (x - mean) / sqrt(var + eps) * weight + bias`` with given (running) statistics.
+    """``y = (x - mean) / sqrt(var + eps) * weight + bias`` with given (running) statistics,
+    run as the per-channel affine map ``x * scale + shift`` with ``scale = weight / sqrt(var +
+    eps)`` and ``shift = bias - mean * scale`` (one pass over NCHW, see affine.py).
 
-    Shape: x ``(N, C, H, W)`` (or 2-D, 3-D), weight/bias/mean/var ``(C,)`` -> like x.
+    Shape: x ``(N, C, H, W)`` (or 2-D, 3-D), weight/bias/mean/var ``(C,)`` or weight/bias
+    None -> like x.
     """
+    x = as_f32(x, "x", "batch_norm_inference")
+    x4 = _as4(x)
+    if x4.shape[0] > 1 and x4.shape[2] * x4.shape[3] == 1:  # see affine.py: the primitive
+        return batch_norm_inference_blocked(x, weight, bias, mean, var, eps=eps)
+    c = x4.shape[1]
+    vs = _vectors("batch_norm_inference", c, weight=weight, bias=bias, mean=mean, var=var)
+    scale = 1.0 / np.sqrt(vs["var"] + np.float32(eps))
+    if "weight" in vs:
+        scale *= vs["weight"]
+    shift = -vs["mean"] * scale
+    if "bias" in vs:
+        shift += vs["bias"]
+    y = channel_affine(x4, scale.astype(np.float32), shift.astype(np.float32))
+    return y.reshape(x.shape)
+
+
+def batch_norm_inference_blocked(x, weight, bias, mean, var, *, eps: float) -> np.ndarray:
+    """:func:`batch_norm_inference` through oneDNN's batch-norm primitive on the blocked
+    layout (two reorders around it; kept for benchmarks/onednn_ops.py, which compares)."""
     x = as_f32(x, "x", "batch_norm_inference")
     x4 = _as4(x)
     c = x4.shape[1]

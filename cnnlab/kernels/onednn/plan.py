@@ -92,11 +92,7 @@ class Plan:
         self._scratch: list[tuple[c_void_p, int]] = []  # (memory, offset in the arena)
         self._after: list[tuple] = []  # reorders out of the next primitive
         self._owned: list[tuple[str, c_void_p]] = []
-        self.attr = self._new("primitive_attr", self.lib.dnnl_primitive_attr_create)
-        check(
-            self.lib.dnnl_primitive_attr_set_scratchpad_mode(self.attr, k.SCRATCHPAD_USER),
-            f"{what}: set_scratchpad_mode",
-        )
+        self.attr = self.new_attr()
 
     # ------------------------------------------------------------------ building
     def _new(self, kind: str, create: Callable, *args) -> c_void_p:
@@ -104,6 +100,15 @@ class Plan:
         check(create(byref(h), *args), f"{self.what}: dnnl_{kind}_create")
         self._owned.append((kind, h))
         return h
+
+    def new_attr(self) -> c_void_p:
+        """Primitive attributes whose scratchpad the plan passes (from the arena)."""
+        attr = self._new("primitive_attr", self.lib.dnnl_primitive_attr_create)
+        check(
+            self.lib.dnnl_primitive_attr_set_scratchpad_mode(attr, k.SCRATCHPAD_USER),
+            f"{self.what}: set_scratchpad_mode",
+        )
+        return attr
 
     def md(self, shape, tag: int = k.ANY) -> c_void_p:
         """A float32 memory descriptor (``tag`` ANY lets the primitive choose the layout)."""
@@ -117,9 +122,10 @@ class Plan:
             tag,
         )
 
-    def pd(self, create: Callable, *args) -> c_void_p:
-        """A primitive descriptor from ``create(&pd, engine, *args, attr)``."""
-        return self._new("primitive_desc", create, engine(), *args, self.attr)
+    def pd(self, create: Callable, *args, attr: c_void_p | None = None) -> c_void_p:
+        """A primitive descriptor from ``create(&pd, engine, *args, attr)`` (the plan's
+        attributes unless ``attr`` is given)."""
+        return self._new("primitive_desc", create, engine(), *args, attr or self.attr)
 
     def query(self, pd: c_void_p, what: int, index: int = 0) -> c_void_p:
         return c_void_p(self.lib.dnnl_primitive_desc_query_md(pd, what, index))
