@@ -16,13 +16,18 @@ An op is a pair of pure functions on raw arrays::
 Non-tensor arguments are keyword-only. The engine, not each op, un-broadcasts gradients,
 casts them to the input's dtype and checks their shapes (see :func:`_accumulate`).
 The backward pass is iterative, so graphs thousands of ops deep never meet Python's
-recursion limit. :func:`override_backward` swaps an op's backward rule inside a ``with``
-block: guided backprop and the deconvnet use it to change how ReLU passes gradients.
+recursion limit. The graph is made of nodes, as PyTorch's: a node keeps its op's ``ctx``
+and, for each input, the input's node (a leaf: the tensor itself), never an intermediate
+tensor, so an activation's array is freed as soon as no op saved it and no one holds it
+(a conv output that only fed a ReLU, which saves its own output).
+:func:`override_backward` swaps an op's backward rule inside a ``with`` block: guided
+backprop and the deconvnet use it to change how ReLU passes gradients.
 """
 
 from __future__ import annotations
 
 import threading
+import weakref
 from contextlib import contextmanager
 
 from cnnlab import backend, threads
@@ -124,16 +129,38 @@ def trace(callback):
 
 
 class Node:
-    """One recorded op application: what the backward pass needs to run it."""
+    """One recorded op application: what the backward pass needs to run it.
 
-    __slots__ = ("fn", "ctx", "parents", "backward_fn", "versions")
+    ``parents`` has one entry per input: None (no gradient wanted), the input's own node
+    (an op's output) or the tensor itself (a leaf). The node knows its output tensor only
+    weakly (``output()``), to fire its hooks and keep ``retain_grad``'s gradient while the
+    tensor lives; hooks and ``retain_grad`` pin it (``pin``), as PyTorch keeps them on the
+    node. ``shape`` and ``dtype`` are the output's, for checking the gradients into it.
+    """
+
+    __slots__ = ("fn", "ctx", "parents", "backward_fn", "versions", "out", "pin", "shape", "dtype")
 
     def __init__(self, fn, ctx, parents, backward_fn, versions=()) -> None:
         self.fn = fn
         self.ctx = ctx
         self.parents = parents
         self.backward_fn = backward_fn
-        self.versions = versions  # ((input index, Tensor, its version when used), ...)
+        self.versions = versions  # ((input index, tensor or weakref, its version), ...)
+        self.out = None
+        self.pin = None
+
+    def output(self):
+        """The tensor this node made, while it lives and still holds this node (an in-place
+        op gives it a new one)."""
+        t = self.pin if self.pin is not None else (self.out() if self.out is not None else None)
+        return t if t is not None and t._node is self else None
+
+
+def _edge(x):
+    """What a node keeps of input ``x``: None, the leaf tensor itself, or ``x``'s node."""
+    if not (isinstance(x, Tensor) and x.requires_grad):
+        return None
+    return x if x._node is None else x._node
 
 
 class Function:
@@ -176,11 +203,11 @@ class Function:
         needs_grad = any(needs)
         result = Tensor._make(out, needs_grad)
         if needs_grad:
-            parents = tuple(
-                x if isinstance(x, Tensor) and x.requires_grad else None for x in inputs
-            )
+            parents = tuple(_edge(x) for x in inputs)
             versions = _versions(inputs) if cls.saves_inputs else ()
-            result._node = Node(cls, ctx, parents, _state.overrides.get(cls), versions)
+            node = Node(cls, ctx, parents, _state.overrides.get(cls), versions)
+            node.out, node.shape, node.dtype = weakref.ref(result), result.shape, result.dtype
+            result._node = node
         if _state.tracers:
             for tracer in _state.tracers:
                 tracer(cls, inputs, kwargs, result)
@@ -222,13 +249,21 @@ def _check_grad(node: Node, i: int, parent: Tensor, g):
 
 
 def _versions(inputs) -> list:
-    return [(i, x, x._version) for i, x in enumerate(inputs) if isinstance(x, Tensor)]
+    # an op's output is never overwritten in memory (cnnlab.inplace gives it a new array):
+    # once it is gone, the array its op saved is intact, so a weak reference does; a leaf
+    # (an image, a parameter) may be overwritten in place, so it is held
+    return [
+        (i, x if x._node is None else weakref.ref(x), x._version)
+        for i, x in enumerate(inputs)
+        if isinstance(x, Tensor)
+    ]
 
 
 def _check_versions(node: Node) -> None:
     """Raise if an input this op's backward needs was changed in place after the op ran."""
-    for i, x, version in node.versions:
-        if x._version != version:
+    for i, ref, version in node.versions:
+        x = ref() if isinstance(ref, weakref.ref) else ref
+        if x is not None and x._version != version:
             raise RuntimeError(
                 f"one of the tensors needed to compute the gradient of {node.fn.__name__} "
                 f"(its input {i}, shape {x.shape}) was modified by an in-place operation "
@@ -238,22 +273,21 @@ def _check_versions(node: Node) -> None:
             )
 
 
-def _topological_order(root: Tensor) -> list:
-    """Tensors reachable from ``root``, each after all the tensors it was computed from."""
+def _topological_order(root) -> list:
+    """Nodes and leaves reachable from ``root``, each after all those it was computed from."""
     order, visited = [], set()
     stack = [(root, False)]
     while stack:
-        t, done = stack.pop()
+        item, done = stack.pop()
         if done:
-            order.append(t)
+            order.append(item)
             continue
-        if id(t) in visited:
+        if id(item) in visited:
             continue
-        visited.add(id(t))
-        stack.append((t, True))
-        node = t._node
-        if node is not None:
-            for p in node.parents:
+        visited.add(id(item))
+        stack.append((item, True))
+        if isinstance(item, Node):
+            for p in item.parents:
                 if p is not None and id(p) not in visited:
                     stack.append((p, False))
     return order
@@ -268,26 +302,30 @@ def _run_backward(root: Tensor, grad_root, retain_graph: bool, targets=None):
 def _sweep(root: Tensor, grad_root, retain_graph: bool, targets=None):
     """Reverse-mode sweep from ``root``. Accumulates into ``.grad`` of leaves, or, with
     ``targets``, returns the gradients of those tensors without touching any ``.grad``."""
-    order = _topological_order(root)
-    grads = {id(root): grad_root}
+    start = root if root._node is None else root._node
+    order = _topological_order(start)
+    grads = {id(start): grad_root}
     owned = set()  # ids whose gradient array we allocated ourselves (safe to add into)
-    target_ids = {id(t): i for i, t in enumerate(targets)} if targets is not None else None
+    target_ids = None
+    if targets is not None:
+        target_ids = {id(t if t._node is None else t._node): i for i, t in enumerate(targets)}
     found = [None] * len(targets) if targets is not None else None
-    for t in reversed(order):
-        g = grads.pop(id(t), None)
+    for item in reversed(order):
+        g = grads.pop(id(item), None)
         if g is None:
             continue
-        for hook in t._hooks:
-            r = hook(Tensor._make(g, False))
-            if r is not None:
-                g = r.data if isinstance(r, Tensor) else r
+        node = item if isinstance(item, Node) else None
+        t = item if node is None else node.output()
+        if t is not None:
+            for hook in t._hooks:
+                r = hook(Tensor._make(g, False))
+                if r is not None:
+                    g = r.data if isinstance(r, Tensor) else r
         if target_ids is not None:
-            if id(t) in target_ids:
-                found[target_ids[id(t)]] = g
-        elif t._node is None or t._retain_grad:
-            if t.requires_grad:
-                t._accumulate_grad(g)
-        node = t._node
+            if id(item) in target_ids:
+                found[target_ids[id(item)]] = g
+        elif t is not None and (node is None or t._retain_grad) and t.requires_grad:
+            t._accumulate_grad(g)
         if node is None:
             continue
         if node.ctx is _FREED:

@@ -19,6 +19,7 @@ memory (for example ``x.numpy()[...] = 0``) is not seen by the check.
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING
 
 from cnnlab import tensor as _tensor  # Tensor inherits TensorInPlace: bound at call time
@@ -53,6 +54,10 @@ def _apply(t: Tensor, name: str, compute, *others) -> Tensor:
             out = out.astype(t.dtype)
         _check_shape(name, t, out)
         t.data, t._node, t.requires_grad = out.data, out._node, out.requires_grad
+        if t._node is not None:  # the node now makes t: its hooks and retain_grad follow
+            t._node.out = weakref.ref(t)
+            if t._hooks or t._retain_grad:
+                t._node.pin = t
     else:
         with no_grad():
             out = compute(t)

@@ -172,11 +172,15 @@ class Tensor(TensorConversions, TensorInPlace):
     def retain_grad(self) -> Tensor:
         """Keep ``.grad`` for this non-leaf tensor after backward (Grad-CAM uses it)."""
         self._retain_grad = True
+        if self._node is not None:
+            self._node.pin = self  # the graph keeps it until backward has filled .grad
         return self
 
     def register_hook(self, hook):
         """``hook(grad: Tensor) -> Tensor | None`` runs when this tensor's gradient is computed."""
         self._hooks = (*self._hooks, hook)
+        if self._node is not None:
+            self._node.pin = self  # the graph keeps it so that the hook fires
         return hook
 
     def backward(self, grad=None, retain_graph: bool = False) -> None:
