@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from cnnlab.nn.module import Module
 
-__all__ = ["freeze", "frozen_names", "head_name", "unfreeze"]
+__all__ = ["freeze", "frozen_names", "head_name", "param_groups", "unfreeze"]
 
 _NORMS = ("BatchNorm1d", "BatchNorm2d", "SyncBatchNorm")
 
@@ -98,3 +98,47 @@ def head_name(model: Module) -> str:
     if last is None:
         raise ValueError(f"head_name: model {type(model).__name__} has no Linear layer")
     return last
+
+
+def param_groups(
+    model: Module,
+    lr: float,
+    lr_body: float | None = None,
+    weight_decay: float = 0.0,
+    head: str | None = None,
+) -> list[dict]:
+    """Optimiser parameter groups (PyTorch's ``[{'params': [...], 'lr': ...}, ...]``) giving
+    the head (``head``, default :func:`head_name`) the rate ``lr`` and the rest of the
+    network ``lr_body`` (default ``lr``); ``weight_decay`` on weights only (not biases or
+    norm parameters, which have one dimension). Frozen parameters are left out. Groups
+    without parameters are dropped; each group has a ``'name'`` (``head``/``body``, with
+    ``-no-decay``)."""
+    head = head_name(model) if head is None else head
+    if head not in dict(model.named_modules()):
+        raise ValueError(f"param_groups: model {type(model).__name__} has no layer {head!r}")
+    lr_body = lr if lr_body is None else lr_body
+    groups = {
+        ("head", True): [],
+        ("head", False): [],
+        ("body", True): [],
+        ("body", False): [],
+    }
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        part = "head" if name == head or name.startswith(head + ".") else "body"
+        groups[(part, p.ndim > 1)].append(p)
+    out = []
+    for (part, decay), params in groups.items():
+        if params:
+            out.append(
+                {
+                    "params": params,
+                    "lr": lr if part == "head" else lr_body,
+                    "weight_decay": weight_decay if decay else 0.0,
+                    "name": part if decay else f"{part}-no-decay",
+                }
+            )
+    if not out:
+        raise ValueError(f"param_groups: every parameter of {type(model).__name__} is frozen")
+    return out

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from cnnlab.nn.freeze import freeze, frozen_names, head_name, unfreeze  # noqa: F401
+from cnnlab.nn.freeze import freeze, frozen_names, head_name, param_groups, unfreeze  # noqa: F401
 
 _FORWARDED = ("clip_grad_norm_", "clip_grad_value_")
 
@@ -19,4 +19,4 @@ def __getattr__(name: str):
 
 
 def __dir__():
-    return sorted((*_FORWARDED, "freeze", "frozen_names", "head_name", "unfreeze"))
+    return sorted((*_FORWARDED, "freeze", "frozen_names", "head_name", "param_groups", "unfreeze"))
