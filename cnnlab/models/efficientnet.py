@@ -162,8 +162,14 @@ class EfficientNetLite(nn.Module):
         elif self.normalize and self.grey == "average":  # the three channels' statistics agree
             x = (x - self.mean[:, :1]) / self.std[:, :1]
         x = F.relu6(self._bn0(self._conv_stem(x)))
-        for block in self._blocks:
-            x = block(x)
+        return self.forward_from(x, 0)
+
+    def forward_from(self, x, block: int):
+        """The rest of the network from the input of ``_blocks[block]`` (the output of
+        ``_blocks[block - 1]``): transfer learning trains the top of the network on cached
+        activations of its frozen bottom this way."""
+        for b in self._blocks[block:] if block else self._blocks:
+            x = b(x)
         x = F.relu6(self._bn1(self._conv_head(x)))
         x = self._avg_pooling(x).flatten(1)
         return self._fc(self._dropout(x))

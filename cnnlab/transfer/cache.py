@@ -42,7 +42,8 @@ def cached_extract(
     ``float16`` are stored (and returned) in half precision to halve the disk they take.
     """
     path = Path(path)
-    indices = np.arange(len(data)) if indices is None else np.asarray(indices, np.int64)
+    n = len(data[0]) if isinstance(data, (tuple, list)) else len(data)
+    indices = np.arange(n) if indices is None else np.asarray(indices, np.int64)
     keys = [layer_key(x) for x in layers]
     if path.exists():
         with np.load(path) as z:

@@ -87,7 +87,8 @@ def extract(
     kept, handles = _hooks(model, layers)
     out = {layer: [] for layer in layers}
     labels = []
-    n = len(indices) if indices is not None else len(data[0] if isinstance(data, tuple) else data)
+    whole = len(data[0]) if isinstance(data, (tuple, list)) else len(data)
+    n = len(indices) if indices is not None else whole
     was_training = model.training
     model.eval()
     bar = tqdm(total=n, desc=desc, unit="img", disable=not progress, file=sys.stderr)

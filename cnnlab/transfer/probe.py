@@ -6,7 +6,9 @@ It minimises scikit-learn's ``LogisticRegression(C=C)`` objective, written per e
     mean_i CE(W f_i + b, y_i) + ||W||^2 / (2 C N)
 
 (scikit-learn sums the cross-entropy and adds ``||W||^2 / 2``; dividing by ``C N`` gives the
-same minimiser), with the features standardised by the training set's mean and std.
+same minimiser), on features standardised by the training set's mean and std
+(``normalize="standard"``, scikit-learn's ``StandardScaler``), scaled to unit length
+(``"l2"``: better with a handful of labelled images, whose std is no estimate) or as given.
 The penalty is Adam's ``weight_decay = 1 / (C N)`` on the weight's parameter group (the
 bias is not penalised, as in scikit-learn).
 """
@@ -27,7 +29,7 @@ def linear_probe(
     steps: int = 300,
     lr: float = 0.05,
     batch_size: int = 8192,
-    standardize: bool = True,
+    normalize: str | None = "standard",
     num_classes: int | None = None,
     seed: int = 0,
 ) -> dict:
@@ -36,9 +38,9 @@ def linear_probe(
     Full-batch Adam when there are at most ``batch_size`` training examples, else random
     minibatches of that size; the learning rate decays linearly to 0 over ``steps``.
 
-    Returns ``{'acc', 'train_acc', 'loss', 'weight', 'bias', 'mean', 'std', 'steps'}``
-    (``acc`` None without test data): predict with
-    ``((f - mean) / std) @ weight.T + bias``.
+    Returns ``{'acc', 'train_acc', 'loss', 'weight', 'bias', 'mean', 'std', 'normalize',
+    'steps'}`` (``acc`` None without test data): predict with
+    ``((f - mean) / std) @ weight.T + bias`` (``f`` first scaled to unit length for "l2").
 
     Shape:
         - train_features: (N, D); train_labels: (N,); test_features: (M, D)
@@ -57,10 +59,22 @@ def linear_probe(
         )
     if C <= 0 or steps < 1:
         raise ValueError(f"linear_probe: C must be > 0 and steps >= 1, got C={C}, steps={steps}")
+    if normalize not in ("standard", "l2", None):
+        raise ValueError(
+            f"linear_probe: normalize must be 'standard', 'l2' or None, got {normalize!r}"
+        )
     k = int(num_classes) if num_classes is not None else int(y.max()) + 1
-    mean = x.mean(axis=0) if standardize else np.zeros(x.shape[1], np.float32)
-    std = x.std(axis=0) + 1e-6 if standardize else np.ones(x.shape[1], np.float32)
-    xs = (x - mean) / std
+    unit = normalize == "l2"
+    mean = x.mean(axis=0) if normalize == "standard" else np.zeros(x.shape[1], np.float32)
+    std = x.std(axis=0) + 1e-6 if normalize == "standard" else np.ones(x.shape[1], np.float32)
+
+    def prepare(f):
+        f = np.asarray(f, np.float32)
+        if unit:
+            f = f / (np.linalg.norm(f, axis=1, keepdims=True) + 1e-12)
+        return (f - mean) / std
+
+    xs = prepare(x)
     cnnlab.manual_seed(seed)
     head = nn.Linear(x.shape[1], k)
     head.weight.data[...] = 0.0  # the objective is convex: start at the origin, as lbfgs
@@ -89,7 +103,7 @@ def linear_probe(
     w, b = np.array(head.weight.data), np.array(head.bias.data)
 
     def accuracy(f, labels):
-        pred = (((np.asarray(f, np.float32) - mean) / std) @ w.T + b).argmax(axis=1)
+        pred = (prepare(f) @ w.T + b).argmax(axis=1)
         return float((pred == np.asarray(labels)).mean())
 
     result = {
@@ -100,6 +114,7 @@ def linear_probe(
         "bias": b,
         "mean": mean,
         "std": std,
+        "normalize": normalize,
         "steps": int(steps),
     }
     if test_features is not None and test_labels is not None:
