@@ -118,6 +118,7 @@ def _latest_out(name: str) -> Path:
 
 def _claim_folder(out: Path, header: dict) -> None:
     marker = out / "experiment.json"
+    header = json.loads(json.dumps(header))  # as it is held on disk (tuples become lists)
     if marker.exists():
         held = json.loads(marker.read_text())
         for key in ("experiment", "budget", "data", "seeds", "knobs"):
