@@ -11,10 +11,12 @@ import numpy as np
 __all__ = ["features_command", "load_feature_model"]
 
 
-def load_feature_model(checkpoint=None, name=None, pretrained=False, channels=1, image_size=None):
+def load_feature_model(
+    checkpoint=None, name=None, pretrained=False, shape=(1, 28, 28), image_size=None
+):
     """``(model, normalize)``: a checkpoint (its input normalisation) or the zoo model
-    ``name`` (``pretrained``: ImageNet weights, grey images repeated to RGB, inputs resized
-    inside the model to ``image_size``)."""
+    ``name`` for images of ``shape`` (C, H, W) (``pretrained``: ImageNet weights, grey images
+    repeated to RGB, inputs resized inside the model to ``image_size``)."""
     if (checkpoint is None) == (name is None):
         raise ValueError("give a CHECKPOINT or --model NAME (not both)")
     if checkpoint is not None:
@@ -27,8 +29,12 @@ def load_feature_model(checkpoint=None, name=None, pretrained=False, channels=1,
     options = {}
     if models.accepts(name, "image_size") and image_size:
         options["image_size"] = int(image_size)
-    if pretrained and channels == 1 and models.accepts(name, "grey"):
+    if pretrained and shape[0] == 1 and models.accepts(name, "grey"):
         options.update(grey="repeat", in_channels=1)
+    if not pretrained:
+        options["in_channels"] = int(shape[0])
+        if models.accepts(name, "input_size") and shape[1] == shape[2]:
+            options["input_size"] = int(shape[1])
     return models.create(name, pretrained=pretrained, **options).eval(), None
 
 
@@ -65,7 +71,7 @@ def features_command(
         pairs = [ds[i] for i in range(n)]
         got = np.stack([p[0] for p in pairs]), np.array([p[1] for p in pairs])
     x, y = np.asarray(got[0], np.float32), np.asarray(got[1], np.int64)
-    net, norm = load_feature_model(checkpoint, model, pretrained, x.shape[1], image_size)
+    net, norm = load_feature_model(checkpoint, model, pretrained, x.shape[1:], image_size)
     fed = x
     if norm is not None:
         mean, std = (np.asarray(v, np.float32).reshape(1, -1, 1, 1) for v in norm)
