@@ -61,9 +61,9 @@ def plan(ctx) -> list[SubRun]:
     src = k.get("source") and k["source"] != ctx.data
     if src:
         add("source", "source", 0, W.source_job(ctx), steps=200)
-    # the runs on images first, then the extractions and everything that uses the features
-    # (a long extraction can be running in another process meanwhile: the cache is shared)
-    images, feats = [], []
+    # cheap runs on images, the extractions, what uses the features, then the slow runs
+    # (fine-tuning everything, training from scratch on many images) last
+    images, feats, tops, costly = [], [], [], []
     for n in counts:
         for seed in W.seeds_for(ctx, n):
             tag = f"n{_label(n)}-seed{seed}"
@@ -82,17 +82,23 @@ def plan(ctx) -> list[SubRun]:
             if src:
                 job(f"digits-{tag}", "digits", W.source_probe_job(ctx, n, seed))
             if n in _counts(k, "counts_top"):
-                job(f"top-{tag}", "top", W.top_job(ctx, n, seed))
+                job(f"top-{tag}", "top", W.top_job(ctx, n, seed), to=tops)
             if n in _counts(k, "counts_scratch"):
-                job(f"scratch-{tag}", "scratch", W.scratch_job(ctx, n, seed), to=images)
+                slow = n is None or n >= 500
+                job(
+                    f"scratch-{tag}",
+                    "scratch",
+                    W.scratch_job(ctx, n, seed),
+                    to=costly if slow else images,
+                )
             if n in _counts(k, "counts_all") and seed < k["all_seeds"]:
-                job(f"all-{tag}", "all", W.finetune_all_job(ctx, n, seed), to=images)
+                job(f"all-{tag}", "all", W.finetune_all_job(ctx, n, seed), to=costly)
     for name, group, seed, work, n in images:
         add(name, group, seed, work, labels_per_class=_label(n))
     add(f"extract-{size1}", "extract", 0, W.extract_job(ctx, size1), steps=n_train)
     if size2:
         add(f"extract-{size2}", "extract", 0, W.extract_job(ctx, size2), steps=200)
-    for name, group, seed, work, n in feats:
+    for name, group, seed, work, n in feats + tops + costly:
         add(name, group, seed, work, labels_per_class=_label(n))
     return subs
 
@@ -278,6 +284,7 @@ _COMMON = dict(
     scratch_epochs=20,
     scratch_min_steps=100,
     source="mnist-subset",
+    test_images_all=None,  # test images for fine-tuning everything (a forward at full size)
     source_epochs=3,
     many_seeds_up_to=10,
     notes=None,
@@ -308,13 +315,14 @@ BUDGETS = {
         "train_images": 20480,
         "sizes": (96, 224),
         "counts": (1, 5, 10, 50, 100, 500, "all"),
-        "counts_size2": (1, 5, 10, 50),
+        "counts_size2": (1, 10),
         "test_images_size2": 1000,
-        "counts_top": (1, 5, 10, 50, 100, 500, "all"),
+        "test_images_all": 1000,
+        "counts_top": (1, 10, 100, "all"),
         "counts_all": (1, 10),
         "counts_scratch": (1, 5, 10, 50, 100, 500, "all"),
         "all_seeds": 1,
-        "top_max_steps": 600,
+        "top_max_steps": 300,
         "all_max_steps": 60,
         "scratch_max_steps": 1000,
     },
