@@ -56,3 +56,15 @@ def test_a_bad_layer_name_is_one_clear_line():
     with pytest.raises(ValueError, match="no layer 'feature.3'.*features, classifier") as e:
         features(_net(), _data(), layer="feature.3", progress=False)
     assert "\n" not in str(e.value)
+
+
+def test_cnnlab_features_and_linear_probe_load_lazily():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, cnnlab; assert 'cnnlab.transfer' not in sys.modules; "
+        "from cnnlab.transfer import features, linear_probe; "
+        "assert cnnlab.features is features and cnnlab.linear_probe is linear_probe"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
