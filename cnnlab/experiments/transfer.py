@@ -121,56 +121,24 @@ def _x(n: str, full: int) -> float:
 
 def analyse(ctx, records: dict) -> dict:
     k = ctx.knobs
-    size1 = k["sizes"][0]
     pts = _points(records)
     full = int(round(np.bincount(W.arrays(ctx)["train"][1]).mean()))  # "all": per class
     labels = [_label(n) for n in _counts(k, "counts")]
     groups = [g for g in _order(k) if g in pts]
     f = report.fmt
     rows = [[g] + [f(pts[g].get(n, [])) if n in pts[g] else "-" for n in labels] for g in groups]
-    probe, scratch = pts.get(f"probe-{size1}", {}), pts.get("scratch", {})
-    both = [n for n in labels if n in probe and n in scratch]
-    crit = []
-    at10 = "10" if "10" in both else (both[0] if both else None)
-    if at10:
-        gain = np.mean(probe[at10]) - np.mean(scratch[at10])
-        crit.append(
-            report.criterion(
-                f"with {at10} labels per class the ImageNet linear probe ({size1} px) beats "
-                f"training from scratch by at least 10 points: {f(probe[at10])} against "
-                f"{f(scratch[at10])} ({gain * 100:+.1f} points)",
-                report.compare(probe[at10], scratch[at10], 0.10),
-            )
-        )
-    cross = None
-    if len(both) >= 2:
-        gaps = [np.mean(probe[n]) - np.mean(scratch[n]) for n in both]
-        cross = next((n for n, g in zip(both, gaps) if g < 0), None)
-        crit.append(
-            report.criterion(
-                f"the advantage of pretrained features shrinks as labels grow: probe minus "
-                f"scratch {gaps[0] * 100:+.1f} points at {both[0]} per class, "
-                f"{gaps[-1] * 100:+.1f} at {both[-1]}"
-                + (f"; scratch overtakes the probe at {cross} per class" if cross else ""),
-                "holds" if gaps[-1] < gaps[0] else "fails",
-            )
-        )
-    best_all = {g: pts[g]["all"] for g in ("top", "all") if "all" in pts.get(g, {})}
-    if best_all:
-        g, v = max(best_all.items(), key=lambda kv: np.mean(kv[1]))
-        crit.append(
-            report.criterion(
-                f"fine-tuning on all the labelled images reaches 93.5%: `{g}` gives {f(v)}",
-                "holds" if min(v) >= 0.935 else "fails",
-            )
-        )
+    crit, targets, cross = _criteria(k, pts, labels)
     walls = {}
     for rec in records.values():
         walls[rec["group"]] = walls.get(rec["group"], 0.0) + float(rec["wall_s"])
     extract = {r["name"]: r["summary"] for r in records.values() if r["group"] == "extract"}
     return {
         "setup": _setup(ctx, extract),
-        "table": {"columns": ["method"] + [f"{n}/class" for n in labels], "rows": rows},
+        "table": {
+            "columns": ["method"]
+            + [f"{n}/class" if n != "all" else f"all (~{full}/class)" for n in labels],
+            "rows": rows,
+        },
         "figures": [_plot(ctx, pts, groups, full)],
         "criteria": crit,
         "numbers": {
@@ -182,8 +150,64 @@ def analyse(ctx, records: dict) -> dict:
         "spread_note": "Each cell is the test accuracy, the mean over seeds with the seeds' "
         f"range in brackets (several seeds up to {k['many_seeds_up_to']} labels per class; "
         "each seed draws its own labelled images).",
-        "notes": list(k.get("notes") or []),
+        "notes": targets + list(k.get("notes") or []),
     }
+
+
+def _criteria(k, pts, labels) -> tuple[list, list, str | None]:
+    """The claim's criteria (probe against scratch: ahead with few labels on every seed, the
+    lead shrinking), the issue's targets (notes, met or not) and where scratch catches up."""
+    f, sizes = report.fmt, list(k["sizes"])
+    probe, scratch = pts.get(f"probe-{sizes[0]}", {}), pts.get("scratch", {})
+    both = [n for n in labels if n in probe and n in scratch]
+    crit, targets, cross = [], [], None
+    if both:
+        few = both[: min(3, len(both))]  # the smallest label counts
+        crit.append(
+            report.criterion(
+                "with few labels the ImageNet linear probe beats training from scratch on "
+                "every seed: "
+                + "; ".join(f"{n}/class {f(probe[n])} against {f(scratch[n])}" for n in few),
+                "holds"
+                if all(report.compare(probe[n], scratch[n]) == "holds" for n in few)
+                else (
+                    "fails"
+                    if any(report.compare(probe[n], scratch[n]) == "fails" for n in few)
+                    else "unclear"
+                ),
+            )
+        )
+    if len(both) >= 2:
+        gaps = [np.mean(probe[n]) - np.mean(scratch[n]) for n in both]
+        cross = next((n for n, g in zip(both, gaps) if g < 0), None)
+        crit.append(
+            report.criterion(
+                "the advantage shrinks as labels grow: probe minus scratch "
+                + ", ".join(f"{g * 100:+.1f} ({n})" for n, g in zip(both, gaps))
+                + " points"
+                + (f"; scratch catches up at {cross} per class" if cross else "; no crossing"),
+                "holds" if gaps[-1] < max(gaps[: max(1, len(gaps) // 2)]) else "fails",
+            )
+        )
+    for size in sizes:  # the issue's target at 10 labels per class, per input size
+        p = pts.get(f"probe-{size}", {})
+        if "10" in p and "10" in scratch:
+            gain = np.mean(p["10"]) - np.mean(scratch["10"])
+            met = "met" if gain >= 0.10 else "not met"
+            targets.append(
+                f"Target (issue #15), 10 labels per class, probe at {size} px at least 10 points "
+                f"above scratch: **{met}**, {f(p['10'])} against {f(scratch['10'])} "
+                f"({gain * 100:+.1f} points, means over seeds)."
+            )
+    best = {g: pts[g]["all"] for g in ("top", "all") if "all" in pts.get(g, {})}
+    if best:
+        g, v = max(best.items(), key=lambda kv: np.mean(kv[1]))
+        targets.append(
+            f"Target (issue #15), fine-tuning with all the labelled images at least 93.5%: "
+            f"**{'met' if min(v) >= 0.935 else 'not met'}** here, `{g}` reaches {f(v)} "
+            f"(with this budget's training images; see the set-up)."
+        )
+    return crit, targets, cross
 
 
 def _order(k) -> list[str]:
