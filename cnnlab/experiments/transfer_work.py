@@ -232,7 +232,7 @@ def finetune_all_job(ctx, n, seed: int):
             batch_size=k["ft_batch"],
             lr=k["ft_lr"],
             lr_body=k["ft_lr"] * k["lr_body_factor"],
-            bn_eval=True,
+            bn_eval=k["all_bn_eval"],
             seed=seed,
         )
         start = time.perf_counter()

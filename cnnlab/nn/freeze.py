@@ -21,7 +21,7 @@ def _is_norm(m: Module) -> bool:
 
 
 def _prefix_modules(model: Module, up_to: str | None) -> list[str]:
-    """Names of the modules (with parameters or buffers of their own) from the start of
+    """Names of the modules from the start of
     ``named_modules`` order to ``up_to`` and everything inside it."""
     names = [n for n, _ in model.named_modules()]
     if up_to is None:
