@@ -272,13 +272,22 @@ def _setup(ctx, extract) -> list[str]:
         f"from scratch: `{k['scratch_model']}`, lr {k['scratch_lr']}, {k['scratch_epochs']} epochs "
         f"(at least {k['scratch_min_steps']}, at most {k['scratch_max_steps']} steps), batch "
         f"{k['scratch_batch']}, no augmentation (as for every method here)",
+        "training images: "
+        + (f"the first {k['train_images']}" if k.get("train_images") else f"all {ctx.n_train}")
+        + f" of {ctx.data}'s ('all' in the table); labelled subsets drawn per class from them",
         f"test set: {ctx.n_test if not k.get('test_images') else k['test_images']} images"
-        + (f" ({k['test_images_size2']} for {s2} px)" if s2 and k.get("test_images_size2") else ""),
+        + (f" ({k['test_images_size2']} for {s2} px" if s2 and k.get("test_images_size2") else "")
+        + (
+            f", the first {k['test_images_all']} for fine-tuning everything"
+            if k.get("test_images_all")
+            else ""
+        )
+        + (")" if s2 and k.get("test_images_size2") else ""),
     ]
     for name, s in extract.items():
         if s.get("extract_s"):
             out.append(
-                f"{name}: {s['images']} images in {s['extract_s']} s (0 s: read from the cache)"
+                f"{name}: {s['images']} images in {s['extract_s']} s (a second: from the cache)"
             )
     return out
 
