@@ -47,9 +47,11 @@ _LAZY_SUBPACKAGES = (
     "kernels",
     "experiments",
     "distributed",
+    "transfer",
 )
 # Names re-exported from a lazily loaded subpackage: name -> subpackage.
 _LAZY_NAMES = {"summary": "inspect", "receptive_field": "inspect", "save": "io", "load": "io"}
+_LAZY_NAMES.update(features="transfer", linear_probe="transfer")
 
 
 def _subpackage_present(name: str) -> bool:

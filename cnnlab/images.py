@@ -23,7 +23,7 @@ import os
 
 import numpy as np
 
-__all__ = ["center_crop", "load_image", "read_image", "resize_shorter"]
+__all__ = ["center_crop", "load_image", "read_image", "resize_matrix", "resize_shorter"]
 
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
@@ -108,6 +108,24 @@ def resize_shorter(image: np.ndarray, size: int) -> np.ndarray:
         for c in range(image.shape[2])
     ]
     return np.stack(planes, axis=-1).astype(np.float32)
+
+
+def resize_matrix(n_in: int, n_out: int) -> np.ndarray:
+    """The linear map of :func:`resize_shorter`'s bilinear, antialiased resize along one axis,
+    as a matrix: ``R @ v`` resizes a length-``n_in`` signal to ``n_out``, so a batch
+    ``(N, C, H, W)`` resizes as ``R_h @ x @ R_w.T`` (differentiable, as models need). It is
+    read off the same PIL resize by resizing the identity, so both paths agree.
+
+    Shape:
+        ``(n_out, n_in)``.
+    """
+    from PIL import Image
+
+    if n_in < 1 or n_out < 1:
+        raise ValueError(f"resize_matrix: sizes must be at least 1, got {n_in} -> {n_out}")
+    eye = np.eye(n_in, dtype=np.float32)  # row i: the i-th unit signal along the width
+    out = np.asarray(Image.fromarray(eye, mode="F").resize((n_out, n_in), Image.BILINEAR))
+    return np.ascontiguousarray(out.T, dtype=np.float32)
 
 
 def center_crop(image: np.ndarray, size: tuple) -> np.ndarray:

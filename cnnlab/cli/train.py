@@ -14,6 +14,8 @@ EPILOG = """examples:
   cnnlab train --data digits --epochs 1 --limit 300 --out /tmp/run
   cnnlab train --val-split 0.1                   # pick best.safetensors on held-out images
   cnnlab train --resume runs/20250101-120000     # continue an interrupted run
+  cnnlab train --model efficientnet_lite0 --pretrained --freeze features --image-size 96
+                                                 # ImageNet features, train the head only
   cnnlab train --nprocs 2 --batch-size 64        # 2 MPI ranks here: global batch 2 x 64
   mpirun -n 4 -hostfile hosts cnnlab train --distributed   # several machines
 """
@@ -88,6 +90,28 @@ def add_parser(subparsers, parents) -> None:
     p.add_argument(
         "--grayscale", action="store_true", default=None, help="load folder images as one channel"
     )
+    t = p.add_argument_group("transfer learning (efficientnet_lite0's ImageNet weights)")
+    t.add_argument(
+        "--pretrained",
+        action="store_true",
+        default=None,
+        help="start from the pretrained weights with a fresh head; pixels go in in [0, 1], "
+        "--image-size is then the model's input size (resized inside the model)",
+    )
+    t.add_argument(
+        "--freeze",
+        metavar="features|none|LAYER",
+        help="with --pretrained: features (train the head only), none (default: fine-tune "
+        "everything) or a layer name (freeze up to and including it, e.g. _blocks.14)",
+    )
+    t.add_argument(
+        "--lr-body", type=positive_float, help="learning rate of all but the head (default: --lr)"
+    )
+    t.add_argument(
+        "--grey",
+        choices=["repeat", "average"],
+        help="with --pretrained on grey images: repeat to RGB (default) or average the stem",
+    )
     p.add_argument("--out", help="run directory (default: runs/<timestamp>)")
     p.add_argument("--resume", metavar="DIR", help="continue the run in DIR (or a checkpoint)")
     p.add_argument("--seed", type=int, help="random seed (default: 0)")
@@ -128,10 +152,11 @@ def add_parser(subparsers, parents) -> None:
     p.set_defaults(func=run)
 
 
-_FLAGS = ("augment", "grayscale", "no_progress", "sync_bn")
+_FLAGS = ("augment", "grayscale", "no_progress", "sync_bn", "pretrained")
 _VALUES = (
     "model", "data", "root", "epochs", "batch_size", "lr", "optimizer", "label_smoothing",
     "image_size", "out", "resume", "seed", "limit", "val_split", "workers", "lr_scaling",
+    "freeze", "lr_body", "grey",
 )  # fmt: skip
 
 
@@ -190,6 +215,10 @@ def _run(args, train) -> int:
         "distributed": args.distributed,
         "sync_bn": args.sync_bn,
         "lr_scaling": args.lr_scaling,
+        "pretrained": args.pretrained,
+        "freeze": args.freeze,
+        "lr_body": args.lr_body,
+        "grey": args.grey,
     }
     s = train(
         settings,

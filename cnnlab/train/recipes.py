@@ -52,6 +52,10 @@ DEFAULTS = {
     "image_size": 32,  # only for image folders
     "grayscale": False,  # only for image folders
     "grad_clip": None,  # clip the gradients' global norm to this before each step
+    "pretrained": False,  # the ImageNet weights (efficientnet_lite0): see the README's transfer
+    "freeze": None,  # with pretrained: "features", "none" or a layer name
+    "lr_body": None,  # the learning rate of everything but the head (default: lr)
+    "grey": None,  # with pretrained on grey images: "repeat" (default) or "average"
 }
 DEFAULT_LR = {"sgd": 0.1, "adam": 2e-3, "adamw": 2e-3}
 
@@ -183,6 +187,8 @@ def build_split_loaders(cfg: dict, root=None):
     classes = list(getattr(train_ds, "classes", None) or [])
     c, h, w = sample_shape(train_ds)
     mean, std = image_stats(cfg["data"], train_ds)
+    if cfg.get("pretrained"):  # pixels in [0, 1]: the pretrained model normalises inside
+        mean, std = (0.0,) * c, (1.0,) * c
     norm = T.Normalize(mean, std)
     augment = augmentation(cfg["data"], (h, w)) if cfg.get("augment") else []
     if not classes:
@@ -243,21 +249,59 @@ def build_model(cfg: dict, info: dict):
         h, w = info["input_size"]
         if h == w:
             options["input_size"] = h
+    if cfg.get("pretrained"):
+        return _pretrained_model(cfg, info, options)
+    for key in ("freeze", "grey"):
+        if cfg.get(key) not in (None, "none"):
+            raise ValueError(f"--{key} {cfg[key]} needs --pretrained")
     cfg["model_options"] = options
     return models.create(
         cfg["model"], num_classes=info["num_classes"], in_channels=info["in_channels"], **options
     )
 
 
+def _pretrained_model(cfg: dict, info: dict, options: dict):
+    """``--pretrained``: the ImageNet body with a fresh head, grey images adapted
+    (``cfg['grey']``, default repeat), inputs resized in the model to ``image_size``, and
+    ``cfg['freeze']``: ``features`` (all but the head), ``none`` or a layer name."""
+    from cnnlab import models
+    from cnnlab.nn.freeze import freeze, head_name
+
+    if info["in_channels"] == 1:
+        options["grey"] = cfg.get("grey") or "repeat"
+    if cfg.get("image_size") and models.accepts(cfg["model"], "image_size"):
+        options["image_size"] = int(cfg["image_size"])
+    cfg["model_options"] = options
+    model = models.create(
+        cfg["model"],
+        num_classes=info["num_classes"],
+        in_channels=info["in_channels"],
+        pretrained=True,
+        **options,
+    )
+    how = cfg.get("freeze") or "none"
+    if how == "features":
+        names = [n for n, _ in model.named_modules()]
+        freeze(model, up_to=names[names.index(head_name(model)) - 1])
+    elif how != "none":
+        freeze(model, up_to=how)
+    return model
+
+
 def build_optimizer(cfg: dict, model):
     """SGD (Nesterov momentum), Adam (L2 weight decay added to the gradient) or AdamW
     (decoupled weight decay); weight decay skips biases and norm parameters."""
-    from cnnlab import optim
 
     name = cfg.get("optimizer", "sgd")
     if name not in DEFAULT_LR:
         raise ValueError(f"unknown optimizer {name!r}: expected one of {', '.join(DEFAULT_LR)}")
     lr = cfg.get("lr") or DEFAULT_LR[name]
+    if cfg.get("pretrained") or cfg.get("lr_body") is not None:
+        from cnnlab.nn.freeze import param_groups
+
+        groups = param_groups(model, lr, cfg.get("lr_body"), cfg.get("weight_decay", 0.0))
+        groups = [{k: v for k, v in g.items() if k != "name"} for g in groups]
+        return _optimizer(name, groups, lr, cfg)
     decay, no_decay = [], []
     for p in model.parameters():
         (no_decay if p.ndim <= 1 else decay).append(p)
@@ -266,6 +310,12 @@ def build_optimizer(cfg: dict, model):
         {"params": no_decay, "weight_decay": 0.0},
     ]
     groups = [g for g in groups if g["params"]]
+    return _optimizer(name, groups, lr, cfg)
+
+
+def _optimizer(name: str, groups: list, lr: float, cfg: dict):
+    from cnnlab import optim
+
     if name == "sgd":
         return optim.SGD(groups, lr=lr, momentum=cfg.get("momentum", 0.9), nesterov=True)
     if name == "adam":

@@ -118,7 +118,7 @@ def test_matches_pytorch_to_1e4_on_the_same_input(pretrained):
     assert ours.argmax() == theirs.argmax()
 
 
-def test_pretrained_refuses_a_different_head():
-    _weights()
-    with pytest.raises(ValueError, match="num_classes=1000"):
-        models.create("efficientnet_lite0", pretrained=True, num_classes=10)
+def test_pretrained_refuses_grey_images_without_an_adapter():
+    _weights()  # a different head is allowed (tests/transfer/test_pretrained_head.py)
+    with pytest.raises(ValueError, match="grey='repeat'.*grey='average'"):
+        models.create("efficientnet_lite0", pretrained=True, num_classes=10, in_channels=1)
