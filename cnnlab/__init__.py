@@ -47,6 +47,7 @@ _LAZY_SUBPACKAGES = (
     "kernels",
     "experiments",
     "distributed",
+    "gan",
 )
 # Names re-exported from a lazily loaded subpackage: name -> subpackage.
 _LAZY_NAMES = {"summary": "inspect", "receptive_field": "inspect", "save": "io", "load": "io"}

@@ -24,6 +24,7 @@ COMMANDS = {
     "export": "cnnlab.cli.export",
     "serve": "cnnlab.cli.serve",
     "experiment": "cnnlab.cli.experiment",
+    "gan": "cnnlab.cli.gan",
 }
 
 
