@@ -19,7 +19,7 @@ EPILOG = """examples:
 """
 
 
-def _positive(text: str) -> int:
+def positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
@@ -39,17 +39,17 @@ def add_parser(subparsers, parents) -> None:
     t = sub.add_parser("train", help="train a DCGAN (Radford et al. 2016)", parents=parents)
     t.add_argument("--data", help="fashion-mnist (default), mnist, mnist-subset, cifar10, PATH")
     t.add_argument("--root", help="where the data set's files are")
-    t.add_argument("--epochs", type=_positive, help="epochs (default: 10)")
-    t.add_argument("--latent", type=_positive, help="latent size nz (default: 100)")
-    t.add_argument("--batch-size", type=_positive, help="batch size (default: 128)")
+    t.add_argument("--epochs", type=positive_int, help="epochs (default: 10)")
+    t.add_argument("--latent", type=positive_int, help="latent size nz (default: 100)")
+    t.add_argument("--batch-size", type=positive_int, help="batch size (default: 128)")
     t.add_argument(
         "--image-size", type=int, choices=(28, 32, 64), help="default: 28 for 28x28 data, else 32"
     )
     t.add_argument("--conditional", action="store_true", default=None, help="class-conditional")
-    t.add_argument("--ngf", type=_positive, help="generator width (default: 64)")
-    t.add_argument("--ndf", type=_positive, help="discriminator width (default: 64)")
+    t.add_argument("--ngf", type=positive_int, help="generator width (default: 64)")
+    t.add_argument("--ndf", type=positive_int, help="discriminator width (default: 64)")
     t.add_argument("--lr", type=float, help="Adam learning rate of both (default: 2e-4)")
-    t.add_argument("--limit", type=_positive, help="use only the first N training images")
+    t.add_argument("--limit", type=positive_int, help="use only the first N training images")
     t.add_argument(
         "--classifier",
         metavar="CKPT",

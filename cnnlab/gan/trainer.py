@@ -189,6 +189,7 @@ class GANTrainer:
     def _write_rows(self, rows: list) -> None:
         if self.out_dir is None or not rows:
             return
+        self.out_dir.mkdir(parents=True, exist_ok=True)
         path = self.out_dir / "metrics.csv"
         new = not path.exists()
         with open(path, "a", newline="") as f:
