@@ -141,3 +141,12 @@ def test_a_nan_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, data)
     assert kept.epoch == 1
     for k, v in good.items():
         np.testing.assert_array_equal(kept.model_state[k], v)
+
+
+def test_fit_creates_a_missing_run_directory_before_the_first_metrics_row(tmp_path, data):
+    # regression: metrics.csv was appended before anything had created out_dir
+    x, _ = data
+    pair, cfg = tiny_pair()
+    out = tmp_path / "new" / "run"
+    GANTrainer(pair, x, epochs=1, batch_size=16, progress=False, out_dir=out, log_every=1).fit()
+    assert (out / "metrics.csv").exists() and (out / "last.safetensors").exists()
