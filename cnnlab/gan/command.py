@@ -38,19 +38,27 @@ DEFAULTS = {
 
 class EpochEvaluator:
     """Per-epoch Fréchet distance of ``n`` samples against ``n`` real test images in a
-    classifier's feature space, and the classifier's predictions for the collapse check."""
+    classifier's feature space, next to its floor (``n`` real training images against the
+    same test images: the value a perfect generator would get at this ``n``), and the
+    classifier's predictions for the collapse check."""
 
     def __init__(self, probe, data: str, root, image_size: int, n: int = 2000) -> None:
+        from cnnlab.gan.metrics import frechet_distance
+
         self.probe, self.n = probe, n
         test = load_images(data, root, image_size, train=False, limit=n)
         self.real = probe.run(test["images01"])["features"]
+        train = load_images(data, root, image_size, train=True)["images01"]
+        pick = np.random.default_rng(0).permutation(len(train))[: len(self.real)]
+        self.floor = float(f"{frechet_distance(self.real, probe.run(train[pick])['features']):.6g}")
 
     def __call__(self, trainer) -> dict:
         from cnnlab.gan.metrics import frechet_distance
         from cnnlab.gan.sampling import sample
 
         fake = sample(trainer.G, min(self.n, len(self.real)), seed=1)
-        return {"fid": round(frechet_distance(self.real, self.probe.run(fake)["features"]), 4)}
+        fid = frechet_distance(self.real, self.probe.run(fake)["features"])
+        return {"fid": float(f"{fid:.6g}"), "fid_floor": self.floor}
 
     def classify(self, images_tanh: np.ndarray) -> np.ndarray:
         return self.probe.predict((images_tanh + 1.0) / 2.0)

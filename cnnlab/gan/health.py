@@ -55,7 +55,7 @@ def class_entropy(predicted: np.ndarray, num_classes: int) -> float:
     class is equally frequent, 0 when all predictions are one class."""
     counts = np.bincount(np.asarray(predicted, np.int64), minlength=num_classes)
     p = counts[counts > 0] / counts.sum()
-    return float(max(-(p * np.log(p)).sum(), 0.0))
+    return float(max(-(p * np.log(p)).sum(), 0.0)) + 0.0  # never -0.0
 
 
 class HealthMonitor:

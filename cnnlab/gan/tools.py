@@ -113,7 +113,7 @@ def _scores(probe, real_test: dict, images01: np.ndarray, k: int, num_classes: i
     precision, recall = precision_recall(real_test["features"], r["features"], k=k)
     counts = np.bincount(r["predicted"], minlength=num_classes)
     return {
-        "fid": round(frechet_distance(real_test["features"], r["features"]), 4),
+        "fid": float(f"{frechet_distance(real_test['features'], r['features']):.6g}"),
         "classifier_score": round(classifier_score(r["probs"]), 4),
         "precision": round(precision, 4),
         "recall": round(recall, 4),
@@ -203,7 +203,7 @@ def format_evaluation(result: dict) -> str:
     lines = [f"{result['n']} images of {result['data']} against its test set", head]
     for name, r in rows:
         lines.append(
-            f"{name:<14} {r['fid']:>9.3f} {r['classifier_score']:>7.3f} {r['precision']:>6.3f} "
+            f"{name:<14} {r['fid']:>9.4g} {r['classifier_score']:>7.3f} {r['precision']:>6.3f} "
             f"{r['recall']:>6.3f} {r['max_class_share']:>7.1%}"
         )
     g = result["generated"]
