@@ -30,3 +30,12 @@ def test_load_gan_refuses_a_classifier_checkpoint(tmp_path):
 def test_conditional_config_needs_classes():
     with pytest.raises(ValueError, match="class labels"):
         gan_config(1, 28, conditional=True)
+
+
+def test_the_python_api_is_on_the_lazy_surface():
+    import cnnlab
+
+    names = ("GANTrainer", "sample", "interpolate", "nearest_neighbours")
+    names += ("frechet_distance", "classifier_score", "precision_recall")
+    assert "gan" in dir(cnnlab)
+    assert all(callable(getattr(cnnlab.gan, n)) for n in names)
