@@ -3,7 +3,9 @@
 Each step: the discriminator takes one Adam step on a real batch (target 1) and a generated
 batch (target 0, the generator detached); then the generator takes one step so that the
 *updated* discriminator calls the same generated batch real. The record of each step holds
-both losses, D(x), D(G(z)) before and after the generator's step and both gradient norms.
+both losses, D(x), D(G(z)) twice (``D_G_z_before``: in D's step, before D's update;
+``D_G_z_after``: in G's step, after D's update, what the generator's gradient sees: PyTorch's
+DCGAN example's ``D_G_z1 / D_G_z2``) and both gradient norms.
 
 Per epoch: a grid of samples from fixed noise (``samples/epoch_NNN.png`` and
 ``progress.gif``), health checks on that batch, an optional evaluation callback (Fréchet
