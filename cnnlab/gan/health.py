@@ -68,10 +68,11 @@ class HealthMonitor:
             last ``window`` steps, after ``window`` steps) fires "exploding gradients".
         diversity_ratio: fixed-batch diversity falling below this fraction of the best seen
             (once it reached that fraction of the real images' diversity), or staying below
-            this fraction of the real images' after ``warmup_epochs``, fires "collapse" (a
-            fresh generator draws nearly one image, so early epochs are not judged).
+            this fraction of the real images' after ``warmup_steps``, fires "collapse" (a
+            fresh generator draws nearly one image, so the first steps are not judged;
+            counted in steps, not epochs: an epoch of the MNIST subset is only 62 steps).
         entropy_ratio: class entropy below this fraction of ``log(num_classes)`` after
-            ``warmup_epochs`` fires "collapse".
+            ``warmup_steps`` fires "collapse".
         log: callable taking a message (default: nothing).
     """
 
@@ -83,10 +84,10 @@ class HealthMonitor:
         window: int = 100,
         diversity_ratio: float = 0.5,
         entropy_ratio: float = 0.5,
-        warmup_epochs: int = 2,
+        warmup_steps: int = 1000,
         log=None,
     ) -> None:
-        self.warmup_epochs = warmup_epochs
+        self.warmup_steps = warmup_steps
         self.patience, self.d_win_threshold = patience, d_win_threshold
         self.grad_factor, self.window = grad_factor, window
         self.diversity_ratio, self.entropy_ratio = diversity_ratio, entropy_ratio
@@ -185,10 +186,10 @@ class HealthMonitor:
                 f"{best:.3g}"
             )
             warnings.append(self._warn("collapse", epoch, step, msg))
-        elif epoch > self.warmup_epochs and real > 0 and div < self.diversity_ratio * real:
+        elif step > self.warmup_steps and real > 0 and div < self.diversity_ratio * real:
             msg = (
                 f"sample diversity {div:.3g} is below {self.diversity_ratio} x the real "
-                f"images' {real:.3g} after {epoch} epochs"
+                f"images' {real:.3g} after {step} steps"
             )
             warnings.append(self._warn("collapse", epoch, step, msg))
         self._best_diversity = max(self._best_diversity, div)
@@ -196,7 +197,7 @@ class HealthMonitor:
         if predicted is not None and num_classes:
             entropy = class_entropy(predicted, num_classes)
             floor = self.entropy_ratio * math.log(num_classes)
-            if entropy < floor and epoch > self.warmup_epochs:
+            if entropy < floor and step > self.warmup_steps:
                 msg = (
                     f"entropy of the classifier's predicted classes {entropy:.3g} nats is "
                     f"below {floor:.3g} (uniform: {math.log(num_classes):.3g})"

@@ -59,7 +59,7 @@ def test_nan_losses_are_reported():
 
 
 def test_collapse_fires_when_diversity_falls_and_when_classes_are_one():
-    m = HealthMonitor(warmup_epochs=0)
+    m = HealthMonitor(warmup_steps=0)
     rng = np.random.default_rng(0)
     diverse = rng.standard_normal((16, 1, 8, 8))
     out = m.check_samples(diverse, 1, 10, real_diversity=mean_pairwise_distance(diverse))
@@ -70,12 +70,16 @@ def test_collapse_fires_when_diversity_falls_and_when_classes_are_one():
     assert [w["check"] for w in out["warnings"]] == ["collapse", "collapse"]
 
 
-def test_collapse_is_not_judged_during_warmup():
-    m = HealthMonitor(warmup_epochs=2)
+def test_collapse_is_not_judged_during_the_warmup_steps():
+    # regression: a warm-up of 2 epochs was 124 steps on the MNIST subset, and a generator
+    # still learning to spread out was called collapsed at epoch 3 (step 186)
+    m = HealthMonitor(warmup_steps=1000)
     flat = np.zeros((8, 1, 4, 4))
     flat[:, 0, 0, 0] = np.arange(8) * 1e-3
-    assert m.check_samples(flat, 1, 5, real_diversity=10.0)["warnings"] == []
-    assert m.check_samples(flat, 3, 15, real_diversity=10.0)["warnings"] != []
+    preds = np.zeros(8, int)
+    assert m.check_samples(flat, 3, 186, 10.0, preds, 10)["warnings"] == []
+    fired = m.check_samples(flat, 17, 1054, 10.0, preds, 10)["warnings"]
+    assert [w["check"] for w in fired] == ["collapse", "collapse"]
 
 
 def test_state_dict_round_trip_keeps_streaks_and_warnings():
@@ -103,7 +107,7 @@ def test_a_one_image_generator_trips_the_collapse_check(data):
     x, _ = data
     pair, cfg = tiny_pair()
     pair = GANPair(OneImageGenerator(), pair.discriminator)
-    monitor = HealthMonitor(warmup_epochs=0)
+    monitor = HealthMonitor(warmup_steps=0)
     trainer = GANTrainer(pair, x, epochs=2, batch_size=16, progress=False, monitor=monitor)
     trainer.classify = lambda images: np.zeros(len(images), int)
     trainer.config["classes"] = ["a", "b"]
