@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
+import cnnlab
 from cnnlab import nn
 from cnnlab.models.registry import register
 
@@ -41,10 +44,6 @@ def _levels(image_size: int) -> tuple[int, int]:
 
 def _one_hot(y, num_classes: int, like):
     """(N,) class indices -> (N, num_classes) float one-hot in ``like``'s dtype."""
-    import numpy as np
-
-    import cnnlab
-
     idx = np.asarray(y.numpy() if hasattr(y, "numpy") else y, dtype=np.int64).reshape(-1)
     if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
         raise ValueError(f"DCGAN: class labels must be in [0, {num_classes}), got {idx}")
@@ -90,8 +89,6 @@ class Generator(nn.Module):
     def forward(self, z, y=None):
         """Shape: z (N, nz) or (N, nz, 1, 1), y (N,) class indices if conditional;
         output (N, out_channels, image_size, image_size) in [-1, 1]."""
-        import cnnlab
-
         _needs_labels("generator", self.num_classes, y)
         if z.ndim == 4:
             z = z.reshape(z.shape[0], z.shape[1])
@@ -126,8 +123,6 @@ class Discriminator(nn.Module):
     def forward(self, x, y=None):
         """Shape: x (N, in_channels, image_size, image_size), y (N,) if conditional;
         output (N, 1) logits."""
-        import cnnlab
-
         _needs_labels("discriminator", self.num_classes, y)
         if self.num_classes:
             n, _, h, w = x.shape
