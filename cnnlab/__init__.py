@@ -48,6 +48,7 @@ _LAZY_SUBPACKAGES = (
     "experiments",
     "distributed",
     "transfer",
+    "gan",
 )
 # Names re-exported from a lazily loaded subpackage: name -> subpackage.
 _LAZY_NAMES = {"summary": "inspect", "receptive_field": "inspect", "save": "io", "load": "io"}

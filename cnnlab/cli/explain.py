@@ -33,9 +33,11 @@ def add_parser(subparsers, parents) -> None:
     )
     p.add_argument("--model", help="a registered model name instead of a checkpoint")
     p.add_argument("--pretrained", action="store_true", help="load the model's published weights")
-    p.add_argument("--target", type=int, help="class to explain (default: the top class)")
+    p.add_argument("--target", help="class index or name to explain (default: the top class)")
     p.add_argument("--layer", help="dotted layer name (gradcam, activations, topk, filters, erf)")
-    p.add_argument("--channel", type=int, help="channel of --layer (topk)")
+    p.add_argument(
+        "--channel", type=int, help="channel of --layer (topk; class-model with --generator)"
+    )
     p.add_argument("--k", type=int, default=9, help="images to show (topk; default: 9)")
     p.add_argument("--data", help="data set to search (topk), e.g. fashion-mnist; default: IMAGEs")
     p.add_argument("--limit", type=int, help="search only the first LIMIT images (topk)")
@@ -43,6 +45,12 @@ def add_parser(subparsers, parents) -> None:
     p.add_argument("--patch", type=int, help="occlusion patch side in pixels")
     p.add_argument("--stride", type=int, help="occlusion stride (default: patch / 2)")
     p.add_argument("--steps", type=int, help="gradient-ascent steps (class-model; default: 200)")
+    p.add_argument(
+        "--generator",
+        metavar="GAN_CKPT",
+        help="class-model: also optimise through this generator's latent space (cnnlab gan "
+        "train; Nguyen et al. 2016) and show it beside the pixel-space one",
+    )
     p.add_argument("--out", required=True, help="directory for the PNGs")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(func=run)
@@ -63,7 +71,7 @@ def run(args) -> int:
         info,
         images,
         args.out,
-        target=args.target,
+        target=info.class_index(args.target),
         layer=args.layer,
         progress=not args.no_progress,
         channel=args.channel,
@@ -74,6 +82,7 @@ def run(args) -> int:
         patch=args.patch,
         stride=args.stride,
         steps=args.steps,
+        generator=args.generator,
     )
     for path in paths:
         print(path)

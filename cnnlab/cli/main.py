@@ -25,6 +25,7 @@ COMMANDS = {
     "serve": "cnnlab.cli.serve",
     "experiment": "cnnlab.cli.experiment",
     "features": "cnnlab.cli.features",
+    "gan": "cnnlab.cli.gan",
 }
 
 

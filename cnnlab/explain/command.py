@@ -48,6 +48,23 @@ class ModelInfo:
         self.model, self.shape, self.normalize = model, tuple(shape), normalize
         self.classes, self.data = classes, data
 
+    def class_index(self, target) -> int | None:
+        """``--target`` as a class index: an int, or a class name (case-insensitive, an
+        unambiguous prefix is enough, e.g. ``sneaker``)."""
+        if target is None or isinstance(target, int) or str(target).lstrip("-").isdigit():
+            return None if target is None else int(target)
+        names = [str(c).lower() for c in (self.classes or [])]
+        text = str(target).strip().lower()
+        hits = [i for i, c in enumerate(names) if c == text] or [
+            i for i, c in enumerate(names) if c.startswith(text)
+        ]
+        if len(hits) != 1:
+            known = ", ".join(str(c) for c in self.classes or []) or "none recorded"
+            raise ValueError(
+                f"explain: --target {target!r} names no single class; classes: {known}"
+            )
+        return hits[0]
+
     def label(self, target) -> str:
         if target is None:
             return ""
@@ -137,6 +154,7 @@ def run(
     if method in NEEDS_IMAGES and not images:
         raise ValueError(f"explain {method}: give at least one IMAGE")
     out = Path(out_dir)
+    options["out_dir"] = out
     m, norm = info.model, info.normalize
     paths: list = []
     if method == "filters":
@@ -171,7 +189,10 @@ def run(
             e = ex.class_model(
                 m, t, info.shape, steps=options.get("steps") or 200, normalize=norm, progress=cb
             )
-        return [save_png(out / f"class_model_{t}.png", e.image)]
+        paths = [save_png(out / f"class_model_{t}.png", e.image)]
+        if options.get("generator"):  # Nguyen et al. 2016: the same, through a generator
+            paths += _generator_class_model(info, t, e, layer, progress, options)
+        return paths
     for path in images:
         x = load_image(path, info.shape[1:], channels=info.shape[0])
         stem = Path(path).stem
@@ -189,6 +210,39 @@ def run(
             e = _explain(method, m, x, target, layer, norm, cb, options)
         paths += e.save(out, f"{stem}_{method}")
     return paths
+
+
+def _generator_class_model(info, t, pixel, layer, progress, options) -> list:
+    """``--generator GAN_CKPT``: the class model through the generator, saved beside the
+    pixel-space one (``class_model_<t>_generator.png``, and the batch of candidates)."""
+    from cnnlab.explain.render import save_panels
+    from cnnlab.gan.networks import load_gan
+    from cnnlab.gan.plots import grid_image
+    from cnnlab.gan.prior import generator_class_model
+
+    pair, _ = load_gan(options["generator"])
+    with _bar(progress, "class-model (generator)") as cb:
+        e = generator_class_model(
+            info.model,
+            pair.generator,
+            t,
+            info.shape,
+            info.normalize,
+            steps=options.get("steps") or 200,
+            layer=layer,
+            channel=options.get("channel") if layer is not None else None,
+            progress=cb,
+        )
+    out = Path(options["out_dir"])
+    p_pixel = pixel.extra["probability"]
+    titles = [
+        f"pixel space (p={p_pixel:.2f})",
+        "generator prior"
+        + (f" (p={e.extra['probability']:.2f})" if e.extra["probability"] is not None else ""),
+    ]
+    side = save_panels(out / f"class_model_{t}_generator.png", [pixel.image, e.image], titles)
+    grid = save_png(out / f"class_model_{t}_generator_batch.png", grid_image(e.extra["images"]))
+    return [side, grid]
 
 
 def _explain(method, m, x, target, layer, norm, cb, options):

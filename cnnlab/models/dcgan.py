@@ -1,13 +1,19 @@
 """DCGAN (Radford et al. 2016): a generator of transposed convolutions with batch norm and
 ReLU (tanh output), a discriminator of strided convolutions with batch norm and LeakyReLU(0.2);
 weights drawn from N(0, 0.02), batch-norm scales from N(1, 0.02). Layout and names follow the
-PyTorch DCGAN example (``main`` Sequential). ``image_size`` is 32 or 64 (a power of two, >= 16);
-the discriminator returns logits (use BCEWithLogitsLoss)."""
+PyTorch DCGAN example (``main`` Sequential). ``image_size`` is a power of two >= 16 (32, 64)
+or 7 times one (28 for MNIST-sized images: a 7x7 first map); the discriminator returns logits
+(use BCEWithLogitsLoss). ``num_classes`` makes both conditional (Mirza and Osindero 2014): the
+generator reads a one-hot class next to the latent code, the discriminator one-hot class maps
+next to the image channels."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
+
+import cnnlab
 from cnnlab import nn
 from cnnlab.models.registry import register
 
@@ -24,21 +30,48 @@ def dcgan_init_(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
-def _levels(image_size: int) -> int:
-    n = int(math.log2(image_size))
-    if 2**n != image_size or image_size < 16:
-        raise ValueError(f"DCGAN: image_size must be a power of two >= 16, got {image_size}")
-    return n - 2  # 4x4 feature map after the first layer, doubled each level
+def _levels(image_size: int) -> tuple[int, int]:
+    """``(side of the first map, number of levels)``: a 4x4 (or 7x7) map after the first
+    layer, doubled each level."""
+    for start in (4, 7):
+        n = round(math.log2(max(image_size, 1) / start))
+        if start * 2**n == image_size and n >= 2:
+            return start, n
+    raise ValueError(
+        f"DCGAN: image_size must be a power of two >= 16 or 7 times one >= 28, got {image_size}"
+    )
+
+
+def _one_hot(y, num_classes: int, like):
+    """(N,) class indices -> (N, num_classes) float one-hot in ``like``'s dtype."""
+    idx = np.asarray(y.numpy() if hasattr(y, "numpy") else y, dtype=np.int64).reshape(-1)
+    if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
+        raise ValueError(f"DCGAN: class labels must be in [0, {num_classes}), got {idx}")
+    return cnnlab.tensor(np.eye(num_classes, dtype=like.data.dtype)[idx])
+
+
+def _needs_labels(name: str, num_classes: int, y) -> None:
+    if num_classes and y is None:
+        raise ValueError(f"DCGAN {name}: conditional on {num_classes} classes, give labels y")
+    if not num_classes and y is not None:
+        raise ValueError(f"DCGAN {name}: not conditional (num_classes=0), got labels")
 
 
 class Generator(nn.Module):
-    def __init__(self, nz: int = 100, ngf: int = 64, out_channels: int = 3, image_size: int = 64):
+    def __init__(
+        self,
+        nz: int = 100,
+        ngf: int = 64,
+        out_channels: int = 3,
+        image_size: int = 64,
+        num_classes: int = 0,
+    ):
         super().__init__()
-        self.nz = nz
-        levels = _levels(image_size)
+        self.nz, self.num_classes, self.image_size = nz, num_classes, image_size
+        start, levels = _levels(image_size)
         width = ngf * 2 ** (levels - 1)
         layers = [
-            nn.ConvTranspose2d(nz, width, 4, 1, 0, bias=False),
+            nn.ConvTranspose2d(nz + num_classes, width, start, 1, 0, bias=False),
             nn.BatchNorm2d(width),
             nn.ReLU(True),
         ]
@@ -53,17 +86,28 @@ class Generator(nn.Module):
         self.main = nn.Sequential(*layers)
         dcgan_init_(self)
 
-    def forward(self, z):
-        if z.ndim == 2:
-            z = z.reshape(z.shape[0], z.shape[1], 1, 1)
-        return self.main(z)
+    def forward(self, z, y=None):
+        """Shape: z (N, nz) or (N, nz, 1, 1), y (N,) class indices if conditional;
+        output (N, out_channels, image_size, image_size) in [-1, 1]."""
+        _needs_labels("generator", self.num_classes, y)
+        if z.ndim == 4:
+            z = z.reshape(z.shape[0], z.shape[1])
+        if self.num_classes:
+            z = cnnlab.cat([z, _one_hot(y, self.num_classes, z)], dim=1)
+        return self.main(z.reshape(z.shape[0], z.shape[1], 1, 1))
 
 
 class Discriminator(nn.Module):
-    def __init__(self, ndf: int = 64, in_channels: int = 3, image_size: int = 64):
+    def __init__(
+        self, ndf: int = 64, in_channels: int = 3, image_size: int = 64, num_classes: int = 0
+    ):
         super().__init__()
-        levels = _levels(image_size)
-        layers = [nn.Conv2d(in_channels, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
+        self.num_classes, self.image_size = num_classes, image_size
+        start, levels = _levels(image_size)
+        layers = [
+            nn.Conv2d(in_channels + num_classes, ndf, 4, 2, 1, bias=False),
+            nn.LeakyReLU(0.2, True),
+        ]
         width = ndf
         for _ in range(levels - 1):
             layers += [
@@ -72,11 +116,18 @@ class Discriminator(nn.Module):
                 nn.LeakyReLU(0.2, True),
             ]
             width *= 2
-        layers += [nn.Conv2d(width, 1, 4, 1, 0, bias=False)]
+        layers += [nn.Conv2d(width, 1, start, 1, 0, bias=False)]
         self.main = nn.Sequential(*layers)
         dcgan_init_(self)
 
-    def forward(self, x):
+    def forward(self, x, y=None):
+        """Shape: x (N, in_channels, image_size, image_size), y (N,) if conditional;
+        output (N, 1) logits."""
+        _needs_labels("discriminator", self.num_classes, y)
+        if self.num_classes:
+            n, _, h, w = x.shape
+            maps = _one_hot(y, self.num_classes, x).reshape(n, self.num_classes, 1, 1)
+            x = cnnlab.cat([x, maps * cnnlab.ones(n, self.num_classes, h, w)], dim=1)
         return self.main(x).flatten(1)
 
 
@@ -87,13 +138,19 @@ def dcgan_generator(
     out_channels: int = 3,
     ngf: int = 64,
     image_size: int = 64,
+    conditional_classes: int = 0,
 ) -> Generator:
-    """``in_channels`` is the latent size nz."""
-    return Generator(in_channels, ngf, out_channels, image_size)
+    """``in_channels`` is the latent size nz; ``conditional_classes`` > 0 makes it conditional."""
+    return Generator(in_channels, ngf, out_channels, image_size, conditional_classes)
 
 
 @register("dcgan_discriminator", input_shape=(3, 64, 64), num_classes=None)
 def dcgan_discriminator(
-    num_classes=None, in_channels: int = 3, ndf: int = 64, image_size: int = 64
+    num_classes=None,
+    in_channels: int = 3,
+    ndf: int = 64,
+    image_size: int = 64,
+    conditional_classes: int = 0,
 ) -> Discriminator:
-    return Discriminator(ndf, in_channels, image_size)
+    """``conditional_classes`` > 0 makes it conditional (class maps as extra input channels)."""
+    return Discriminator(ndf, in_channels, image_size, conditional_classes)
