@@ -17,6 +17,19 @@ def test_fit_images_pads_and_crops_around_the_centre():
     assert fit_images(x, (64, 64)).shape == (2, 1, 64, 64)
 
 
+def test_fit_images_resizes_as_pillow_does_image_by_image():
+    from PIL import Image
+
+    x = np.random.default_rng(0).random((2, 3, 28, 28), dtype=np.float32)
+    want = np.array(
+        [
+            [np.asarray(Image.fromarray(c).resize((64, 48), Image.Resampling.BILINEAR)) for c in im]
+            for im in x
+        ]
+    )
+    np.testing.assert_allclose(fit_images(x, (48, 64)), want, atol=1e-5)
+
+
 def test_probe_reads_pooled_features_and_probabilities(tmp_path):
     m = models.create("fashion_cnn", num_classes=10, in_channels=1, widths=(4, 8))
     cfg = {"model": "fashion_cnn", "num_classes": 10, "in_channels": 1, "input_size": [28, 28]}

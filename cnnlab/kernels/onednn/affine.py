@@ -17,7 +17,7 @@ from cnnlab.kernels.onednn.arrays import describe
 from cnnlab.kernels.onednn.library import check
 from cnnlab.kernels.onednn.plan import Plan, cached
 
-__all__ = ["channel_affine", "channel_affine_plan"]
+__all__ = ["channel_affine", "channel_affine_plan", "one_pixel_batch"]
 
 
 def _plan(shape: tuple) -> Plan:
@@ -40,14 +40,18 @@ def _plan(shape: tuple) -> Plan:
     return plan
 
 
+def one_pixel_batch(shape) -> bool:
+    """Whether ``shape`` is ``(N > 1, C, 1, 1)``: there oneDNN 3.2 adds the post-op's
+    (1, C, 1, 1) shift along the wrong axis (measured: tests/kernels/test_onednn_affine.py)."""
+    return shape[0] > 1 and shape[2] * shape[3] == 1
+
+
 def channel_affine_plan(shape) -> Plan:
     """This thread's cached plan for images of ``shape`` ``(N, C, H, W)``."""
     shape = tuple(int(v) for v in shape)
     if len(shape) != 4:
         raise ValueError(f"per-channel affine: expected (N, C, H, W), got {shape}")
-    if shape[0] > 1 and shape[2] * shape[3] == 1:
-        # oneDNN 3.2 adds the post-op's (1, C, 1, 1) shift along the wrong axis when the
-        # image is (N, C, 1, 1) (measured: tests/kernels/test_onednn_affine.py)
+    if one_pixel_batch(shape):
         raise ValueError(f"per-channel affine: images of one pixel are not supported, got {shape}")
     return cached(("channel_affine", shape), lambda: _plan(shape))
 

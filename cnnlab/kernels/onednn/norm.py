@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnnlab.kernels.onednn import constants as k
-from cnnlab.kernels.onednn.affine import channel_affine
+from cnnlab.kernels.onednn.affine import channel_affine, one_pixel_batch
 from cnnlab.kernels.onednn.arrays import as_f32, describe
 from cnnlab.kernels.onednn.library import require
 from cnnlab.kernels.onednn.plan import Plan, cached
@@ -163,7 +163,7 @@ def batch_norm_inference(x, weight, bias, mean, var, *, eps: float) -> np.ndarra
     """
     x = as_f32(x, "x", "batch_norm_inference")
     x4 = _as4(x)
-    if x4.shape[0] > 1 and x4.shape[2] * x4.shape[3] == 1:  # see affine.py: the primitive
+    if one_pixel_batch(x4.shape):  # the affine map's post-op misreads these: the primitive
         return batch_norm_inference_blocked(x, weight, bias, mean, var, eps=eps)
     c = x4.shape[1]
     vs = _vectors("batch_norm_inference", c, weight=weight, bias=bias, mean=mean, var=var)
