@@ -9,9 +9,13 @@ Methods (each a curve of test accuracy against labelled images per class, log x-
 - ``knn-<size>``: cosine kNN on the same features (no training at all);
 - ``top``: fine-tuning the last stage, the head conv and a fresh classifier (on cached
   activations of the frozen bottom: without augmentation they do not change);
-- ``all``: fine-tuning every layer (body at a tenth of the head's rate);
+- ``all``: fine-tuning every layer, LP-FT (the head fitted as a linear probe first, then
+  everything at a small rate, batch norm on the ImageNet statistics);
 - ``scratch``: ``fashion_cnn`` trained from scratch on the same images;
-- ``digits``: a linear probe on the features of ``fashion_cnn`` trained on MNIST digits.
+- ``digits``: a linear probe on the features of ``fashion_cnn`` trained on MNIST digits;
+- ``rev-*``: the reverse transfer: ``fashion_cnn`` trained on Fashion-MNIST, a linear probe
+  on its features of the MNIST digits (``rev-source``) against ``fashion_cnn`` from scratch
+  on the digits (``rev-scratch``) and the ImageNet probe on the digits (``rev-probe-<size>``).
 
 Feature extraction runs once per input size and is cached on disk (``cache`` knob, default
 ``<data dir>/features``), so the probe and kNN points of every label count reuse it.
@@ -22,9 +26,12 @@ from __future__ import annotations
 import numpy as np
 
 from cnnlab.experiments import report
+from cnnlab.experiments import transfer_report as R
+from cnnlab.experiments import transfer_source as S
 from cnnlab.experiments import transfer_work as W
 from cnnlab.experiments.registry import Experiment, register
 from cnnlab.experiments.runner import SubRun
+from cnnlab.experiments.transfer_budgets import BUDGETS
 
 ALL = None  # "all the labelled images" in the counts
 
@@ -60,7 +67,13 @@ def plan(ctx) -> list[SubRun]:
 
     src = k.get("source") and k["source"] != ctx.data
     if src:
-        add("source", "source", 0, W.source_job(ctx), steps=200)
+        add("source", "source", 0, S.source_job(ctx, k["source"], ctx.data), steps=200)
+    rev = k.get("reverse") if k.get("reverse") not in (None, ctx.data) else None
+    if rev:
+        for n in _counts(k, "reverse_counts"):  # the same clear error, on the target
+            if n is not None:
+                W.subset(ctx, n, 0, rev)
+        add("reverse-source", "source", 0, S.source_job(ctx, ctx.data, rev), steps=200)
     # cheap runs on images, the extractions, what uses the features, then the slow runs
     # (fine-tuning everything, training from scratch on many images) last
     images, feats, tops, costly = [], [], [], []
@@ -80,7 +93,7 @@ def plan(ctx) -> list[SubRun]:
                     W.probe_job(ctx, size2, n, seed, "probe"),
                 )
             if src:
-                job(f"digits-{tag}", "digits", W.source_probe_job(ctx, n, seed))
+                job(f"digits-{tag}", "digits", S.source_probe_job(ctx, n, seed))
             if n in _counts(k, "counts_top"):
                 job(f"top-{tag}", "top", W.top_job(ctx, n, seed), to=tops)
             if n in _counts(k, "counts_scratch"):
@@ -93,14 +106,36 @@ def plan(ctx) -> list[SubRun]:
                 )
             if n in _counts(k, "counts_all") and seed < k["all_seeds"]:
                 job(f"all-{tag}", "all", W.finetune_all_job(ctx, n, seed), to=costly)
+    if rev:
+        _plan_reverse(ctx, rev, size1, images, feats, costly)
     for name, group, seed, work, n in images:
         add(name, group, seed, work, labels_per_class=_label(n))
     add(f"extract-{size1}", "extract", 0, W.extract_job(ctx, size1), steps=n_train)
     if size2:
         add(f"extract-{size2}", "extract", 0, W.extract_job(ctx, size2), steps=200)
+    if rev and k["reverse_imagenet"]:
+        n_rev = len(W.arrays(ctx, rev)["train"][1])
+        add(f"extract-{rev}-{size1}", "extract", 0, W.extract_job(ctx, size1, rev), steps=n_rev)
     for name, group, seed, work, n in feats + tops + costly:
         add(name, group, seed, work, labels_per_class=_label(n))
     return subs
+
+
+def _plan_reverse(ctx, rev, size, images, feats, costly) -> None:
+    """The reverse transfer's sub-runs (``rev-*``), appended to the lists of :func:`plan`."""
+    k = ctx.knobs
+    for n in _counts(k, "reverse_counts"):
+        for seed in W.seeds_for(ctx, n):
+            tag = f"n{_label(n)}-seed{seed}"
+            work = S.source_probe_job(ctx, n, seed, folder="reverse-source", target=rev)
+            feats.append((f"rev-source-{tag}", "rev-source", seed, work, n))
+            if k["reverse_imagenet"]:
+                work = W.probe_job(ctx, size, n, seed, "probe", data=rev)
+                feats.append((f"rev-probe-{size}-{tag}", f"rev-probe-{size}", seed, work, n))
+            slow = n is None or n >= 500
+            work = W.scratch_job(ctx, n, seed, data=rev)
+            to = costly if slow else images
+            to.append((f"rev-scratch-{tag}", "rev-scratch", seed, work, n))
 
 
 def _points(records: dict) -> dict:
@@ -115,31 +150,40 @@ def _points(records: dict) -> dict:
     return out
 
 
-def _x(n: str, full: int) -> float:
-    return float(full if n == "all" else int(n))
-
-
 def analyse(ctx, records: dict) -> dict:
     k = ctx.knobs
     pts = _points(records)
     full = int(round(np.bincount(W.arrays(ctx)["train"][1]).mean()))  # "all": per class
     labels = [_label(n) for n in _counts(k, "counts")]
     groups = [g for g in _order(k) if g in pts]
+    rev = k.get("reverse") if k.get("reverse") not in (None, ctx.data) else None
+    rev_groups = [g for g in pts if g.startswith(R.REVERSE)]
+    rev_full, n_rev, rev_notes = None, None, []
+    if rev_groups:
+        labels += [n for n in map(_label, _counts(k, "reverse_counts")) if n not in labels]
+        ry = W.arrays(ctx, rev)
+        rev_full = int(round(np.bincount(ry["train"][1]).mean()))
+        n_rev = (len(ry["train"][1]), len(ry["test"][1]))
+        rev_groups = sorted(rev_groups, key=lambda g: (g == "rev-scratch", g))
+        rev_notes = _reverse_notes(ctx, rev, pts, rev_groups, labels, records)
     f = report.fmt
-    rows = [[g] + [f(pts[g].get(n, [])) if n in pts[g] else "-" for n in labels] for g in groups]
+    rows = [
+        [g] + [f(pts[g].get(n, [])) if n in pts[g] else "-" for n in labels]
+        for g in groups + rev_groups
+    ]
     crit, targets, cross = _criteria(k, pts, labels)
     walls = {}
     for rec in records.values():
         walls[rec["group"]] = walls.get(rec["group"], 0.0) + float(rec["wall_s"])
     extract = {r["name"]: r["summary"] for r in records.values() if r["group"] == "extract"}
+    all_col = f"all (~{full}/class" + (f"; {rev}: ~{rev_full})" if rev_full else ")")
     return {
-        "setup": _setup(ctx, extract),
+        "setup": R.setup(ctx, extract, n_rev),
         "table": {
-            "columns": ["method"]
-            + [f"{n}/class" if n != "all" else f"all (~{full}/class)" for n in labels],
+            "columns": ["method"] + [f"{n}/class" if n != "all" else all_col for n in labels],
             "rows": rows,
         },
-        "figures": [_plot(ctx, pts, groups, full)],
+        "figures": [R.plot(ctx, pts, groups, full, rev_groups, rev_full)],
         "criteria": crit,
         "numbers": {
             "points": pts,
@@ -149,9 +193,39 @@ def analyse(ctx, records: dict) -> dict:
         },
         "spread_note": "Each cell is the test accuracy, the mean over seeds with the seeds' "
         f"range in brackets (several seeds up to {k['many_seeds_up_to']} labels per class; "
-        "each seed draws its own labelled images).",
-        "notes": targets + list(k.get("notes") or []),
+        "each seed draws its own labelled images)."
+        + (f" Rows `rev-`: the reverse transfer, on {rev}." if rev_groups else ""),
+        "notes": targets + rev_notes + list(k.get("notes") or []),
     }
+
+
+def _reverse_notes(ctx, rev, pts, rev_groups, labels, records) -> list[str]:
+    """What the reverse transfer measured: each feature source against scratch on ``rev``."""
+    f, scratch = report.fmt, pts.get("rev-scratch", {})
+    src = next((r["summary"] for r in records.values() if r["name"] == "reverse-source"), {})
+    out = []
+    for g in rev_groups:
+        if g == "rev-scratch":
+            continue
+        both = [n for n in labels if n in pts[g] and n in scratch]
+        if not both:
+            continue
+        gaps = [np.mean(pts[g][n]) - np.mean(scratch[n]) for n in both]
+        cross = next((n for n, d in zip(both, gaps) if d < 0), None)
+        out.append(
+            f"Reverse transfer ({ctx.data} -> {rev}), {R.label(g, ctx.data)} minus "
+            f"`{ctx.knobs['scratch_model']}` from scratch on {rev}: "
+            + ", ".join(f"{d * 100:+.1f} ({n})" for n, d in zip(both, gaps))
+            + " points"
+            + (f"; scratch is ahead from {cross} per class" if cross else "; ahead everywhere")
+            + "."
+        )
+    if src.get("source_test_acc") is not None:
+        out.append(
+            f"The {ctx.data}-trained source network: {f([src['source_test_acc']])} on "
+            f"{ctx.data}'s test images ({src.get('source_images')} training images)."
+        )
+    return out
 
 
 def _criteria(k, pts, labels) -> tuple[list, list, str | None]:
@@ -215,170 +289,11 @@ def _order(k) -> list[str]:
     return [f"probe-{s1}", f"probe-{s2}", f"knn-{s1}", "top", "all", "scratch", "digits"]
 
 
-NAMES = {
-    "probe": "linear probe, ImageNet features",
-    "knn": "kNN, ImageNet features",
-    "top": "fine-tune last stage + head",
-    "all": "fine-tune everything",
-    "scratch": "fashion_cnn from scratch",
-    "digits": "linear probe, MNIST-digits features",
-}
-
-
-def _plot(ctx, pts, groups, full) -> dict:
-    fig = report.figure(7.5, 5)
-    ax = fig.subplots()
-    for i, g in enumerate(groups):
-        ns = sorted(pts[g], key=lambda n: _x(n, full))
-        xs = [_x(n, full) for n in ns]
-        mean = [np.mean(pts[g][n]) for n in ns]
-        lo = [mean[j] - min(pts[g][n]) for j, n in enumerate(ns)]
-        hi = [max(pts[g][n]) - mean[j] for j, n in enumerate(ns)]
-        base = g.split("-")[0]
-        label = NAMES.get(base, g) + (f" ({g.split('-')[1]} px)" if "-" in g else "")
-        ax.errorbar(
-            xs, mean, yerr=[lo, hi], marker="o", ms=4, capsize=3, label=label, color=f"C{i}"
-        )
-    ax.set_xscale("log")
-    ax.set_xlabel(f"labelled training images per class (log; 'all' = {full})")
-    ax.set_ylabel("test accuracy")
-    ax.set_title(f"{ctx.data}: pretrained features against training from scratch")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8, loc="lower right")
-    name = report.save(fig, ctx.out / "transfer.png")
-    return {
-        "file": name,
-        "caption": "Test accuracy against labelled images per class (bars: range over seeds)",
-    }
-
-
-def _setup(ctx, extract) -> list[str]:
-    k = ctx.knobs
-    s1, s2 = (list(k["sizes"]) + [None])[:2]
-    out = [
-        f"EfficientNet-Lite0 with its ImageNet weights; grey images repeated to RGB and resized "
-        f"(bilinear, antialiased) inside the model to {s1} px"
-        + (f" and {s2} px" if s2 else "")
-        + "; features: the 1280 numbers before the classifier, extracted once and cached",
-        f"linear probe: logistic regression (C = {k['probe_C']}, features normalised "
-        f"{k['probe_norm']!r}: chosen among C 0.1-100, standardised or unit length, on a "
-        f"split of 4,096 training images at 1, 10, 100 per class), "
-        f"{k['probe_steps']} Adam steps; kNN: cosine, k = {k['knn_k']}",
-        f"fine-tuning: SGD (Nesterov 0.9), head lr {k['ft_lr']}, body lr x{k['lr_body_factor']}, "
-        f"batch norm in eval mode (top) / {'eval' if k['all_bn_eval'] else 'training'} "
-        f"mode (all), {k['ft_epochs']} epochs (at least {k['ft_min_steps']} and at "
-        f"most {k['top_max_steps']} (top) / {k['all_max_steps']} (all) steps), "
-        f"batch {k['ft_batch']}",
-        f"from scratch: `{k['scratch_model']}`, lr {k['scratch_lr']}, {k['scratch_epochs']} epochs "
-        f"(at least {k['scratch_min_steps']}, at most {k['scratch_max_steps']} steps), batch "
-        f"{k['scratch_batch']}, no augmentation (as for every method here)",
-        "training images: "
-        + (f"the first {k['train_images']}" if k.get("train_images") else f"all {ctx.n_train}")
-        + f" of {ctx.data}'s ('all' in the table); labelled subsets drawn per class from them",
-        f"test set: {ctx.n_test if not k.get('test_images') else k['test_images']} images"
-        + (f" ({k['test_images_size2']} for {s2} px" if s2 and k.get("test_images_size2") else "")
-        + (
-            f", the first {k['test_images_all']} for fine-tuning everything"
-            if k.get("test_images_all")
-            else ""
-        )
-        + (")" if s2 and k.get("test_images_size2") else ""),
-    ]
-    for name, s in extract.items():
-        if s.get("extract_s"):
-            out.append(
-                f"{name}: {s['images']} images in {s['extract_s']} s (a second: from the cache)"
-            )
-    return out
-
-
 def check_data(data, shape, n_train) -> str | None:
     if shape[0] not in (1, 3):
         return f"it needs grey or RGB images, these have {shape[0]} channels"
     return None
 
-
-_COMMON = dict(
-    cache=None,
-    train_images=None,
-    test_images=None,
-    test_images_size2=2000,
-    probe_C=10.0,  # chosen with probe_norm on a split of 4,096 training images' features
-    probe_norm="l2",
-    probe_steps=300,
-    knn_k=10,
-    ft_lr=0.05,  # 0.01 and 0.05 tried on a split of 4,096 training images (top, 10 and 100)
-    lr_body_factor=0.1,
-    ft_batch=32,
-    ft_epochs=30,
-    ft_min_steps=50,
-    scratch_model="fashion_cnn",
-    scratch_lr=0.05,
-    scratch_batch=64,
-    scratch_epochs=20,
-    scratch_min_steps=100,
-    source="mnist-subset",
-    test_images_all=None,
-    # batch norm in training mode when fine-tuning everything: with the ImageNet statistics
-    # frozen, SGD on the body (lr 5e-3, and still 5e-4) wrecked the features within 2 steps
-    # (the loss stuck at ln 10; gradients checked against PyTorch's), with them it trains
-    all_bn_eval=False,  # test images for fine-tuning everything (a forward at full size)
-    source_epochs=3,
-    many_seeds_up_to=10,
-    notes=None,
-)
-
-BUDGETS = {
-    "quick": {
-        **_COMMON,
-        "train_images": 2000,
-        "test_images": 1000,
-        "test_images_size2": 500,
-        "sizes": (32, 64),
-        "counts": (1, 10, 50),
-        "counts_size2": (1, 10),
-        "counts_top": (1, 10),
-        "counts_all": (1,),
-        "counts_scratch": (1, 10, 50),
-        "all_seeds": 1,
-        "top_max_steps": 100,
-        "all_max_steps": 20,
-        "scratch_max_steps": 200,
-        "source_epochs": 1,
-    },
-    "standard": {
-        **_COMMON,
-        # the first 20,480 training images (about 2,050 per class): what one thread of the
-        # shared 2-core machine extracts at 96 px in reasonable time (README); full: all
-        "train_images": 20480,
-        "sizes": (96, 224),
-        "counts": (1, 5, 10, 50, 100, 500, "all"),
-        "counts_size2": (1, 10),
-        "test_images_size2": 1000,
-        "test_images_all": 1000,
-        "counts_top": (1, 10, 100, "all"),
-        "counts_all": (1, 10),
-        "counts_scratch": (1, 5, 10, 50, 100, 500, "all"),
-        "all_seeds": 1,
-        "top_max_steps": 1500,
-        "all_max_steps": 60,
-        "scratch_max_steps": 1000,
-    },
-    "full": {
-        **_COMMON,
-        "sizes": (96, 224),
-        "counts": (1, 5, 10, 50, 100, 500, "all"),
-        "counts_size2": (1, 5, 10, 50, 100, 500),
-        "counts_top": (1, 5, 10, 50, 100, 500, "all"),
-        "counts_all": (1, 5, 10, 50, 100),
-        "counts_scratch": (1, 5, 10, 50, 100, 500, "all"),
-        "all_seeds": 3,
-        "top_max_steps": 5000,
-        "all_max_steps": 1000,
-        "scratch_max_steps": 9400,
-        "test_images_size2": 10000,
-    },
-}
 
 EXPERIMENT = register(
     Experiment(

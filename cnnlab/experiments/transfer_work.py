@@ -1,7 +1,8 @@
 """The jobs of the ``transfer`` experiment's sub-runs: feature extraction (cached on disk),
 the linear probe and kNN on frozen features, fine-tuning the last stage and head on cached
-activations, fine-tuning everything, training ``fashion_cnn`` from scratch, and features of a
-network trained on another data set (MNIST digits -> Fashion-MNIST).
+activations, fine-tuning everything (LP-FT), training ``fashion_cnn`` from scratch (on the
+experiment's data or another's). A network trained on another data set as the source of
+features: :mod:`cnnlab.experiments.transfer_source`.
 
 Every job takes the experiment's :class:`~cnnlab.experiments.runner.Context` and returns the
 summary of its sub-run (``test_acc`` and what it measured). Data and features are loaded
@@ -10,7 +11,6 @@ once per process and kept in ``ctx.extra``.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -50,11 +50,13 @@ def arrays(ctx, data: str | None = None) -> dict:
     return ctx.extra[key]
 
 
-def subset(ctx, n: int | None, seed: int) -> np.ndarray:
-    """Indices (into the training arrays) of ``n`` labelled images per class, or all."""
-    y = arrays(ctx)["train"][1]
+def subset(ctx, n: int | None, seed: int, data: str | None = None) -> np.ndarray:
+    """Indices (into the training arrays of ``data``, default the experiment's) of ``n``
+    labelled images per class, or all."""
+    data = data or ctx.data
+    y = arrays(ctx, data)["train"][1]
     try:
-        return per_class(y, n, seed, name=f"{ctx.data} (its first {len(y)} training images)")
+        return per_class(y, n, seed, name=f"{data} (its first {len(y)} training images)")
     except ValueError as e:
         raise ExperimentError(f"experiment 'transfer': {e}") from None
 
@@ -73,13 +75,16 @@ def _pretrained(ctx, size: int):
     )
 
 
-def _cache_path(ctx, size: int, split: str, tag: str = "") -> Path:
+def _cache_path(ctx, size: int, split: str, tag: str = "", data: str | None = None) -> Path:
     from cnnlab.io.pretrained import data_dir
 
+    data = data or ctx.data
     root = Path(ctx.knobs["cache"]) if ctx.knobs.get("cache") else data_dir() / "features"
     limit = ctx.knobs.get("train_images" if split == "train" else "test_images")
-    name = Path(str(ctx.data)).name
-    cut = f"-first{int(limit)}" if limit else ""
+    name = Path(str(data)).name
+    held = len(arrays(ctx, data)[split][1])
+    # a cut names the file only where it cut something (the digits have 8,000 images)
+    cut = f"-first{int(limit)}" if limit and (data == ctx.data or int(limit) <= held) else ""
     return root / f"{MODEL}-{size}px-{name}-{split}{cut}{tag}.npz"
 
 
@@ -96,9 +101,22 @@ def seeds_for(ctx, n) -> list[int]:
     return list(ctx.seeds) if n is not None and n <= ctx.knobs["many_seeds_up_to"] else [0]
 
 
-def frozen_features(ctx, size: int, split: str, progress: bool = False) -> dict:
+def frozen_features(
+    ctx, size: int, split: str, progress: bool = False, data: str | None = None
+) -> dict:
     """Cached features (``head_input``; at the first size also the last stage's input) of
-    the training pool or the test set at input size ``size``."""
+    the training pool or the test set at input size ``size``; of ``data`` (another data
+    set, e.g. the reverse transfer's target: every image, the classifier's input only)."""
+    if data not in (None, ctx.data):
+        key = f"features:{data}:{size}:{split}"
+        if key not in ctx.extra:
+            path = _cache_path(ctx, size, split, data=data)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            xy = arrays(ctx, data)[split]
+            ctx.extra[key] = cached_extract(
+                path, lambda: _pretrained(ctx, size), xy, (None,), progress=progress
+            )
+        return ctx.extra[key]
     key = f"features:{size}:{split}"
     if key in ctx.extra:
         return ctx.extra[key]
@@ -127,12 +145,12 @@ def frozen_features(ctx, size: int, split: str, progress: bool = False) -> dict:
     return got
 
 
-def extract_job(ctx, size: int):
+def extract_job(ctx, size: int, data: str | None = None):
     def work(run_dir: Path) -> dict:
         start = time.perf_counter()
         n = 0
         for split in ("test", "train"):
-            n += len(frozen_features(ctx, size, split, progress=True)["labels"])
+            n += len(frozen_features(ctx, size, split, progress=True, data=data)["labels"])
         wall = time.perf_counter() - start
         return {"images": n, "size": size, "extract_s": round(wall, 1), "test_acc": None}
 
@@ -147,12 +165,13 @@ def _train_rows(feats: dict, want: np.ndarray) -> np.ndarray:
     return where
 
 
-def probe_job(ctx, size: int, n, seed: int, method: str):
+def probe_job(ctx, size: int, n, seed: int, method: str, data: str | None = None):
     def work(run_dir: Path) -> dict:
         from cnnlab.transfer import knn_classify, linear_probe
 
-        tr, te = frozen_features(ctx, size, "train"), frozen_features(ctx, size, "test")
-        rows = _train_rows(tr, subset(ctx, n, seed))
+        tr = frozen_features(ctx, size, "train", data=data)
+        te = frozen_features(ctx, size, "test", data=data)
+        rows = _train_rows(tr, subset(ctx, n, seed, data))
         f, y = tr["head_input"][rows].astype(np.float32), tr["labels"][rows]
         if method == "knn":
             r = knn_classify(f, y, te["head_input"], te["labels"], k=ctx.knobs["knn_k"])
@@ -165,7 +184,7 @@ def probe_job(ctx, size: int, n, seed: int, method: str):
             C=ctx.knobs["probe_C"],
             normalize=ctx.knobs["probe_norm"],
             steps=ctx.knobs["probe_steps"],
-            num_classes=ctx.num_classes,
+            num_classes=classes(ctx, data),
             seed=seed,
         )
         return {"test_acc": r["acc"], "train_acc": r["train_acc"], "train_images": len(y)}
@@ -215,13 +234,35 @@ def top_job(ctx, n, seed: int):
 
 
 def finetune_all_job(ctx, n, seed: int):
+    """Fine-tune every layer. ``all_lp``: LP-FT (the head first fitted as a linear probe on
+    the cached frozen features of the same images, then everything at ``all_lr``, the body
+    at ``all_lr`` times ``all_body_factor``); else a fresh head at ``ft_lr``, the body at
+    ``ft_lr`` times ``lr_body_factor``. ``all_bn_eval`` keeps the ImageNet statistics."""
+
     def work(run_dir: Path) -> dict:
         from cnnlab.transfer.finetune import accuracy, fit
+        from cnnlab.transfer.lpft import probe_head
 
         k, size = ctx.knobs, ctx.knobs["sizes"][0]
         (x, y), (xt, yt) = arrays(ctx)["train"], arrays(ctx)["test"]
         idx = subset(ctx, n, seed)
         model = _pretrained(ctx, size)
+        # the last m test images: the first 1,000 chose LP-FT's learning rate (README)
+        m = min(int(k["test_images_all"] or len(yt)), len(yt))
+        xt, yt, last = xt[len(yt) - m :], yt[len(yt) - m :], slice(len(yt) - m, None)
+        extra = {}
+        if k["all_lp"]:
+            tr = frozen_features(ctx, size, "train")
+            rows = _train_rows(tr, idx)
+            f = tr["head_input"][rows].astype(np.float32)
+            probe_head(model, f, y[idx], C=k["probe_C"], steps=k["probe_steps"], seed=seed)
+            te = frozen_features(ctx, size, "test")["head_input"][last].astype(np.float32)
+            # the probe stage's accuracy on the same test images, from the cached features
+            logits = te @ np.asarray(model._fc.weight.data).T + np.asarray(model._fc.bias.data)
+            extra["lp_test_acc"] = float((logits.argmax(1) == yt).mean())
+            lr, lr_body = k["all_lr"], k["all_lr"] * k["all_body_factor"]
+        else:
+            lr, lr_body = k["ft_lr"], k["ft_lr"] * k["lr_body_factor"]
         info = fit(
             model,
             x[idx],
@@ -230,18 +271,19 @@ def finetune_all_job(ctx, n, seed: int):
             min_steps=k["ft_min_steps"],
             max_steps=k["all_max_steps"],
             batch_size=k["ft_batch"],
-            lr=k["ft_lr"],
-            lr_body=k["ft_lr"] * k["lr_body_factor"],
+            lr=lr,
+            lr_body=lr_body,
             bn_eval=k["all_bn_eval"],
             seed=seed,
         )
         start = time.perf_counter()
-        m = min(int(k["test_images_all"] or len(yt)), len(yt))  # the first m test images
-        acc = accuracy(model, xt[:m], yt[:m], batch_size=128)
+        acc = accuracy(model, xt, yt, batch_size=128)
         return {
             "test_acc": acc,
             "train_images": len(idx),
+            "test_images": m,
             "eval_s": round(time.perf_counter() - start, 1),
+            **extra,
             **info,
         }
 
@@ -258,23 +300,32 @@ def _normalised(ctx, data: str, x: np.ndarray) -> np.ndarray:
     return (x - m) / s
 
 
-def scratch_job(ctx, n, seed: int):
+def classes(ctx, data: str | None = None) -> int:
+    """The number of classes of ``data`` (default the experiment's)."""
+    if data in (None, ctx.data):
+        return ctx.num_classes
+    return int(arrays(ctx, data)["train"][1].max()) + 1
+
+
+def scratch_job(ctx, n, seed: int, data: str | None = None):
+    """``scratch_model`` trained from scratch on ``n`` labelled images per class of ``data``
+    (default the experiment's)."""
+
     def work(run_dir: Path) -> dict:
+        import cnnlab
         from cnnlab import models
         from cnnlab.transfer.finetune import accuracy, fit
 
-        k = ctx.knobs
-        (x, y), (xt, yt) = arrays(ctx)["train"], arrays(ctx)["test"]
-        idx = subset(ctx, n, seed)
-        import cnnlab
-
+        k, name = ctx.knobs, data or ctx.data
+        (x, y), (xt, yt) = arrays(ctx, name)["train"], arrays(ctx, name)["test"]
+        idx = subset(ctx, n, seed, name)
         cnnlab.manual_seed(seed)
         model = models.create(
-            k["scratch_model"], num_classes=ctx.num_classes, in_channels=x.shape[1]
+            k["scratch_model"], num_classes=classes(ctx, name), in_channels=x.shape[1]
         )
         info = fit(
             model,
-            _normalised(ctx, ctx.data, x[idx]),
+            _normalised(ctx, name, x[idx]),
             y[idx],
             epochs=k["scratch_epochs"],
             min_steps=k["scratch_min_steps"],
@@ -283,82 +334,7 @@ def scratch_job(ctx, n, seed: int):
             lr=k["scratch_lr"],
             seed=seed,
         )
-        acc = accuracy(model, _normalised(ctx, ctx.data, xt), yt)
+        acc = accuracy(model, _normalised(ctx, name, xt), yt)
         return {"test_acc": acc, "train_images": len(idx), **info}
-
-    return work
-
-
-def source_job(ctx):
-    """Train ``scratch_model`` on the source data (MNIST digits), then cache its features
-    (the classifier's input) on the target's training pool and test set."""
-
-    def work(run_dir: Path) -> dict:
-        from cnnlab import models
-        from cnnlab.transfer import extract
-        from cnnlab.transfer.finetune import accuracy, fit
-
-        k, src = ctx.knobs, ctx.knobs["source"]
-        s = arrays(ctx, src)
-        (x, y), (xt, yt) = s["train"], s["test"]
-        import cnnlab
-
-        cnnlab.manual_seed(0)
-        model = models.create(
-            k["scratch_model"], num_classes=int(y.max()) + 1, in_channels=x.shape[1]
-        )
-        info = fit(
-            model, _normalised(ctx, src, x), y, epochs=k["source_epochs"], batch_size=128, lr=0.05
-        )
-        src_acc = accuracy(model, _normalised(ctx, src, xt), yt)
-        out = {}
-        for split in ("train", "test"):
-            tx, ty = arrays(ctx)[split]
-            feats, labels = extract(
-                model, (_normalised(ctx, src, tx), ty), (None,), 512, progress=False
-            )
-            out[split] = {
-                "head_input": feats[None],
-                "labels": labels,
-                "indices": np.arange(len(labels)),
-            }
-        np.savez(
-            run_dir / "features.npz",
-            **{f"{sp}_{kk}": v for sp, d in out.items() for kk, v in d.items()},
-        )
-        (run_dir / "source.json").write_text(
-            json.dumps({"source": src, "source_test_acc": src_acc})
-        )
-        return {"test_acc": None, "source_test_acc": src_acc, "source_images": len(y), **info}
-
-    return work
-
-
-def source_features(ctx, split: str) -> dict:
-    key = f"source:{split}"
-    if key not in ctx.extra:
-        with np.load(ctx.out / "source" / "features.npz") as z:
-            ctx.extra[key] = {kk: z[f"{split}_{kk}"] for kk in ("head_input", "labels", "indices")}
-    return ctx.extra[key]
-
-
-def source_probe_job(ctx, n, seed: int):
-    def work(run_dir: Path) -> dict:
-        from cnnlab.transfer import linear_probe
-
-        tr, te = source_features(ctx, "train"), source_features(ctx, "test")
-        rows = subset(ctx, n, seed)
-        r = linear_probe(
-            tr["head_input"][rows],
-            tr["labels"][rows],
-            te["head_input"],
-            te["labels"],
-            C=ctx.knobs["probe_C"],
-            normalize=ctx.knobs["probe_norm"],
-            steps=ctx.knobs["probe_steps"],
-            num_classes=ctx.num_classes,
-            seed=seed,
-        )
-        return {"test_acc": r["acc"], "train_acc": r["train_acc"], "train_images": len(rows)}
 
     return work
