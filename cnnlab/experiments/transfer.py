@@ -195,8 +195,28 @@ def analyse(ctx, records: dict) -> dict:
         f"range in brackets (several seeds up to {k['many_seeds_up_to']} labels per class; "
         "each seed draws its own labelled images)."
         + (f" Rows `rev-`: the reverse transfer, on {rev}." if rev_groups else ""),
-        "notes": targets + rev_notes + list(k.get("notes") or []),
+        "notes": targets + _lpft_note(records) + rev_notes + list(k.get("notes") or []),
     }
+
+
+def _lpft_note(records) -> list[str]:
+    """LP-FT against its own first stage (the probe it starts from), on the same test images."""
+    runs = sorted(
+        (r for r in records.values() if r["group"] == "all" and "lp_test_acc" in r["summary"]),
+        key=lambda r: (int(r["settings"]["labels_per_class"]), r["seed"]),
+    )
+    if not runs:
+        return []
+    pairs = ", ".join(
+        f"{r['settings']['labels_per_class']}/class seed {r['seed']}: "
+        f"{r['summary']['lp_test_acc']:.3f} -> {r['summary']['test_acc']:.3f}"
+        for r in runs
+    )
+    m = runs[0]["summary"].get("test_images")
+    return [
+        f"Fine-tuning everything (LP-FT), its probe stage -> after fine-tuning, on the same "
+        f"{m} test images: {pairs}."
+    ]
 
 
 def _reverse_notes(ctx, rev, pts, rev_groups, labels, records) -> list[str]:

@@ -68,6 +68,7 @@ def test_the_experiment_runs_end_to_end_and_reports_every_method(tmp_path):
     report_md = (out / "report.md").read_text()
     assert "| probe-32 |" in report_md and "| rev-source |" in report_md
     assert "Reverse transfer (fashion-mnist -> mnist-subset)" in report_md
+    assert f"1/class seed 0: {all_run['lp_test_acc']:.3f} -> {all_run['test_acc']:.3f}" in report_md
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == [
         "efficientnet_lite0-32px-fashion-mnist-test-first60.npz",
         "efficientnet_lite0-32px-fashion-mnist-train-first120.npz",
