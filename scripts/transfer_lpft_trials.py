@@ -3,7 +3,7 @@ data do you need?"): LP-FT, a smaller body rate, batch norm in eval mode, on n l
 Fashion-MNIST images per class (seed 0, drawn from the first 20,480 as the experiment's),
 scored on the first 1,000 test images. Reads the experiment's cached 96 px features.
 
-    CNNLAB_NUM_THREADS=1 OMP_NUM_THREADS=1 python scripts/transfer_lpft_trials.py 10 \
+    PYTHONPATH=. CNNLAB_NUM_THREADS=1 OMP_NUM_THREADS=1 python scripts/transfer_lpft_trials.py 10 \
         lpft-eval-1e-3,lpft-train-1e-3,fresh-train-body5e-4,lpft-eval-1e-4
 """
 

@@ -11,7 +11,7 @@ NAMES = {
     "probe": "linear probe, ImageNet features",
     "knn": "kNN, ImageNet features",
     "top": "fine-tune last stage + head",
-    "all": "fine-tune everything",
+    "all": "fine-tune everything (LP-FT)",
     "scratch": "fashion_cnn from scratch",
     "digits": "linear probe, MNIST-digits features",
 }
