@@ -5,7 +5,8 @@ fitted as a linear probe on the cached features, then SGD on every layer (lr 3e-
 ``steps`` steps with the accuracy on the last 1,000 test images every ``every`` steps.
 One JSON line per evaluation (a full epoch takes about 82 minutes on one thread).
 
-    PYTHONPATH=. CNNLAB_NUM_THREADS=1 OMP_NUM_THREADS=1 python scripts/transfer_finetune_60k.py 150 50
+    PYTHONPATH=. CNNLAB_NUM_THREADS=1 OMP_NUM_THREADS=1 \
+        python scripts/transfer_finetune_60k.py 150 50
 """
 
 import json
