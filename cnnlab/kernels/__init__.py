@@ -53,6 +53,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from cnnlab.backend import get_array_module
+from cnnlab.kernels import allocator
 
 __all__ = ["FUNCTIONS", "OPS", "get_kernels", "info", "pick", "set_kernels", "summary"]
 
@@ -159,6 +160,7 @@ def _backend(name: str) -> SimpleNamespace:
             "cupy": "cnnlab.kernels.cupy",
         }[name]
         b = _state.backends[name] = _complete(name, importlib.import_module(path))
+        allocator.tune()
     return b
 
 
@@ -174,6 +176,7 @@ def _onednn():
                     _state.onednn, _state.onednn_reason = False, f"not importable ({e})"
                 else:
                     if ok:
+                        allocator.tune()
                         _state.backends["onednn"] = _complete("onednn", mod)
                         _state.onednn = mod
                     else:
@@ -294,6 +297,7 @@ def info() -> dict:
         "ops": ops,
         "last": {f"{op}/{dt.name}": {"backend": b, "why": w} for (op, dt), (b, w) in last},
         "onednn": mod.info() if mod is not None else {"available": False, "why": why_not},
+        "malloc": allocator.status(),
         "cupy": "CuPy arrays run the reference kernels (cuDNN not wired: untested without a GPU)",
     }
     return out
@@ -310,4 +314,5 @@ def summary() -> str:
         for key, v in sorted(d["last"].items()):
             lines.append(f"    {key:<18} {v['backend']:<10} ({v['why']})")
     lines.append(f"  onednn: {d['onednn']}")
+    lines.append(f"  malloc: {d['malloc']}")
     return "\n".join(lines)
