@@ -148,7 +148,9 @@ def _complete(name: str, module) -> SimpleNamespace:
         forward = module.max_pool2d_forward
         inference = lambda x, **kw: forward(x, **kw)[0]  # noqa: E731
     fns["max_pool2d_inference"] = inference
-    return SimpleNamespace(name=name, module=module, **fns)
+    # whether its functions take blocked images and, asked with blocked=True, return them
+    keeps = bool(getattr(module, "KEEPS_LAYOUT", False))
+    return SimpleNamespace(name=name, module=module, keeps_layout=keeps, **fns)
 
 
 def _backend(name: str) -> SimpleNamespace:
@@ -215,6 +217,9 @@ def pick(op: str, *arrays, numpy_only: bool = False, **config) -> SimpleNamespac
         return _record(op, dtype, "reference", 'set_kernels("reference")')
     if choice == "numpy":
         return _record(op, dtype, "numpy", 'set_kernels("numpy")')
+    if not numpy_only and getattr(type(arrays[0]), "is_blocked", False):
+        # only oneDNN makes these, and its kernels take them without a reorder
+        return _record(op, dtype, "onednn", f"{choice}: an image in oneDNN's blocked layout")
     why = _onednn_refusal(op, arrays, numpy_only, config)
     if why is None:
         return _record(op, dtype, "onednn", f"{choice}: float32, oneDNN supports the call")
