@@ -83,7 +83,7 @@ def _forward(name: str, x, alpha: float = 0.0):
 def _keep_nan(x: np.ndarray, y: np.ndarray) -> None:
     """oneDNN's ReLU maps NaN to 0 (so does its binary max); PyTorch's, and NumPy's maximum,
     keep NaN, and a diverged run must show NaN, not train on. x·x is NaN exactly when x holds
-    a NaN (it is >= 0, so inf never cancels): one BLAS pass, about 4% of a ReLU's time."""
+    a NaN (it is >= 0, so inf never cancels): one read-only BLAS pass over x."""
     flat = x.reshape(-1)
     if np.isnan(np.dot(flat, flat)):
         np.maximum(x, 0, out=y)
