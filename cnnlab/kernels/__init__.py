@@ -38,6 +38,13 @@ is used). oneDNN's module also has ``available()``, ``why_unavailable()``, ``inf
 - ``"avg_pool2d"``: ``x_shape, kernel, stride, padding, ceil_mode, count_include_pad``;
 - ``"relu"``: ``x_shape``.
 
+oneDNN's functions also take images in its channel-blocked layout
+(:class:`cnnlab.kernels.onednn.blocked.Blocked`) and, asked with ``blocked=True``, return
+them (the namespace's ``keeps_layout`` is True): ops marked ``Function.keeps_layout`` pass
+such images on to each other without reordering to NCHW; :mod:`cnnlab.kernels.layout` has
+the helpers, and anything else sees NCHW arrays. A call whose first array is blocked goes to
+oneDNN (only it makes them).
+
 The backend chosen at forward is kept for that op's backward (max pooling's state is the
 backend's own); ReLU's backward picks again. Arrays may arrive non-contiguous (a gradient
 broadcast from ``sum()``): a backend that needs C order makes them so.
