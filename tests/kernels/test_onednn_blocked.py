@@ -212,3 +212,19 @@ def test_blocked_images_add_as_flat_buffers_and_in_place():
     c, _ = _blocked(x, 16)
     with pytest.raises(ValueError, match="Blocked.plus"):
         a.plus(c)
+
+
+def test_relu_after_training_batch_norm_still_keeps_nan():
+    # batch norm marks its result NaN-free only from finite statistics and parameters
+    bx, x = _blocked(_rand(2, 3, 8, 8), 16)
+    wt, bs = np.ones(16, np.float32), np.zeros(16, np.float32)
+    y, _, _ = onednn.batch_norm_train_forward(bx, wt, bs, eps=1e-5, blocked=True)
+    assert y.nan_free
+    x[0, 3, 2, 2] = np.nan
+    y, mean, _ = onednn.batch_norm_train_forward(x, wt, bs, eps=1e-5, blocked=True)
+    assert np.isnan(mean[3]) and not y.nan_free
+    assert np.isnan(onednn.relu_forward(y).dense()[:, 3]).all()
+    bad_w = wt.copy()
+    bad_w[5] = np.nan
+    y, _, _ = onednn.batch_norm_train_forward(bx, bad_w, bs, eps=1e-5, blocked=True)
+    assert not y.nan_free and np.isnan(onednn.relu_forward(y).dense()[:, 5]).all()

@@ -63,7 +63,7 @@ class Blocked:
     ``np.asarray``) gives the NCHW array.
     """
 
-    __slots__ = ("buf", "shape", "tag")
+    __slots__ = ("buf", "shape", "tag", "nan_free")
     is_blocked = True
     dtype = np.dtype(np.float32)
     ndim = 4
@@ -72,6 +72,9 @@ class Blocked:
         if tag not in BLOCKED_TAGS:
             raise ValueError(f"Blocked: tag must be one of {BLOCKED_TAGS}, got {tag}")
         self.buf, self.shape, self.tag = buf, tuple(int(v) for v in shape), tag
+        # True where the op that made it knows it holds no NaN (batch norm in training, from
+        # its finite batch statistics), so ReLU may skip its NaN check
+        self.nan_free = False
 
     @property
     def size(self) -> int:

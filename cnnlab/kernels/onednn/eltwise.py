@@ -75,7 +75,7 @@ def _forward(name: str, x, alpha: float = 0.0):
     size = xa.size
     plan = cached(("eltwise_fwd", name, size, alpha), lambda: _forward_plan(name, size, alpha))
     plan.run(x=xa, y=ya)
-    if name == "relu" and alpha == 0.0 and size:
+    if name == "relu" and alpha == 0.0 and size and not getattr(x, "nan_free", False):
         _keep_nan(xa, ya)
     return y
 

@@ -195,6 +195,11 @@ def batch_norm_train_forward(x, weight, bias, *, eps: float, blocked: bool = Fal
     y = _result(plan, x4.shape)
     mean, var = np.empty(c, np.float32), np.empty(c, np.float32)
     plan.run(x=bl.raw(x4), y=bl.raw(y), mean=mean, var=var, **vs)
+    if type(y) is bl.Blocked:
+        # a NaN (or inf) anywhere in a channel makes its batch mean or variance non-finite:
+        # finite statistics and parameters leave y without NaN (ReLU then skips its check)
+        y.nan_free = bool(np.isfinite(mean).all() and np.isfinite(var).all())
+        y.nan_free = y.nan_free and all(bool(np.isfinite(v).all()) for v in vs.values())
     return (y if x4 is x else y.reshape(x.shape)), mean, var
 
 
