@@ -31,6 +31,7 @@ import weakref
 from contextlib import contextmanager
 
 from cnnlab import backend, threads
+from cnnlab.kernels import layout
 
 __all__ = [
     "Function",
@@ -174,6 +175,11 @@ class Function:
 
     takes_needs_input_grad = False
 
+    # True for ops whose forward and backward take blocked-layout images (cnnlab.kernels.
+    # layout) as they are: the engine then passes a tensor's stored array unconverted, and
+    # the gradient as it comes; every other op sees plain arrays.
+    keeps_layout = False
+
     # False for ops whose backward needs no input values (add, sum, reshape ...): changing
     # their inputs in place afterwards is then harmless and not reported.
     saves_inputs = True
@@ -193,7 +199,10 @@ class Function:
     @classmethod
     def apply_with_ctx(cls, *inputs, **kwargs):
         """Run the op; return ``(output Tensor, ctx)`` so callers can read extra outputs."""
-        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        if cls.keeps_layout and cls not in _state.overrides:
+            arrays = [x._data if isinstance(x, Tensor) else x for x in inputs]
+        else:
+            arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
         enabled = _state.grad_enabled
         needs = tuple(enabled and isinstance(x, Tensor) and x.requires_grad for x in inputs)
         if cls.takes_needs_input_grad:
@@ -212,6 +221,15 @@ class Function:
             for tracer in _state.tracers:
                 tracer(cls, inputs, kwargs, result)
         return result, ctx
+
+
+def _dense_ctx(ctx):
+    # a replacement backward (cnnlab.override_backward) reads ctx as plain arrays
+    if layout.is_blocked(ctx):
+        return ctx.dense()
+    if type(ctx) is tuple and any(layout.is_blocked(c) for c in ctx):
+        return tuple(layout.dense(c) for c in ctx)
+    return ctx  # the same object: a replacement backward may key on it
 
 
 def _unbroadcast(g, shape: tuple):
@@ -234,6 +252,7 @@ def _check_grad(node: Node, i: int, parent: Tensor, g):
     if not hasattr(g, "shape"):
         g = xp.asarray(g)
     if g.shape != parent.shape:
+        g = layout.dense(g)  # summed over broadcast dims as a plain array
         try:
             g = _unbroadcast(g, parent.shape)
         except ValueError:
@@ -335,8 +354,11 @@ def _sweep(root: Tensor, grad_root, retain_graph: bool, targets=None):
             )
         if node.versions:
             _check_versions(node)
-        bw = _state.overrides.get(node.fn) or node.backward_fn or node.fn.backward
-        in_grads = bw(node.ctx, g)
+        bw = _state.overrides.get(node.fn) or node.backward_fn
+        ctx = node.ctx
+        if bw is not None or not node.fn.keeps_layout:  # a plain-array backward
+            g, ctx = layout.dense(g), (_dense_ctx(ctx) if bw is not None else ctx)
+        in_grads = (bw or node.fn.backward)(ctx, g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
         if len(in_grads) != len(node.parents):
@@ -353,9 +375,9 @@ def _sweep(root: Tensor, grad_root, retain_graph: bool, targets=None):
             if prev is None:
                 grads[key] = gi
             elif key in owned and prev.ndim:
-                prev += gi
+                grads[key] = layout.add_(prev, gi)
             else:
-                grads[key] = prev + gi
+                grads[key] = layout.add(prev, gi)
                 owned.add(key)
         if not retain_graph:
             node.ctx = _FREED

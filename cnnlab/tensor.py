@@ -16,6 +16,7 @@ import numpy as np
 from cnnlab import backend
 from cnnlab.autograd import _root_grad, _run_backward
 from cnnlab.inplace import TensorInPlace
+from cnnlab.kernels import layout
 from cnnlab.tensor_convert import TensorConversions
 
 __all__ = ["Tensor", "tensor"]
@@ -81,8 +82,14 @@ class Tensor(TensorConversions, TensorInPlace):
     @property
     def data(self):
         """The raw NumPy (or CuPy) array; no graph. Assigning a Tensor stores its array, so
-        ``p.data -= lr * p.grad`` updates ``p`` (out of place) as it does in PyTorch."""
-        return self._data
+        ``p.data -= lr * p.grad`` updates ``p`` (out of place) as it does in PyTorch.
+
+        An op's result the oneDNN kernels kept in their blocked layout (cnnlab.kernels.
+        layout) becomes a plain NCHW array here, the first time it is read."""
+        d = self._data
+        if getattr(type(d), "is_blocked", False):
+            d = self._data = d.dense()
+        return d
 
     @data.setter
     def data(self, value) -> None:
@@ -106,6 +113,7 @@ class Tensor(TensorConversions, TensorInPlace):
 
     def _accumulate_grad(self, g) -> None:
         """Add the array ``g`` into ``.grad`` (the engine calls this for leaves)."""
+        g = layout.dense(g)
         if self._grad is None:
             self._grad = Tensor._make(g.copy(), False)
         else:
@@ -113,19 +121,23 @@ class Tensor(TensorConversions, TensorInPlace):
 
     @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def device(self) -> str:
-        return backend.device_of(self.data)
+        return (
+            "cpu"
+            if getattr(type(self._data), "is_blocked", False)
+            else backend.device_of(self._data)
+        )
 
     @property
     def is_leaf(self) -> bool:
@@ -137,14 +149,14 @@ class Tensor(TensorConversions, TensorInPlace):
 
     def size(self, dim: int | None = None):
         """The shape as a tuple, or with ``dim`` the length of that dimension (as PyTorch)."""
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self._data.shape if dim is None else self._data.shape[dim]
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     def numel(self) -> int:
         """The number of elements."""
-        return int(self.data.size)
+        return int(self._data.size)
 
     def __len__(self) -> int:
         if self.data.ndim == 0:

@@ -38,6 +38,13 @@ is used). oneDNN's module also has ``available()``, ``why_unavailable()``, ``inf
 - ``"avg_pool2d"``: ``x_shape, kernel, stride, padding, ceil_mode, count_include_pad``;
 - ``"relu"``: ``x_shape``.
 
+oneDNN's functions also take images in its channel-blocked layout
+(:class:`cnnlab.kernels.onednn.blocked.Blocked`) and, asked with ``blocked=True``, return
+them (the namespace's ``keeps_layout`` is True): ops marked ``Function.keeps_layout`` pass
+such images on to each other without reordering to NCHW; :mod:`cnnlab.kernels.layout` has
+the helpers, and anything else sees NCHW arrays. A call whose first array is blocked goes to
+oneDNN (only it makes them).
+
 The backend chosen at forward is kept for that op's backward (max pooling's state is the
 backend's own); ReLU's backward picks again. Arrays may arrive non-contiguous (a gradient
 broadcast from ``sum()``): a backend that needs C order makes them so.
@@ -53,6 +60,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from cnnlab.backend import get_array_module
+from cnnlab.kernels import allocator
 
 __all__ = ["FUNCTIONS", "OPS", "get_kernels", "info", "pick", "set_kernels", "summary"]
 
@@ -147,7 +155,9 @@ def _complete(name: str, module) -> SimpleNamespace:
         forward = module.max_pool2d_forward
         inference = lambda x, **kw: forward(x, **kw)[0]  # noqa: E731
     fns["max_pool2d_inference"] = inference
-    return SimpleNamespace(name=name, module=module, **fns)
+    # whether its functions take blocked images and, asked with blocked=True, return them
+    keeps = bool(getattr(module, "KEEPS_LAYOUT", False))
+    return SimpleNamespace(name=name, module=module, keeps_layout=keeps, **fns)
 
 
 def _backend(name: str) -> SimpleNamespace:
@@ -159,6 +169,7 @@ def _backend(name: str) -> SimpleNamespace:
             "cupy": "cnnlab.kernels.cupy",
         }[name]
         b = _state.backends[name] = _complete(name, importlib.import_module(path))
+        allocator.tune()
     return b
 
 
@@ -174,6 +185,7 @@ def _onednn():
                     _state.onednn, _state.onednn_reason = False, f"not importable ({e})"
                 else:
                     if ok:
+                        allocator.tune()
                         _state.backends["onednn"] = _complete("onednn", mod)
                         _state.onednn = mod
                     else:
@@ -212,6 +224,9 @@ def pick(op: str, *arrays, numpy_only: bool = False, **config) -> SimpleNamespac
         return _record(op, dtype, "reference", 'set_kernels("reference")')
     if choice == "numpy":
         return _record(op, dtype, "numpy", 'set_kernels("numpy")')
+    if not numpy_only and getattr(type(arrays[0]), "is_blocked", False):
+        # only oneDNN makes these, and its kernels take them without a reorder
+        return _record(op, dtype, "onednn", f"{choice}: an image in oneDNN's blocked layout")
     why = _onednn_refusal(op, arrays, numpy_only, config)
     if why is None:
         return _record(op, dtype, "onednn", f"{choice}: float32, oneDNN supports the call")
@@ -294,6 +309,7 @@ def info() -> dict:
         "ops": ops,
         "last": {f"{op}/{dt.name}": {"backend": b, "why": w} for (op, dt), (b, w) in last},
         "onednn": mod.info() if mod is not None else {"available": False, "why": why_not},
+        "malloc": allocator.status(),
         "cupy": "CuPy arrays run the reference kernels (cuDNN not wired: untested without a GPU)",
     }
     return out
@@ -310,4 +326,5 @@ def summary() -> str:
         for key, v in sorted(d["last"].items()):
             lines.append(f"    {key:<18} {v['backend']:<10} ({v['why']})")
     lines.append(f"  onednn: {d['onednn']}")
+    lines.append(f"  malloc: {d['malloc']}")
     return "\n".join(lines)

@@ -14,6 +14,7 @@ import numpy as np
 from cnnlab import kernels
 from cnnlab.autograd import Function, Tensor
 from cnnlab.backend import get_array_module
+from cnnlab.kernels import layout
 
 __all__ = [
     "ELU",
@@ -51,15 +52,21 @@ class ReLU(Function):
         deconv = lambda ctx, g: (g * (g > 0),)                # deconvnet
     """
 
+    keeps_layout = True  # element-wise: a blocked-layout image stays in its layout
+
     @staticmethod
     def forward(x):
-        y = kernels.pick("relu", x, x_shape=x.shape).relu_forward(x)
+        k = kernels.pick("relu", x, x_shape=x.shape)
+        y = k.relu_forward(x if k.keeps_layout else layout.dense(x))
         return y, y
 
     # dL/dx = g * (x > 0) = g * (y > 0)
     @staticmethod
     def backward(ctx, g):
-        return (kernels.pick("relu", g, x_shape=g.shape).relu_backward(g, ctx),)
+        k = kernels.pick("relu", g, x_shape=g.shape)
+        if not k.keeps_layout:
+            g, ctx = layout.dense(g), layout.dense(ctx)
+        return (k.relu_backward(g, ctx),)
 
 
 class LeakyReLU(Function):

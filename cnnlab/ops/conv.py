@@ -27,6 +27,7 @@ from __future__ import annotations
 from cnnlab import kernels
 from cnnlab.autograd import Function, Tensor
 from cnnlab.backend import get_array_module
+from cnnlab.kernels import layout
 from cnnlab.ops.shape import Reshape
 
 __all__ = ["Conv2d", "ConvTranspose2d", "conv1d", "conv2d", "conv_transpose2d"]
@@ -44,12 +45,19 @@ def _pick(x, w, b, x_shape, geometry: dict):
 
 
 class Conv2d(Function):
+    """The oneDNN kernels may take ``x`` and ``g``, and give ``y`` and ``dL/dx``, in their
+    blocked layout (``keeps_layout``: cnnlab.kernels.layout); other kernels see NCHW."""
+
     takes_needs_input_grad = True
+    keeps_layout = True
 
     # padding: (top, bottom, left, right)
     @staticmethod
     def forward(x, w, b, *, stride, padding, dilation, groups, needs_input_grad=(True,) * 3):
-        x, w, b = _promote(x, w, b)
+        if layout.is_blocked(x) and (w.dtype != x.dtype or (b is not None and b.dtype != x.dtype)):
+            x = x.dense()
+        if not layout.is_blocked(x):
+            x, w, b = _promote(x, w, b)
         geo = {
             "stride": tuple(stride),
             "padding": tuple(padding),
@@ -57,7 +65,11 @@ class Conv2d(Function):
             "groups": groups,
         }
         k = _pick(x, w, b, x.shape, geo)
-        y = k.conv2d_forward(x, w, b, **geo)
+        if k.keeps_layout:
+            y = k.conv2d_forward(x, w, b, blocked=True, **geo)
+        else:
+            x = layout.dense(x)
+            y = k.conv2d_forward(x, w, b, **geo)
         need_x, need_w, need_b = needs_input_grad
         # dL/dx needs W, dL/dW needs x: keep only what the asked-for gradients need
         ctx = (k, x if need_w else None, w if need_x else None, x.shape, w.shape, geo, need_b)
@@ -67,11 +79,14 @@ class Conv2d(Function):
     @staticmethod
     def backward(ctx, g):
         k, x, w, x_shape, w_shape, geo, need_b = ctx
-        gx = None if w is None else k.conv2d_backward_data(g, w, x_shape=x_shape, **geo)
+        if not k.keeps_layout:
+            g = layout.dense(g)
+        kw = {"blocked": True} if k.keeps_layout else {}
+        gx = None if w is None else k.conv2d_backward_data(g, w, x_shape=x_shape, **geo, **kw)
         if x is not None:
             gw, gb = k.conv2d_backward_weights(x, g, w_shape=w_shape, bias=need_b, **geo)
         else:
-            gw, gb = None, (g.sum(axis=(0, 2, 3)) if need_b else None)
+            gw, gb = None, (layout.dense(g).sum(axis=(0, 2, 3)) if need_b else None)
         return gx, gw, gb
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 from cnnlab import kernels
 from cnnlab.autograd import Function, Tensor
 from cnnlab.backend import get_array_module
+from cnnlab.kernels import layout
 
 __all__ = ["BatchNorm", "batch_norm"]
 
@@ -35,6 +36,7 @@ class BatchNorm(Function):
     """
 
     takes_needs_input_grad = True
+    keeps_layout = True  # 4-D images in the oneDNN kernels' blocked layout pass through
 
     @staticmethod
     def forward(
@@ -47,15 +49,19 @@ class BatchNorm(Function):
         w = xp.ones(c, x.dtype) if weight is None else weight.astype(x.dtype, copy=False)
         b = xp.zeros(c, x.dtype) if bias is None else bias.astype(x.dtype, copy=False)
         k = kernels.pick("batch_norm", x4, w, b, x_shape=x4.shape, training=bool(training))
+        # a 4-D result may stay in oneDNN's blocked layout; (N, C) and (N, C, L) go back
+        kw = {"blocked": True} if k.keeps_layout and len(shape) == 4 else {}
+        if not k.keeps_layout:
+            x4 = layout.dense(x4)
         if training:
-            y, mean, var = k.batch_norm_train_forward(x4, w, b, eps=eps)
+            y, mean, var = k.batch_norm_train_forward(x4, w, b, eps=eps, **kw)
         else:
             mean = mean.astype(x.dtype, copy=False)
             var = var.astype(x.dtype, copy=False)
-            y = k.batch_norm_inference(x4, w, b, mean, var, eps=eps)
+            y = k.batch_norm_inference(x4, w, b, mean, var, eps=eps, **kw)
         keep = x4 if any(needs_input_grad) else None
         ctx = (k, keep, w, mean, var, eps, training, weight is not None, bias is not None)
-        return y.reshape(shape), ctx
+        return (y if len(shape) == 4 else y.reshape(shape)), ctx
 
     # dL/dbias = sum(g), dL/dweight = sum(g * xhat);
     # training: dL/dx = weight * invstd * (g - sum(g) / M - xhat * sum(g * xhat) / M)
@@ -63,15 +69,20 @@ class BatchNorm(Function):
     @staticmethod
     def backward(ctx, g):
         k, x4, w, mean, var, eps, training, has_w, has_b = ctx
-        g4 = g.reshape(x4.shape)
-        if training:
-            gx, gw, gb = k.batch_norm_backward(g4, x4, w, mean, var, eps=eps)
+        g4 = g if g.ndim == 4 else g.reshape(x4.shape)
+        if training and k.keeps_layout:
+            kw = {"blocked": True} if len(g.shape) == 4 else {}
+            gx, gw, gb = k.batch_norm_backward(g4, x4, w, mean, var, eps=eps, **kw)
+        elif training:
+            gx, gw, gb = k.batch_norm_backward(layout.dense(g4), x4, w, mean, var, eps=eps)
         else:  # the eval backward is element-wise: the NumPy kernels (or the reference)
+            g4, x4 = layout.dense(g4), layout.dense(x4)
             numpy_kernels = kernels.pick("batch_norm", x4, numpy_only=True)
             gx, gw, gb = numpy_kernels.module.batch_norm_inference_backward(
                 g4, x4, w, mean, var, eps=eps
             )
-        return gx.reshape(g.shape), (gw if has_w else None), (gb if has_b else None)
+        gx = gx if gx.ndim == len(g.shape) else gx.reshape(g.shape)
+        return gx, (gw if has_w else None), (gb if has_b else None)
 
 
 def _array(t):

@@ -19,6 +19,7 @@ from __future__ import annotations
 from cnnlab import kernels
 from cnnlab.autograd import Function, Tensor
 from cnnlab.backend import get_array_module
+from cnnlab.kernels import layout
 from cnnlab.kernels.windows import out_size, pair
 
 __all__ = [
@@ -66,6 +67,7 @@ def _geometry(name, shape, kernel, stride, padding, dilation, ceil_mode) -> dict
 # ----------------------------------------------------------------------------- max pooling
 class MaxPool2d(Function):
     takes_needs_input_grad = True
+    keeps_layout = True  # the oneDNN kernels pool a blocked-layout image in its layout
 
     @staticmethod
     def forward(
@@ -82,6 +84,8 @@ class MaxPool2d(Function):
         geo = _geometry("max_pool2d", x.shape, kernel_size, stride, padding, dilation, ceil_mode)
         # the indices are PyTorch's flat positions, which only the NumPy kernels give
         k = kernels.pick("max_pool2d", x, numpy_only=return_indices, x_shape=x.shape, **geo)
+        if not k.keeps_layout:
+            x = layout.dense(x)
         state = indices = None
         if needs_input_grad[0] or return_indices:
             y, state = k.max_pool2d_forward(x, **geo)
@@ -95,7 +99,7 @@ class MaxPool2d(Function):
     @staticmethod
     def backward(ctx, g):
         k, state, _ = ctx
-        return (k.max_pool2d_backward(g, state),)
+        return (k.max_pool2d_backward(g if k.keeps_layout else layout.dense(g), state),)
 
 
 class MaxUnpool2d(Function):
@@ -130,6 +134,8 @@ class MaxUnpool2d(Function):
 
 # ----------------------------------------------------------------------------- average pooling
 class AvgPool2d(Function):
+    keeps_layout = True  # as MaxPool2d
+
     @staticmethod
     def forward(
         x,
@@ -151,12 +157,15 @@ class AvgPool2d(Function):
         k = kernels.pick(
             "avg_pool2d", x, numpy_only=divisor_override is not None, x_shape=x.shape, **geo
         )
-        return k.avg_pool2d_forward(x, **geo), (k, x.shape, geo)
+        if not k.keeps_layout:
+            x = layout.dense(x)
+        return k.avg_pool2d_forward(x, **geo), (k, tuple(x.shape), geo)
 
     # dL/dx = sum over the windows covering x of g / divisor
     @staticmethod
     def backward(ctx, g):
         k, shape, geo = ctx
+        g = g if k.keeps_layout else layout.dense(g)
         return (k.avg_pool2d_backward(g, x_shape=shape, **geo),)
 
 

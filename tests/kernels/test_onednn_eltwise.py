@@ -71,3 +71,11 @@ def test_activation_supports_rejects_negative_slope_float64_and_tiny_arrays():
         onednn.elu_forward(x, alpha=-1.0)
     with pytest.raises(ValueError, match="approximate must be"):
         onednn.gelu_forward(x, approximate="fast")
+
+
+def test_relu_keeps_nan_as_pytorch_does():
+    # regression: oneDNN's ReLU gives 0 for NaN, which hid a diverged run's NaN parameters
+    x = np.array([np.nan, -1.0, 2.0, np.inf, -np.inf, 0.0] * 20000, np.float32)
+    y = onednn.relu_forward(x)
+    np.testing.assert_array_equal(y[:6], [np.nan, 0.0, 2.0, np.inf, 0.0, 0.0])
+    np.testing.assert_array_equal(y, torch.relu(torch.from_numpy(x)).numpy())

@@ -13,6 +13,7 @@ import numpy as np
 
 from cnnlab.kernels.onednn import constants as _k
 from cnnlab.kernels.onednn.affine import channel_affine, channel_affine_plan
+from cnnlab.kernels.onednn.blocked import Blocked
 from cnnlab.kernels.onednn.conv import (
     conv2d_backward_data,
     conv2d_backward_weights,
@@ -53,7 +54,11 @@ from cnnlab.kernels.onednn.pool import (
 from cnnlab.kernels.onednn.pool import forward_plan as pool_forward_plan
 from cnnlab.kernels.onednn.threads import get_num_threads, openmp_runtimes, set_num_threads
 
+# its functions take Blocked images, and return them when asked (blocked=True)
+KEEPS_LAYOUT = True
+
 __all__ = [
+    "Blocked",
     "MaxPoolState",
     "OneDNNError",
     "available",

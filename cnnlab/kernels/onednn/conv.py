@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnlab.kernels.onednn import blocked as bl
 from cnnlab.kernels.onednn import constants as k
 from cnnlab.kernels.onednn.arrays import as_f32, describe
 from cnnlab.kernels.onednn.plan import Plan, cached, dims
@@ -39,7 +40,9 @@ def _out_hw(x_shape, w_shape, stride, padding, dilation) -> tuple[int, int]:
 class _Geometry:
     """The shapes and the oneDNN descriptors of one convolution."""
 
-    def __init__(self, plan: Plan, x_shape, w_shape, stride, padding, dilation, groups):
+    def __init__(
+        self, plan: Plan, x_shape, w_shape, stride, padding, dilation, groups, x_tag, y_tag
+    ):
         n, c = x_shape[:2]
         o = w_shape[0]
         self.x_shape, self.w_shape = tuple(x_shape), tuple(w_shape)
@@ -49,9 +52,9 @@ class _Geometry:
         # grouped weights are (G, O/G, C/G, KH, KW) to oneDNN, the same bytes as OIHW
         self.w_dims = self.w_shape if groups == 1 else (groups, o // groups, *self.w_shape[1:])
         tag = k.TAG_NCHW if groups == 1 else k.TAG_GOIHW
-        self.x_user = plan.md(self.x_shape, k.TAG_NCHW)
+        self.x_user = plan.md(self.x_shape, x_tag)  # the layout the caller's x/gy come in
         self.w_user = plan.md(self.w_dims, tag)
-        self.y_user = plan.md(self.y_shape, k.TAG_NCHW)
+        self.y_user = plan.md(self.y_shape, y_tag)
         self.x_any, self.w_any = plan.md(self.x_shape), plan.md(self.w_dims)
         self.y_any = plan.md(self.y_shape)
         self.b = plan.md((o,), k.TAG_X)
@@ -82,14 +85,25 @@ def _what(op, x_shape, w_shape, stride, padding, dilation, groups) -> str:
     )
 
 
-def _forward_plan(x_shape, w_shape, bias, stride, padding, dilation, groups) -> Plan:
+def _output(plan: Plan, name: str, user_md, got, shape, blocked: bool):
+    """The memory the primitive writes ``name`` into: its own blocked layout kept (``blocked``
+    and a layout :mod:`blocked` knows: no reorder; ``plan.<name>_tag`` says which) or the
+    caller's NCHW array through a reorder."""
+    tag = bl.tag_of(plan, got, shape) if blocked else None
+    setattr(plan, f"{name}_tag", tag)
+    setattr(plan, f"{name}_nbytes", plan.nbytes(got))
+    return plan.out_of(name, got if tag is not None else user_md, got)
+
+
+def _forward_plan(x_shape, w_shape, bias, stride, padding, dilation, groups, x_tag, blocked):
     plan = Plan(_what("forward", x_shape, w_shape, stride, padding, dilation, groups))
-    g = _Geometry(plan, x_shape, w_shape, stride, padding, dilation, groups)
+    g = _Geometry(plan, x_shape, w_shape, stride, padding, dilation, groups, x_tag, k.TAG_NCHW)
     pd = g.forward_pd(plan, bias)
+    dst = plan.query(pd, k.QUERY_DST_MD)
     args = {
         k.ARG_SRC: plan.into("x", g.x_user, plan.query(pd, k.QUERY_SRC_MD)),
         k.ARG_WEIGHTS: plan.into("w", g.w_user, plan.query(pd, k.QUERY_WEIGHTS_MD)),
-        k.ARG_DST: plan.out_of("y", g.y_user, plan.query(pd, k.QUERY_DST_MD)),
+        k.ARG_DST: _output(plan, "y", g.y_user, dst, g.y_shape, blocked),
     }
     if bias:
         args[k.ARG_BIAS] = plan.user("b", g.b)
@@ -98,12 +112,13 @@ def _forward_plan(x_shape, w_shape, bias, stride, padding, dilation, groups) -> 
     return plan
 
 
-def _data_plan(x_shape, w_shape, stride, padding, dilation, groups) -> Plan:
+def _data_plan(x_shape, w_shape, stride, padding, dilation, groups, gy_tag, blocked):
     plan = Plan(_what("backward data", x_shape, w_shape, stride, padding, dilation, groups))
-    g = _Geometry(plan, x_shape, w_shape, stride, padding, dilation, groups)
+    g = _Geometry(plan, x_shape, w_shape, stride, padding, dilation, groups, k.TAG_NCHW, gy_tag)
     # with under 4 input channels the blocked gradient pads them to 16: writing plain NCHW
     # is 1.7x (3 channels) to 11x (1 channel) faster; from 4 on blocked wins
-    x_md = g.x_user if x_shape[1] < PLAIN_GRAD_BELOW and groups == 1 else g.x_any
+    plain = x_shape[1] < PLAIN_GRAD_BELOW and groups == 1
+    x_md = g.x_user if plain else g.x_any
     hint = g.forward_pd(plan, False, x_md)
     pd = plan.pd(
         plan.lib.dnnl_convolution_backward_data_primitive_desc_create,
@@ -114,19 +129,20 @@ def _data_plan(x_shape, w_shape, stride, padding, dilation, groups) -> Plan:
         *g.spatial,
         hint,
     )
+    diff_src = plan.query(pd, k.QUERY_DIFF_SRC_MD)
     args = {
         k.ARG_DIFF_DST: plan.into("gy", g.y_user, plan.query(pd, k.QUERY_DIFF_DST_MD)),
         k.ARG_WEIGHTS: plan.into("w", g.w_user, plan.query(pd, k.QUERY_WEIGHTS_MD)),
-        k.ARG_DIFF_SRC: plan.out_of("gx", g.x_user, plan.query(pd, k.QUERY_DIFF_SRC_MD)),
+        k.ARG_DIFF_SRC: _output(plan, "gx", g.x_user, diff_src, g.x_shape, blocked and not plain),
     }
     plan.step(pd, args)
     plan.x_shape, plan.w_shape, plan.y_shape = g.x_shape, g.w_shape, g.y_shape
     return plan
 
 
-def _weights_plan(x_shape, w_shape, bias, stride, padding, dilation, groups) -> Plan:
+def _weights_plan(x_shape, w_shape, bias, stride, padding, dilation, groups, x_tag, gy_tag):
     plan = Plan(_what("backward weights", x_shape, w_shape, stride, padding, dilation, groups))
-    g = _Geometry(plan, x_shape, w_shape, stride, padding, dilation, groups)
+    g = _Geometry(plan, x_shape, w_shape, stride, padding, dilation, groups, x_tag, gy_tag)
     hint = g.forward_pd(plan, bias)
     pd = plan.pd(
         plan.lib.dnnl_convolution_backward_weights_primitive_desc_create,
@@ -154,55 +170,92 @@ def _ints(v) -> tuple:
     return tuple(int(i) for i in v)
 
 
-def forward_plan(x_shape, w_shape, bias, stride, padding, dilation, groups) -> Plan:
-    """This thread's cached forward plan for one configuration (built on first use)."""
+def forward_plan(
+    x_shape, w_shape, bias, stride, padding, dilation, groups, x_tag=k.TAG_NCHW, blocked=False
+) -> Plan:
+    """This thread's cached forward plan for one configuration (built on first use):
+    x arrives in layout ``x_tag``; with ``blocked`` y may stay in the primitive's layout."""
     a = _ints(x_shape), _ints(w_shape), bool(bias), _ints(stride), _ints(padding)
-    a += (_ints(dilation), int(groups))
+    a += (_ints(dilation), int(groups), int(x_tag), bool(blocked))
     return cached(("conv_fwd", *a), lambda: _forward_plan(*a))
 
 
-def data_plan(x_shape, w_shape, stride, padding, dilation, groups) -> Plan:
+def data_plan(
+    x_shape, w_shape, stride, padding, dilation, groups, gy_tag=k.TAG_NCHW, blocked=False
+) -> Plan:
     """This thread's cached backward-data plan for one configuration."""
     a = _ints(x_shape), _ints(w_shape), _ints(stride), _ints(padding), _ints(dilation)
-    a += (int(groups),)
+    a += (int(groups), int(gy_tag), bool(blocked))
     return cached(("conv_bwd_data", *a), lambda: _data_plan(*a))
 
 
-def weights_plan(x_shape, w_shape, bias, stride, padding, dilation, groups) -> Plan:
+def weights_plan(
+    x_shape, w_shape, bias, stride, padding, dilation, groups, x_tag=k.TAG_NCHW, gy_tag=k.TAG_NCHW
+) -> Plan:
     """This thread's cached backward-weights plan for one configuration."""
     a = _ints(x_shape), _ints(w_shape), bool(bias), _ints(stride), _ints(padding)
-    a += (_ints(dilation), int(groups))
+    a += (_ints(dilation), int(groups), int(x_tag), int(gy_tag))
     return cached(("conv_bwd_weights", *a), lambda: _weights_plan(*a))
 
 
-def conv2d_forward(x, w, b=None, *, stride, padding, dilation, groups: int) -> np.ndarray:
-    """``y = x ⋆ w + b`` (cross-correlation, as ``torch.nn.functional.conv2d``).
+def _image(a, name: str, what: str):
+    """An image argument: a Blocked as it is, anything else as C-contiguous float32."""
+    return a if type(a) is bl.Blocked else as_f32(a, name, what)
+
+
+def _result(plan: Plan, name: str, shape):
+    tag = getattr(plan, f"{name}_tag")
+    if tag is None:
+        return np.empty(shape, np.float32)
+    return bl.empty(shape, tag, getattr(plan, f"{name}_nbytes"))
+
+
+def conv2d_forward(x, w, b=None, *, stride, padding, dilation, groups: int, blocked: bool = False):
+    """``y = x ⋆ w + b`` (cross-correlation, as ``torch.nn.functional.conv2d``). ``x`` may
+    be a :class:`~cnnlab.kernels.onednn.blocked.Blocked`; with ``blocked`` so may ``y``.
 
     Shape: x ``(N, C, H, W)``, w ``(O, C/groups, KH, KW)``, b ``(O,)`` or None ->
     ``(N, O, OH, OW)``.
     """
-    x, w = as_f32(x, "x", "conv2d_forward"), as_f32(w, "w", "conv2d_forward")
+    x = _image(x, "x", "conv2d_forward")
+    w = as_f32(w, "w", "conv2d_forward")
     b = None if b is None else as_f32(b, "b", "conv2d_forward")
-    plan = forward_plan(x.shape, w.shape, b is not None, stride, padding, dilation, groups)
-    y = np.empty(plan.y_shape, np.float32)
-    arrays = {"x": x, "w": w, "y": y}
+    plan = forward_plan(
+        x.shape,
+        w.shape,
+        b is not None,
+        stride,
+        padding,
+        dilation,
+        groups,
+        bl.layout_tag(x),
+        blocked,
+    )
+    y = _result(plan, "y", plan.y_shape)
+    arrays = {"x": bl.raw(x), "w": w, "y": bl.raw(y)}
     if b is not None:
         arrays["b"] = b
     plan.run(**arrays)
     return y
 
 
-def conv2d_backward_data(gy, w, *, x_shape, stride, padding, dilation, groups: int) -> np.ndarray:
+def conv2d_backward_data(
+    gy, w, *, x_shape, stride, padding, dilation, groups: int, blocked: bool = False
+):
     """``dL/dx``: the transposed convolution of ``gy`` with ``w`` (``x_shape`` fixes the
-    rows and columns a strided forward never read, which get zero).
+    rows and columns a strided forward never read, which get zero). ``gy`` may be a
+    Blocked; with ``blocked`` so may the result.
 
     Shape: gy ``(N, O, OH, OW)``, w ``(O, C/groups, KH, KW)`` -> ``x_shape``.
     """
-    gy, w = as_f32(gy, "gy", "conv2d_backward_data"), as_f32(w, "w", "conv2d_backward_data")
-    plan = data_plan(x_shape, w.shape, stride, padding, dilation, groups)
+    gy = _image(gy, "gy", "conv2d_backward_data")
+    w = as_f32(w, "w", "conv2d_backward_data")
+    plan = data_plan(
+        x_shape, w.shape, stride, padding, dilation, groups, bl.layout_tag(gy), blocked
+    )
     _check_gy(plan, gy)
-    gx = np.empty(plan.x_shape, np.float32)
-    plan.run(gy=gy, w=w, gx=gx)
+    gx = _result(plan, "gx", plan.x_shape)
+    plan.run(gy=bl.raw(gy), w=w, gx=bl.raw(gx))
     return gx
 
 
@@ -210,22 +263,33 @@ def conv2d_backward_weights(
     x, gy, *, w_shape, stride, padding, dilation, groups: int, bias: bool
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """``dL/dw`` (the correlation of ``x`` with ``gy`` over the batch) and, with ``bias``,
-    ``dL/db = sum of gy over N, OH, OW``.
+    ``dL/db = sum of gy over N, OH, OW``. ``x`` and ``gy`` may be Blocked.
 
     Shape: x ``(N, C, H, W)``, gy ``(N, O, OH, OW)`` -> gw ``w_shape``, gb ``(O,)`` or None.
     """
-    x, gy = as_f32(x, "x", "conv2d_backward_weights"), as_f32(gy, "gy", "conv2d_backward_weights")
-    plan = weights_plan(x.shape, w_shape, bias, stride, padding, dilation, groups)
+    x = _image(x, "x", "conv2d_backward_weights")
+    gy = _image(gy, "gy", "conv2d_backward_weights")
+    plan = weights_plan(
+        x.shape,
+        w_shape,
+        bias,
+        stride,
+        padding,
+        dilation,
+        groups,
+        bl.layout_tag(x),
+        bl.layout_tag(gy),
+    )
     _check_gy(plan, gy)
     gw = np.empty(plan.w_shape, np.float32)
     gb = np.empty(plan.w_shape[0], np.float32) if bias else None
-    arrays = {"x": x, "gy": gy, "gw": gw}
+    arrays = {"x": bl.raw(x), "gy": bl.raw(gy), "gw": gw}
     if bias:
         arrays["gb"] = gb
     plan.run(**arrays)
     return gw, gb
 
 
-def _check_gy(plan: Plan, gy: np.ndarray) -> None:
-    if gy.shape != plan.y_shape:
+def _check_gy(plan: Plan, gy) -> None:
+    if tuple(gy.shape) != plan.y_shape:
         raise ValueError(f"{plan.what}: expected gy of shape {plan.y_shape}, got {gy.shape}")

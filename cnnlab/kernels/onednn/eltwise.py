@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnlab.kernels.onednn import blocked as bl
 from cnnlab.kernels.onednn import constants as k
 from cnnlab.kernels.onednn.arrays import as_f32
 from cnnlab.kernels.onednn.plan import Plan, cached
@@ -63,23 +64,49 @@ def _backward_plan(name: str, size: int, alpha: float) -> Plan:
     return plan
 
 
-def _forward(name: str, x, alpha: float = 0.0) -> np.ndarray:
-    x = as_f32(x, "x", f"{name}_forward")
-    plan = cached(("eltwise_fwd", name, x.size, alpha), lambda: _forward_plan(name, x.size, alpha))
-    y = np.empty(x.shape, np.float32)
-    plan.run(x=x, y=y)
+def _forward(name: str, x, alpha: float = 0.0):
+    # a Blocked image maps to a Blocked one of the same layout (flat buffers, padding too)
+    if type(x) is bl.Blocked:
+        y = bl.Blocked(np.empty_like(x.buf), x.shape, x.tag)
+        xa, ya = x.buf, y.buf
+    else:
+        xa = as_f32(x, "x", f"{name}_forward")
+        y = ya = np.empty(xa.shape, np.float32)
+    size = xa.size
+    plan = cached(("eltwise_fwd", name, size, alpha), lambda: _forward_plan(name, size, alpha))
+    plan.run(x=xa, y=ya)
+    if name == "relu" and alpha == 0.0 and size and not getattr(x, "nan_free", False):
+        _keep_nan(xa, ya)
     return y
 
 
-def _backward(name: str, gy, data, alpha: float = 0.0) -> np.ndarray:
-    gy, data = as_f32(gy, "gy", f"{name}_backward"), as_f32(data, "data", f"{name}_backward")
-    if gy.shape != data.shape:
+def _keep_nan(x: np.ndarray, y: np.ndarray) -> None:
+    """oneDNN's ReLU maps NaN to 0 (so does its binary max); PyTorch's, and NumPy's maximum,
+    keep NaN, and a diverged run must show NaN, not train on. x·x is NaN exactly when x holds
+    a NaN (it is >= 0, so inf never cancels): one read-only BLAS pass over x."""
+    flat = x.reshape(-1)
+    if np.isnan(np.dot(flat, flat)):
+        np.maximum(x, 0, out=y)
+
+
+def _backward(name: str, gy, data, alpha: float = 0.0):
+    if tuple(gy.shape) != tuple(data.shape):
         raise ValueError(f"oneDNN {name}_backward: gy {gy.shape} and data {data.shape} differ")
-    key = ("eltwise_bwd", name, gy.size, alpha)
-    plan = cached(key, lambda: _backward_plan(name, gy.size, alpha))
-    gx = np.empty(gy.shape, np.float32)
-    plan.run(gy=gy, data=data, gx=gx)
+    if type(gy) is bl.Blocked and gy.same_layout(data):  # both blocked alike: flat buffers
+        gx = bl.Blocked(np.empty_like(gy.buf), gy.shape, gy.tag)
+        gya, da, gxa = gy.buf, data.buf, gx.buf
+    else:  # mixed layouts: both as NCHW
+        gya = as_f32(_dense(gy), "gy", f"{name}_backward")
+        da = as_f32(_dense(data), "data", f"{name}_backward")
+        gx = gxa = np.empty(gya.shape, np.float32)
+    size = gya.size
+    plan = cached(("eltwise_bwd", name, size, alpha), lambda: _backward_plan(name, size, alpha))
+    plan.run(gy=gya, data=da, gx=gxa)
     return gx
+
+
+def _dense(a):
+    return a.dense() if type(a) is bl.Blocked else a
 
 
 def relu_forward(x) -> np.ndarray:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnlab.kernels.onednn import blocked as bl
 from cnnlab.kernels.onednn import constants as k
 from cnnlab.kernels.onednn.affine import channel_affine, one_pixel_batch
 from cnnlab.kernels.onednn.arrays import as_f32, describe
@@ -46,13 +47,41 @@ def _flags(scale: bool, shift: bool) -> int:
     return (k.USE_SCALE if scale else 0) | (k.USE_SHIFT if shift else 0)
 
 
-class _Layout:
-    """The user (NCHW) and primitive (blocked or NCHW) descriptors of one image shape."""
+def _inner_tag(shape, blocked: bool, *tags) -> int:
+    """The layout the primitive runs on: that of a blocked input (no reorder), else the
+    channel-blocked one for this channel count (``blocked``), else NCHW. On 16 channels the
+    convs' nChw16c makes batch norm itself slower than nChw8c (forward + backward of
+    128 x 16 x 32 x 32 on 2 threads: 21-26 ms against 13-15 ms with the reorders to nChw8c),
+    but the whole ResNet-20 training step is faster without the reorders: 267-289 ms per
+    step against 263-323 (nChw8c out) and 296-411 (nChw8c inside, nChw16c out), three
+    interleaved runs each, 2026-12-02."""
+    for tag in tags:
+        if tag in bl.BLOCKED_TAGS:
+            return tag
+    return _blocked_tag(shape[1]) if blocked else k.TAG_NCHW
 
-    def __init__(self, plan: Plan, shape, blocked: bool):
-        self.user = plan.md(shape, k.TAG_NCHW)
-        self.inner = plan.md(shape, _blocked_tag(shape[1])) if blocked else self.user
+
+class _Layout:
+    """The descriptors of one image shape: the caller's (``user``: NCHW, or the layout a
+    blocked input comes in) and the primitive's (``inner``)."""
+
+    def __init__(self, plan: Plan, shape, inner_tag: int):
+        self.shape, self.inner_tag = shape, inner_tag
+        self.out_tag = inner_tag  # results stay in the primitive's layout
+        self.nchw = plan.md(shape, k.TAG_NCHW)
+        self.inner = plan.md(shape, inner_tag)
         self.vec = plan.md(shape[1:2], k.TAG_X)
+
+    def user(self, plan: Plan, tag: int):
+        return self.inner if tag == self.inner_tag else plan.md(self.shape, tag)
+
+    def output(self, plan: Plan, name: str, blocked: bool):
+        """The memory the primitive writes ``name`` into (kept blocked with ``blocked``)."""
+        keep = blocked and self.out_tag in bl.BLOCKED_TAGS
+        user = self.user(plan, self.out_tag) if keep else self.nchw
+        plan.out_tag = self.out_tag if keep else None
+        plan.out_nbytes = plan.nbytes(user)
+        return plan.out_of(name, user, self.inner)
 
 
 def _forward_pd(plan: Plan, lo: _Layout, prop: int, eps: float, flags: int):
@@ -67,27 +96,27 @@ def _params(plan: Plan, lo: _Layout, scale: bool, shift: bool, args: dict) -> No
         args[k.ARG_SHIFT] = plan.user("bias", lo.vec)
 
 
-def _forward_plan(shape, scale, shift, eps, training, blocked) -> Plan:
+def _forward_plan(shape, scale, shift, eps, training, blocked, x_tag, keep) -> Plan:
     mode = "training" if training else "inference"
     plan = Plan(f"batch norm forward {mode} ({describe(x=shape)}, eps {eps})")
-    lo = _Layout(plan, shape, blocked)
+    lo = _Layout(plan, shape, _inner_tag(shape, blocked, x_tag))
     flags = _flags(scale, shift) | (0 if training else k.USE_GLOBAL_STATS)
     prop = k.FORWARD_TRAINING if training else k.FORWARD_INFERENCE
     pd = _forward_pd(plan, lo, prop, eps, flags)
     args = {
-        k.ARG_SRC: plan.into("x", lo.user, lo.inner),
+        k.ARG_SRC: plan.into("x", lo.user(plan, x_tag), lo.inner),
         k.ARG_MEAN: plan.user("mean", lo.vec),
         k.ARG_VARIANCE: plan.user("var", lo.vec),
-        k.ARG_DST: plan.out_of("y", lo.user, lo.inner),
+        k.ARG_DST: lo.output(plan, "y", keep),
     }
     _params(plan, lo, scale, shift, args)
     plan.step(pd, args)
     return plan
 
 
-def _backward_plan(shape, scale, shift, eps, blocked) -> Plan:
+def _backward_plan(shape, scale, shift, eps, blocked, x_tag, gy_tag, keep) -> Plan:
     plan = Plan(f"batch norm backward ({describe(x=shape)}, eps {eps})")
-    lo = _Layout(plan, shape, blocked)
+    lo = _Layout(plan, shape, _inner_tag(shape, blocked, x_tag, gy_tag))
     flags = _flags(scale, shift)
     hint = _forward_pd(plan, lo, k.FORWARD_TRAINING, eps, flags)
     pd = plan.pd(
@@ -101,11 +130,11 @@ def _backward_plan(shape, scale, shift, eps, blocked) -> Plan:
         hint,
     )
     args = {
-        k.ARG_SRC: plan.into("x", lo.user, lo.inner),
-        k.ARG_DIFF_DST: plan.into("gy", lo.user, lo.inner),
+        k.ARG_SRC: plan.into("x", lo.user(plan, x_tag), lo.inner),
+        k.ARG_DIFF_DST: plan.into("gy", lo.user(plan, gy_tag), lo.inner),
         k.ARG_MEAN: plan.user("mean", lo.vec),
         k.ARG_VARIANCE: plan.user("var", lo.vec),
-        k.ARG_DIFF_SRC: plan.out_of("gx", lo.user, lo.inner),
+        k.ARG_DIFF_SRC: lo.output(plan, "gx", keep),
     }
     _params(plan, lo, scale, False, args)
     if scale:
@@ -116,10 +145,24 @@ def _backward_plan(shape, scale, shift, eps, blocked) -> Plan:
     return plan
 
 
-def forward_plan(shape, scale: bool, shift: bool, eps: float, training: bool) -> Plan:
-    """This thread's cached forward plan for one configuration (built on first use)."""
+def forward_plan(
+    shape, scale: bool, shift: bool, eps: float, training: bool, x_tag=k.TAG_NCHW, keep=False
+) -> Plan:
+    """This thread's cached forward plan for one configuration (built on first use): x
+    arrives in layout ``x_tag``; with ``keep`` y stays in the primitive's blocked layout."""
     a = tuple(int(v) for v in shape), bool(scale), bool(shift), float(eps), bool(training)
-    return cached(("bn_fwd", *a, BLOCKED), lambda: _forward_plan(*a, BLOCKED))
+    a += (BLOCKED, int(x_tag), bool(keep))
+    return cached(("bn_fwd", *a), lambda: _forward_plan(*a))
+
+
+def _image(a, what: str):
+    return a if type(a) is bl.Blocked else as_f32(a, "x", what)
+
+
+def _result(plan: Plan, shape):
+    if plan.out_tag is None:
+        return np.empty(shape, np.float32)
+    return bl.empty(shape, plan.out_tag, plan.out_nbytes)
 
 
 def _vectors(what: str, c: int, **vs) -> dict:
@@ -134,33 +177,43 @@ def _vectors(what: str, c: int, **vs) -> dict:
     return out
 
 
-def batch_norm_train_forward(x, weight, bias, *, eps: float):
+def batch_norm_train_forward(x, weight, bias, *, eps: float, blocked: bool = False):
     """``y = (x - mean) / sqrt(var + eps) * weight + bias`` with the batch's per-channel
     mean and *biased* variance (over N, H, W), which are returned for backward and for the
     caller's running statistics (unbiased: ``var * m / (m - 1)``, ``m = N*H*W``).
 
     Shape: x ``(N, C, H, W)`` (or ``(N, C)``, ``(N, C, L)``), weight/bias ``(C,)`` or None
-    -> y like x, mean ``(C,)``, var ``(C,)``.
+    -> y like x, mean ``(C,)``, var ``(C,)``. ``x`` may be a Blocked; with ``blocked``
+    so may y.
     """
-    x = as_f32(x, "x", "batch_norm_train_forward")
+    x = _image(x, "batch_norm_train_forward")
     x4 = _as4(x)
     c = x4.shape[1]
     vs = _vectors("batch_norm_train_forward", c, weight=weight, bias=bias)
-    plan = forward_plan(x4.shape, weight is not None, bias is not None, eps, True)
-    y = np.empty(x4.shape, np.float32)
+    tag = bl.layout_tag(x4)
+    plan = forward_plan(x4.shape, weight is not None, bias is not None, eps, True, tag, blocked)
+    y = _result(plan, x4.shape)
     mean, var = np.empty(c, np.float32), np.empty(c, np.float32)
-    plan.run(x=x4, y=y, mean=mean, var=var, **vs)
-    return y.reshape(x.shape), mean, var
+    plan.run(x=bl.raw(x4), y=bl.raw(y), mean=mean, var=var, **vs)
+    if type(y) is bl.Blocked:
+        # a NaN (or inf) anywhere in a channel makes its batch mean or variance non-finite:
+        # finite statistics and parameters leave y without NaN (ReLU then skips its check)
+        y.nan_free = bool(np.isfinite(mean).all() and np.isfinite(var).all())
+        y.nan_free = y.nan_free and all(bool(np.isfinite(v).all()) for v in vs.values())
+    return (y if x4 is x else y.reshape(x.shape)), mean, var
 
 
-def batch_norm_inference(x, weight, bias, mean, var, *, eps: float) -> np.ndarray:
+def batch_norm_inference(x, weight, bias, mean, var, *, eps: float, blocked: bool = False):
     """``y = (x - mean) / sqrt(var + eps) * weight + bias`` with given (running) statistics,
     run as the per-channel affine map ``x * scale + shift`` with ``scale = weight / sqrt(var +
     eps)`` and ``shift = bias - mean * scale`` (one pass over NCHW, see affine.py).
 
     Shape: x ``(N, C, H, W)`` (or 2-D, 3-D), weight/bias/mean/var ``(C,)`` or weight/bias
-    None -> like x.
+    None -> like x. A Blocked ``x`` runs the primitive in its own layout (no reorder), and
+    with ``blocked`` the result stays in it.
     """
+    if type(x) is bl.Blocked:
+        return batch_norm_inference_blocked(x, weight, bias, mean, var, eps=eps, blocked=blocked)
     x = as_f32(x, "x", "batch_norm_inference")
     x4 = _as4(x)
     if one_pixel_batch(x4.shape):  # the affine map's post-op misreads these: the primitive
@@ -177,41 +230,46 @@ def batch_norm_inference(x, weight, bias, mean, var, *, eps: float) -> np.ndarra
     return y.reshape(x.shape)
 
 
-def batch_norm_inference_blocked(x, weight, bias, mean, var, *, eps: float) -> np.ndarray:
+def batch_norm_inference_blocked(x, weight, bias, mean, var, *, eps: float, blocked=False):
     """:func:`batch_norm_inference` through oneDNN's batch-norm primitive on the blocked
-    layout (two reorders around it; kept for benchmarks/onednn_ops.py, which compares)."""
-    x = as_f32(x, "x", "batch_norm_inference")
+    layout (for an NCHW x two reorders around it: benchmarks/onednn_ops.py compares; a
+    Blocked x runs in its own layout)."""
+    x = _image(x, "batch_norm_inference")
     x4 = _as4(x)
     c = x4.shape[1]
     vs = _vectors("batch_norm_inference", c, weight=weight, bias=bias, mean=mean, var=var)
-    plan = forward_plan(x4.shape, weight is not None, bias is not None, eps, False)
-    y = np.empty(x4.shape, np.float32)
-    plan.run(x=x4, y=y, **vs)
-    return y.reshape(x.shape)
+    tag = bl.layout_tag(x4)
+    plan = forward_plan(x4.shape, weight is not None, bias is not None, eps, False, tag, blocked)
+    y = _result(plan, x4.shape)
+    plan.run(x=bl.raw(x4), y=bl.raw(y), **vs)
+    return y if x4 is x else y.reshape(x.shape)
 
 
-def batch_norm_backward(gy, x, weight, mean, var, *, eps: float, bias: bool | None = None):
+def batch_norm_backward(
+    gy, x, weight, mean, var, *, eps: float, bias: bool | None = None, blocked: bool = False
+):
     """Gradients of training batch norm, with ``x̂ = (x - mean) / sqrt(var + eps)``:
     ``dL/dbias = Σ gy``, ``dL/dweight = Σ gy·x̂`` (sums over N, H, W) and
     ``dL/dx = weight / sqrt(var + eps) · (gy - mean(gy) - x̂ · mean(gy·x̂))``.
     ``bias`` says whether the layer has a bias (default: as it has a weight).
 
     Shape: gy, x ``(N, C, H, W)``, weight/mean/var ``(C,)`` -> gx like x, gweight ``(C,)``
-    or None, gbias ``(C,)`` or None.
+    or None, gbias ``(C,)`` or None. gy and x may be Blocked; with ``blocked`` so may gx.
     """
     what = "batch_norm_backward"
-    gy, x = as_f32(gy, "gy", what), as_f32(x, "x", what)
-    if gy.shape != x.shape:
+    gy, x = _image(gy, what), _image(x, what)
+    if tuple(gy.shape) != tuple(x.shape):
         raise ValueError(f"oneDNN {what}: gy {gy.shape} and x {x.shape} differ")
     x4, gy4 = _as4(x), _as4(gy)
     c = x4.shape[1]
     scale, shift = weight is not None, (weight is not None) if bias is None else bool(bias)
     vs = _vectors(what, c, weight=weight, mean=mean, var=var)
-    a = x4.shape, scale, shift, float(eps)
-    plan = cached(("bn_bwd", *a, BLOCKED), lambda: _backward_plan(*a, BLOCKED))
-    gx = np.empty(x4.shape, np.float32)
+    a = tuple(x4.shape), scale, shift, float(eps), BLOCKED
+    a += (bl.layout_tag(x4), bl.layout_tag(gy4), bool(blocked))
+    plan = cached(("bn_bwd", *a), lambda: _backward_plan(*a))
+    gx = _result(plan, x4.shape)
     gw = np.empty(c, np.float32) if scale else None
     gb = np.empty(c, np.float32) if shift else None
     outs = {n: v for n, v in (("gweight", gw), ("gbias", gb)) if v is not None}
-    plan.run(x=x4, gy=gy4, gx=gx, **vs, **outs)
-    return gx.reshape(x.shape), gw, gb
+    plan.run(x=bl.raw(x4), gy=bl.raw(gy4), gx=bl.raw(gx), **vs, **outs)
+    return (gx if x4 is x else gx.reshape(x.shape)), gw, gb

@@ -154,7 +154,7 @@ class Plan:
         if self._same(user_md, want):
             return mem
         inner = self.scratch(want)
-        self._reorder(mem, user_md, inner, want)
+        self.reorder(mem, user_md, inner, want)
         return inner
 
     def out_of(self, name: str, user_md: c_void_p, got: c_void_p) -> c_void_p:
@@ -167,7 +167,8 @@ class Plan:
         self._after.append((inner, got, mem, user_md))
         return inner
 
-    def _reorder(self, src, src_md, dst, dst_md) -> None:
+    def reorder(self, src, src_md, dst, dst_md) -> None:
+        """A step copying memory ``src`` into ``dst`` between their layouts."""
         pd = self._new(
             "reorder_primitive_desc",
             self.lib.dnnl_reorder_primitive_desc_create,
@@ -185,7 +186,7 @@ class Plan:
         self._add(pd, args)
         after, self._after = self._after, []
         for inner, got, mem, user_md in after:
-            self._reorder(inner, got, mem, user_md)
+            self.reorder(inner, got, mem, user_md)
 
     def _add(self, pd: c_void_p, args: dict[int, c_void_p]) -> None:
         pad = self.query(pd, k.QUERY_SCRATCHPAD_MD)

@@ -1,4 +1,5 @@
-"""Max and average pooling through oneDNN, forward and backward, on NCHW arrays.
+"""Max and average pooling through oneDNN, forward and backward, on NCHW arrays or on
+blocked-layout images (:mod:`blocked`), which pool in their own layout and stay in it.
 
 PyTorch's ``ceil_mode`` becomes a larger bottom/right padding: oneDNN computes the output size
 with floor, so the far padding grows until floor gives PyTorch's ceil count (whose last window
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cnnlab.kernels.onednn import blocked as bl
 from cnnlab.kernels.onednn import constants as k
 from cnnlab.kernels.onednn.arrays import as_f32, describe
 from cnnlab.kernels.onednn.plan import Plan, cached, dims
@@ -61,10 +63,11 @@ def pool_geometry(x_shape, kernel, stride, padding, dilation, ceil_mode):
 
 
 class _Geometry:
-    def __init__(self, plan, x_shape, kernel, stride, padding, dilation, ceil_mode):
+    def __init__(self, plan, tag, x_shape, kernel, stride, padding, dilation, ceil_mode):
         self.y_shape, pads, _ = pool_geometry(x_shape, kernel, stride, padding, dilation, ceil_mode)
-        self.x = plan.md(x_shape, k.TAG_NCHW)
-        self.y = plan.md(self.y_shape, k.TAG_NCHW)
+        self.x = plan.md(x_shape, tag)  # src and dst in one layout: NCHW or a blocked one
+        self.y = plan.md(self.y_shape, tag)
+        plan.tag = tag if tag in bl.BLOCKED_TAGS else None
         self.spatial = (
             dims(stride),
             dims(kernel),
@@ -85,9 +88,9 @@ def _what(name, x_shape, kernel, stride, padding, dilation, ceil_mode):
     )
 
 
-def _forward_plan(alg, training, x_shape, *geo) -> Plan:
+def _forward_plan(alg, training, tag, x_shape, *geo) -> Plan:
     plan = Plan(_what("pooling forward", x_shape, *geo))
-    g = _Geometry(plan, x_shape, *geo)
+    g = _Geometry(plan, tag, x_shape, *geo)
     pd = g.forward_pd(plan, alg, k.FORWARD_TRAINING if training else k.FORWARD_INFERENCE)
     args = {k.ARG_SRC: plan.user("x", g.x), k.ARG_DST: plan.user("y", g.y)}
     plan.workspace_bytes = 0
@@ -96,21 +99,22 @@ def _forward_plan(alg, training, x_shape, *geo) -> Plan:
         args[k.ARG_WORKSPACE] = plan.user("workspace", ws)
         plan.workspace_bytes = plan.nbytes(ws)
     plan.step(pd, args)
-    plan.y_shape = g.y_shape
+    plan.y_shape, plan.y_nbytes = g.y_shape, plan.nbytes(g.y)
     return plan
 
 
-def _backward_plan(alg, x_shape, *geo) -> Plan:
+def _backward_plan(alg, tag, gy_tag, x_shape, *geo) -> Plan:
     plan = Plan(_what("pooling backward", x_shape, *geo))
-    g = _Geometry(plan, x_shape, *geo)
+    g = _Geometry(plan, tag, x_shape, *geo)
     hint = g.forward_pd(plan, alg, k.FORWARD_TRAINING)
     fn = plan.lib.dnnl_pooling_backward_primitive_desc_create
     pd = plan.pd(fn, alg, g.x, g.y, *g.spatial, hint)
-    args = {k.ARG_DIFF_DST: plan.user("gy", g.y), k.ARG_DIFF_SRC: plan.user("gx", g.x)}
+    gy_md = g.y if gy_tag == tag else plan.md(g.y_shape, gy_tag)
+    args = {k.ARG_DIFF_DST: plan.into("gy", gy_md, g.y), k.ARG_DIFF_SRC: plan.user("gx", g.x)}
     if alg == k.POOLING_MAX:
         args[k.ARG_WORKSPACE] = plan.user("workspace", plan.query(hint, k.QUERY_WORKSPACE_MD))
     plan.step(pd, args)
-    plan.y_shape = g.y_shape
+    plan.y_shape, plan.x_nbytes = g.y_shape, plan.nbytes(g.x)
     return plan
 
 
@@ -123,22 +127,32 @@ def _avg_alg(count_include_pad: bool) -> int:
     return k.POOLING_AVG_INCLUDE_PADDING if count_include_pad else k.POOLING_AVG_EXCLUDE_PADDING
 
 
-def forward_plan(kind: str, x_shape, *, training=True, **geo) -> Plan:
+def forward_plan(kind: str, x_shape, *, training=True, tag=k.TAG_NCHW, **geo) -> Plan:
     """This thread's cached pooling forward plan (``kind`` "max" or "avg_include" /
-    "avg_exclude"); ``geo``: kernel, stride, padding, dilation, ceil_mode."""
+    "avg_exclude") for images in layout ``tag``; ``geo``: kernel, stride, padding,
+    dilation, ceil_mode."""
     a = _geo(**geo)
     alg = {"max": k.POOLING_MAX, "avg_include": _avg_alg(True), "avg_exclude": _avg_alg(False)}
-    key = ("pool_fwd", kind, bool(training), tuple(x_shape), *a)
-    return cached(key, lambda: _forward_plan(alg[kind], training, tuple(x_shape), *a))
+    key = ("pool_fwd", kind, bool(training), int(tag), tuple(x_shape), *a)
+    return cached(key, lambda: _forward_plan(alg[kind], training, int(tag), tuple(x_shape), *a))
 
 
-def _backward(kind, alg, gy, x_shape, a, **extra) -> np.ndarray:
-    key = ("pool_bwd", kind, tuple(x_shape), *a)
-    plan = cached(key, lambda: _backward_plan(alg, tuple(x_shape), *a))
-    if gy.shape != plan.y_shape:
+def _image(a, name: str, what: str):
+    return a if type(a) is bl.Blocked else as_f32(a, name, what)
+
+
+def _out(plan: Plan, shape, nbytes: int):
+    return np.empty(shape, np.float32) if plan.tag is None else bl.empty(shape, plan.tag, nbytes)
+
+
+def _backward(kind, alg, gy, x_shape, a, tag=k.TAG_NCHW, **extra):
+    gy_tag = bl.layout_tag(gy)
+    key = ("pool_bwd", kind, int(tag), gy_tag, tuple(x_shape), *a)
+    plan = cached(key, lambda: _backward_plan(alg, int(tag), gy_tag, tuple(x_shape), *a))
+    if tuple(gy.shape) != plan.y_shape:
         raise ValueError(f"{plan.what}: expected gy of shape {plan.y_shape}, got {gy.shape}")
-    gx = np.empty(x_shape, np.float32)
-    plan.run(gy=gy, gx=gx, **extra)
+    gx = _out(plan, tuple(x_shape), plan.x_nbytes)
+    plan.run(gy=bl.raw(gy), gx=bl.raw(gx), **extra)
     return gx
 
 
@@ -149,55 +163,72 @@ class MaxPoolState:
     x_shape: tuple
     geometry: tuple
     workspace: np.ndarray
+    tag: int = k.TAG_NCHW  # the layout the forward pooled in (the workspace's)
 
 
 def max_pool2d_forward(x, *, kernel, stride, padding, dilation, ceil_mode: bool):
     """Window maxima (padding is -inf), as ``torch.nn.functional.max_pool2d``.
 
     Shape: x ``(N, C, H, W)`` -> y ``(N, C, OH, OW)``; state for :func:`max_pool2d_backward`.
+    A Blocked x gives a Blocked y of its layout.
     """
-    x = as_f32(x, "x", "max_pool2d_forward")
+    x = _image(x, "x", "max_pool2d_forward")
     a = _geo(kernel, stride, padding, dilation, ceil_mode)
+    tag = bl.layout_tag(x)
     plan = forward_plan(
-        "max", x.shape, kernel=a[0], stride=a[1], padding=a[2], dilation=a[3], ceil_mode=a[4]
+        "max",
+        x.shape,
+        tag=tag,
+        kernel=a[0],
+        stride=a[1],
+        padding=a[2],
+        dilation=a[3],
+        ceil_mode=a[4],
     )
-    y = np.empty(plan.y_shape, np.float32)
+    y = _out(plan, plan.y_shape, plan.y_nbytes)
     ws = np.empty(plan.workspace_bytes, np.uint8)
-    plan.run(x=x, y=y, workspace=ws)
-    return y, MaxPoolState(x.shape, a, ws)
+    plan.run(x=bl.raw(x), y=bl.raw(y), workspace=ws)
+    return y, MaxPoolState(tuple(x.shape), a, ws, tag)
 
 
 def max_pool2d_backward(gy, state: MaxPoolState) -> np.ndarray:
     """``dL/dx``: each window's gradient goes to the position of its maximum (summed where
     windows overlap).
 
-    Shape: gy ``(N, C, OH, OW)`` -> ``(N, C, H, W)``.
+    Shape: gy ``(N, C, OH, OW)`` -> ``(N, C, H, W)`` (in the forward's layout).
     """
-    gy = as_f32(gy, "gy", "max_pool2d_backward")
+    gy = _image(gy, "gy", "max_pool2d_backward")
     return _backward(
-        "max", k.POOLING_MAX, gy, state.x_shape, state.geometry, workspace=state.workspace
+        "max",
+        k.POOLING_MAX,
+        gy,
+        state.x_shape,
+        state.geometry,
+        state.tag,
+        workspace=state.workspace,
     )
 
 
 def avg_pool2d_forward(x, *, kernel, stride, padding, ceil_mode: bool, count_include_pad: bool):
     """Window means, as ``torch.nn.functional.avg_pool2d`` (no ``divisor_override``).
 
-    Shape: x ``(N, C, H, W)`` -> ``(N, C, OH, OW)``.
+    Shape: x ``(N, C, H, W)`` -> ``(N, C, OH, OW)``. A Blocked x gives a Blocked y.
     """
-    x = as_f32(x, "x", "avg_pool2d_forward")
+    x = _image(x, "x", "avg_pool2d_forward")
     kind = "avg_include" if count_include_pad else "avg_exclude"
     plan = forward_plan(
         kind,
         x.shape,
         training=False,
+        tag=bl.layout_tag(x),
         kernel=kernel,
         stride=stride,
         padding=padding,
         dilation=(1, 1),
         ceil_mode=ceil_mode,
     )
-    y = np.empty(plan.y_shape, np.float32)
-    plan.run(x=x, y=y)
+    y = _out(plan, plan.y_shape, plan.y_nbytes)
+    plan.run(x=bl.raw(x), y=bl.raw(y))
     return y
 
 
@@ -206,9 +237,10 @@ def avg_pool2d_backward(
 ) -> np.ndarray:
     """``dL/dx``: each window's gradient divided by its divisor, spread over the window.
 
-    Shape: gy ``(N, C, OH, OW)`` -> ``x_shape``.
+    Shape: gy ``(N, C, OH, OW)`` -> ``x_shape`` (a Blocked gy gives a Blocked result).
     """
-    gy = as_f32(gy, "gy", "avg_pool2d_backward")
+    gy = _image(gy, "gy", "avg_pool2d_backward")
     a = _geo(kernel, stride, padding, (1, 1), ceil_mode)
     kind = "avg_include" if count_include_pad else "avg_exclude"
-    return _backward(kind, _avg_alg(count_include_pad), gy, tuple(x_shape), a)
+    alg = _avg_alg(count_include_pad)
+    return _backward(kind, alg, gy, tuple(x_shape), a, bl.layout_tag(gy))
