@@ -93,6 +93,32 @@ def test_conditional_gan_samples_a_named_class(runs, tmp_path):
     assert len(r["conditional_own_class"]) == 2
 
 
+def test_conditional_evaluate_reports_the_classifiers_ceiling_on_real_images(
+    runs, tmp_path, capsys
+):
+    # the own-class share of samples is printed beside the same classifier's own-class
+    # share on the real test images of each class (what it can reach at best)
+    from cnnlab.gan.classifier import ClassifierProbe
+    from cnnlab.gan.data import load_images
+
+    out = tmp_path / "cgan"
+    args = [*runs["args"], "--conditional", "--conditioning", "projection", "--epochs", "1"]
+    assert main([*args, "--out", str(out)]) == 0
+    assert json.loads((out / "last.safetensors").with_name("summary.json").read_text())["epochs"]
+    r = main(["gan", "evaluate", str(out), "--classifier", str(runs["clf"]), "-n", "40",
+              "--no-references", "--out", str(tmp_path)])  # fmt: skip
+    assert r == 0
+    printed = capsys.readouterr().out
+    assert "the classifier's ceiling" in printed and "real" in printed
+    r = json.loads((tmp_path / "evaluate.json").read_text())
+    test = load_images(str(runs["data"]), None, 32, train=False, limit=40)
+    pred = ClassifierProbe(runs["clf"]).predict(test["images01"])
+    expected = [float((pred[test["labels"] == c] == c).mean()) for c in (0, 1)]
+    assert r["real_own_class"] == pytest.approx(expected, abs=1e-4)
+    assert r["real_own_class_mean"] == pytest.approx(np.mean(expected), abs=1e-4)
+    assert r["real_per_class"] == np.bincount(test["labels"], minlength=2).tolist()
+
+
 def test_sample_class_on_an_unconditional_gan_is_refused(runs, capsys, tmp_path):
     assert main(["gan", "sample", str(runs["gan"]), "--class", "left",
                  "--out", str(tmp_path / "x.png")]) == 2  # fmt: skip
