@@ -131,3 +131,24 @@ def test_explain_class_model_through_the_generator_by_class_name(runs, tmp_path)
     for name in ("class_model_1.png", "class_model_1_generator.png"):
         assert (tmp_path / name).exists()
     assert main([*args, "--target", "nothing", "--steps", "2", "--out", str(tmp_path)]) == 2
+
+
+def test_explain_generator_with_a_unit_drives_it_in_both_panels(runs, tmp_path, capsys):
+    # regression: --layer/--channel drove only the generator panel; the pixel-space one
+    # beside it maximised the class logit
+    from cnnlab.explain.base import last_conv_name
+    from cnnlab.explain.command import load_model, run
+
+    info = load_model(runs["clf"])
+    layer = last_conv_name(info.model)
+    paths = run("class-model", info, [], tmp_path, layer=layer, channel=1, steps=4,
+                generator=str(runs["gan"]))  # fmt: skip
+    names = sorted(p.name for p in paths)
+    assert names == [f"class_model_{layer}_1.png", f"class_model_{layer}_1_generator.png",
+                     f"class_model_{layer}_1_generator_batch.png"]  # fmt: skip
+    args = ["explain", "class-model", str(runs["clf"]), "--generator", str(runs["gan"])]
+    assert main([*args, "--layer", layer, "--channel", "0", "--steps", "3",
+                 "--out", str(tmp_path / "cli")]) == 0  # fmt: skip
+    assert (tmp_path / "cli" / f"class_model_{layer}_0_generator.png").exists()
+    assert main([*args, "--layer", layer, "--steps", "2", "--out", str(tmp_path)]) == 2
+    assert "together" in capsys.readouterr().err
