@@ -49,8 +49,8 @@ def add_parser(subparsers, parents) -> None:
     t.add_argument(
         "--conditioning",
         choices=("concat", "projection"),
-        help="how the conditional discriminator reads the class: one-hot maps beside the "
-        "image (concat, default) or a projection onto its features (Miyato and Koyama 2018)",
+        help="how the conditional discriminator reads the class: a projection onto its "
+        "features (Miyato and Koyama 2018; default) or one-hot maps beside the image (concat)",
     )
     t.add_argument("--ngf", type=positive_int, help="generator width (default: 64)")
     t.add_argument("--ndf", type=positive_int, help="discriminator width (default: 64)")

@@ -44,11 +44,11 @@ def gan_config(
     ndf: int = 64,
     classes: list | None = None,
     conditional: bool = False,
-    conditioning: str = "concat",
+    conditioning: str = "projection",
 ) -> dict:
     """The architecture part of a GAN run's config (what :func:`build_gan` reads).
-    ``conditioning``: how a conditional discriminator reads the class: ``"concat"`` (one-hot
-    maps beside the image) or ``"projection"`` (Miyato and Koyama 2018)."""
+    ``conditioning``: how a conditional discriminator reads the class: ``"projection"``
+    (Miyato and Koyama 2018, the default) or ``"concat"`` (one-hot maps beside the image)."""
     from cnnlab.models.dcgan import CONDITIONING
 
     if conditional and not classes:
