@@ -102,7 +102,7 @@ def test_conditional_evaluate_reports_the_classifiers_ceiling_on_real_images(
     from cnnlab.gan.data import load_images
 
     out = tmp_path / "cgan"
-    args = [*runs["args"], "--conditional", "--conditioning", "concat", "--epochs", "1"]  # the old D
+    args = [*runs["args"], "--conditional", "--conditioning", "concat", "--epochs", "1"]
     assert main([*args, "--out", str(out)]) == 0
     from cnnlab.gan import load_gan
 
