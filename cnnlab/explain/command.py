@@ -240,7 +240,7 @@ def _generator_class_model(info, t, pixel, layer, progress, options) -> list:
     if layer is None:
         what = [f"p={pixel.extra['probability']:.2f}", f"p={e.extra['probability']:.2f}"]
     else:
-        what = [f"{layer}[{e.target}]={pixel.score:.3g}", f"{layer}[{e.target}]={e.score:.3g}"]
+        what = [f"unit {pixel.score:.3g}", f"unit {e.score:.3g}"]  # the file names the unit
     titles = [f"pixel space ({what[0]})", f"generator prior ({what[1]})"]
     stem = _class_model_stem(t, layer, {"channel": e.target})
     side = save_panels(out / f"{stem}_generator.png", [pixel.image, e.image], titles)
