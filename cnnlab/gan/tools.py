@@ -162,7 +162,7 @@ def evaluate_gan(
     space; with ``references`` the same numbers for real training images (the floor), uniform
     noise and blurred real images (sigma 1 and 2 pixels). A conditional model also gets the
     share of per-class samples that the classifier puts in their own class, next to the same
-share for the real test images of each class (the instrument's ceiling). Writes
+    share for the real test images of each class (the instrument's ceiling). Writes
     ``evaluate.json`` and ``class_histogram.png`` to ``out_dir`` (default: the run's folder).
     """
     if classifier is None:
