@@ -36,7 +36,9 @@ def add_parser(subparsers, parents) -> None:
     p.add_argument("--target", help="class index or name to explain (default: the top class)")
     p.add_argument("--layer", help="dotted layer name (gradcam, activations, topk, filters, erf)")
     p.add_argument(
-        "--channel", type=int, help="channel of --layer (topk; class-model with --generator)"
+        "--channel",
+        type=int,
+        help="channel of --layer (topk; class-model: the unit both panels maximise)",
     )
     p.add_argument("--k", type=int, default=9, help="images to show (topk; default: 9)")
     p.add_argument("--data", help="data set to search (topk), e.g. fashion-mnist; default: IMAGEs")

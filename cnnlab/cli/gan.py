@@ -46,6 +46,12 @@ def add_parser(subparsers, parents) -> None:
         "--image-size", type=int, choices=(28, 32, 64), help="default: 28 for 28x28 data, else 32"
     )
     t.add_argument("--conditional", action="store_true", default=None, help="class-conditional")
+    t.add_argument(
+        "--conditioning",
+        choices=("concat", "projection"),
+        help="how the conditional discriminator reads the class: a projection onto its "
+        "features (Miyato and Koyama 2018; default) or one-hot maps beside the image (concat)",
+    )
     t.add_argument("--ngf", type=positive_int, help="generator width (default: 64)")
     t.add_argument("--ndf", type=positive_int, help="discriminator width (default: 64)")
     t.add_argument("--lr", type=float, help="Adam learning rate of both (default: 2e-4)")
@@ -76,6 +82,7 @@ def run_train(args) -> int:
         "batch_size": args.batch_size,
         "image_size": args.image_size,
         "conditional": args.conditional,
+        "conditioning": args.conditioning,
         "ngf": args.ngf,
         "ndf": args.ndf,
         "lr": args.lr,

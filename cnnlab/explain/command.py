@@ -185,11 +185,13 @@ def run(
         return [save_png(out / f"topk_{layer}_{options['channel']}.png", make_grid(tiles))]
     if method == "class-model":
         t = 0 if target is None else target
+        unit = {"layer": layer, "channel": options.get("channel")} if layer is not None else {}
         with _bar(progress, "class-model") as cb:
             e = ex.class_model(
-                m, t, info.shape, steps=options.get("steps") or 200, normalize=norm, progress=cb
-            )
-        paths = [save_png(out / f"class_model_{t}.png", e.image)]
+                m, t, info.shape, steps=options.get("steps") or 200, normalize=norm, progress=cb,
+                **unit,
+            )  # fmt: skip
+        paths = [save_png(out / f"{_class_model_stem(t, layer, unit)}.png", e.image)]
         if options.get("generator"):  # Nguyen et al. 2016: the same, through a generator
             paths += _generator_class_model(info, t, e, layer, progress, options)
         return paths
@@ -234,15 +236,21 @@ def _generator_class_model(info, t, pixel, layer, progress, options) -> list:
             progress=cb,
         )
     out = Path(options["out_dir"])
-    p_pixel = pixel.extra["probability"]
-    titles = [
-        f"pixel space (p={p_pixel:.2f})",
-        "generator prior"
-        + (f" (p={e.extra['probability']:.2f})" if e.extra["probability"] is not None else ""),
-    ]
-    side = save_panels(out / f"class_model_{t}_generator.png", [pixel.image, e.image], titles)
-    grid = save_png(out / f"class_model_{t}_generator_batch.png", grid_image(e.extra["images"]))
+    # both panels maximise the same score: the class logit, or the --layer/--channel unit
+    if layer is None:
+        what = [f"p={pixel.extra['probability']:.2f}", f"p={e.extra['probability']:.2f}"]
+    else:
+        what = [f"unit {pixel.score:.3g}", f"unit {e.score:.3g}"]  # the file names the unit
+    titles = [f"pixel space ({what[0]})", f"generator prior ({what[1]})"]
+    stem = _class_model_stem(t, layer, {"channel": e.target})
+    side = save_panels(out / f"{stem}_generator.png", [pixel.image, e.image], titles)
+    grid = save_png(out / f"{stem}_generator_batch.png", grid_image(e.extra["images"]))
     return [side, grid]
+
+
+def _class_model_stem(target: int, layer, unit: dict) -> str:
+    """``class_model_<target>``, or ``class_model_<layer>_<channel>`` for a unit."""
+    return f"class_model_{target}" if layer is None else f"class_model_{layer}_{unit['channel']}"
 
 
 def _explain(method, m, x, target, layer, norm, cb, options):

@@ -25,6 +25,7 @@ DEFAULTS = {
     "batch_size": 128,
     "image_size": None,  # 28 for 28x28 data, else 32
     "conditional": False,
+    "conditioning": "projection",  # measured better than "concat": README
     "ngf": 64,
     "ndf": 64,
     "lr": 2e-4,
@@ -112,6 +113,7 @@ def train_gan(
         cfg["ndf"],
         data["classes"],
         cfg["conditional"],
+        cfg.get("conditioning", "concat"),
     )
     if resume is None:
         cfg.update(arch)

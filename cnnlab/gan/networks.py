@@ -44,10 +44,19 @@ def gan_config(
     ndf: int = 64,
     classes: list | None = None,
     conditional: bool = False,
+    conditioning: str = "projection",
 ) -> dict:
-    """The architecture part of a GAN run's config (what :func:`build_gan` reads)."""
+    """The architecture part of a GAN run's config (what :func:`build_gan` reads).
+    ``conditioning``: how a conditional discriminator reads the class: ``"projection"``
+    (Miyato and Koyama 2018, the default) or ``"concat"`` (one-hot maps beside the image)."""
+    from cnnlab.models.dcgan import CONDITIONING
+
     if conditional and not classes:
         raise ValueError("gan: --conditional needs a data set with class labels")
+    if conditioning not in CONDITIONING:
+        raise ValueError(
+            f"gan: --conditioning must be one of {', '.join(CONDITIONING)}, got {conditioning!r}"
+        )
     return {
         "kind": "dcgan",
         "latent": int(latent),
@@ -57,6 +66,7 @@ def gan_config(
         "image_size": int(image_size),
         "classes": [str(c) for c in classes] if classes else None,
         "conditional": bool(conditional),
+        "conditioning": str(conditioning),
     }
 
 
@@ -79,6 +89,7 @@ def build_gan(cfg: dict) -> GANPair:
         ndf=cfg["ndf"],
         image_size=cfg["image_size"],
         conditional_classes=k,
+        conditioning=cfg.get("conditioning", "concat"),  # runs before the option: concat
     )
     return GANPair(g, d)
 

@@ -58,7 +58,11 @@ def _read_csv(path) -> dict:
         rows = list(csv.DictReader(f))
     if not rows:
         return {}
-    return {k: np.array([float(r[k]) for r in rows]) for k in rows[0]}
+    # a column added later (D_G_z_after_G) is empty in the rows of an older run: NaN there
+    return {
+        k: np.array([float(r[k]) if r.get(k) not in (None, "") else np.nan for r in rows])
+        for k in rows[0]
+    }
 
 
 def plot_metrics(csv_path, path) -> Path | None:
@@ -75,8 +79,10 @@ def plot_metrics(csv_path, path) -> Path | None:
     a.plot(s, m["loss_G"], label="loss_G")
     a.set_title("losses")
     b.plot(s, m["D_x"], label="D(x)")
-    b.plot(s, m["D_G_z_before"], label="D(G(z)) before G step")
-    b.plot(s, m["D_G_z_after"], label="D(G(z)) after G step")
+    b.plot(s, m["D_G_z_before"], label="D(G(z)) in D's step")
+    b.plot(s, m["D_G_z_after"], label="D(G(z)) in G's step (before its update)")
+    if "D_G_z_after_G" in m:
+        b.plot(s, m["D_G_z_after_G"], label="D(G(z)) after G's update")
     b.set_ylim(0, 1)
     b.set_title("discriminator outputs")
     c.semilogy(s, np.maximum(m["grad_norm_D"], 1e-12), label="D")

@@ -15,6 +15,7 @@ import cnnlab
 import cnnlab.nn.functional as F
 from cnnlab import backend, optim
 from cnnlab.explain.base import Explanation, capture, evaluating, model_function
+from cnnlab.explain.class_model import unit_scores
 
 __all__ = ["generator_class_model"]
 
@@ -86,7 +87,7 @@ def generator_class_model(
             return logits[:, target], logits
         with capture(model, layer) as store:
             logits = f(x)
-        return store["out"][:, channel].mean(dim=(1, 2)), logits
+        return unit_scores(store["out"], channel, layer), logits
 
     history = []
     with evaluating(model), evaluating(generator):

@@ -123,6 +123,30 @@ def _scores(probe, real_test: dict, images01: np.ndarray, k: int, num_classes: i
     }
 
 
+def _own_class_rates(probe, g, real_test: dict, labels, n: int, seed: int) -> dict:
+    """The share of each class's generated samples that the classifier puts in that class,
+    beside the instrument's ceiling: the same share for the real test images of the class
+    (a sample set cannot be judged more reliably than the judge reads real images)."""
+    per = max(n // g.num_classes, 1)
+    own, real = [], []
+    labels = None if labels is None else np.asarray(labels)
+    for c in range(g.num_classes):
+        pred = probe.predict(sample(g, per, classes=c, seed=seed + c))
+        own.append(float((pred == c).mean()))
+        if labels is not None and (labels == c).any():
+            real.append(float((real_test["predicted"][labels == c] == c).mean()))
+    out = {
+        "conditional_own_class": [round(v, 4) for v in own],
+        "conditional_own_class_mean": round(float(np.mean(own)), 4),
+        "samples_per_class": per,
+    }
+    if len(real) == g.num_classes:
+        out["real_own_class"] = [round(v, 4) for v in real]
+        out["real_own_class_mean"] = round(float(np.mean(real)), 4)
+        out["real_per_class"] = np.bincount(labels, minlength=g.num_classes).tolist()
+    return out
+
+
 def evaluate_gan(
     checkpoint,
     classifier=None,
@@ -137,7 +161,8 @@ def evaluate_gan(
     histogram of ``n`` samples against the real test images, in the classifier's feature
     space; with ``references`` the same numbers for real training images (the floor), uniform
     noise and blurred real images (sigma 1 and 2 pixels). A conditional model also gets the
-    share of per-class samples that the classifier puts in their own class. Writes
+    share of per-class samples that the classifier puts in their own class, next to the same
+    share for the real test images of each class (the instrument's ceiling). Writes
     ``evaluate.json`` and ``class_histogram.png`` to ``out_dir`` (default: the run's folder).
     """
     if classifier is None:
@@ -173,13 +198,7 @@ def evaluate_gan(
             "uniform_noise": _scores(probe, real_test, noise, k, kc),
         }
     if g.num_classes:
-        per = max(n // g.num_classes, 1)
-        own = []
-        for c in range(g.num_classes):
-            pred = probe.predict(sample(g, per, classes=c, seed=seed + c))
-            own.append(float((pred == c).mean()))
-        result["conditional_own_class"] = [round(v, 4) for v in own]
-        result["conditional_own_class_mean"] = round(float(np.mean(own)), 4)
+        result.update(_own_class_rates(probe, g, real_test, test["labels"], n, seed))
     out = Path(out_dir) if out_dir is not None else Path(ckpt.path).parent
     out.mkdir(parents=True, exist_ok=True)
     labels = classes or list(range(kc))
@@ -193,6 +212,23 @@ def evaluate_gan(
     (out / "evaluate.json").write_text(json.dumps(result, indent=2) + "\n")
     result["json"] = str(out / "evaluate.json")
     return result
+
+
+def _own_class_table(result: dict) -> list[str]:
+    real = result.get("real_own_class")
+    names = result.get("classes") or [str(i) for i in range(len(result["conditional_own_class"]))]
+    lines = [
+        "per-class samples classified as their own class"
+        + (" (real test images of the class: the classifier's ceiling)" if real else ""),
+        f"{'class':<14} {'samples':>8}" + (f" {'real':>8}" if real else ""),
+    ]
+    for i, v in enumerate(result["conditional_own_class"]):
+        lines.append(f"{names[i][:14]:<14} {v:>8.1%}" + (f" {real[i]:>8.1%}" if real else ""))
+    mean = result["conditional_own_class_mean"]
+    lines.append(
+        f"{'mean':<14} {mean:>8.1%}" + (f" {result['real_own_class_mean']:>8.1%}" if real else "")
+    )
+    return lines
 
 
 def format_evaluation(result: dict) -> str:
@@ -211,11 +247,6 @@ def format_evaluation(result: dict) -> str:
         f"classes present in the samples: {g['classes_present']} of {len(g['class_counts'])}"
     )
     if "conditional_own_class" in result:
-        lines.append(
-            "per-class samples classified as their own class: "
-            f"{result['conditional_own_class_mean']:.1%} (per class: "
-            + ", ".join(f"{v:.0%}" for v in result["conditional_own_class"])
-            + ")"
-        )
+        lines += _own_class_table(result)
     lines.append(f"histogram {result['class_histogram_png']}; numbers {result['json']}")
     return "\n".join(lines)

@@ -3,9 +3,12 @@
 Each step: the discriminator takes one Adam step on a real batch (target 1) and a generated
 batch (target 0, the generator detached); then the generator takes one step so that the
 *updated* discriminator calls the same generated batch real. The record of each step holds
-both losses, D(x), D(G(z)) twice (``D_G_z_before``: in D's step, before D's update;
+both losses, D(x), D(G(z)) three times (``D_G_z_before``: in D's step, before D's update;
 ``D_G_z_after``: in G's step, after D's update, what the generator's gradient sees: PyTorch's
-DCGAN example's ``D_G_z1 / D_G_z2``) and both gradient norms.
+DCGAN example's ``D_G_z1 / D_G_z2``; ``D_G_z_after_G``: the same z through the *updated*
+generator and discriminator, what G's step gained, on logging steps only: an extra forward of
+both with batch statistics as in training but the running statistics left untouched, so
+logging never changes the trajectory) and both gradient norms.
 
 Per epoch: a grid of samples from fixed noise (``samples/epoch_NNN.png`` and
 ``progress.gif``), health checks on that batch, an optional evaluation callback (Fréchet
@@ -20,6 +23,7 @@ import csv
 import math
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +38,9 @@ __all__ = ["GANTrainer", "grad_norm"]
 
 FIELDS = (
     "epoch", "step", "loss_D", "loss_G", "D_x", "D_G_z_before", "D_G_z_after",
-    "grad_norm_D", "grad_norm_G",
+    "grad_norm_D", "grad_norm_G", "D_G_z_after_G",
 )  # fmt: skip
+LOGGED_ONLY = ("D_G_z_after_G",)  # measured on logging steps only (NaN on the others)
 
 
 def grad_norm(module: nn.Module) -> float:
@@ -46,6 +51,18 @@ def grad_norm(module: nn.Module) -> float:
             g = backend.to_numpy(p.grad.data).astype(np.float64)
             total += float((g * g).sum())
     return math.sqrt(total)
+
+
+@contextmanager
+def _running_stats_kept(*modules: nn.Module):
+    """Run forwards in training mode (batch statistics) without moving any batch-norm
+    running statistics or counters: they are put back on exit."""
+    saved = [(b, b.data.copy()) for m in modules for b in m.buffers() if b is not None]
+    try:
+        yield
+    finally:
+        for b, value in saved:
+            b.data[...] = value
 
 
 def _sigmoid_mean(logits) -> float:
@@ -137,9 +154,11 @@ class GANTrainer:
     def _labels(self, idx):
         return None if self.labels is None or not self.conditional else self.labels[idx]
 
-    def train_step(self, x: np.ndarray, y=None) -> dict:
+    def train_step(self, x: np.ndarray, y=None, after_g: bool = False) -> dict:
         """One discriminator step and one generator step on a real batch ``x``; returns the
-        step's record (losses, D outputs, gradient norms)."""
+        step's record (losses, D outputs, gradient norms). ``after_g``: also measure
+        D(G(z)) on the same z after the generator's update (``D_G_z_after_G``; NaN when
+        not measured)."""
         n = len(x)
         real = cnnlab.tensor(x)
         ones, zeros = cnnlab.ones(n, 1), cnnlab.zeros(n, 1)
@@ -160,6 +179,10 @@ class GANTrainer:
         loss_G.backward()
         gG = grad_norm(self.G)
         self.opt_G.step()
+        after = math.nan
+        if after_g:
+            with cnnlab.no_grad(), _running_stats_kept(self.G, self.D):
+                after = _sigmoid_mean(d(self.G(z, y) if self.conditional else self.G(z)))
         return {
             "loss_D": float(loss_D.item()),
             "loss_G": float(loss_G.item()),
@@ -168,6 +191,7 @@ class GANTrainer:
             "D_G_z_after": _sigmoid_mean(out),
             "grad_norm_D": gD,
             "grad_norm_G": gG,
+            "D_G_z_after_G": after,
         }
 
     # ----------------------------------------------------------------- samples
@@ -207,6 +231,7 @@ class GANTrainer:
         order = backend.default_rng().permutation(len(self.images))
         steps = len(order) // self.batch_size  # drop the last partial batch (BN needs >1)
         sums = {k: 0.0 for k in FIELDS[2:]}
+        counts = {k: 0 for k in FIELDS[2:]}
         bar = tqdm(
             range(steps),
             desc=f"epoch {self.epoch + 1}/{self.epochs}",
@@ -217,11 +242,14 @@ class GANTrainer:
         self.pair.train()
         for i in bar:
             idx = order[i * self.batch_size : (i + 1) * self.batch_size]
-            rec = self.train_step(self.images[idx], self._labels(idx))
+            logging = (self.step + 1) % self.log_every == 0
+            rec = self.train_step(self.images[idx], self._labels(idx), after_g=logging)
             self.step += 1
             rec = {"epoch": self.epoch + 1, "step": self.step, **rec}
             for k in sums:
-                sums[k] += rec[k]
+                if not (k in LOGGED_ONLY and math.isnan(rec[k])):
+                    sums[k] += rec[k]
+                    counts[k] += 1
             self.monitor.check_step(rec)
             if not (math.isfinite(rec["loss_D"]) and math.isfinite(rec["loss_G"])):
                 self.stopped = f"non-finite loss at epoch {self.epoch + 1}, step {self.step}"
@@ -238,7 +266,7 @@ class GANTrainer:
                     refresh=False,
                 )
         bar.close()
-        self._means = {k: v / max(steps, 1) for k, v in sums.items()}
+        self._means = {k: v / counts[k] for k, v in sums.items() if counts[k]}
         return True
 
     def _end_of_epoch(self, seconds: float) -> dict:

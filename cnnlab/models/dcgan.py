@@ -4,8 +4,13 @@ weights drawn from N(0, 0.02), batch-norm scales from N(1, 0.02). Layout and nam
 PyTorch DCGAN example (``main`` Sequential). ``image_size`` is a power of two >= 16 (32, 64)
 or 7 times one (28 for MNIST-sized images: a 7x7 first map); the discriminator returns logits
 (use BCEWithLogitsLoss). ``num_classes`` makes both conditional (Mirza and Osindero 2014): the
-generator reads a one-hot class next to the latent code, the discriminator one-hot class maps
-next to the image channels."""
+generator reads a one-hot class next to the latent code; the discriminator either reads one-hot
+class maps next to the image channels (``conditioning="concat"``) or projects the class onto its
+last feature map (``conditioning="projection"``, Miyato and Koyama 2018): its logit is
+``<w, phi(x)> + <e_y, phi(x)>`` with ``w`` the unconditional head's kernel and ``e_y`` a learnt
+class embedding of the same shape (DCGAN's head is linear in the whole last map, not pooled,
+so the embedding keeps the positions: a shirt's sleeves and a T-shirt's are told apart by
+where they end)."""
 
 from __future__ import annotations
 
@@ -97,15 +102,30 @@ class Generator(nn.Module):
         return self.main(z.reshape(z.shape[0], z.shape[1], 1, 1))
 
 
+CONDITIONING = ("concat", "projection")
+
+
 class Discriminator(nn.Module):
     def __init__(
-        self, ndf: int = 64, in_channels: int = 3, image_size: int = 64, num_classes: int = 0
+        self,
+        ndf: int = 64,
+        in_channels: int = 3,
+        image_size: int = 64,
+        num_classes: int = 0,
+        conditioning: str = "concat",
     ):
         super().__init__()
+        if conditioning not in CONDITIONING:
+            raise ValueError(
+                f"DCGAN discriminator: conditioning must be one of {CONDITIONING}, "
+                f"got {conditioning!r}"
+            )
         self.num_classes, self.image_size = num_classes, image_size
+        self.conditioning = conditioning if num_classes else None
         start, levels = _levels(image_size)
+        maps = num_classes if self.conditioning == "concat" else 0
         layers = [
-            nn.Conv2d(in_channels + num_classes, ndf, 4, 2, 1, bias=False),
+            nn.Conv2d(in_channels + maps, ndf, 4, 2, 1, bias=False),
             nn.LeakyReLU(0.2, True),
         ]
         width = ndf
@@ -118,17 +138,26 @@ class Discriminator(nn.Module):
             width *= 2
         layers += [nn.Conv2d(width, 1, start, 1, 0, bias=False)]
         self.main = nn.Sequential(*layers)
+        if self.conditioning == "projection":
+            # e_y = embed(one_hot(y)): one kernel of the head's shape per class
+            self.embed = nn.Linear(num_classes, width * start * start, bias=False)
         dcgan_init_(self)
+        if self.conditioning == "projection":
+            nn.init.normal_(self.embed.weight, 0.0, 0.02)
 
     def forward(self, x, y=None):
         """Shape: x (N, in_channels, image_size, image_size), y (N,) if conditional;
         output (N, 1) logits."""
         _needs_labels("discriminator", self.num_classes, y)
-        if self.num_classes:
+        if self.conditioning == "concat":
             n, _, h, w = x.shape
             maps = _one_hot(y, self.num_classes, x).reshape(n, self.num_classes, 1, 1)
             x = cnnlab.cat([x, maps * cnnlab.ones(n, self.num_classes, h, w)], dim=1)
-        return self.main(x).flatten(1)
+        if self.conditioning != "projection":
+            return self.main(x).flatten(1)
+        phi = self.main[:-1](x)
+        e = self.embed(_one_hot(y, self.num_classes, x))
+        return self.main[-1](phi).flatten(1) + (phi.flatten(1) * e).sum(1, keepdim=True)
 
 
 @register("dcgan_generator", input_shape=(100, 1, 1), num_classes=None)
@@ -151,6 +180,9 @@ def dcgan_discriminator(
     ndf: int = 64,
     image_size: int = 64,
     conditional_classes: int = 0,
+    conditioning: str = "concat",
 ) -> Discriminator:
-    """``conditional_classes`` > 0 makes it conditional (class maps as extra input channels)."""
-    return Discriminator(ndf, in_channels, image_size, conditional_classes)
+    """``conditional_classes`` > 0 makes it conditional: class maps as extra input channels
+    (``conditioning="concat"``) or a class embedding projected onto the last feature map
+    (``"projection"``, Miyato and Koyama 2018)."""
+    return Discriminator(ndf, in_channels, image_size, conditional_classes, conditioning)

@@ -93,6 +93,34 @@ def test_conditional_gan_samples_a_named_class(runs, tmp_path):
     assert len(r["conditional_own_class"]) == 2
 
 
+def test_conditional_evaluate_reports_the_classifiers_ceiling_on_real_images(
+    runs, tmp_path, capsys
+):
+    # the own-class share of samples is printed beside the same classifier's own-class
+    # share on the real test images of each class (what it can reach at best)
+    from cnnlab.gan.classifier import ClassifierProbe
+    from cnnlab.gan.data import load_images
+
+    out = tmp_path / "cgan"
+    args = [*runs["args"], "--conditional", "--conditioning", "concat", "--epochs", "1"]
+    assert main([*args, "--out", str(out)]) == 0
+    from cnnlab.gan import load_gan
+
+    assert load_gan(out)[0].discriminator.conditioning == "concat"
+    r = main(["gan", "evaluate", str(out), "--classifier", str(runs["clf"]), "-n", "40",
+              "--no-references", "--out", str(tmp_path)])  # fmt: skip
+    assert r == 0
+    printed = capsys.readouterr().out
+    assert "the classifier's ceiling" in printed and "real" in printed
+    r = json.loads((tmp_path / "evaluate.json").read_text())
+    test = load_images(str(runs["data"]), None, 32, train=False, limit=40)
+    pred = ClassifierProbe(runs["clf"]).predict(test["images01"])
+    expected = [float((pred[test["labels"] == c] == c).mean()) for c in (0, 1)]
+    assert r["real_own_class"] == pytest.approx(expected, abs=1e-4)
+    assert r["real_own_class_mean"] == pytest.approx(np.mean(expected), abs=1e-4)
+    assert r["real_per_class"] == np.bincount(test["labels"], minlength=2).tolist()
+
+
 def test_sample_class_on_an_unconditional_gan_is_refused(runs, capsys, tmp_path):
     assert main(["gan", "sample", str(runs["gan"]), "--class", "left",
                  "--out", str(tmp_path / "x.png")]) == 2  # fmt: skip
@@ -105,3 +133,24 @@ def test_explain_class_model_through_the_generator_by_class_name(runs, tmp_path)
     for name in ("class_model_1.png", "class_model_1_generator.png"):
         assert (tmp_path / name).exists()
     assert main([*args, "--target", "nothing", "--steps", "2", "--out", str(tmp_path)]) == 2
+
+
+def test_explain_generator_with_a_unit_drives_it_in_both_panels(runs, tmp_path, capsys):
+    # regression: --layer/--channel drove only the generator panel; the pixel-space one
+    # beside it maximised the class logit
+    from cnnlab.explain.base import last_conv_name
+    from cnnlab.explain.command import load_model, run
+
+    info = load_model(runs["clf"])
+    layer = last_conv_name(info.model)
+    paths = run("class-model", info, [], tmp_path, layer=layer, channel=1, steps=4,
+                generator=str(runs["gan"]))  # fmt: skip
+    names = sorted(p.name for p in paths)
+    assert names == [f"class_model_{layer}_1.png", f"class_model_{layer}_1_generator.png",
+                     f"class_model_{layer}_1_generator_batch.png"]  # fmt: skip
+    args = ["explain", "class-model", str(runs["clf"]), "--generator", str(runs["gan"])]
+    assert main([*args, "--layer", layer, "--channel", "0", "--steps", "3",
+                 "--out", str(tmp_path / "cli")]) == 0  # fmt: skip
+    assert (tmp_path / "cli" / f"class_model_{layer}_0_generator.png").exists()
+    assert main([*args, "--layer", layer, "--steps", "2", "--out", str(tmp_path)]) == 2
+    assert "together" in capsys.readouterr().err

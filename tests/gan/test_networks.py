@@ -39,3 +39,20 @@ def test_the_python_api_is_on_the_lazy_surface():
     names += ("frechet_distance", "classifier_score", "precision_recall")
     assert "gan" in dir(cnnlab)
     assert all(callable(getattr(cnnlab.gan, n)) for n in names)
+
+
+def test_conditional_runs_default_to_projection_and_older_ones_load_as_concat(tmp_path):
+    pair, cfg = tiny_pair(conditional=True)
+    assert cfg["conditioning"] == "projection" and hasattr(pair.discriminator, "embed")
+    # a checkpoint written before the option existed has no "conditioning" key: concat
+    concat_cfg = gan_config(1, 16, 8, 4, 4, ["a", "b"], True, conditioning="concat")
+    from cnnlab.gan import build_gan
+
+    old = build_gan(concat_cfg)
+    legacy = {k: v for k, v in concat_cfg.items() if k != "conditioning"}
+    save_checkpoint(tmp_path / "old.safetensors", model=old, config=legacy)
+    loaded, _ = load_gan(tmp_path / "old.safetensors")
+    assert loaded.discriminator.conditioning == "concat"
+    assert loaded.discriminator.main[0].in_channels == 1 + 2
+    with pytest.raises(ValueError, match="--conditioning must be one of"):
+        gan_config(1, 16, classes=["a"], conditional=True, conditioning="hinge")

@@ -150,3 +150,64 @@ def test_fit_creates_a_missing_run_directory_before_the_first_metrics_row(tmp_pa
     out = tmp_path / "new" / "run"
     GANTrainer(pair, x, epochs=1, batch_size=16, progress=False, out_dir=out, log_every=1).fit()
     assert (out / "metrics.csv").exists() and (out / "last.safetensors").exists()
+
+
+def test_d_of_g_of_z_after_the_generator_step_is_logged_and_matches_a_recomputation(data):
+    # the issue asks for D(G(z)) before and after the generator step; D_G_z_after_G is the
+    # same z through the updated G and D, with training-mode batch statistics
+    x, _ = data
+    pair, cfg = tiny_pair()
+    trainer = GANTrainer(pair, x, batch_size=16, lr=1e-3, progress=False, config=cfg)
+    for i in range(6):
+        trainer.train_step(x[(i % 4) * 16 : (i % 4 + 1) * 16])
+    state = cnnlab.backend.default_rng().bit_generator.state
+    rec = trainer.train_step(x[:16], after_g=True)
+    # the same z again, drawn from the same RNG state
+    cnnlab.backend.default_rng().bit_generator.state = state
+    z = cnnlab.randn(16, pair.generator.nz)
+    buffers = {k: v.copy() for k, v in pair.state_dict().items() if "running" in k}
+    with cnnlab.no_grad():
+        logits = pair.discriminator(pair.generator(z)).numpy().astype(np.float64)
+    for k, v in pair.state_dict().items():  # put back what this check's forward moved
+        if k in buffers:
+            v[...] = buffers[k]
+    assert rec["D_G_z_after_G"] == pytest.approx(float((1 / (1 + np.exp(-logits))).mean()))
+    # G's step is meant to raise it above what G's gradient saw
+    assert rec["D_G_z_after_G"] > rec["D_G_z_after"]
+    assert math.isnan(trainer.train_step(x[:16])["D_G_z_after_G"])  # not measured
+
+
+def test_measuring_after_the_generator_step_leaves_the_trajectory_unchanged(tmp_path, data):
+    # the extra forward must not move batch-norm running statistics or draw random numbers
+    x, _ = data
+    runs = []
+    for log_every in (1, 1000):
+        pair, cfg = tiny_pair(seed=0)
+        cnnlab.manual_seed(0)
+        t = GANTrainer(pair, x, epochs=2, batch_size=16, progress=False, log_every=log_every)
+        t.fit()
+        runs.append((t, {k: v.copy() for k, v in pair.state_dict().items()}))
+    (logged, a), (_, b) = runs
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    assert all(0 < r["D_G_z_after_G"] < 1 for r in logged.history)
+    assert "D_G_z_after_G" not in runs[1][0].history[-1]  # never measured: no mean
+
+
+def test_metrics_csv_has_the_after_g_column_and_old_runs_still_plot(tmp_path, data):
+    from cnnlab.gan.plots import plot_metrics
+
+    x, _ = data
+    pair, cfg = tiny_pair()
+    t = GANTrainer(pair, x, epochs=1, batch_size=16, progress=False, out_dir=tmp_path, log_every=2)
+    t.fit()
+    with open(tmp_path / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert all(0 < float(r["D_G_z_after_G"]) < 1 for r in rows)
+    # regression: a run resumed from before the column existed has empty cells there
+    old = tmp_path / "old.csv"
+    with open(old, "w", newline="") as f:
+        w = csv.DictWriter(f, list(rows[0]))
+        w.writeheader()
+        w.writerows([{**r, "D_G_z_after_G": ""} for r in rows[:1]] + rows[1:])
+    assert plot_metrics(old, tmp_path / "old.png").stat().st_size > 0
