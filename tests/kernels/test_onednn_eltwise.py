@@ -79,3 +79,17 @@ def test_relu_keeps_nan_as_pytorch_does():
     y = onednn.relu_forward(x)
     np.testing.assert_array_equal(y[:6], [np.nan, 0.0, 2.0, np.inf, 0.0, 0.0])
     np.testing.assert_array_equal(y, torch.relu(torch.from_numpy(x)).numpy())
+
+
+@pytest.mark.parametrize("size", [7, 64 * 4096 + 64, 64 * 4096 + 1])
+def test_relu_nan_check_in_every_row_and_size(size):
+    # the check sums rows of x: a NaN anywhere (first, last element) must be seen, and
+    # +inf with -inf in one row (a NaN sum) must still give max(x, 0)
+    for where in (0, size - 1):
+        x = np.ones(size, np.float32)
+        x[where] = np.nan
+        assert np.isnan(onednn.relu_forward(x)[where])
+    x = np.full(size, -1.0, np.float32)
+    x[0], x[-1] = np.inf, -np.inf
+    y = onednn.relu_forward(x)
+    assert y[0] == np.inf and y[-1] == 0.0 and not np.isnan(y).any()

@@ -80,12 +80,32 @@ def _forward(name: str, x, alpha: float = 0.0):
     return y
 
 
+def _sums_plan(rows: int, cols: int) -> Plan:
+    plan = Plan(f"reduction sum ({rows} x {cols} -> {rows})")
+    src, dst = plan.md((rows, cols), k.TAG_NC), plan.md((rows, 1), k.TAG_NC)
+    fn = plan.lib.dnnl_reduction_primitive_desc_create
+    pd = plan.pd(fn, k.REDUCTION_SUM, src, dst, 0.0, 0.0)
+    plan.step(pd, {k.ARG_SRC: plan.user("x", src), k.ARG_DST: plan.user("sums", dst)})
+    return plan
+
+
 def _keep_nan(x: np.ndarray, y: np.ndarray) -> None:
     """oneDNN's ReLU maps NaN to 0 (so does its binary max); PyTorch's, and NumPy's maximum,
-    keep NaN, and a diverged run must show NaN, not train on. x·x is NaN exactly when x holds
-    a NaN (it is >= 0, so inf never cancels): one read-only BLAS pass over x."""
+    keep NaN, and a diverged run must show NaN, not train on. A NaN makes its row's sum NaN:
+    oneDNN sums 64 rows of x on its threads (0.48 ms for 12.8 MB against 0.68 ms for one
+    BLAS ``sdot``, 2 threads). +inf and -inf in one row sum to NaN too: the ReLU is then
+    redone with NumPy, which gives the same result, only slower."""
     flat = x.reshape(-1)
-    if np.isnan(np.dot(flat, flat)):
+    rows = next(r for r in (64, 32, 16, 8, 4, 2, 1) if flat.size % r == 0)
+    cols = flat.size // rows
+    if cols < 1024:  # small (oneDNN refuses a reduction to the same shape): NumPy looks
+        has_nan = bool(np.isnan(flat).any())
+    else:
+        plan = cached(("relu_nan_sums", rows, cols), lambda: _sums_plan(rows, cols))
+        sums = np.empty(rows, np.float32)
+        plan.run(x=flat, sums=sums)
+        has_nan = bool(np.isnan(sums).any())
+    if has_nan:
         np.maximum(x, 0, out=y)
 
 

@@ -101,6 +101,8 @@ _PROTOTYPES = {
     "dnnl_post_ops_destroy": (c_int, [P]),
     # pd, engine, alg, src0, src1, dst, attr
     "dnnl_binary_primitive_desc_create": (c_int, [PP, P, c_int, P, P, P, P]),
+    # pd, engine, alg, src, dst, p, eps, attr
+    "dnnl_reduction_primitive_desc_create": (c_int, [PP, P, c_int, P, P, c_float, c_float, P]),
     # pd, engine, prop, alg, src, weights, bias, dst, strides, dilates, pad_l, pad_r, attr
     "dnnl_convolution_forward_primitive_desc_create": (
         c_int,
