@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-__all__ = ["intermixed"]
+import argparse
+
+__all__ = ["intermixed", "positive_int"]
+
+
+def positive_int(text: str) -> int:
+    """An argparse ``type``: an int of at least 1 (else argparse's error names the option)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
 
 
 def intermixed(parser) -> None:

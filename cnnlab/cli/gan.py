@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from cnnlab.cli.args import positive_int
+
 HELP = "train a DCGAN, sample it, interpolate, find neighbours, evaluate its samples"
 
 EPILOG = """examples:
@@ -17,13 +19,6 @@ EPILOG = """examples:
   cnnlab gan neighbours runs/gan --classifier runs/clf --out neighbours.png
   cnnlab gan evaluate runs/gan --classifier runs/clf -n 10000
 """
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
 
 
 def add_parser(subparsers, parents) -> None:

@@ -7,7 +7,7 @@ import json
 
 
 def add_parsers(sub, parents) -> None:
-    from cnnlab.cli.gan import positive_int
+    from cnnlab.cli.args import positive_int
 
     s = sub.add_parser("sample", help="a grid of samples", parents=parents)
     s.add_argument("checkpoint", metavar="CKPT", help="a gan train run directory or checkpoint")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from cnnlab.cli.args import positive_int
+
 HELP = "train a model (default: fashion_cnn on Fashion-MNIST)"
 
 EPILOG = """examples:
@@ -19,13 +21,6 @@ EPILOG = """examples:
   cnnlab train --nprocs 2 --batch-size 64        # 2 MPI ranks here: global batch 2 x 64
   mpirun -n 4 -hostfile hosts cnnlab train --distributed   # several machines
 """
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
 
 
 def positive_float(text: str) -> float:
