@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnlab.experiments.transfer_work import _normalised, arrays, classes, subset
+from cnnlab.experiments.transfer_work import _normalised, arrays, classes, probe, subset
 
 
 def source_job(ctx, source: str, target: str):
@@ -88,21 +88,9 @@ def source_probe_job(ctx, n, seed: int, folder: str = "source", target: str | No
     experiment's data), on the features the source sub-run in ``folder`` saved."""
 
     def work(run_dir: Path) -> dict:
-        from cnnlab.transfer import linear_probe
-
         tr, te = source_features(ctx, "train", folder), source_features(ctx, "test", folder)
         rows = subset(ctx, n, seed, target)
-        r = linear_probe(
-            tr["head_input"][rows],
-            tr["labels"][rows],
-            te["head_input"],
-            te["labels"],
-            C=ctx.knobs["probe_C"],
-            normalize=ctx.knobs["probe_norm"],
-            steps=ctx.knobs["probe_steps"],
-            num_classes=classes(ctx, target),
-            seed=seed,
-        )
-        return {"test_acc": r["acc"], "train_acc": r["train_acc"], "train_images": len(rows)}
+        f, y = tr["head_input"][rows], tr["labels"][rows]
+        return probe(ctx, f, y, te, classes(ctx, target), seed)
 
     return work

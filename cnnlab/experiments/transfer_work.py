@@ -167,7 +167,7 @@ def _train_rows(feats: dict, want: np.ndarray) -> np.ndarray:
 
 def probe_job(ctx, size: int, n, seed: int, method: str, data: str | None = None):
     def work(run_dir: Path) -> dict:
-        from cnnlab.transfer import knn_classify, linear_probe
+        from cnnlab.transfer import knn_classify
 
         tr = frozen_features(ctx, size, "train", data=data)
         te = frozen_features(ctx, size, "test", data=data)
@@ -176,20 +176,28 @@ def probe_job(ctx, size: int, n, seed: int, method: str, data: str | None = None
         if method == "knn":
             r = knn_classify(f, y, te["head_input"], te["labels"], k=ctx.knobs["knn_k"])
             return {"test_acc": r["acc"], "k": r["k"], "train_images": len(y)}
-        r = linear_probe(
-            f,
-            y,
-            te["head_input"],
-            te["labels"],
-            C=ctx.knobs["probe_C"],
-            normalize=ctx.knobs["probe_norm"],
-            steps=ctx.knobs["probe_steps"],
-            num_classes=classes(ctx, data),
-            seed=seed,
-        )
-        return {"test_acc": r["acc"], "train_acc": r["train_acc"], "train_images": len(y)}
+        return probe(ctx, f, y, te, classes(ctx, data), seed)
 
     return work
+
+
+def probe(ctx, f: np.ndarray, y: np.ndarray, te: dict, num_classes: int, seed: int) -> dict:
+    """The experiment's linear probe (its knobs) on training features ``f``/``y``, scored on
+    the test features ``te``; the job's result row."""
+    from cnnlab.transfer import linear_probe
+
+    r = linear_probe(
+        f,
+        y,
+        te["head_input"],
+        te["labels"],
+        C=ctx.knobs["probe_C"],
+        normalize=ctx.knobs["probe_norm"],
+        steps=ctx.knobs["probe_steps"],
+        num_classes=num_classes,
+        seed=seed,
+    )
+    return {"test_acc": r["acc"], "train_acc": r["train_acc"], "train_images": len(y)}
 
 
 def top_job(ctx, n, seed: int):
