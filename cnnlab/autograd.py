@@ -356,8 +356,10 @@ def _sweep(root: Tensor, grad_root, retain_graph: bool, targets=None):
             _check_versions(node)
         bw = _state.overrides.get(node.fn) or node.backward_fn
         ctx = node.ctx
-        if bw is not None or not node.fn.keeps_layout:  # a plain-array backward
-            g, ctx = layout.dense(g), (_dense_ctx(ctx) if bw is not None else ctx)
+        if bw is not None:  # a replacement backward reads plain arrays
+            g, ctx = layout.dense(g), _dense_ctx(ctx)
+        elif not node.fn.keeps_layout:
+            g = layout.dense(g)
         in_grads = (bw or node.fn.backward)(ctx, g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)

@@ -87,7 +87,7 @@ class Tensor(TensorConversions, TensorInPlace):
         An op's result the oneDNN kernels kept in their blocked layout (cnnlab.kernels.
         layout) becomes a plain NCHW array here, the first time it is read."""
         d = self._data
-        if getattr(type(d), "is_blocked", False):
+        if layout.is_blocked(d):
             d = self._data = d.dense()
         return d
 
@@ -133,11 +133,7 @@ class Tensor(TensorConversions, TensorInPlace):
 
     @property
     def device(self) -> str:
-        return (
-            "cpu"
-            if getattr(type(self._data), "is_blocked", False)
-            else backend.device_of(self._data)
-        )
+        return "cpu" if layout.is_blocked(self._data) else backend.device_of(self._data)
 
     @property
     def is_leaf(self) -> bool:

@@ -60,7 +60,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from cnnlab.backend import get_array_module
-from cnnlab.kernels import allocator
+from cnnlab.kernels import allocator, layout
 
 __all__ = ["FUNCTIONS", "OPS", "get_kernels", "info", "pick", "set_kernels", "summary"]
 
@@ -224,7 +224,7 @@ def pick(op: str, *arrays, numpy_only: bool = False, **config) -> SimpleNamespac
         return _record(op, dtype, "reference", 'set_kernels("reference")')
     if choice == "numpy":
         return _record(op, dtype, "numpy", 'set_kernels("numpy")')
-    if not numpy_only and getattr(type(arrays[0]), "is_blocked", False):
+    if not numpy_only and layout.is_blocked(arrays[0]):
         # only oneDNN makes these, and its kernels take them without a reorder
         return _record(op, dtype, "onednn", f"{choice}: an image in oneDNN's blocked layout")
     why = _onednn_refusal(op, arrays, numpy_only, config)

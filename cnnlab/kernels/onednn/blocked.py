@@ -19,9 +19,10 @@ from __future__ import annotations
 import numpy as np
 
 from cnnlab.kernels.onednn import constants as k
+from cnnlab.kernels.onednn.arrays import as_f32
 from cnnlab.kernels.onednn.plan import Plan, cached
 
-__all__ = ["BLOCKED_TAGS", "Blocked", "empty", "tag_of"]
+__all__ = ["BLOCKED_TAGS", "Blocked", "empty", "image", "layout_tag", "raw", "tag_of"]
 
 # the layouts a Blocked may have (a primitive choosing another one writes NCHW instead)
 BLOCKED_TAGS = (k.TAG_NCHW16C, k.TAG_NCHW8C)
@@ -118,9 +119,18 @@ class Blocked:
         return f"Blocked(shape={self.shape}, layout={self.layout})"
 
 
-def empty(shape, tag: int, nbytes: int) -> Blocked:
-    """A new (uninitialised) Blocked of ``nbytes`` (the primitive's descriptor's size)."""
+def empty(shape, tag: int | None, nbytes: int):
+    """A kernel's new (uninitialised) result: an NCHW array where ``tag`` is None, else a
+    Blocked of ``nbytes`` (the size of the primitive's descriptor, padding included)."""
+    if tag is None:
+        return np.empty(shape, np.float32)
     return Blocked(np.empty(nbytes // 4, np.float32), shape, tag)
+
+
+def image(a, name: str, what: str):
+    """A kernel's image argument: a Blocked as it is, anything else as C-contiguous
+    float32 (``name`` and ``what`` go into the error)."""
+    return a if type(a) is Blocked else as_f32(a, name, what)
 
 
 def layout_tag(a) -> int:

@@ -198,16 +198,8 @@ def weights_plan(
     return cached(("conv_bwd_weights", *a), lambda: _weights_plan(*a))
 
 
-def _image(a, name: str, what: str):
-    """An image argument: a Blocked as it is, anything else as C-contiguous float32."""
-    return a if type(a) is bl.Blocked else as_f32(a, name, what)
-
-
 def _result(plan: Plan, name: str, shape):
-    tag = getattr(plan, f"{name}_tag")
-    if tag is None:
-        return np.empty(shape, np.float32)
-    return bl.empty(shape, tag, getattr(plan, f"{name}_nbytes"))
+    return bl.empty(shape, getattr(plan, f"{name}_tag"), getattr(plan, f"{name}_nbytes"))
 
 
 def conv2d_forward(x, w, b=None, *, stride, padding, dilation, groups: int, blocked: bool = False):
@@ -217,7 +209,7 @@ def conv2d_forward(x, w, b=None, *, stride, padding, dilation, groups: int, bloc
     Shape: x ``(N, C, H, W)``, w ``(O, C/groups, KH, KW)``, b ``(O,)`` or None ->
     ``(N, O, OH, OW)``.
     """
-    x = _image(x, "x", "conv2d_forward")
+    x = bl.image(x, "x", "conv2d_forward")
     w = as_f32(w, "w", "conv2d_forward")
     b = None if b is None else as_f32(b, "b", "conv2d_forward")
     plan = forward_plan(
@@ -248,7 +240,7 @@ def conv2d_backward_data(
 
     Shape: gy ``(N, O, OH, OW)``, w ``(O, C/groups, KH, KW)`` -> ``x_shape``.
     """
-    gy = _image(gy, "gy", "conv2d_backward_data")
+    gy = bl.image(gy, "gy", "conv2d_backward_data")
     w = as_f32(w, "w", "conv2d_backward_data")
     plan = data_plan(
         x_shape, w.shape, stride, padding, dilation, groups, bl.layout_tag(gy), blocked
@@ -267,8 +259,8 @@ def conv2d_backward_weights(
 
     Shape: x ``(N, C, H, W)``, gy ``(N, O, OH, OW)`` -> gw ``w_shape``, gb ``(O,)`` or None.
     """
-    x = _image(x, "x", "conv2d_backward_weights")
-    gy = _image(gy, "gy", "conv2d_backward_weights")
+    x = bl.image(x, "x", "conv2d_backward_weights")
+    gy = bl.image(gy, "gy", "conv2d_backward_weights")
     plan = weights_plan(
         x.shape,
         w_shape,

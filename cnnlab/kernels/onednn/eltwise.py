@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnlab.kernels import layout
 from cnnlab.kernels.onednn import blocked as bl
 from cnnlab.kernels.onednn import constants as k
 from cnnlab.kernels.onednn.arrays import as_f32
@@ -116,17 +117,13 @@ def _backward(name: str, gy, data, alpha: float = 0.0):
         gx = bl.Blocked(np.empty_like(gy.buf), gy.shape, gy.tag)
         gya, da, gxa = gy.buf, data.buf, gx.buf
     else:  # mixed layouts: both as NCHW
-        gya = as_f32(_dense(gy), "gy", f"{name}_backward")
-        da = as_f32(_dense(data), "data", f"{name}_backward")
+        gya = as_f32(layout.dense(gy), "gy", f"{name}_backward")
+        da = as_f32(layout.dense(data), "data", f"{name}_backward")
         gx = gxa = np.empty(gya.shape, np.float32)
     size = gya.size
     plan = cached(("eltwise_bwd", name, size, alpha), lambda: _backward_plan(name, size, alpha))
     plan.run(gy=gya, data=da, gx=gxa)
     return gx
-
-
-def _dense(a):
-    return a.dense() if type(a) is bl.Blocked else a
 
 
 def relu_forward(x) -> np.ndarray:

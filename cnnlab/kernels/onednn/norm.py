@@ -67,7 +67,6 @@ class _Layout:
 
     def __init__(self, plan: Plan, shape, inner_tag: int):
         self.shape, self.inner_tag = shape, inner_tag
-        self.out_tag = inner_tag  # results stay in the primitive's layout
         self.nchw = plan.md(shape, k.TAG_NCHW)
         self.inner = plan.md(shape, inner_tag)
         self.vec = plan.md(shape[1:2], k.TAG_X)
@@ -77,11 +76,10 @@ class _Layout:
 
     def output(self, plan: Plan, name: str, blocked: bool):
         """The memory the primitive writes ``name`` into (kept blocked with ``blocked``)."""
-        keep = blocked and self.out_tag in bl.BLOCKED_TAGS
-        user = self.user(plan, self.out_tag) if keep else self.nchw
-        plan.out_tag = self.out_tag if keep else None
-        plan.out_nbytes = plan.nbytes(user)
-        return plan.out_of(name, user, self.inner)
+        keep = blocked and self.inner_tag in bl.BLOCKED_TAGS
+        plan.out_tag = self.inner_tag if keep else None
+        plan.out_nbytes = plan.nbytes(self.inner)
+        return plan.out_of(name, self.inner if keep else self.nchw, self.inner)
 
 
 def _forward_pd(plan: Plan, lo: _Layout, prop: int, eps: float, flags: int):
@@ -155,13 +153,7 @@ def forward_plan(
     return cached(("bn_fwd", *a), lambda: _forward_plan(*a))
 
 
-def _image(a, what: str):
-    return a if type(a) is bl.Blocked else as_f32(a, "x", what)
-
-
 def _result(plan: Plan, shape):
-    if plan.out_tag is None:
-        return np.empty(shape, np.float32)
     return bl.empty(shape, plan.out_tag, plan.out_nbytes)
 
 
@@ -186,7 +178,7 @@ def batch_norm_train_forward(x, weight, bias, *, eps: float, blocked: bool = Fal
     -> y like x, mean ``(C,)``, var ``(C,)``. ``x`` may be a Blocked; with ``blocked``
     so may y.
     """
-    x = _image(x, "batch_norm_train_forward")
+    x = bl.image(x, "x", "batch_norm_train_forward")
     x4 = _as4(x)
     c = x4.shape[1]
     vs = _vectors("batch_norm_train_forward", c, weight=weight, bias=bias)
@@ -234,7 +226,7 @@ def batch_norm_inference_blocked(x, weight, bias, mean, var, *, eps: float, bloc
     """:func:`batch_norm_inference` through oneDNN's batch-norm primitive on the blocked
     layout (for an NCHW x two reorders around it: benchmarks/onednn_ops.py compares; a
     Blocked x runs in its own layout)."""
-    x = _image(x, "batch_norm_inference")
+    x = bl.image(x, "x", "batch_norm_inference")
     x4 = _as4(x)
     c = x4.shape[1]
     vs = _vectors("batch_norm_inference", c, weight=weight, bias=bias, mean=mean, var=var)
@@ -257,7 +249,7 @@ def batch_norm_backward(
     or None, gbias ``(C,)`` or None. gy and x may be Blocked; with ``blocked`` so may gx.
     """
     what = "batch_norm_backward"
-    gy, x = _image(gy, what), _image(x, what)
+    gy, x = bl.image(gy, "gy", what), bl.image(x, "x", what)
     if tuple(gy.shape) != tuple(x.shape):
         raise ValueError(f"oneDNN {what}: gy {gy.shape} and x {x.shape} differ")
     x4, gy4 = _as4(x), _as4(gy)

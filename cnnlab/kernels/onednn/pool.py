@@ -15,7 +15,7 @@ import numpy as np
 
 from cnnlab.kernels.onednn import blocked as bl
 from cnnlab.kernels.onednn import constants as k
-from cnnlab.kernels.onednn.arrays import as_f32, describe
+from cnnlab.kernels.onednn.arrays import describe
 from cnnlab.kernels.onednn.plan import Plan, cached, dims
 
 __all__ = [
@@ -137,21 +137,13 @@ def forward_plan(kind: str, x_shape, *, training=True, tag=k.TAG_NCHW, **geo) ->
     return cached(key, lambda: _forward_plan(alg[kind], training, int(tag), tuple(x_shape), *a))
 
 
-def _image(a, name: str, what: str):
-    return a if type(a) is bl.Blocked else as_f32(a, name, what)
-
-
-def _out(plan: Plan, shape, nbytes: int):
-    return np.empty(shape, np.float32) if plan.tag is None else bl.empty(shape, plan.tag, nbytes)
-
-
 def _backward(kind, alg, gy, x_shape, a, tag=k.TAG_NCHW, **extra):
     gy_tag = bl.layout_tag(gy)
     key = ("pool_bwd", kind, int(tag), gy_tag, tuple(x_shape), *a)
     plan = cached(key, lambda: _backward_plan(alg, int(tag), gy_tag, tuple(x_shape), *a))
     if tuple(gy.shape) != plan.y_shape:
         raise ValueError(f"{plan.what}: expected gy of shape {plan.y_shape}, got {gy.shape}")
-    gx = _out(plan, tuple(x_shape), plan.x_nbytes)
+    gx = bl.empty(tuple(x_shape), plan.tag, plan.x_nbytes)
     plan.run(gy=bl.raw(gy), gx=bl.raw(gx), **extra)
     return gx
 
@@ -172,7 +164,7 @@ def max_pool2d_forward(x, *, kernel, stride, padding, dilation, ceil_mode: bool)
     Shape: x ``(N, C, H, W)`` -> y ``(N, C, OH, OW)``; state for :func:`max_pool2d_backward`.
     A Blocked x gives a Blocked y of its layout.
     """
-    x = _image(x, "x", "max_pool2d_forward")
+    x = bl.image(x, "x", "max_pool2d_forward")
     a = _geo(kernel, stride, padding, dilation, ceil_mode)
     tag = bl.layout_tag(x)
     plan = forward_plan(
@@ -185,7 +177,7 @@ def max_pool2d_forward(x, *, kernel, stride, padding, dilation, ceil_mode: bool)
         dilation=a[3],
         ceil_mode=a[4],
     )
-    y = _out(plan, plan.y_shape, plan.y_nbytes)
+    y = bl.empty(plan.y_shape, plan.tag, plan.y_nbytes)
     ws = np.empty(plan.workspace_bytes, np.uint8)
     plan.run(x=bl.raw(x), y=bl.raw(y), workspace=ws)
     return y, MaxPoolState(tuple(x.shape), a, ws, tag)
@@ -197,7 +189,7 @@ def max_pool2d_backward(gy, state: MaxPoolState) -> np.ndarray:
 
     Shape: gy ``(N, C, OH, OW)`` -> ``(N, C, H, W)`` (in the forward's layout).
     """
-    gy = _image(gy, "gy", "max_pool2d_backward")
+    gy = bl.image(gy, "gy", "max_pool2d_backward")
     return _backward(
         "max",
         k.POOLING_MAX,
@@ -214,7 +206,7 @@ def avg_pool2d_forward(x, *, kernel, stride, padding, ceil_mode: bool, count_inc
 
     Shape: x ``(N, C, H, W)`` -> ``(N, C, OH, OW)``. A Blocked x gives a Blocked y.
     """
-    x = _image(x, "x", "avg_pool2d_forward")
+    x = bl.image(x, "x", "avg_pool2d_forward")
     kind = "avg_include" if count_include_pad else "avg_exclude"
     plan = forward_plan(
         kind,
@@ -227,7 +219,7 @@ def avg_pool2d_forward(x, *, kernel, stride, padding, ceil_mode: bool, count_inc
         dilation=(1, 1),
         ceil_mode=ceil_mode,
     )
-    y = _out(plan, plan.y_shape, plan.y_nbytes)
+    y = bl.empty(plan.y_shape, plan.tag, plan.y_nbytes)
     plan.run(x=bl.raw(x), y=bl.raw(y))
     return y
 
@@ -239,7 +231,7 @@ def avg_pool2d_backward(
 
     Shape: gy ``(N, C, OH, OW)`` -> ``x_shape`` (a Blocked gy gives a Blocked result).
     """
-    gy = _image(gy, "gy", "avg_pool2d_backward")
+    gy = bl.image(gy, "gy", "avg_pool2d_backward")
     a = _geo(kernel, stride, padding, (1, 1), ceil_mode)
     kind = "avg_include" if count_include_pad else "avg_exclude"
     alg = _avg_alg(count_include_pad)
