@@ -14,7 +14,7 @@ from numbers import Number
 import numpy as np
 
 from cnnlab import backend
-from cnnlab.autograd import _root_grad, _run_backward
+from cnnlab.backward import _root_grad, _run_backward
 from cnnlab.inplace import TensorInPlace
 from cnnlab.kernels import layout
 from cnnlab.tensor_convert import TensorConversions
