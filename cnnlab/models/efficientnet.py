@@ -35,6 +35,7 @@ import cnnlab.nn.functional as F
 from cnnlab import nn
 from cnnlab.models.imagenet_input import ImageNetInput
 from cnnlab.models.registry import register
+from cnnlab.ops.conv import Conv2d as Conv2dOp
 
 # (repeats, kernel, stride, expand ratio, input channels, output channels) per stage
 STAGES = [
@@ -55,16 +56,20 @@ BN_EPS = 1e-3
 
 class SameConv2d(nn.Conv2d):
     """Conv2d with TensorFlow's 'SAME' padding: total padding ``max((ceil(H / s) - 1) s + K - H,
-    0)``, the odd pixel on the bottom/right (what the TF-trained weights expect)."""
+    0)``, the odd pixel on the bottom/right (what the TF-trained weights expect). The padding
+    goes to the convolution itself (its kernels take (top, bottom, left, right)), not to a
+    padded copy of the input: no extra pass, and a blocked-layout input stays blocked."""
 
     def forward(self, x):
+        self._check(x)  # the layer's own message: dims and channels
         pads = []
         for size, k, s, d in zip(x.shape[2:], self.kernel_size, self.stride, self.dilation):
             total = max((math.ceil(size / s) - 1) * s + d * (k - 1) + 1 - size, 0)
-            pads.append((total // 2, total - total // 2))
-        if any(p for pair_ in pads for p in pair_):
-            x = cnnlab.pad(x, (pads[1][0], pads[1][1], pads[0][0], pads[0][1]))
-        return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+            pads += [total // 2, total - total // 2]
+        return Conv2dOp.apply(
+            x, self.weight, self.bias, stride=tuple(self.stride), padding=tuple(pads),
+            dilation=tuple(self.dilation), groups=self.groups,
+        )  # fmt: skip
 
 
 class MBConvBlock(nn.Module):
