@@ -11,7 +11,7 @@ at a ReLU whose input was ``x``:
 - guided:    ``g * (x > 0) * (g > 0)``, both masks.
 
 ReLU6 (``Hardtanh``, which EfficientNet-Lite uses) passes the gradient where ``0 < x < 6``
-(its ctx mask) and LeakyReLU through its slope; the sign rule on ``g`` is the same.
+(read off its output) and LeakyReLU through its slope; the sign rule on ``g`` is the same.
 """
 
 from __future__ import annotations
@@ -26,10 +26,15 @@ from cnnlab.ops.activation import Hardtanh, LeakyReLU, ReLU
 __all__ = ["DECONV_RULES", "GUIDED_RULES", "deconvnet", "guided_backprop"]
 
 
-# dL/dx = g * (x > 0) * (g > 0); ctx is ReLU's output y (y > 0 where x > 0) or
-# Hardtanh's mask of where it passes the gradient
+# dL/dx = g * (x > 0) * (g > 0); ctx is ReLU's output y (y > 0 where x > 0)
 def _guided(ctx, g):
     return (g * (ctx > 0) * (g > 0),)
+
+
+# dL/dx = g * (lo < x < hi) * (g > 0); ctx is Hardtanh's (y, lo, hi), y inside where x is
+def _guided_hardtanh(ctx, g):
+    y, lo, hi = ctx
+    return (g * ((y > lo) & (y < hi)) * (g > 0),)
 
 
 # dL/dx = g * (g > 0)
@@ -43,7 +48,7 @@ def _guided_leaky(ctx, g):
     return (get_array_module(g).where(mask, g, g * slope) * (g > 0),)
 
 
-GUIDED_RULES = {ReLU: _guided, Hardtanh: _guided, LeakyReLU: _guided_leaky}
+GUIDED_RULES = {ReLU: _guided, Hardtanh: _guided_hardtanh, LeakyReLU: _guided_leaky}
 DECONV_RULES = {ReLU: _deconv, Hardtanh: _deconv, LeakyReLU: _deconv}
 
 

@@ -36,7 +36,7 @@ is used). oneDNN's module also has ``available()``, ``why_unavailable()``, ``inf
 - ``"batch_norm"``: ``x_shape`` (4-D), ``training``;
 - ``"max_pool2d"``: ``x_shape, kernel, stride, padding, dilation, ceil_mode``;
 - ``"avg_pool2d"``: ``x_shape, kernel, stride, padding, ceil_mode, count_include_pad``;
-- ``"relu"``: ``x_shape``.
+- ``"relu"``: ``x_shape``; ``"hardtanh"``: ``x_shape, min_val, max_val``.
 
 oneDNN's functions also take images in its channel-blocked layout
 (:class:`cnnlab.kernels.onednn.blocked.Blocked`) and, asked with ``blocked=True``, return
@@ -72,15 +72,18 @@ FUNCTIONS = (
     "batch_norm_train_forward",
     "batch_norm_inference",
     "batch_norm_backward",
+    "batch_norm_inference_backward",
     "max_pool2d_forward",
     "max_pool2d_backward",
     "avg_pool2d_forward",
     "avg_pool2d_backward",
     "relu_forward",
     "relu_backward",
+    "hardtanh_forward",
+    "hardtanh_backward",
 )
 # the ops that ask for a backend: pick(op, ...)
-OPS = ("conv2d", "batch_norm", "max_pool2d", "avg_pool2d", "relu")
+OPS = ("conv2d", "batch_norm", "max_pool2d", "avg_pool2d", "relu", "hardtanh")
 CHOICES = ("auto", "onednn", "numpy", "reference")
 _ENV = "CNNLAB_KERNELS"
 
@@ -273,7 +276,7 @@ def _onednn_supports(mod, op: str, config: dict) -> bool:
         if config.get("training", True):
             return mod.supports("batch_norm_train_forward", x, None, None)
         return mod.supports("batch_norm_inference", x, None, None, None, None)
-    if op in ("max_pool2d", "avg_pool2d", "relu"):
+    if op in ("max_pool2d", "avg_pool2d", "relu", "hardtanh"):
         return mod.supports(f"{op}_forward", x, **config)
     raise ValueError(f"kernels: no oneDNN mapping for op {op!r}")
 

@@ -84,16 +84,29 @@ class LeakyReLU(Function):
 
 
 class Hardtanh(Function):
+    """``min(max(x, min_val), max_val)`` (ReLU6: 0 and 6); ``dL/dx = g`` strictly inside the
+    bounds, else 0. ``ctx`` is ``(y, min_val, max_val)``: for ``min_val < max_val``, ``y`` is
+    strictly inside exactly where ``x`` is, so the output (alive in the graph anyway) is all
+    backward needs."""
+
+    keeps_layout = True  # element-wise: a blocked-layout image stays in its layout
+
     @staticmethod
     def forward(x, *, min_val=-1.0, max_val=1.0):
-        xp = get_array_module(x)
-        y = xp.clip(x, min_val, max_val).astype(x.dtype, copy=False)
-        return y, (x > min_val) & (x < max_val)
+        bounds = {"min_val": min_val, "max_val": max_val}
+        k = kernels.pick("hardtanh", x, x_shape=x.shape, **bounds)
+        y = k.hardtanh_forward(x if k.keeps_layout else layout.dense(x), **bounds)
+        return y, (y, min_val, max_val)
 
-    # dL/dx = g where min_val < x < max_val, else 0
+    # dL/dx = g where min_val < x < max_val (equivalently min_val < y < max_val), else 0
     @staticmethod
     def backward(ctx, g):
-        return (g * ctx,)
+        y, min_val, max_val = ctx
+        bounds = {"min_val": min_val, "max_val": max_val}
+        k = kernels.pick("hardtanh", g, x_shape=g.shape, **bounds)
+        if not k.keeps_layout:
+            g, y = layout.dense(g), layout.dense(y)
+        return (k.hardtanh_backward(g, y, **bounds),)
 
 
 class ELU(Function):

@@ -70,17 +70,12 @@ class BatchNorm(Function):
     def backward(ctx, g):
         k, x4, w, mean, var, eps, training, has_w, has_b = ctx
         g4 = g if g.ndim == 4 else g.reshape(x4.shape)
-        if training and k.keeps_layout:
+        fn = k.batch_norm_backward if training else k.batch_norm_inference_backward
+        if k.keeps_layout:
             kw = {"blocked": True} if len(g.shape) == 4 else {}
-            gx, gw, gb = k.batch_norm_backward(g4, x4, w, mean, var, eps=eps, **kw)
-        elif training:
-            gx, gw, gb = k.batch_norm_backward(layout.dense(g4), x4, w, mean, var, eps=eps)
-        else:  # the eval backward is element-wise: the NumPy kernels (or the reference)
-            g4, x4 = layout.dense(g4), layout.dense(x4)
-            numpy_kernels = kernels.pick("batch_norm", x4, numpy_only=True)
-            gx, gw, gb = numpy_kernels.module.batch_norm_inference_backward(
-                g4, x4, w, mean, var, eps=eps
-            )
+            gx, gw, gb = fn(g4, x4, w, mean, var, eps=eps, **kw)
+        else:
+            gx, gw, gb = fn(layout.dense(g4), layout.dense(x4), w, mean, var, eps=eps)
         gx = gx if gx.ndim == len(g.shape) else gx.reshape(g.shape)
         return gx, (gw if has_w else None), (gb if has_b else None)
 

@@ -81,12 +81,25 @@ def test_every_kernel_on_a_blocked_image_equals_nchw(channels):
     np.testing.assert_allclose(
         d(ib), onednn.batch_norm_inference(x, wt, bs, m, v_pos, eps=1e-5), rtol=1e-5, atol=1e-5
     )
+    # the eval backward (statistics constant), in the blocked layout and on NCHW
+    eb = onednn.batch_norm_inference_backward(bg, bx, wt, m, v_pos, eps=1e-5, blocked=True)
+    en = onednn.batch_norm_inference_backward(g, x, wt, m, v_pos, eps=1e-5)
+    assert layout.is_blocked(eb[0]) and not layout.is_blocked(en[0])
+    for got, want in zip((d(eb[0]), *eb[1:]), en):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
     # ReLU forward and backward: element-wise on the flat buffers
     rb = onednn.relu_forward(bx)
     assert layout.is_blocked(rb)
     same(d(rb), onednn.relu_forward(x))
     same(d(onednn.relu_backward(bg, rb)), onednn.relu_backward(g, onednn.relu_forward(x)))
     same(onednn.relu_backward(g, rb), onednn.relu_backward(g, onednn.relu_forward(x)))  # mixed
+    # ReLU6 (hardtanh) alike
+    h6 = {"min_val": 0.0, "max_val": 0.5}
+    hb = onednn.hardtanh_forward(bx, **h6)
+    assert layout.is_blocked(hb)
+    same(d(hb), onednn.hardtanh_forward(x, **h6))
+    hn = onednn.hardtanh_forward(x, **h6)
+    same(d(onednn.hardtanh_backward(bg, hb, **h6)), onednn.hardtanh_backward(g, hn, **h6))
     # max and average pooling, forward and backward, in the image's layout
     pb, sb = onednn.max_pool2d_forward(bx, dilation=(1, 1), **POOL)
     p, s = onednn.max_pool2d_forward(x, dilation=(1, 1), **POOL)

@@ -1,5 +1,5 @@
-"""oneDNN element-wise activations (ReLU, leaky ReLU, ELU, GELU) against cnnlab's NumPy
-activations (forward and autograd backward) and PyTorch."""
+"""oneDNN element-wise activations (ReLU, leaky ReLU, ELU, GELU, hardtanh/ReLU6) against
+cnnlab's NumPy activations (forward and autograd backward) and PyTorch."""
 
 import numpy as np
 import pytest
@@ -28,6 +28,18 @@ ACTS = {
         lambda t: F.elu(t, 0.7),
         lambda t: torch.nn.functional.elu(t, 0.7),
     ),
+    "relu6": (
+        lambda x: onednn.hardtanh_forward(x, min_val=0.0, max_val=6.0),
+        lambda gy, x, y: onednn.hardtanh_backward(gy, y, min_val=0.0, max_val=6.0),
+        F.relu6,
+        "relu6",
+    ),
+    "hardtanh": (
+        lambda x: onednn.hardtanh_forward(x, min_val=-2.0, max_val=1.5),
+        lambda gy, x, y: onednn.hardtanh_backward(gy, y, min_val=-2.0, max_val=1.5),
+        lambda t: F.hardtanh(t, -2.0, 1.5),
+        lambda t: torch.nn.functional.hardtanh(t, -2.0, 1.5),
+    ),
     "gelu": (onednn.gelu_forward, lambda gy, x, y: onednn.gelu_backward(gy, x), F.gelu, "gelu"),
     "gelu_tanh": (
         lambda x: onednn.gelu_forward(x, approximate="tanh"),
@@ -43,6 +55,8 @@ ACTS = {
 def test_activation_matches_cnnlab_and_torch(name, shape):
     fwd, bwd, ref_fn, torch_fn = ACTS[name]
     x = (seeded(0).standard_normal(shape) * 2).astype(np.float32)
+    if x.size > 4:  # the clipping bounds themselves: no gradient there (PyTorch)
+        x.flat[:4] = [0.0, 6.0, -2.0, 1.5]
     gy = seeded(1).standard_normal(shape).astype(np.float32)
     y = fwd(x)
     gx = bwd(gy, x, y)
@@ -93,3 +107,16 @@ def test_relu_nan_check_in_every_row_and_size(size):
     x[0], x[-1] = np.inf, -np.inf
     y = onednn.relu_forward(x)
     assert y[0] == np.inf and y[-1] == 0.0 and not np.isnan(y).any()
+
+
+def test_hardtanh_keeps_nan_and_is_checked_only_where_needed():
+    # regression: oneDNN's clip maps NaN to a bound; PyTorch's relu6/hardtanh keep it
+    x = np.array([np.nan, -1.0, 2.0, 7.0, np.inf, -np.inf] * 20000, np.float32)
+    y = onednn.hardtanh_forward(x, min_val=0.0, max_val=6.0)
+    np.testing.assert_array_equal(y[:6], [np.nan, 0.0, 2.0, 6.0, 6.0, 0.0])
+    t = torch.nn.functional.relu6(torch.from_numpy(x[:6])).numpy() if torch is not None else None
+    if t is not None:
+        np.testing.assert_array_equal(y[:6], t)
+    assert not onednn.supports("hardtanh_forward", x, min_val=1.0, max_val=1.0)
+    with pytest.raises(ValueError, match="min_val < max_val"):
+        onednn.hardtanh_forward(x, min_val=2.0, max_val=1.0)

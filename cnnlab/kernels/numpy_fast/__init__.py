@@ -24,7 +24,12 @@ from cnnlab.kernels.numpy_fast.pool import (
     max_pool2d_indices,
     max_pool2d_inference,
 )
-from cnnlab.kernels.numpy_fast.relu import relu_backward, relu_forward
+from cnnlab.kernels.numpy_fast.relu import (
+    hardtanh_backward,
+    hardtanh_forward,
+    relu_backward,
+    relu_forward,
+)
 
 __all__ = [
     "avg_pool2d_backward",
@@ -36,6 +41,8 @@ __all__ = [
     "conv2d_backward_data",
     "conv2d_backward_weights",
     "conv2d_forward",
+    "hardtanh_backward",
+    "hardtanh_forward",
     "max_pool2d_backward",
     "max_pool2d_forward",
     "max_pool2d_indices",

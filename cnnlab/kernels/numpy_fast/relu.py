@@ -1,11 +1,11 @@
-"""ReLU, its batch split over :mod:`cnnlab.threads`."""
+"""ReLU and hardtanh (ReLU6), their batch split over :mod:`cnnlab.threads`."""
 
 from __future__ import annotations
 
 from cnnlab.backend import get_array_module
 from cnnlab.threads import split_batch
 
-__all__ = ["relu_backward", "relu_forward"]
+__all__ = ["hardtanh_backward", "hardtanh_forward", "relu_backward", "relu_forward"]
 
 
 def relu_forward(x):
@@ -23,4 +23,25 @@ def relu_backward(gy, y):
     gx = xp.empty(gy.shape, dtype=gy.dtype)
 
     split_batch(lambda i: xp.multiply(gy[i], y[i] > 0, out=gx[i]), gy)
+    return gx
+
+
+def hardtanh_forward(x, *, min_val: float, max_val: float):
+    """``min(max(x, min_val), max_val)``. Shape: any -> the same."""
+    xp = get_array_module(x)
+    y = xp.empty(x.shape, dtype=x.dtype)
+    split_batch(lambda i: xp.clip(x[i], min_val, max_val, out=y[i]), x)
+    return y
+
+
+# dL/dx = g where min_val < x < max_val, i.e. where min_val < y < max_val
+def hardtanh_backward(gy, y, *, min_val: float, max_val: float):
+    """``g * (min_val < y < max_val)``. Shape: any -> the same."""
+    xp = get_array_module(gy)
+    gx = xp.empty(gy.shape, dtype=gy.dtype)
+
+    def part(i):
+        xp.multiply(gy[i], (y[i] > min_val) & (y[i] < max_val), out=gx[i])
+
+    split_batch(part, gy)
     return gx

@@ -32,6 +32,8 @@ from cnnlab.kernels.onednn.eltwise import (
     elu_forward,
     gelu_backward,
     gelu_forward,
+    hardtanh_backward,
+    hardtanh_forward,
     leaky_relu_backward,
     leaky_relu_forward,
     relu_backward,
@@ -41,6 +43,7 @@ from cnnlab.kernels.onednn.library import WHEEL, OneDNNError, load, wait_policy,
 from cnnlab.kernels.onednn.norm import (
     batch_norm_backward,
     batch_norm_inference,
+    batch_norm_inference_backward,
     batch_norm_train_forward,
 )
 from cnnlab.kernels.onednn.pool import (
@@ -66,6 +69,7 @@ __all__ = [
     "avg_pool2d_forward",
     "batch_norm_backward",
     "batch_norm_inference",
+    "batch_norm_inference_backward",
     "batch_norm_train_forward",
     "channel_affine",
     "conv2d_backward_data",
@@ -80,6 +84,8 @@ __all__ = [
     "gelu_forward",
     "get_num_threads",
     "info",
+    "hardtanh_backward",
+    "hardtanh_forward",
     "leaky_relu_backward",
     "leaky_relu_forward",
     "max_pool2d_backward",
@@ -152,11 +158,15 @@ def _batch_norm_inference(x, *rest, **args) -> None:
 ELTWISE_MIN_SIZE = 1 << 16
 
 
-def _eltwise(x, *rest, negative_slope=0.0, alpha=0.0, approximate="none") -> None:
+def _eltwise(
+    x, *rest, negative_slope=0.0, alpha=0.0, approximate="none", min_val=-1.0, max_val=1.0
+) -> None:
     if x.size < ELTWISE_MIN_SIZE:
         raise ValueError("too small to pay for the call")
     if min(negative_slope, alpha) < 0:
         raise ValueError("oneDNN differentiates from the output: needs alpha >= 0")
+    if not min_val < max_val:
+        raise ValueError("oneDNN differentiates hardtanh from the output: needs min < max")
 
 
 _PLANS = {
@@ -171,9 +181,10 @@ _PLANS = {
     "batch_norm_train_forward": _batch_norm,
     "batch_norm_inference": _batch_norm_inference,
     "batch_norm_backward": lambda gy, *rest, **args: _batch_norm(gy),
+    "batch_norm_inference_backward": lambda gy, *rest, **args: _batch_norm(gy),
     **{
         f"{name}_{pass_}": _eltwise
-        for name in ("relu", "leaky_relu", "elu", "gelu")
+        for name in ("relu", "leaky_relu", "elu", "gelu", "hardtanh")
         for pass_ in ("forward", "backward")
     },
 }

@@ -20,6 +20,7 @@ from cnnlab.kernels.onednn.plan import Plan, cached
 __all__ = [
     "batch_norm_backward",
     "batch_norm_inference",
+    "batch_norm_inference_backward",
     "batch_norm_inference_blocked",
     "batch_norm_train_forward",
 ]
@@ -112,14 +113,16 @@ def _forward_plan(shape, scale, shift, eps, training, blocked, x_tag, keep) -> P
     return plan
 
 
-def _backward_plan(shape, scale, shift, eps, blocked, x_tag, gy_tag, keep) -> Plan:
-    plan = Plan(f"batch norm backward ({describe(x=shape)}, eps {eps})")
+def _backward_plan(shape, scale, shift, eps, blocked, x_tag, gy_tag, keep, stats=False) -> Plan:
+    # stats: the given (running) statistics are constants, as in eval (use_global_stats)
+    mode = "eval " if stats else ""
+    plan = Plan(f"batch norm {mode}backward ({describe(x=shape)}, eps {eps})")
     lo = _Layout(plan, shape, _inner_tag(shape, blocked, x_tag, gy_tag))
-    flags = _flags(scale, shift)
+    flags = _flags(scale, shift) | (k.USE_GLOBAL_STATS if stats else 0)
     hint = _forward_pd(plan, lo, k.FORWARD_TRAINING, eps, flags)
     pd = plan.pd(
         plan.lib.dnnl_batch_normalization_backward_primitive_desc_create,
-        k.BACKWARD if flags else k.BACKWARD_DATA,
+        k.BACKWARD if scale or shift else k.BACKWARD_DATA,
         lo.inner,
         lo.inner,
         lo.inner,
@@ -248,7 +251,21 @@ def batch_norm_backward(
     Shape: gy, x ``(N, C, H, W)``, weight/mean/var ``(C,)`` -> gx like x, gweight ``(C,)``
     or None, gbias ``(C,)`` or None. gy and x may be Blocked; with ``blocked`` so may gx.
     """
-    what = "batch_norm_backward"
+    return _backward("batch_norm_backward", gy, x, weight, mean, var, eps, bias, blocked, False)
+
+
+def batch_norm_inference_backward(
+    gy, x, weight, mean, var, *, eps: float, bias: bool | None = None, blocked: bool = False
+):
+    """Gradients of :func:`batch_norm_inference`, whose statistics are constants:
+    ``dL/dx = weight / sqrt(var + eps) · gy``, ``dL/dweight = Σ gy·x̂``, ``dL/dbias = Σ gy``
+    (oneDNN's backward with ``use_global_stats``). Shapes and layouts as
+    :func:`batch_norm_backward`."""
+    what = "batch_norm_inference_backward"
+    return _backward(what, gy, x, weight, mean, var, eps, bias, blocked, True)
+
+
+def _backward(what, gy, x, weight, mean, var, eps, bias, blocked, stats):
     gy, x = bl.image(gy, "gy", what), bl.image(x, "x", what)
     if tuple(gy.shape) != tuple(x.shape):
         raise ValueError(f"oneDNN {what}: gy {gy.shape} and x {x.shape} differ")
@@ -257,7 +274,7 @@ def batch_norm_backward(
     scale, shift = weight is not None, (weight is not None) if bias is None else bool(bias)
     vs = _vectors(what, c, weight=weight, mean=mean, var=var)
     a = tuple(x4.shape), scale, shift, float(eps), BLOCKED
-    a += (bl.layout_tag(x4), bl.layout_tag(gy4), bool(blocked))
+    a += (bl.layout_tag(x4), bl.layout_tag(gy4), bool(blocked), bool(stats))
     plan = cached(("bn_bwd", *a), lambda: _backward_plan(*a))
     gx = _result(plan, x4.shape)
     gw = np.empty(c, np.float32) if scale else None

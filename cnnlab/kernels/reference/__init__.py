@@ -26,7 +26,12 @@ from cnnlab.kernels.reference.pool import (
     max_pool2d_indices,
     max_pool2d_inference,
 )
-from cnnlab.kernels.reference.relu import relu_backward, relu_forward
+from cnnlab.kernels.reference.relu import (
+    hardtanh_backward,
+    hardtanh_forward,
+    relu_backward,
+    relu_forward,
+)
 
 __all__ = [
     "avg_pool2d_backward",
@@ -38,6 +43,8 @@ __all__ = [
     "conv2d_backward_data",
     "conv2d_backward_weights",
     "conv2d_forward",
+    "hardtanh_backward",
+    "hardtanh_forward",
     "im2col",
     "max_pool2d_backward",
     "max_pool2d_forward",
