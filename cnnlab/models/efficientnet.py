@@ -35,6 +35,7 @@ import cnnlab.nn.functional as F
 from cnnlab import nn
 from cnnlab.models.imagenet_input import ImageNetInput
 from cnnlab.models.registry import register
+from cnnlab.nn.fusion import conv_bn
 from cnnlab.ops.conv import Conv2d as Conv2dOp
 
 # (repeats, kernel, stride, expand ratio, input channels, output channels) per stage
@@ -60,14 +61,13 @@ class SameConv2d(nn.Conv2d):
     goes to the convolution itself (its kernels take (top, bottom, left, right)), not to a
     padded copy of the input: no extra pass, and a blocked-layout input stays blocked."""
 
-    def forward(self, x):
-        self._check(x)  # the layer's own message: dims and channels
+    def _conv_forward(self, x, weight, bias):
         pads = []
         for size, k, s, d in zip(x.shape[2:], self.kernel_size, self.stride, self.dilation):
             total = max((math.ceil(size / s) - 1) * s + d * (k - 1) + 1 - size, 0)
             pads += [total // 2, total - total // 2]
         return Conv2dOp.apply(
-            x, self.weight, self.bias, stride=tuple(self.stride), padding=tuple(pads),
+            x, weight, bias, stride=tuple(self.stride), padding=tuple(pads),
             dilation=tuple(self.dilation), groups=self.groups,
         )  # fmt: skip
 
@@ -91,9 +91,9 @@ class MBConvBlock(nn.Module):
     def forward(self, x):
         h = x
         if self.expand != 1:
-            h = F.relu6(self._bn0(self._expand_conv(h)))
-        h = F.relu6(self._bn1(self._depthwise_conv(h)))
-        h = self._bn2(self._project_conv(h))
+            h = F.relu6(conv_bn(self._expand_conv, self._bn0, h))
+        h = F.relu6(conv_bn(self._depthwise_conv, self._bn1, h))
+        h = conv_bn(self._project_conv, self._bn2, h)
         return h + x if self.skip else h
 
 
@@ -166,7 +166,7 @@ class EfficientNetLite(nn.Module):
             x = (x - self.mean) / self.std
         elif self.normalize and self.grey == "average":  # the three channels' statistics agree
             x = (x - self.mean[:, :1]) / self.std[:, :1]
-        x = F.relu6(self._bn0(self._conv_stem(x)))
+        x = F.relu6(conv_bn(self._conv_stem, self._bn0, x))
         return self.forward_from(x, 0)
 
     def forward_from(self, x, block: int):
@@ -175,7 +175,7 @@ class EfficientNetLite(nn.Module):
         activations of its frozen bottom this way."""
         for b in self._blocks[block:] if block else self._blocks:
             x = b(x)
-        x = F.relu6(self._bn1(self._conv_head(x)))
+        x = F.relu6(conv_bn(self._conv_head, self._bn1, x))
         x = self._avg_pooling(x).flatten(1)
         return self._fc(self._dropout(x))
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import cnnlab
 from cnnlab import nn
 from cnnlab.models.registry import register
+from cnnlab.nn.fusion import conv_bn
 
 
 class ShortcutA(nn.Module):
@@ -71,8 +72,8 @@ class BasicBlock(nn.Module):
                 raise ValueError(f"BasicBlock: shortcut must be 'A' or 'B', got {shortcut!r}")
 
     def forward(self, x):
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
+        out = self.relu(conv_bn(self.conv1, self.bn1, x))
+        out = conv_bn(self.conv2, self.bn2, out)
         if self.residual:
             out = out + (x if self.downsample is None else self.downsample(x))
         return self.relu(out)
@@ -109,7 +110,7 @@ class CifarResNet(nn.Module):
         self.fc = nn.Linear(64, num_classes)
 
     def forward(self, x):
-        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.relu(conv_bn(self.conv1, self.bn1, x))
         x = self.layer3(self.layer2(self.layer1(x)))
         return self.fc(self.avgpool(x).flatten(1))
 
@@ -135,7 +136,7 @@ class ResNet(nn.Module):
         self.fc = nn.Linear(512, num_classes)
 
     def forward(self, x):
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.maxpool(self.relu(conv_bn(self.conv1, self.bn1, x)))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return self.fc(self.avgpool(x).flatten(1))
 

@@ -74,8 +74,17 @@ class Sequential(Module):
         return self
 
     def forward(self, x):
-        for m in self._modules.values():
-            x = m(x)
+        # a Conv2d followed by an eval-mode BatchNorm2d runs as one folded conv without
+        # gradients (cnnlab.nn.fusion says when, and how to turn it off)
+        from cnnlab.nn.fusion import can_fold, conv_bn
+
+        mods = list(self._modules.values())
+        i = 0
+        while i < len(mods):
+            if i + 1 < len(mods) and can_fold(mods[i], mods[i + 1]):
+                x, i = conv_bn(mods[i], mods[i + 1], x), i + 2
+            else:
+                x, i = mods[i](x), i + 1
         return x
 
 

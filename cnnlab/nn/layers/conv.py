@@ -182,9 +182,12 @@ class Conv2d(_ConvNd):
 
     def forward(self, x):
         self._check(x)
-        return F.conv2d(
-            x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
-        )
+        return self._conv_forward(x, self.weight, self.bias)
+
+    def _conv_forward(self, x, weight, bias):
+        """This layer's convolution with the given weight and bias (PyTorch's name): what
+        :mod:`cnnlab.nn.fusion` runs with batch norm folded into them."""
+        return F.conv2d(x, weight, bias, self.stride, self.padding, self.dilation, self.groups)
 
 
 class ConvTranspose2d(_ConvNd):

@@ -1,0 +1,138 @@
+"""Batch norm folded into the convolution before it, for inference.
+
+In eval mode batch norm is a fixed per-channel affine map of its input ``z``::
+
+    bn(z) = s * z + t,    s = weight / sqrt(running_var + eps),    t = bias - running_mean * s
+
+and after a convolution ``z = W * x + b`` that is again a convolution, each output channel's
+filter scaled by its ``s``::
+
+    bn(conv(x)) = (s W) * x + (s b + t)
+
+So one pass over the output instead of two, and no batch-norm kernel at all. The answer is
+the same up to float rounding (the products are rounded in another order: differences of
+about 1e-7 of the output's largest values in float32), as with PyTorch's
+``torch.nn.utils.fusion.fuse_conv_bn_eval``.
+
+:func:`conv_bn` runs ``bn(conv(x))`` folded where that changes nothing a user can see, and
+unfolded otherwise; ``nn.Sequential`` and the zoo's ResNets and EfficientNet call it. It
+folds only when all of these hold:
+
+- no gradient is being recorded (``cnnlab.no_grad()``): the folded weights are new arrays,
+  so gradients would not reach the layers' own parameters;
+- ``bn`` is a ``BatchNorm2d`` in eval mode with running statistics, ``conv`` a ``Conv2d``
+  (or a subclass that changes only ``_conv_forward``, like EfficientNet's TF padding) whose
+  output channels are ``bn``'s;
+- neither layer has a forward hook or pre-hook (a feature-map hook sees what it saw before);
+- folding is on (``fold_batch_norm(False)`` turns it off, as a ``with`` block or for good).
+
+The folded weights are computed on every call from the layers' current parameters and
+statistics (a few thousand multiplications), so they are never stale.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from cnnlab.autograd import is_grad_enabled
+from cnnlab.nn.layers.conv import Conv2d
+from cnnlab.nn.layers.norm import BatchNorm2d, _BatchNorm
+from cnnlab.nn.parameter import Parameter
+from cnnlab.tensor import Tensor
+
+__all__ = ["can_fold", "conv_bn", "fold_batch_norm", "fold_conv_bn", "fuse_conv_bn_eval"]
+
+_enabled = [True]
+
+
+class fold_batch_norm:  # noqa: N801 - a function to the user; a class so `with` restores
+    """Turn folding on (``True``, the default) or off, at once and for every later call;
+    used as ``with fold_batch_norm(False): ...`` it restores the previous setting on exit
+    (to compare against the unfolded layers, say)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.prev = _enabled[0]
+        _enabled[0] = bool(enabled)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _enabled[0] = self.prev
+        return False
+
+
+def _hooked(m) -> bool:
+    return bool(m._forward_hooks or m._forward_pre_hooks)
+
+
+def can_fold(conv, bn) -> bool:
+    """Whether :func:`conv_bn` folds ``bn`` into ``conv`` now (the conditions above)."""
+    return (
+        _enabled[0]
+        and not is_grad_enabled()
+        and isinstance(conv, Conv2d)
+        and type(conv).forward is Conv2d.forward
+        and isinstance(bn, BatchNorm2d)
+        and type(bn).forward is _BatchNorm.forward
+        and not bn.training
+        and bn.running_mean is not None
+        and conv.out_channels == bn.num_features
+        and not (_hooked(conv) or _hooked(bn))
+    )
+
+
+def fold_conv_bn(weight, bias, bn) -> tuple[np.ndarray, np.ndarray]:
+    """The arrays ``(s W, s b + t)`` of a convolution ``(weight, bias)`` (bias may be None)
+    followed by eval-mode ``bn`` (module above). Computed in float64, returned in the
+    weight's dtype.
+
+    Shape: weight ``(O, C/groups, KH, KW)``, bias ``(O,)`` or None -> the same shapes."""
+    w = np.asarray(weight.data if isinstance(weight, Tensor) else weight)
+    mean = np.asarray(bn.running_mean.data, np.float64)
+    var = np.asarray(bn.running_var.data, np.float64)
+    s = 1.0 / np.sqrt(var + bn.eps)
+    if bn.weight is not None:
+        s = s * np.asarray(bn.weight.data, np.float64)
+    t = -mean * s
+    if bn.bias is not None:
+        t = t + np.asarray(bn.bias.data, np.float64)
+    if bias is not None:
+        t = t + s * np.asarray(bias.data if isinstance(bias, Tensor) else bias, np.float64)
+    folded = (w.astype(np.float64) * s.reshape(-1, 1, 1, 1)).astype(w.dtype)
+    return folded, t.astype(w.dtype)
+
+
+def conv_bn(conv, bn, x):
+    """``bn(conv(x))``, batch norm folded into the convolution's weights where
+    :func:`can_fold` says so (the same answer up to rounding, one pass less)."""
+    if not can_fold(conv, bn):
+        return bn(conv(x))
+    conv._check(x)
+    w, b = fold_conv_bn(conv.weight, conv.bias, bn)
+    return conv._conv_forward(x, Tensor(w), Tensor(b))
+
+
+def fuse_conv_bn_eval(conv, bn):
+    """A new convolution computing ``bn(conv(x))`` of eval-mode ``bn`` (PyTorch's
+    ``torch.nn.utils.fusion.fuse_conv_bn_eval``): a copy of ``conv`` with the folded weight
+    and a bias. Neither argument is changed."""
+    if not isinstance(conv, Conv2d) or not isinstance(bn, BatchNorm2d):
+        raise TypeError(
+            f"fuse_conv_bn_eval: expected a Conv2d and a BatchNorm2d, got "
+            f"{type(conv).__name__} and {type(bn).__name__}"
+        )
+    if bn.training or bn.running_mean is None:
+        raise ValueError("fuse_conv_bn_eval: batch norm must be in eval mode with running stats")
+    if conv.out_channels != bn.num_features:
+        raise ValueError(
+            f"fuse_conv_bn_eval: the conv has {conv.out_channels} output channels, batch norm "
+            f"{bn.num_features} features"
+        )
+    w, b = fold_conv_bn(conv.weight, conv.bias, bn)
+    fused = copy.deepcopy(conv)
+    fused.weight = Parameter(w)
+    fused.bias = Parameter(b)
+    return fused
