@@ -8,7 +8,9 @@ first checks that they compute the same loss (and refuses to time a pair that di
 times them interleaved (median of repeats; the table also gives the lowest and highest ratio
 of one repeat's side-by-side samples, a measure of the machine's noise), with PyTorch's
 threads set to the BLAS threads cnnlab uses. A training step is forward + cross-entropy +
-backward + SGD-momentum update. PyTorch is also timed with channels_last memory format. Peak
+backward + SGD-momentum update. PyTorch is also timed with channels_last memory format, and
+for inference with batch norm folded into the convolutions (``torch.fx``'s ``fuse``), which
+cnnlab does by itself under ``no_grad`` in eval mode (:mod:`cnnlab.nn.fusion`). Peak
 memory is the resident-set growth of a fresh process running 5 steps of one framework (peak
 RSS, ``VmHWM``, after minus RSS before building the model). The kernels cnnlab ran (from
 ``cnnlab.kernels.info()``) are printed after the table; ``--kernels`` forces a backend.
@@ -58,6 +60,9 @@ WORKLOADS = [
     Workload("vgg-style-train", "vgg_style", (3, 32, 32), 128, True, 1.0),
     # the model `cnnlab train` trains by default (dropout off so both compute the same loss)
     Workload("fashion-cnn-train", "fashion_cnn", (1, 28, 28), 128, True, 1.0),
+    # fine-tuning all of EfficientNet-Lite0 (ImageNet weights, fresh 10-class head, dropout
+    # off) at 96 px, as `cnnlab train --pretrained --image-size 96`; no target in #13
+    Workload("efficientnet-ft-train", "efficientnet_lite0", (3, 96, 96), 32, True, 1.0),
 ]
 
 
@@ -70,6 +75,11 @@ def build(w: Workload):
     elif w.model == "fashion_cnn":
         ours = models.create(w.model, dropout=0.0)
         theirs = torch_twins.FashionCNN()
+    elif w.model == "efficientnet_lite0":
+        from benchmarks.transfer_features import torch_twin
+
+        ours = models.create(w.model, pretrained=True, num_classes=10, dropout=0.0)
+        return ours, torch_twin(ours.state_dict(), logits=True)
     else:
         ours = models.create(w.model)
         theirs = {"lenet5": torch_twins.LeNet5, "resnet20": torch_twins.ResNet20}[w.model]()
@@ -103,13 +113,17 @@ def cnnlab_step(model, w: Workload, x, y):
     return train if w.train else infer
 
 
-def torch_step(model, w: Workload, x, y, channels_last=False):
+def torch_step(model, w: Workload, x, y, channels_last=False, fused=False):
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
         xt = xt.contiguous(memory_format=torch.channels_last)
     model.train(w.train)
+    if fused:  # inference with PyTorch's own conv + batch-norm folding (torch.fx)
+        from torch.fx.experimental.optimization import fuse
+
+        model = fuse(model.eval())
 
     def train():
         loss = torch.nn.functional.cross_entropy(model(xt), yt)
@@ -210,12 +224,17 @@ def main(argv=None) -> None:
         ours, theirs = build(w)
         check_same_loss(ours, theirs, w, x, y)
         _, theirs_cl = build(w)
+        fused = {}
+        if not w.train:  # against PyTorch folding batch norm too (cnnlab folds by itself)
+            _, theirs_fused = build(w)
+            fused = {"torch_fused": torch_step(theirs_fused, w, x, y, fused=True)}
         samples: dict = {}
         t = interleaved(
             {
                 "cnnlab": cnnlab_step(ours, w, x, y),
                 "torch": torch_step(theirs, w, x, y),
                 "torch_cl": torch_step(theirs_cl, w, x, y, channels_last=True),
+                **fused,
             },
             repeats=args.repeats,
             samples=samples,
@@ -228,6 +247,7 @@ def main(argv=None) -> None:
             "per-repeat ratios": ratio_range(samples, "torch", "cnnlab"),
             "target": f">= {w.target}",
             "vs channels_last": f"{t['torch_cl'] / t['cnnlab']:.2f}",
+            "vs torch fused": f"{t['torch_fused'] / t['cnnlab']:.2f}" if fused else "-",
         }
         if not args.no_memory:
             mo = peak_memory(w, "cnnlab", threads, args.kernels)

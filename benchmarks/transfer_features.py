@@ -19,8 +19,10 @@ STAGES = [(1, 3, 1, 1, 32, 16), (2, 3, 2, 6, 16, 24), (2, 5, 2, 6, 24, 40), (3, 
           (3, 5, 1, 6, 80, 112), (4, 5, 2, 6, 112, 192), (1, 3, 1, 6, 192, 320)]  # fmt: skip
 
 
-def torch_twin(state: dict):
-    """EfficientNet-Lite0 in PyTorch (TF 'same' padding, ReLU6, no SE) with ``state`` loaded."""
+def torch_twin(state: dict, logits: bool = False):
+    """EfficientNet-Lite0 in PyTorch (TF 'same' padding, ReLU6, no SE) with ``state`` loaded,
+    in eval mode: the pooled 1280 features, or with ``logits`` the head's output (no dropout;
+    the head's size is the state's)."""
     import torch
     import torch.nn.functional as F
     from torch import nn
@@ -62,13 +64,14 @@ def torch_twin(state: dict):
                 for i in range(r)
             )
             self._conv_head, self._bn1 = same(320, 1280, 1), nn.BatchNorm2d(1280, eps=1e-3)
-            self._fc = nn.Linear(1280, 1000)
+            self._fc = nn.Linear(1280, int(np.asarray(state["_fc.weight"]).shape[0]))
 
         def forward(self, x):
             x = F.relu6(self._bn0(self._conv_stem((x - 0.5) / 0.5)))
             for b in self._blocks:
                 x = b(x)
-            return F.relu6(self._bn1(self._conv_head(x))).mean((2, 3))
+            x = F.relu6(self._bn1(self._conv_head(x))).mean((2, 3))
+            return self._fc(x) if logits else x
 
     net = Net()
     net.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in state.items()})
