@@ -112,6 +112,11 @@ def override_backward(function: type, backward):
             _state.overrides[function] = prev
 
 
+def tracing() -> bool:
+    """Whether a :func:`trace` callback is watching the ops run now."""
+    return bool(_state.tracers)
+
+
 @contextmanager
 def trace(callback):
     """Call ``callback(function, inputs, kwargs, output)`` after every op run in the block.

@@ -10,12 +10,17 @@ oneDNN package where it is absent. Ops say they accept such arrays with
 
 from __future__ import annotations
 
-__all__ = ["add", "dense", "is_blocked"]
+__all__ = ["add", "dense", "is_blocked", "tag"]
 
 
 def is_blocked(a) -> bool:
     """Whether ``a`` is a blocked-layout image (not a NumPy/CuPy array)."""
     return getattr(type(a), "is_blocked", False)
+
+
+def tag(a) -> int | None:
+    """The oneDNN format tag of a blocked image's layout; None for a plain array (or None)."""
+    return a.tag if is_blocked(a) else None
 
 
 def dense(a):

@@ -31,7 +31,6 @@ import math
 import numpy as np
 
 import cnnlab
-import cnnlab.nn.functional as F
 from cnnlab import nn
 from cnnlab.models.imagenet_input import ImageNetInput
 from cnnlab.models.registry import register
@@ -61,13 +60,16 @@ class SameConv2d(nn.Conv2d):
     goes to the convolution itself (its kernels take (top, bottom, left, right)), not to a
     padded copy of the input: no extra pass, and a blocked-layout input stays blocked."""
 
-    def _conv_forward(self, x, weight, bias):
+    def _pads(self, x) -> tuple:
         pads = []
         for size, k, s, d in zip(x.shape[2:], self.kernel_size, self.stride, self.dilation):
             total = max((math.ceil(size / s) - 1) * s + d * (k - 1) + 1 - size, 0)
             pads += [total // 2, total - total // 2]
+        return tuple(pads)
+
+    def _conv_forward(self, x, weight, bias):
         return Conv2dOp.apply(
-            x, weight, bias, stride=tuple(self.stride), padding=tuple(pads),
+            x, weight, bias, stride=tuple(self.stride), padding=self._pads(x),
             dilation=tuple(self.dilation), groups=self.groups,
         )  # fmt: skip
 
@@ -91,10 +93,9 @@ class MBConvBlock(nn.Module):
     def forward(self, x):
         h = x
         if self.expand != 1:
-            h = F.relu6(conv_bn(self._expand_conv, self._bn0, h))
-        h = F.relu6(conv_bn(self._depthwise_conv, self._bn1, h))
-        h = conv_bn(self._project_conv, self._bn2, h)
-        return h + x if self.skip else h
+            h = conv_bn(self._expand_conv, self._bn0, h, act="relu6")
+        h = conv_bn(self._depthwise_conv, self._bn1, h, act="relu6")
+        return conv_bn(self._project_conv, self._bn2, h, residual=x if self.skip else None)
 
 
 class EfficientNetLite(nn.Module):
@@ -166,7 +167,7 @@ class EfficientNetLite(nn.Module):
             x = (x - self.mean) / self.std
         elif self.normalize and self.grey == "average":  # the three channels' statistics agree
             x = (x - self.mean[:, :1]) / self.std[:, :1]
-        x = F.relu6(conv_bn(self._conv_stem, self._bn0, x))
+        x = conv_bn(self._conv_stem, self._bn0, x, act="relu6")
         return self.forward_from(x, 0)
 
     def forward_from(self, x, block: int):
@@ -175,7 +176,7 @@ class EfficientNetLite(nn.Module):
         activations of its frozen bottom this way."""
         for b in self._blocks[block:] if block else self._blocks:
             x = b(x)
-        x = F.relu6(conv_bn(self._conv_head, self._bn1, x))
+        x = conv_bn(self._conv_head, self._bn1, x, act="relu6")
         x = self._avg_pooling(x).flatten(1)
         return self._fc(self._dropout(x))
 

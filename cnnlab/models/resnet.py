@@ -72,11 +72,12 @@ class BasicBlock(nn.Module):
                 raise ValueError(f"BasicBlock: shortcut must be 'A' or 'B', got {shortcut!r}")
 
     def forward(self, x):
-        out = self.relu(conv_bn(self.conv1, self.bn1, x))
-        out = conv_bn(self.conv2, self.bn2, out)
+        # relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut): two passes in eval (nn.fusion)
+        out = conv_bn(self.conv1, self.bn1, x, act=self.relu)
+        shortcut = None
         if self.residual:
-            out = out + (x if self.downsample is None else self.downsample(x))
-        return self.relu(out)
+            shortcut = x if self.downsample is None else self.downsample(x)
+        return conv_bn(self.conv2, self.bn2, out, act=self.relu, residual=shortcut)
 
 
 class CifarResNet(nn.Module):
@@ -110,7 +111,7 @@ class CifarResNet(nn.Module):
         self.fc = nn.Linear(64, num_classes)
 
     def forward(self, x):
-        x = self.relu(conv_bn(self.conv1, self.bn1, x))
+        x = conv_bn(self.conv1, self.bn1, x, act=self.relu)
         x = self.layer3(self.layer2(self.layer1(x)))
         return self.fc(self.avgpool(x).flatten(1))
 
@@ -136,7 +137,7 @@ class ResNet(nn.Module):
         self.fc = nn.Linear(512, num_classes)
 
     def forward(self, x):
-        x = self.maxpool(self.relu(conv_bn(self.conv1, self.bn1, x)))
+        x = self.maxpool(conv_bn(self.conv1, self.bn1, x, act=self.relu))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return self.fc(self.avgpool(x).flatten(1))
 

@@ -74,15 +74,20 @@ class Sequential(Module):
         return self
 
     def forward(self, x):
-        # a Conv2d followed by an eval-mode BatchNorm2d runs as one folded conv without
-        # gradients (cnnlab.nn.fusion says when, and how to turn it off)
-        from cnnlab.nn.fusion import can_fold, conv_bn
+        # a Conv2d followed by an eval-mode BatchNorm2d (and a ReLU, ReLU6 or Hardtanh) runs
+        # as one folded conv without gradients (cnnlab.nn.fusion says when, and how to turn
+        # it off)
+        from cnnlab.nn.fusion import can_fold, conv_bn, fusable_activation
 
         mods = list(self._modules.values())
         i = 0
         while i < len(mods):
             if i + 1 < len(mods) and can_fold(mods[i], mods[i + 1]):
-                x, i = conv_bn(mods[i], mods[i + 1], x), i + 2
+                act = mods[i + 2] if i + 2 < len(mods) else None
+                if act is not None and not fusable_activation(act):
+                    act = None
+                x = conv_bn(mods[i], mods[i + 1], x, act=act)
+                i += 3 if act is not None else 2
             else:
                 x, i = mods[i](x), i + 1
         return x

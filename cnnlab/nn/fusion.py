@@ -1,4 +1,4 @@
-"""Batch norm folded into the convolution before it, for inference.
+"""Batch norm folded into the convolution before it, and what follows fused in, for inference.
 
 In eval mode batch norm is a fixed per-channel affine map of its input ``z``::
 
@@ -14,16 +14,21 @@ the same up to float rounding (the products are rounded in another order: differ
 about 1e-7 of the output's largest values in float32), as with PyTorch's
 ``torch.nn.utils.fusion.fuse_conv_bn_eval``.
 
-:func:`conv_bn` runs ``bn(conv(x))`` folded where that changes nothing a user can see, and
-unfolded otherwise; ``nn.Sequential`` and the zoo's ResNets and EfficientNet call it. It
-folds only when all of these hold:
+:func:`conv_bn` runs ``act(bn(conv(x)) + residual)`` (``act`` and ``residual`` optional)
+folded where that changes nothing a user can see, and as the layers one by one otherwise;
+``nn.Sequential`` (a ``Conv2d``, a ``BatchNorm2d`` and optionally a ``ReLU``, ``ReLU6`` or
+``Hardtanh``) and the zoo's ResNets and EfficientNet call it. Folded, the residual add and the
+activation run inside the convolution too (:class:`cnnlab.ops.conv_fused.FusedConv2d`:
+oneDNN's post-ops), so the three layers are one pass. It folds only when all of these hold:
 
 - no gradient is being recorded (``cnnlab.no_grad()``): the folded weights are new arrays,
   so gradients would not reach the layers' own parameters;
 - ``bn`` is a ``BatchNorm2d`` in eval mode with running statistics, ``conv`` a ``Conv2d``
   (or a subclass that changes only ``_conv_forward``, like EfficientNet's TF padding) whose
   output channels are ``bn``'s;
-- neither layer has a forward hook or pre-hook (a feature-map hook sees what it saw before);
+- neither layer has a forward hook or pre-hook (a feature-map hook sees what it saw before),
+  and no :func:`cnnlab.autograd.trace` is watching (summaries, ONNX export see the layers);
+  an activation module with a hook of its own runs as itself, after the folded conv;
 - folding is on (``fold_batch_norm(False)`` turns it off, as a ``with`` block or for good).
 
 The folded weights are computed on every call from the layers' current parameters and
@@ -36,10 +41,13 @@ import copy
 
 import numpy as np
 
-from cnnlab.autograd import is_grad_enabled
+import cnnlab.nn.functional as F
+from cnnlab.autograd import is_grad_enabled, tracing
+from cnnlab.nn.layers.activation import Hardtanh, ReLU, ReLU6
 from cnnlab.nn.layers.conv import Conv2d
 from cnnlab.nn.layers.norm import BatchNorm2d, _BatchNorm
 from cnnlab.nn.parameter import Parameter
+from cnnlab.ops.conv_fused import FusedConv2d
 from cnnlab.tensor import Tensor
 
 __all__ = ["can_fold", "conv_bn", "fold_batch_norm", "fold_conv_bn", "fuse_conv_bn_eval"]
@@ -73,6 +81,7 @@ def can_fold(conv, bn) -> bool:
     return (
         _enabled[0]
         and not is_grad_enabled()
+        and not tracing()
         and isinstance(conv, Conv2d)
         and type(conv).forward is Conv2d.forward
         and isinstance(bn, BatchNorm2d)
@@ -105,14 +114,80 @@ def fold_conv_bn(weight, bias, bn) -> tuple[np.ndarray, np.ndarray]:
     return folded, t.astype(w.dtype)
 
 
-def conv_bn(conv, bn, x):
-    """``bn(conv(x))``, batch norm folded into the convolution's weights where
-    :func:`can_fold` says so (the same answer up to rounding, one pass less)."""
+def fusable_activation(act):
+    """``act`` (a module, ``"relu"``, ``"relu6"`` or None) as FusedConv2d's ``act``
+    argument, or False where it must run as itself (another type, a subclass with its own
+    forward, or a hook)."""
+    if act is None:
+        return None
+    if act == "relu":
+        return ("relu",)
+    if act == "relu6":
+        return ("hardtanh", 0.0, 6.0)
+    kind = type(act)
+    if kind not in (ReLU, ReLU6, Hardtanh) or _hooked(act):
+        return False
+    if kind is ReLU:
+        return ("relu",)
+    if kind is ReLU6:
+        return ("hardtanh", 0.0, 6.0)
+    if not act.min_val < act.max_val:
+        return False
+    return ("hardtanh", float(act.min_val), float(act.max_val))
+
+
+def _activate(act, y):
+    if act is None:
+        return y
+    if act == "relu":
+        return F.relu(y)
+    if act == "relu6":
+        return F.relu6(y)
+    return act(y)
+
+
+def conv_bn(conv, bn, x, act=None, residual=None):
+    """``act(bn(conv(x)) + residual)``: batch norm folded into the convolution's weights,
+    and the add and the activation fused into it, where :func:`can_fold` says so (the same
+    answer up to rounding, one pass instead of up to four); the layers one by one otherwise.
+    ``act``: None, ``"relu"``, ``"relu6"`` or an activation module; ``residual``: None or a
+    tensor of the output's shape."""
     if not can_fold(conv, bn):
-        return bn(conv(x))
+        y = bn(conv(x))
+        return _activate(act, y if residual is None else y + residual)
     conv._check(x)
     w, b = fold_conv_bn(conv.weight, conv.bias, bn)
-    return conv._conv_forward(x, Tensor(w), Tensor(b))
+    fused = fusable_activation(act)
+    if fused is not False and _padding_known(conv) and _shape_ok(conv, x, residual):
+        pads = conv._pads(x)
+        return FusedConv2d.apply(
+            x, Tensor(w), Tensor(b), residual, stride=tuple(conv.stride), padding=pads,
+            dilation=tuple(conv.dilation), groups=conv.groups, act=fused,
+        )  # fmt: skip
+    y = conv._conv_forward(x, Tensor(w), Tensor(b))
+    return _activate(act, y if residual is None else y + residual)
+
+
+def _padding_known(conv) -> bool:
+    # the stock convolution, or a subclass that says what padding its own forward gives
+    kind = type(conv)
+    return kind._conv_forward is Conv2d._conv_forward or "_pads" in kind.__dict__
+
+
+def _shape_ok(conv, x, residual) -> bool:
+    """A residual fuses where it has the output's exact shape (else the add broadcasts, or
+    fails with its own message: the unfused path)."""
+    if residual is None:
+        return True
+    n, _, h, w = x.shape
+    top, bottom, left, right = conv._pads(x)
+    out = [
+        (size + lo + hi - d * (kk - 1) - 1) // s + 1
+        for size, lo, hi, d, kk, s in zip(
+            (h, w), (top, left), (bottom, right), conv.dilation, conv.kernel_size, conv.stride
+        )
+    ]
+    return tuple(residual.shape) == (n, conv.out_channels, *out)
 
 
 def fuse_conv_bn_eval(conv, bn):

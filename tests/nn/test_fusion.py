@@ -189,3 +189,91 @@ def test_folded_weights_match_pytorchs_fuse_conv_bn_eval():
     w, b = fusion.fold_conv_bn(conv.weight, conv.bias, bn)
     np.testing.assert_allclose(w, tfused.weight.detach().numpy(), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(b, tfused.bias.detach().numpy(), rtol=1e-6, atol=1e-6)
+
+
+class _Counts:
+    """How many ReLU, hardtanh, add and batch-norm ops ran."""
+
+    def __init__(self, monkeypatch):
+        from cnnlab.ops.activation import Hardtanh, ReLU
+        from cnnlab.ops.elementwise import Add
+
+        self.n = {}
+        for cls in (ReLU, Hardtanh, Add, BatchNorm):
+            orig = cls.forward
+            name = cls.__name__
+            self.n[name] = 0
+
+            def counted(*args, _orig=orig, _name=name, **kwargs):
+                self.n[_name] += 1
+                return _orig(*args, **kwargs)
+
+            monkeypatch.setattr(cls, "forward", staticmethod(counted))
+
+
+@pytest.mark.parametrize("act", [nn.ReLU(), nn.ReLU6(), nn.Hardtanh(-0.5, 0.5)])
+def test_sequential_fuses_the_activation_after_conv_bn(monkeypatch, act):
+    model = _randomise_bn(nn.Sequential(nn.Conv2d(4, 24, 3, padding=1), nn.BatchNorm2d(24), act))
+    x = seeded(6).standard_normal((8, 4, 16, 16)).astype(np.float32)
+    counts = _Counts(monkeypatch)
+    folded, plain = _both(model, x)
+    name = "ReLU" if isinstance(act, nn.ReLU) else "Hardtanh"
+    assert counts.n[name] == 1 and counts.n["BatchNorm"] == 1  # the unfolded pass only
+    np.testing.assert_allclose(folded, plain, rtol=1e-5, atol=1e-5)
+
+
+def test_resnet20_runs_no_batch_norm_relu_or_add_of_its_own(monkeypatch):
+    model = _randomise_bn(models.create("resnet20"))
+    x = seeded(7).standard_normal((4, 3, 32, 32)).astype(np.float32)
+    counts = _Counts(monkeypatch)
+    with cnnlab.no_grad():
+        folded = model(cnnlab.tensor(x)).numpy()
+    assert counts.n == {"ReLU": 0, "Hardtanh": 0, "Add": 0, "BatchNorm": 0}
+    with cnnlab.no_grad(), fusion.fold_batch_norm(False):
+        plain = model(cnnlab.tensor(x)).numpy()
+    assert counts.n["ReLU"] == 19 and counts.n["Add"] == 9 and counts.n["BatchNorm"] == 19
+    np.testing.assert_allclose(folded, plain, rtol=1e-4, atol=1e-4 * np.abs(plain).max())
+
+
+@pytest.mark.parametrize("kernels", ["auto", "numpy"])
+def test_a_nan_pixel_reaches_the_output_as_unfused(kernels):
+    # oneDNN's post-op ReLU would turn NaN into 0: the fused conv checks its inputs first
+    model = _randomise_bn(models.create("resnet20"))
+    x = seeded(8).standard_normal((2, 3, 32, 32)).astype(np.float32)
+    x[1, 0, 5, 5] = np.nan
+    with cnnlab.set_kernels(kernels):
+        folded, plain = _both(model, x)
+    assert np.isnan(plain[1]).all() and not np.isnan(plain[0]).any()
+    np.testing.assert_array_equal(np.isnan(folded), np.isnan(plain))
+
+
+def test_a_hooked_activation_runs_as_itself_after_the_folded_conv(monkeypatch):
+    relu = nn.ReLU()
+    seen = []
+    relu.register_forward_hook(lambda m, i, o: seen.append(1))
+    model = _randomise_bn(nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), relu))
+    x = seeded(9).standard_normal((2, 3, 6, 6)).astype(np.float32)
+    counts = _Counts(monkeypatch)
+    folded, plain = _both(model, x)
+    assert seen == [1, 1] and counts.n["BatchNorm"] == 1 and counts.n["ReLU"] == 2
+    np.testing.assert_allclose(folded, plain, rtol=1e-5, atol=1e-5)
+
+
+def test_tracing_sees_the_layers_unfolded(monkeypatch):
+    model, x = _pair()
+    ops = []
+    with cnnlab.no_grad(), cnnlab.autograd.trace(lambda fn, *a: ops.append(fn.__name__)):
+        model(cnnlab.tensor(x))
+    assert ops == ["Conv2d", "BatchNorm"]
+
+
+def test_the_fused_conv_refuses_gradients():
+    from cnnlab.ops.conv_fused import FusedConv2d
+
+    x = cnnlab.tensor(np.ones((1, 2, 4, 4), np.float32), requires_grad=True)
+    w = cnnlab.tensor(np.ones((3, 2, 1, 1), np.float32))
+    with pytest.raises(RuntimeError, match="inference only"):
+        FusedConv2d.apply(
+            x, w, None, None, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1,
+            act=("relu",),
+        )  # fmt: skip

@@ -14,6 +14,7 @@ import numpy as np
 from cnnlab.kernels.onednn import blocked as bl
 from cnnlab.kernels.onednn import constants as k
 from cnnlab.kernels.onednn.arrays import as_f32, describe
+from cnnlab.kernels.onednn.library import check
 from cnnlab.kernels.onednn.plan import Plan, cached, dims
 
 __all__ = [
@@ -64,7 +65,7 @@ class _Geometry:
         self.pad_l, self.pad_r = dims((top, left)), dims((bottom, right))
         self.spatial = (self.strides, self.dilates, self.pad_l, self.pad_r)
 
-    def forward_pd(self, plan: Plan, bias: bool, x_md=None):
+    def forward_pd(self, plan: Plan, bias: bool, x_md=None, attr=None):
         lib = plan.lib
         return plan.pd(
             lib.dnnl_convolution_forward_primitive_desc_create,
@@ -75,7 +76,48 @@ class _Geometry:
             self.b if bias else None,
             self.y_any,
             *self.spatial,
+            attr=attr,
         )
+
+
+# What a forward convolution may apply to its output as it writes it (oneDNN post-ops), in
+# order: ("add",) adds an image of the output's shape (a residual), then ("relu",) or
+# ("hardtanh", lo, hi) (ReLU6: 0, 6). Inference only: nothing is kept for a backward.
+_ACTIVATIONS = {"relu": k.ELTWISE_RELU, "hardtanh": k.ELTWISE_CLIP_V2}
+
+
+def check_post(post) -> tuple:
+    """``post`` as a tuple, or a ValueError saying what is allowed."""
+    post = tuple(tuple(p) for p in post)
+    names = [p[0] for p in post]
+    ok = names in ([], ["add"]) or (
+        names[-1] in _ACTIVATIONS and names[:-1] in ([], ["add"]) and len(post[-1]) in (1, 3)
+    )
+    if not ok:
+        raise ValueError(
+            "conv2d_forward: post must be (), an activation (('relu',) or ('hardtanh', lo, "
+            f"hi)), ('add',), or ('add',) then an activation; got {post!r}"
+        )
+    return post
+
+
+def _post_ops(plan: Plan, post: tuple, y_shape, addend_tag) -> tuple:
+    """Primitive attributes carrying ``post`` and the arguments its ``add`` reads."""
+    lib = plan.lib
+    ops = plan._new("post_ops", lib.dnnl_post_ops_create)
+    args = {}
+    for i, op in enumerate(post):
+        if op[0] == "add":
+            md = plan.md(y_shape, addend_tag)
+            check(lib.dnnl_post_ops_append_binary(ops, k.BINARY_ADD, md), f"{plan.what}: add")
+            args[k.POST_OP_BASE * (i + 1) + k.ARG_SRC_1] = plan.user("addend", md)
+        else:
+            lo, hi = (float(op[1]), float(op[2])) if op[0] == "hardtanh" else (0.0, 0.0)
+            status = lib.dnnl_post_ops_append_eltwise(ops, _ACTIVATIONS[op[0]], lo, hi)
+            check(status, f"{plan.what}: {op[0]}")
+    attr = plan.new_attr()
+    check(lib.dnnl_primitive_attr_set_post_ops(attr, ops), f"{plan.what}: set_post_ops")
+    return attr, args
 
 
 def _what(op, x_shape, w_shape, stride, padding, dilation, groups) -> str:
@@ -95,12 +137,18 @@ def _output(plan: Plan, name: str, user_md, got, shape, blocked: bool):
     return plan.out_of(name, got if tag is not None else user_md, got)
 
 
-def _forward_plan(x_shape, w_shape, bias, stride, padding, dilation, groups, x_tag, blocked):
+def _forward_plan(
+    x_shape, w_shape, bias, stride, padding, dilation, groups, x_tag, blocked, post, addend_tag
+):
     plan = Plan(_what("forward", x_shape, w_shape, stride, padding, dilation, groups))
+    if post:
+        plan.what += f" then {' and '.join(p[0] for p in post)}"
     g = _Geometry(plan, x_shape, w_shape, stride, padding, dilation, groups, x_tag, k.TAG_NCHW)
-    pd = g.forward_pd(plan, bias)
+    attr, post_args = _post_ops(plan, post, g.y_shape, addend_tag) if post else (None, {})
+    pd = g.forward_pd(plan, bias, attr=attr)
     dst = plan.query(pd, k.QUERY_DST_MD)
     args = {
+        **post_args,
         k.ARG_SRC: plan.into("x", g.x_user, plan.query(pd, k.QUERY_SRC_MD)),
         k.ARG_WEIGHTS: plan.into("w", g.w_user, plan.query(pd, k.QUERY_WEIGHTS_MD)),
         k.ARG_DST: _output(plan, "y", g.y_user, dst, g.y_shape, blocked),
@@ -171,12 +219,26 @@ def _ints(v) -> tuple:
 
 
 def forward_plan(
-    x_shape, w_shape, bias, stride, padding, dilation, groups, x_tag=k.TAG_NCHW, blocked=False
+    x_shape,
+    w_shape,
+    bias,
+    stride,
+    padding,
+    dilation,
+    groups,
+    x_tag=k.TAG_NCHW,
+    blocked=False,
+    post=(),
+    addend_tag=k.TAG_NCHW,
 ) -> Plan:
     """This thread's cached forward plan for one configuration (built on first use):
-    x arrives in layout ``x_tag``; with ``blocked`` y may stay in the primitive's layout."""
+    x arrives in layout ``x_tag``; with ``blocked`` y may stay in the primitive's layout;
+    ``post`` (see :func:`check_post`) is applied as y is written, its addend in layout
+    ``addend_tag``."""
     a = _ints(x_shape), _ints(w_shape), bool(bias), _ints(stride), _ints(padding)
-    a += (_ints(dilation), int(groups), int(x_tag), bool(blocked))
+    a += (_ints(dilation), int(groups), int(x_tag), bool(blocked), check_post(post))
+    adds = any(p[0] == "add" for p in post)
+    a += (int(k.TAG_NCHW if addend_tag is None else addend_tag) if adds else 0,)
     return cached(("conv_fwd", *a), lambda: _forward_plan(*a))
 
 
@@ -202,9 +264,27 @@ def _result(plan: Plan, name: str, shape):
     return bl.empty(shape, getattr(plan, f"{name}_tag"), getattr(plan, f"{name}_nbytes"))
 
 
-def conv2d_forward(x, w, b=None, *, stride, padding, dilation, groups: int, blocked: bool = False):
+def conv2d_forward(
+    x,
+    w,
+    b=None,
+    *,
+    stride,
+    padding,
+    dilation,
+    groups: int,
+    blocked: bool = False,
+    post=(),
+    addend=None,
+):
     """``y = x ⋆ w + b`` (cross-correlation, as ``torch.nn.functional.conv2d``). ``x`` may
     be a :class:`~cnnlab.kernels.onednn.blocked.Blocked`; with ``blocked`` so may ``y``.
+
+    ``post`` (inference): what to apply to y as it is written, in order (:func:`check_post`):
+    ``("add",)`` adds ``addend`` (y's shape, NCHW or Blocked), then ``("relu",)`` or
+    ``("hardtanh", lo, hi)``. oneDNN's activations turn NaN into a number (PyTorch's keep
+    it), so where x, w, b or the addend is not finite the same result is computed the exact
+    way instead: the convolution, the add, and the activations' NaN-keeping kernels.
 
     Shape: x ``(N, C, H, W)``, w ``(O, C/groups, KH, KW)``, b ``(O,)`` or None ->
     ``(N, O, OH, OW)``.
@@ -212,23 +292,51 @@ def conv2d_forward(x, w, b=None, *, stride, padding, dilation, groups: int, bloc
     x = bl.image(x, "x", "conv2d_forward")
     w = as_f32(w, "w", "conv2d_forward")
     b = None if b is None else as_f32(b, "b", "conv2d_forward")
+    post = check_post(post)
+    adds = bool(post) and post[0][0] == "add"
+    if adds != (addend is not None):
+        raise ValueError("conv2d_forward: an addend is needed exactly when post adds one")
+    if adds:
+        addend = bl.image(addend, "addend", "conv2d_forward")
+    if post and post[-1][0] != "add" and not _finite(x, w, b, addend):
+        return _unfused(x, w, b, post, addend, stride, padding, dilation, groups, blocked)
+    geo = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    tag = bl.layout_tag(addend) if adds else k.TAG_NCHW
     plan = forward_plan(
-        x.shape,
-        w.shape,
-        b is not None,
-        stride,
-        padding,
-        dilation,
-        groups,
-        bl.layout_tag(x),
-        blocked,
-    )
+        x.shape, w.shape, b is not None, **geo, x_tag=bl.layout_tag(x), blocked=blocked,
+        post=post, addend_tag=tag,
+    )  # fmt: skip
     y = _result(plan, "y", plan.y_shape)
+    if adds and tuple(addend.shape) != tuple(plan.y_shape):
+        raise ValueError(f"conv2d_forward: addend {addend.shape}, output {plan.y_shape}")
     arrays = {"x": bl.raw(x), "w": w, "y": bl.raw(y)}
     if b is not None:
         arrays["b"] = b
+    if adds:
+        arrays["addend"] = bl.raw(addend)
     plan.run(**arrays)
     return y
+
+
+def _finite(*arrays) -> bool:
+    from cnnlab.kernels.onednn.eltwise import all_finite
+
+    return all(a is None or all_finite(bl.raw(a)) for a in arrays)
+
+
+def _unfused(x, w, b, post, addend, stride, padding, dilation, groups, blocked):
+    """conv2d_forward's post-ops one at a time, NaN kept (inputs that are not finite)."""
+    from cnnlab.kernels import layout
+    from cnnlab.kernels.onednn import eltwise
+
+    geo = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    y = conv2d_forward(x, w, b, **geo, blocked=blocked)
+    if addend is not None:
+        y = layout.add(y, addend)
+    op = post[-1]
+    if op[0] == "relu":
+        return eltwise.relu_forward(y)
+    return eltwise.hardtanh_forward(y, min_val=op[1], max_val=op[2])
 
 
 def conv2d_backward_data(

@@ -98,6 +98,7 @@ _PROTOTYPES = {
     "dnnl_primitive_attr_set_post_ops": (c_int, [P, P]),
     "dnnl_post_ops_create": (c_int, [PP]),
     "dnnl_post_ops_append_binary": (c_int, [P, c_int, P]),
+    "dnnl_post_ops_append_eltwise": (c_int, [P, c_int, c_float, c_float]),
     "dnnl_post_ops_destroy": (c_int, [P]),
     # pd, engine, alg, src0, src1, dst, attr
     "dnnl_binary_primitive_desc_create": (c_int, [PP, P, c_int, P, P, P, P]),

@@ -189,6 +189,14 @@ class Conv2d(_ConvNd):
         :mod:`cnnlab.nn.fusion` runs with batch norm folded into them."""
         return F.conv2d(x, weight, bias, self.stride, self.padding, self.dilation, self.groups)
 
+    def _pads(self, x) -> tuple:
+        """The zero padding ``(top, bottom, left, right)`` this layer gives ``x``. A subclass
+        that overrides ``_conv_forward`` with another padding says which here (EfficientNet's
+        TF padding); :mod:`cnnlab.nn.fusion` fuses activations only into convolutions whose
+        padding it knows."""
+        (ph, pw) = self.padding
+        return (ph, ph, pw, pw)
+
 
 class ConvTranspose2d(_ConvNd):
     """Transposed 2-D convolution (the gradient of Conv2d with respect to its input).

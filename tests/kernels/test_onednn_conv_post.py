@@ -1,0 +1,108 @@
+"""oneDNN's convolution with post-ops (a residual add, ReLU, hardtanh): the same numbers as
+the convolution followed by NumPy's add and activation, in every layout pairing, NaN kept
+where an input is not finite, and one clear error for a bad chain."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cnnlab.kernels import layout
+from tests.helpers import seeded
+
+onednn = pytest.importorskip("cnnlab.kernels.onednn")
+pytestmark = pytest.mark.skipif(not onednn.available(), reason="oneDNN does not load here")
+
+GEO = {"stride": (1, 1), "padding": (1, 1, 1, 1), "dilation": (1, 1), "groups": 1}
+ACTS = {
+    "none": ((), lambda y: y),
+    "relu": ((("relu",),), lambda y: np.maximum(y, 0)),
+    "relu6": ((("hardtanh", 0.0, 6.0),), lambda y: np.clip(y, 0, 6)),
+}
+
+
+def _case(c_out=20, groups=1):
+    rng = seeded(0)
+    x = rng.standard_normal((3, 8, 9, 7)).astype(np.float32) * 2
+    w = (rng.standard_normal((c_out, 8 // groups, 3, 3)) * 0.5).astype(np.float32)
+    b = rng.standard_normal(c_out).astype(np.float32)
+    return x, w, b
+
+
+@pytest.mark.parametrize(
+    "act, add", [(a, d) for a in ACTS for d in (False, True) if d or a != "none"]
+)
+@pytest.mark.parametrize("x_blocked, out_blocked, addend_blocked", [
+    (False, False, False), (True, True, True), (False, True, False), (True, False, True),
+])  # fmt: skip
+def test_post_ops_equal_the_ops_one_by_one(act, add, x_blocked, out_blocked, addend_blocked):
+    x, w, b = _case()
+    post, fn = ACTS[act]
+    y = onednn.conv2d_forward(x, w, b, **GEO)
+    addend = seeded(1).standard_normal(y.shape).astype(np.float32) * 3
+    want = fn(y + addend if add else y)
+    xin = onednn.conv2d_forward(x, np.eye(8, dtype=np.float32).reshape(8, 8, 1, 1), None,
+                                stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1),
+                                groups=1, blocked=True) if x_blocked else x  # fmt: skip
+    extra = {}
+    if add:
+        post = (("add",), *post)
+        if addend_blocked:  # the addend in the conv output's blocked layout
+            wid = np.zeros((20, 20, 1, 1), np.float32)
+            wid[np.arange(20), np.arange(20)] = 1
+            pre = onednn.conv2d_forward(
+                addend, wid, None, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1),
+                groups=1, blocked=True,
+            )  # fmt: skip
+            assert layout.is_blocked(pre)
+            extra["addend"] = pre
+        else:
+            extra["addend"] = addend
+    got = onednn.conv2d_forward(xin, w, b, **GEO, blocked=out_blocked, post=post, **extra)
+    assert out_blocked or not layout.is_blocked(got)  # blocked only where asked (and it can)
+    np.testing.assert_allclose(layout.dense(got), want, rtol=1e-5, atol=1e-5)
+
+
+def test_depthwise_with_relu6():
+    x, w, b = _case(c_out=8, groups=8)
+    geo = {**GEO, "groups": 8}
+    want = np.clip(onednn.conv2d_forward(x, w, b, **geo), 0, 6)
+    got = onednn.conv2d_forward(x, w, b, **geo, post=(("hardtanh", 0.0, 6.0),))
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("where", ["x", "w", "b", "addend"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_an_input_that_is_not_finite_gives_what_the_ops_give(where, bad):
+    # oneDNN's post-op ReLU maps NaN to 0: such inputs take the exact path (conv, add, ReLU)
+    x, w, b = _case()
+    y0 = onednn.conv2d_forward(x, w, b, **GEO)
+    addend = np.zeros_like(y0)
+    arrays = {"x": x.copy(), "w": w.copy(), "b": b.copy(), "addend": addend}
+    arrays[where].flat[3] = bad
+    want = onednn.relu_forward(
+        onednn.conv2d_forward(arrays["x"], arrays["w"], arrays["b"], **GEO) + arrays["addend"]
+    )
+    got = onednn.conv2d_forward(
+        arrays["x"], arrays["w"], arrays["b"], **GEO, post=(("add",), ("relu",)),
+        addend=arrays["addend"],
+    )  # fmt: skip
+    assert np.isnan(want).any() or np.isinf(want).any()
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("post", [(("relu",), ("add",)), (("gelu",),), (("add",), ("add",))])
+def test_a_bad_chain_is_one_clear_error(post):
+    x, w, b = _case()
+    with pytest.raises(ValueError, match="post must be"):
+        onednn.conv2d_forward(x, w, b, **GEO, post=post, addend=np.zeros((3, 20, 9, 7)))
+
+
+def test_the_addend_must_come_with_add_and_match_the_output():
+    x, w, b = _case()
+    with pytest.raises(ValueError, match="addend is needed exactly when"):
+        onednn.conv2d_forward(x, w, b, **GEO, post=(("relu",),), addend=np.zeros((3, 20, 9, 7)))
+    with pytest.raises(ValueError, match=r"addend \(3, 20, 9, 6\), output \(3, 20, 9, 7\)"):
+        onednn.conv2d_forward(
+            x, w, b, **GEO, post=(("add",),), addend=np.zeros((3, 20, 9, 6), np.float32)
+        )
