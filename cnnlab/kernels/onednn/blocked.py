@@ -56,6 +56,23 @@ def _dense_plan(shape: tuple, tag: int) -> Plan:
     return plan
 
 
+def _blocked_plan(shape: tuple, tag: int) -> Plan:
+    plan = Plan(f"reorder NCHW -> {_NAMES[tag]} (shape {shape})")
+    src_md, dst_md = plan.md(shape, k.TAG_NCHW), plan.md(shape, tag)
+    plan.reorder(plan.user("x", src_md), src_md, plan.user("y", dst_md), dst_md)
+    plan.y_nbytes = plan.nbytes(dst_md)
+    return plan
+
+
+def from_dense(a: np.ndarray, tag: int) -> Blocked:
+    """The NCHW float32 image ``a`` reordered into the blocked layout ``tag``."""
+    shape = tuple(int(v) for v in a.shape)
+    plan = cached(("nchw_to_blocked", shape, tag), lambda: _blocked_plan(shape, tag))
+    out = Blocked(np.empty(plan.y_nbytes // 4, np.float32), shape, tag)
+    plan.run(x=np.ascontiguousarray(a, np.float32), y=out.buf)
+    return out
+
+
 class Blocked:
     """A float32 image of NCHW ``shape`` stored in the blocked layout ``tag``; ``buf`` is
     the flat buffer (with the zero padding of the last channel block).

@@ -127,6 +127,13 @@ class Plan:
         attributes unless ``attr`` is given)."""
         return self._new("primitive_desc", create, engine(), *args, attr or self.attr)
 
+    def impl(self, pd: c_void_p) -> str:
+        """The implementation oneDNN chose for ``pd`` (``jit:avx512_core``, ``ref:any``...)."""
+        name = ctypes.c_char_p()
+        what = f"{self.what}: query implementation"
+        check(self.lib.dnnl_primitive_desc_query(pd, k.QUERY_IMPL_INFO_STR, 0, byref(name)), what)
+        return (name.value or b"").decode()
+
     def query(self, pd: c_void_p, what: int, index: int = 0) -> c_void_p:
         return c_void_p(self.lib.dnnl_primitive_desc_query_md(pd, what, index))
 
