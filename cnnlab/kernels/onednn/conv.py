@@ -14,7 +14,14 @@ import numpy as np
 from cnnlab.kernels.onednn import blocked as bl
 from cnnlab.kernels.onednn import constants as k
 from cnnlab.kernels.onednn.arrays import as_f32, describe
-from cnnlab.kernels.onednn.library import OneDNNError, check
+from cnnlab.kernels.onednn.conv_post import (
+    SLOW_CHAINS,
+    attributes,
+    check_post,
+    finite,
+    step_by_step,
+)
+from cnnlab.kernels.onednn.library import OneDNNError
 from cnnlab.kernels.onednn.plan import Plan, cached, dims
 
 __all__ = [
@@ -80,46 +87,6 @@ class _Geometry:
         )
 
 
-# What a forward convolution may apply to its output as it writes it (oneDNN post-ops), in
-# order: ("add",) adds an image of the output's shape (a residual), then ("relu",) or
-# ("hardtanh", lo, hi) (ReLU6: 0, 6). Inference only: nothing is kept for a backward.
-_ACTIVATIONS = {"relu": k.ELTWISE_RELU, "hardtanh": k.ELTWISE_CLIP_V2}
-
-
-def check_post(post) -> tuple:
-    """``post`` as a tuple, or a ValueError saying what is allowed."""
-    post = tuple(tuple(p) for p in post)
-    names = [p[0] for p in post]
-    ok = names in ([], ["add"]) or (
-        names[-1] in _ACTIVATIONS and names[:-1] in ([], ["add"]) and len(post[-1]) in (1, 3)
-    )
-    if not ok:
-        raise ValueError(
-            "conv2d_forward: post must be (), an activation (('relu',) or ('hardtanh', lo, "
-            f"hi)), ('add',), or ('add',) then an activation; got {post!r}"
-        )
-    return post
-
-
-def _post_ops(plan: Plan, post: tuple, y_shape, addend_tag) -> tuple:
-    """Primitive attributes carrying ``post`` and the arguments its ``add`` reads."""
-    lib = plan.lib
-    ops = plan._new("post_ops", lib.dnnl_post_ops_create)
-    args = {}
-    for i, op in enumerate(post):
-        if op[0] == "add":
-            md = plan.md(y_shape, addend_tag)
-            check(lib.dnnl_post_ops_append_binary(ops, k.BINARY_ADD, md), f"{plan.what}: add")
-            args[k.POST_OP_BASE * (i + 1) + k.ARG_SRC_1] = plan.user("addend", md)
-        else:
-            lo, hi = (float(op[1]), float(op[2])) if op[0] == "hardtanh" else (0.0, 0.0)
-            status = lib.dnnl_post_ops_append_eltwise(ops, _ACTIVATIONS[op[0]], lo, hi)
-            check(status, f"{plan.what}: {op[0]}")
-    attr = plan.new_attr()
-    check(lib.dnnl_primitive_attr_set_post_ops(attr, ops), f"{plan.what}: set_post_ops")
-    return attr, args
-
-
 def _what(op, x_shape, w_shape, stride, padding, dilation, groups) -> str:
     return (
         f"convolution {op} ({describe(x=x_shape, w=w_shape)}, stride {stride}, "
@@ -144,7 +111,7 @@ def _forward_plan(
     if post:
         plan.what += f" then {' and '.join(p[0] for p in post)}"
     g = _Geometry(plan, x_shape, w_shape, stride, padding, dilation, groups, x_tag, k.TAG_NCHW)
-    attr, post_args = _post_ops(plan, post, g.y_shape, addend_tag) if post else (None, {})
+    attr, post_args = attributes(plan, post, g.y_shape, addend_tag) if post else (None, {})
     pd = g.forward_pd(plan, bias, attr=attr)
     plan.impl_name = plan.impl(pd)
     if post and plan.impl_name.startswith("ref"):
@@ -304,8 +271,8 @@ def conv2d_forward(
     if adds:
         addend = bl.image(addend, "addend", "conv2d_forward")
     geo = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
-    if post and post[-1][0] != "add" and not _finite(x, w, b, addend):
-        return _unfused(x, w, b, post, addend, geo, blocked)
+    if post and post[-1][0] != "add" and not finite(x, w, b, addend):
+        return step_by_step(x, w, b, post, addend, geo, blocked)
     if adds and type(addend) is not bl.Blocked:
         # into the layout the convolution writes (a post-op add reads its addend in the
         # output's layout; a plain one sends oneDNN to its reference kernel)
@@ -316,16 +283,18 @@ def conv2d_forward(
     tag = bl.layout_tag(addend) if adds else k.TAG_NCHW
     key = (tuple(x.shape), tuple(w.shape), b is not None, bl.layout_tag(x), blocked, post, tag)
     key += tuple(tuple(v) if isinstance(v, (tuple, list)) else v for v in geo.values())
-    if key in _NO_POST_OPS:
-        return _unfused(x, w, b, post, addend, geo, blocked)
+    if key in SLOW_CHAINS:
+        return step_by_step(x, w, b, post, addend, geo, blocked)
     try:
         plan = forward_plan(
             x.shape, w.shape, b is not None, **geo, x_tag=bl.layout_tag(x), blocked=blocked,
             post=post, addend_tag=tag,
         )  # fmt: skip
-    except (ValueError, OneDNNError):  # no fast kernel for this chain: one step at a time
-        _NO_POST_OPS.add(key)
-        return _unfused(x, w, b, post, addend, geo, blocked)
+    except (ValueError, OneDNNError):
+        if not post:  # the convolution itself: its own error
+            raise
+        SLOW_CHAINS.add(key)  # no fast kernel for this chain: one step at a time
+        return step_by_step(x, w, b, post, addend, geo, blocked)
     y = _result(plan, "y", plan.y_shape)
     if adds and tuple(addend.shape) != tuple(plan.y_shape):
         raise ValueError(f"conv2d_forward: addend {addend.shape}, output {plan.y_shape}")
@@ -336,31 +305,6 @@ def conv2d_forward(
         arrays["addend"] = bl.raw(addend)
     plan.run(**arrays)
     return y
-
-
-_NO_POST_OPS: set = set()  # configurations whose post-op chain oneDNN runs slowly or not at all
-
-
-def _finite(*arrays) -> bool:
-    from cnnlab.kernels.onednn.eltwise import all_finite
-
-    return all(a is None or all_finite(bl.raw(a)) for a in arrays)
-
-
-def _unfused(x, w, b, post, addend, geo, blocked):
-    """conv2d_forward's post-ops one at a time (NaN kept where an input is not finite)."""
-    from cnnlab.kernels import layout
-    from cnnlab.kernels.onednn import eltwise
-
-    y = conv2d_forward(x, w, b, **geo, blocked=blocked)
-    if addend is not None:
-        y = layout.add(y, addend)
-    op = post[-1]
-    if op[0] == "add":
-        return y
-    if op[0] == "relu":
-        return eltwise.relu_forward(y)
-    return eltwise.hardtanh_forward(y, min_val=op[1], max_val=op[2])
 
 
 def conv2d_backward_data(
