@@ -66,7 +66,8 @@ class Conv2d(Function):
         }
         k = _pick(x, w, b, x.shape, geo)
         if k.keeps_layout:
-            y = k.conv2d_forward(x, w, b, blocked=True, **geo)
+            nhwc = k.module.channels_last(x, groups, inference=not any(needs_input_grad))
+            y = k.conv2d_forward(x, w, b, blocked=True, channels_last=nhwc, **geo)
         else:
             x = layout.dense(x)
             y = k.conv2d_forward(x, w, b, **geo)

@@ -44,8 +44,11 @@ class FusedConv2d(Function):
             "conv2d", x, w, b, x_shape=tuple(x.shape), w_shape=w.shape, **geo, post=post,
             addend_tag=layout.tag(addend),
         )  # fmt: skip
-        if k.keeps_layout:
-            return k.conv2d_forward(x, w, b, **geo, blocked=True, post=post, addend=addend), None
+        if k.keeps_layout:  # inference: on NHWC images (kernels.onednn.conv.channels_last)
+            y = k.conv2d_forward(
+                x, w, b, **geo, blocked=True, post=post, addend=addend, channels_last=True
+            )
+            return y, None
         y = k.conv2d_forward(layout.dense(x), w, b, **geo)
         if addend is not None:
             y += layout.dense(addend)

@@ -23,13 +23,18 @@ def _rand(*shape, seed=0):
     return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
 
 
-def _blocked(x, c_out=None, seed=1):
+def _blocked(x, c_out=None, seed=1, nhwc=False):
     """A Blocked image (the output of a 1x1 conv with identity-like weights would do; any
-    conv output is one) and its NCHW values."""
+    conv output is one; ``nhwc``: in NHWC, as inference convs write) and its NCHW values."""
     c = x.shape[1] if c_out is None else c_out
     w = _rand(c, x.shape[1], 3, 3, seed=seed)
-    b = onednn.conv2d_forward(x, w, None, blocked=True, **GEO)
-    return b, onednn.conv2d_forward(x, w, None, **GEO)
+    b = onednn.conv2d_forward(x, w, None, blocked=True, channels_last=nhwc, **GEO)
+    y = onednn.conv2d_forward(x, w, None, **GEO)
+    assert layout.is_blocked(b) and (b.tag == onednn.constants.TAG_NHWC) == nhwc
+    if nhwc:  # another kernel: equal to rounding; the tests compare against these values
+        np.testing.assert_allclose(b.dense(), y, rtol=1e-5, atol=1e-4)
+        y = b.dense()
+    return b, y
 
 
 @pytest.mark.parametrize("channels", [16, 32, 6, 20])  # 6, 20: padded last block
@@ -41,29 +46,34 @@ def test_conv_output_kept_blocked_is_the_nchw_output(channels):
     np.testing.assert_array_equal(np.asarray(b), y)
 
 
+def _close(a, b):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-3)
+
+
+@pytest.mark.parametrize("nhwc", [False, True])
 @pytest.mark.parametrize("channels", [16, 20])
-def test_every_kernel_on_a_blocked_image_equals_nchw(channels):
+def test_every_kernel_on_a_blocked_image_equals_nchw(channels, nhwc):
     x0 = _rand(2, 4, 8, 8)
-    bx, x = _blocked(x0, channels)
+    bx, x = _blocked(x0, channels, nhwc=nhwc)
     w = _rand(channels, channels, 3, 3, seed=2)
     same = np.testing.assert_array_equal
 
     def d(a):
         return layout.dense(a)
 
-    # conv forward, both gradients
+    # conv forward, both gradients (on NHWC the gradients run NHWC kernels: rounding)
+    conv_same = _close if nhwc else same
     same(
         d(onednn.conv2d_forward(bx, w, None, blocked=True, **GEO)),
         onednn.conv2d_forward(x, w, None, **GEO),
     )
-    bg, g = _blocked(_rand(2, 4, 8, 8, seed=3), channels, seed=4)
-    same(
-        d(onednn.conv2d_backward_data(bg, w, x_shape=x.shape, blocked=True, **GEO)),
-        onednn.conv2d_backward_data(g, w, x_shape=x.shape, **GEO),
-    )
+    bg, g = _blocked(_rand(2, 4, 8, 8, seed=3), channels, seed=4, nhwc=nhwc)
+    gxb = onednn.conv2d_backward_data(bg, w, x_shape=x.shape, blocked=True, **GEO)
+    assert (layout.tag(gxb) == onednn.constants.TAG_NHWC) == nhwc
+    conv_same(d(gxb), onednn.conv2d_backward_data(g, w, x_shape=x.shape, **GEO))
     gw_b, _ = onednn.conv2d_backward_weights(bx, bg, w_shape=w.shape, bias=False, **GEO)
     gw, _ = onednn.conv2d_backward_weights(x, g, w_shape=w.shape, bias=False, **GEO)
-    same(gw_b, gw)
+    conv_same(gw_b, gw)
     # batch norm: training forward and backward, inference
     wt, bs = _rand(channels, seed=5), _rand(channels, seed=6)
     yb, mb, vb = onednn.batch_norm_train_forward(bx, wt, bs, eps=1e-5, blocked=True)
@@ -114,10 +124,11 @@ def test_every_kernel_on_a_blocked_image_equals_nchw(channels):
 class _Block(nn.Module):
     """conv-BN-ReLU twice, a residual add, a pool: every op that keeps the layout."""
 
-    def __init__(self, c=16):
+    def __init__(self, c=16, groups=1):  # groups=c: a depthwise conv2, run on NHWC
         super().__init__()
         self.conv1, self.bn1 = nn.Conv2d(3, c, 3, padding=1, bias=False), nn.BatchNorm2d(c)
-        self.conv2, self.bn2 = nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c)
+        self.conv2 = nn.Conv2d(c, c, 3, padding=1, bias=False, groups=groups)
+        self.bn2 = nn.BatchNorm2d(c)
         self.bias = nn.Parameter(cnnlab.tensor(_rand(1, c, 1, 1, seed=9)))
         self.fc = nn.Linear(c * 4 * 4, 10)
 
@@ -139,9 +150,10 @@ def _step(kern, model, x, y):
         return loss.item(), x.grad.data.copy(), [p.grad.data.copy() for p in model.parameters()]
 
 
-def test_a_training_step_through_blocked_ops_matches_the_numpy_kernels():
+@pytest.mark.parametrize("groups", [1, 16])
+def test_a_training_step_through_blocked_ops_matches_the_numpy_kernels(groups):
     cnnlab.manual_seed(0)
-    model = _Block()
+    model = _Block(groups=groups)
     x = cnnlab.tensor(_rand(4, 3, 16, 16, seed=8), requires_grad=True)
     y = cnnlab.tensor(np.array([1, 2, 3, 4]))
     loss_n, gx_n, gp_n = _step("numpy", model, x, y)
@@ -241,3 +253,19 @@ def test_relu_after_training_batch_norm_still_keeps_nan():
     bad_w[5] = np.nan
     y, _, _ = onednn.batch_norm_train_forward(bx, bad_w, bs, eps=1e-5, blocked=True)
     assert not y.nan_free and np.isnan(onednn.relu_forward(y).dense()[:, 5]).all()
+
+
+def test_inference_and_depthwise_convs_run_on_nhwc_and_training_ones_blocked():
+    from cnnlab.kernels.onednn.constants import TAG_NHWC
+
+    conv = nn.Conv2d(3, 16, 3, padding=1)
+    dw = nn.Conv2d(16, 16, 3, padding=1, groups=16)
+    x = cnnlab.tensor(_rand(2, 3, 8, 8))
+    with cnnlab.no_grad():
+        assert layout.tag(conv(x)._data) == TAG_NHWC  # inference: NHWC
+    h = conv(x)  # training
+    assert layout.is_blocked(h._data) and layout.tag(h._data) != TAG_NHWC
+    g = dw(h)  # grouped: NHWC, and its gradients flow back through NHWC kernels
+    assert layout.tag(g._data) == TAG_NHWC
+    g.sum().backward()
+    assert conv.weight.grad is not None and dw.weight.grad is not None

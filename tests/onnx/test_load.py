@@ -181,8 +181,8 @@ def test_round_trip_of_cnnlab_exports_keeps_outputs_and_parameters(exported, nam
     loaded = load(path)
     shape = models.info(name)["input_shape"]
     x = cnnlab.tensor(np.random.default_rng(0).random((3, *shape), dtype=np.float32))
-    with cnnlab.no_grad():
-        np.testing.assert_allclose(loaded(x).numpy(), model(x).numpy(), atol=1e-6, rtol=1e-6)
+    with cnnlab.no_grad():  # the model folds batch norm into its convs (nn.fusion): rounding
+        np.testing.assert_allclose(loaded(x).numpy(), model(x).numpy(), atol=1e-5, rtol=1e-5)
     theirs = loaded.state_dict()
     for key, value in model.state_dict().items():
         if key.endswith("num_batches_tracked"):

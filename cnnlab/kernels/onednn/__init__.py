@@ -15,6 +15,7 @@ from cnnlab.kernels.onednn import constants as _k
 from cnnlab.kernels.onednn.affine import channel_affine, channel_affine_plan
 from cnnlab.kernels.onednn.blocked import Blocked
 from cnnlab.kernels.onednn.conv import (
+    channels_last,
     conv2d_backward_data,
     conv2d_backward_weights,
     conv2d_forward,
@@ -61,6 +62,7 @@ from cnnlab.kernels.onednn.threads import get_num_threads, openmp_runtimes, set_
 KEEPS_LAYOUT = True
 
 __all__ = [
+    "channels_last",
     "Blocked",
     "MaxPoolState",
     "OneDNNError",

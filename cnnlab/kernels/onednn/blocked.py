@@ -25,8 +25,8 @@ from cnnlab.kernels.onednn.plan import Plan, cached
 __all__ = ["BLOCKED_TAGS", "Blocked", "empty", "image", "layout_tag", "raw", "tag_of"]
 
 # the layouts a Blocked may have (a primitive choosing another one writes NCHW instead)
-BLOCKED_TAGS = (k.TAG_NCHW16C, k.TAG_NCHW8C)
-_NAMES = {k.TAG_NCHW16C: "nChw16c", k.TAG_NCHW8C: "nChw8c"}
+BLOCKED_TAGS = (k.TAG_NCHW16C, k.TAG_NCHW8C, k.TAG_NHWC)
+_NAMES = {k.TAG_NCHW16C: "nChw16c", k.TAG_NCHW8C: "nChw8c", k.TAG_NHWC: "NHWC"}
 
 
 def tag_of(plan: Plan, md, shape) -> int | None:

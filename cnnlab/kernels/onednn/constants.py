@@ -19,6 +19,7 @@ TAG_X = 2  # 1-D (per-channel vectors)
 TAG_NC = 3  # 2-D, row-major
 TAG_NCHW = 5  # abcd: NCHW, OIHW
 TAG_GOIHW = 6  # abcde: grouped weights (G, O/G, I/G, KH, KW), laid out as OIHW
+TAG_NHWC = 22  # acdb: channels last
 TAG_NCHW16C = 78  # aBcd16b: channels blocked by 16 (AVX-512)
 TAG_NCHW8C = 102  # aBcd8b: channels blocked by 8 (AVX2)
 
