@@ -12,6 +12,9 @@ then keeps only the NCHW array, so nobody can change one copy and read the other
 Element-wise ops (ReLU, the residual add) do not care about the layout: on two images of the
 same shape and layout they work on the flat buffers. Channels not a multiple of the block
 are padded with zeros, which stay zeros under ReLU and addition.
+
+NHWC (channels last, no padding) is one of these layouts too: inference and grouped
+convolutions run on it (:func:`cnnlab.kernels.onednn.conv.channels_last` says when and why).
 """
 
 from __future__ import annotations
