@@ -93,10 +93,10 @@ def can_fold(conv, bn) -> bool:
     )
 
 
-def fold_conv_bn(weight, bias, bn) -> tuple[np.ndarray, np.ndarray]:
+def fold_conv_bn(weight, bias, bn, dtype=None) -> tuple[np.ndarray, np.ndarray]:
     """The arrays ``(s W, s b + t)`` of a convolution ``(weight, bias)`` (bias may be None)
-    followed by eval-mode ``bn`` (module above). Computed in float64, returned in the
-    weight's dtype.
+    followed by eval-mode ``bn`` (module above). Computed in float64, returned in ``dtype``
+    (default: the weight's).
 
     Shape: weight ``(O, C/groups, KH, KW)``, bias ``(O,)`` or None -> the same shapes."""
     w = np.asarray(weight.data if isinstance(weight, Tensor) else weight)
@@ -110,8 +110,8 @@ def fold_conv_bn(weight, bias, bn) -> tuple[np.ndarray, np.ndarray]:
         t = t + np.asarray(bn.bias.data, np.float64)
     if bias is not None:
         t = t + s * np.asarray(bias.data if isinstance(bias, Tensor) else bias, np.float64)
-    folded = (w.astype(np.float64) * s.reshape(-1, 1, 1, 1)).astype(w.dtype)
-    return folded, t.astype(w.dtype)
+    dtype = w.dtype if dtype is None else np.dtype(dtype)
+    return (w.astype(np.float64) * s.reshape(-1, 1, 1, 1)).astype(dtype), t.astype(dtype)
 
 
 def fusable_activation(act):
@@ -156,7 +156,8 @@ def conv_bn(conv, bn, x, act=None, residual=None):
         y = bn(conv(x))
         return _activate(act, y if residual is None else y + residual)
     conv._check(x)
-    w, b = fold_conv_bn(conv.weight, conv.bias, bn)
+    # in the dtype the layers would compute in (float64 input, float32 layers: float64)
+    w, b = fold_conv_bn(conv.weight, conv.bias, bn, np.result_type(x.dtype, conv.weight.dtype))
     fused = fusable_activation(act)
     if fused is not False and _padding_known(conv) and _shape_ok(conv, x, residual):
         pads = conv._pads(x)
