@@ -40,10 +40,9 @@ class FusedConv2d(Function):
             "groups": groups,
         }
         post = ((("add",),) if addend is not None else ()) + ((tuple(act),) if act else ())
-        k = kernels.pick(
-            "conv2d", x, w, b, x_shape=tuple(x.shape), w_shape=w.shape, **geo, post=post,
-            addend_tag=layout.tag(addend),
-        )  # fmt: skip
+        # the convolution decides the backend; oneDNN's then runs the chain as post-ops where
+        # it has a fast kernel for them, else one step at a time (kernels/onednn/conv_post.py)
+        k = kernels.pick("conv2d", x, w, b, x_shape=tuple(x.shape), w_shape=w.shape, **geo)
         if k.keeps_layout:  # inference: on NHWC images (kernels.onednn.conv.channels_last)
             y = k.conv2d_forward(
                 x, w, b, **geo, blocked=True, post=post, addend=addend, channels_last=True
