@@ -269,3 +269,18 @@ def test_inference_and_depthwise_convs_run_on_nhwc_and_training_ones_blocked():
     assert layout.tag(g._data) == TAG_NHWC
     g.sum().backward()
     assert conv.weight.grad is not None and dw.weight.grad is not None
+
+
+def test_a_sum_written_over_a_nan_free_image_is_no_longer_marked_nan_free():
+    # the mark lets ReLU skip its NaN check; inf + -inf is NaN
+    from cnnlab.kernels.onednn import blocked as bl
+
+    x = _rand(2, 16, 4, 4)
+    a, _ = _blocked(x, 16, seed=1)
+    b, _ = _blocked(x, 16, seed=2)
+    a.nan_free = True
+    a.buf[0], b.buf[0] = np.inf, -np.inf
+    s = a.plus(b, out=a)
+    assert s is a and not a.nan_free
+    assert np.isnan(layout.dense(onednn.relu_forward(s))).any()
+    assert isinstance(s, bl.Blocked)

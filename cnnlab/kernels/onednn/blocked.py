@@ -126,6 +126,7 @@ class Blocked:
         plan = cached(("blocked_add", size), lambda: _add_plan(size))
         y = Blocked(np.empty_like(self.buf), self.shape, self.tag) if out is None else out
         plan.run(a=self.buf, b=other.buf, y=y.buf)
+        y.nan_free = False  # inf + -inf is NaN: a sum is not known to be NaN-free
         return y
 
     def same_layout(self, other) -> bool:
