@@ -114,23 +114,20 @@ def fold_conv_bn(weight, bias, bn, dtype=None) -> tuple[np.ndarray, np.ndarray]:
     return (w.astype(np.float64) * s.reshape(-1, 1, 1, 1)).astype(dtype), t.astype(dtype)
 
 
+_NAMED = {"relu": ("relu",), "relu6": ("hardtanh", 0.0, 6.0)}  # FusedConv2d's act argument
+
+
 def fusable_activation(act):
     """``act`` (a module, ``"relu"``, ``"relu6"`` or None) as FusedConv2d's ``act``
     argument, or False where it must run as itself (another type, a subclass with its own
     forward, or a hook)."""
-    if act is None:
-        return None
-    if act == "relu":
-        return ("relu",)
-    if act == "relu6":
-        return ("hardtanh", 0.0, 6.0)
+    if act is None or isinstance(act, str):
+        return None if act is None else _NAMED[act]
     kind = type(act)
     if kind not in (ReLU, ReLU6, Hardtanh) or _hooked(act):
         return False
-    if kind is ReLU:
-        return ("relu",)
-    if kind is ReLU6:
-        return ("hardtanh", 0.0, 6.0)
+    if kind is not Hardtanh:
+        return _NAMED["relu" if kind is ReLU else "relu6"]
     if not act.min_val < act.max_val:
         return False
     return ("hardtanh", float(act.min_val), float(act.max_val))
