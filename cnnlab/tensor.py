@@ -96,6 +96,14 @@ class Tensor(TensorConversions, TensorInPlace):
         self._data = value.data if isinstance(value, Tensor) else value
 
     @property
+    def array(self):
+        """The engine's raw NumPy (or CuPy) array behind this tensor; no graph."""
+        d = self._data
+        if layout.is_blocked(d):
+            d = self._data = d.dense()
+        return d
+
+    @property
     def grad(self) -> Tensor | None:
         """The accumulated gradient, a Tensor of this tensor's shape (None before backward)."""
         return self._grad
