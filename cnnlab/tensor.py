@@ -16,7 +16,6 @@ import numpy as np
 from cnnlab import backend
 from cnnlab.backward import _root_grad, _run_backward
 from cnnlab.inplace import TensorInPlace
-from cnnlab.kernels import layout
 from cnnlab.tensor_convert import TensorConversions
 
 __all__ = ["Tensor", "tensor"]
@@ -82,14 +81,8 @@ class Tensor(TensorConversions, TensorInPlace):
     @property
     def data(self):
         """The raw NumPy (or CuPy) array; no graph. Assigning a Tensor stores its array, so
-        ``p.data -= lr * p.grad`` updates ``p`` (out of place) as it does in PyTorch.
-
-        An op's result the oneDNN kernels kept in their blocked layout (cnnlab.kernels.
-        layout) becomes a plain NCHW array here, the first time it is read."""
-        d = self._data
-        if layout.is_blocked(d):
-            d = self._data = d.dense()
-        return d
+        ``p.data -= lr * p.grad`` updates ``p`` (out of place) as it does in PyTorch."""
+        return self._data
 
     @data.setter
     def data(self, value) -> None:
@@ -98,10 +91,7 @@ class Tensor(TensorConversions, TensorInPlace):
     @property
     def array(self):
         """The engine's raw NumPy (or CuPy) array behind this tensor; no graph."""
-        d = self._data
-        if layout.is_blocked(d):
-            d = self._data = d.dense()
-        return d
+        return self._data
 
     @property
     def grad(self) -> Tensor | None:
@@ -121,7 +111,6 @@ class Tensor(TensorConversions, TensorInPlace):
 
     def _accumulate_grad(self, g) -> None:
         """Add the array ``g`` into ``.grad`` (the engine calls this for leaves)."""
-        g = layout.dense(g)
         if self._grad is None:
             self._grad = Tensor._make(g.copy(), False)
         else:
@@ -141,7 +130,7 @@ class Tensor(TensorConversions, TensorInPlace):
 
     @property
     def device(self) -> str:
-        return "cpu" if layout.is_blocked(self._data) else backend.device_of(self._data)
+        return backend.device_of(self._data)
 
     @property
     def is_leaf(self) -> bool:

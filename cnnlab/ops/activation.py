@@ -14,7 +14,6 @@ import numpy as np
 from cnnlab import kernels
 from cnnlab.autograd import Function, Tensor
 from cnnlab.backend import get_array_module
-from cnnlab.kernels import layout
 
 __all__ = [
     "ELU",
@@ -52,21 +51,15 @@ class ReLU(Function):
         deconv = lambda ctx, g: (g * (g > 0),)                # deconvnet
     """
 
-    keeps_layout = True  # element-wise: a blocked-layout image stays in its layout
-
     @staticmethod
     def forward(x):
-        k = kernels.pick("relu", x, x_shape=x.shape)
-        y = k.relu_forward(x if k.keeps_layout else layout.dense(x))
+        y = kernels.relu_forward(x)
         return y, y
 
     # dL/dx = g * (x > 0) = g * (y > 0)
     @staticmethod
     def backward(ctx, g):
-        k = kernels.pick("relu", g, x_shape=g.shape)
-        if not k.keeps_layout:
-            g, ctx = layout.dense(g), layout.dense(ctx)
-        return (k.relu_backward(g, ctx),)
+        return (kernels.relu_backward(g, ctx),)
 
 
 class LeakyReLU(Function):
@@ -89,24 +82,16 @@ class Hardtanh(Function):
     strictly inside exactly where ``x`` is, so the output (alive in the graph anyway) is all
     backward needs."""
 
-    keeps_layout = True  # element-wise: a blocked-layout image stays in its layout
-
     @staticmethod
     def forward(x, *, min_val=-1.0, max_val=1.0):
-        bounds = {"min_val": min_val, "max_val": max_val}
-        k = kernels.pick("hardtanh", x, x_shape=x.shape, **bounds)
-        y = k.hardtanh_forward(x if k.keeps_layout else layout.dense(x), **bounds)
+        y = kernels.hardtanh_forward(x, min_val=min_val, max_val=max_val)
         return y, (y, min_val, max_val)
 
     # dL/dx = g where min_val < x < max_val (equivalently min_val < y < max_val), else 0
     @staticmethod
     def backward(ctx, g):
         y, min_val, max_val = ctx
-        bounds = {"min_val": min_val, "max_val": max_val}
-        k = kernels.pick("hardtanh", g, x_shape=g.shape, **bounds)
-        if not k.keeps_layout:
-            g, y = layout.dense(g), layout.dense(y)
-        return (k.hardtanh_backward(g, y, **bounds),)
+        return (kernels.hardtanh_backward(g, y, min_val=min_val, max_val=max_val),)
 
 
 class ELU(Function):

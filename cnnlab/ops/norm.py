@@ -22,7 +22,6 @@ from __future__ import annotations
 from cnnlab import kernels
 from cnnlab.autograd import Function, Tensor
 from cnnlab.backend import get_array_module
-from cnnlab.kernels import layout
 
 __all__ = ["BatchNorm", "batch_norm"]
 
@@ -32,11 +31,10 @@ class BatchNorm(Function):
 
     ``ctx`` keeps ``x`` (alive in the graph anyway) rather than ``xhat``, which backward
     recomputes: one full-size array less held per layer. The batch's ``mean`` and biased
-    ``var`` are ``ctx[3]``, ``ctx[4]``.
+    ``var`` are ``ctx[2]``, ``ctx[3]``.
     """
 
     takes_needs_input_grad = True
-    keeps_layout = True  # 4-D images in the oneDNN kernels' blocked layout pass through
 
     @staticmethod
     def forward(
@@ -48,19 +46,14 @@ class BatchNorm(Function):
         # absent affine parameters are ones and zeros (C numbers: nothing to save)
         w = xp.ones(c, x.dtype) if weight is None else weight.astype(x.dtype, copy=False)
         b = xp.zeros(c, x.dtype) if bias is None else bias.astype(x.dtype, copy=False)
-        k = kernels.pick("batch_norm", x4, w, b, x_shape=x4.shape, training=bool(training))
-        # a 4-D result may stay in oneDNN's blocked layout; (N, C) and (N, C, L) go back
-        kw = {"blocked": True} if k.keeps_layout and len(shape) == 4 else {}
-        if not k.keeps_layout:
-            x4 = layout.dense(x4)
         if training:
-            y, mean, var = k.batch_norm_train_forward(x4, w, b, eps=eps, **kw)
+            y, mean, var = kernels.batch_norm_train_forward(x4, w, b, eps=eps)
         else:
             mean = mean.astype(x.dtype, copy=False)
             var = var.astype(x.dtype, copy=False)
-            y = k.batch_norm_inference(x4, w, b, mean, var, eps=eps, **kw)
+            y = kernels.batch_norm_inference(x4, w, b, mean, var, eps=eps)
         keep = x4 if any(needs_input_grad) else None
-        ctx = (k, keep, w, mean, var, eps, training, weight is not None, bias is not None)
+        ctx = (keep, w, mean, var, eps, training, weight is not None, bias is not None)
         return (y if len(shape) == 4 else y.reshape(shape)), ctx
 
     # dL/dbias = sum(g), dL/dweight = sum(g * xhat);
@@ -68,14 +61,10 @@ class BatchNorm(Function):
     # eval:     dL/dx = weight * invstd * g
     @staticmethod
     def backward(ctx, g):
-        k, x4, w, mean, var, eps, training, has_w, has_b = ctx
+        x4, w, mean, var, eps, training, has_w, has_b = ctx
         g4 = g if g.ndim == 4 else g.reshape(x4.shape)
-        fn = k.batch_norm_backward if training else k.batch_norm_inference_backward
-        if k.keeps_layout:
-            kw = {"blocked": True} if len(g.shape) == 4 else {}
-            gx, gw, gb = fn(g4, x4, w, mean, var, eps=eps, **kw)
-        else:
-            gx, gw, gb = fn(layout.dense(g4), layout.dense(x4), w, mean, var, eps=eps)
+        fn = kernels.batch_norm_backward if training else kernels.batch_norm_inference_backward
+        gx, gw, gb = fn(g4, x4, w, mean, var, eps=eps)
         gx = gx if gx.ndim == len(g.shape) else gx.reshape(g.shape)
         return gx, (gw if has_w else None), (gb if has_b else None)
 
@@ -127,7 +116,7 @@ def batch_norm(
             f"shape {tuple(input.shape)}"
         )
     out, ctx = BatchNorm.apply_with_ctx(input, weight, bias, training=True, eps=eps)
-    mean, var = ctx[3], ctx[4]  # the batch's statistics
+    mean, var = ctx[2], ctx[3]  # the batch's statistics
     if rm is not None:
         rm *= 1 - momentum
         rm += (momentum * mean).astype(rm.dtype, copy=False)

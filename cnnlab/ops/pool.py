@@ -19,7 +19,6 @@ from __future__ import annotations
 from cnnlab import kernels
 from cnnlab.autograd import Function, Tensor
 from cnnlab.backend import get_array_module
-from cnnlab.kernels import layout
 from cnnlab.kernels.windows import out_size, pair
 
 __all__ = [
@@ -67,7 +66,6 @@ def _geometry(name, shape, kernel, stride, padding, dilation, ceil_mode) -> dict
 # ----------------------------------------------------------------------------- max pooling
 class MaxPool2d(Function):
     takes_needs_input_grad = True
-    keeps_layout = True  # the oneDNN kernels pool a blocked-layout image in its layout
 
     @staticmethod
     def forward(
@@ -82,24 +80,20 @@ class MaxPool2d(Function):
         needs_input_grad=(True,),
     ):
         geo = _geometry("max_pool2d", x.shape, kernel_size, stride, padding, dilation, ceil_mode)
-        # the indices are PyTorch's flat positions, which only the NumPy kernels give
-        k = kernels.pick("max_pool2d", x, numpy_only=return_indices, x_shape=x.shape, **geo)
-        if not k.keeps_layout:
-            x = layout.dense(x)
         state = indices = None
         if needs_input_grad[0] or return_indices:
-            y, state = k.max_pool2d_forward(x, **geo)
+            y, state = kernels.max_pool2d_forward(x, **geo, return_indices=return_indices)
         else:  # nothing will ask for dL/dx: no argmax
-            y = k.max_pool2d_inference(x, **geo)
-        if return_indices:
-            indices = k.module.max_pool2d_indices(state)
-        return y, (k, state, indices)
+            y = kernels.max_pool2d_inference(x, **geo)
+        if return_indices:  # PyTorch's flat positions
+            indices = kernels.max_pool2d_indices(state)
+        return y, (state, indices)
 
     # dL/dx[argmax of each window] += g (overlapping windows add)
     @staticmethod
     def backward(ctx, g):
-        k, state, _ = ctx
-        return (k.max_pool2d_backward(g if k.keeps_layout else layout.dense(g), state),)
+        state, _ = ctx
+        return (kernels.max_pool2d_backward(g, state),)
 
 
 class MaxUnpool2d(Function):
@@ -134,8 +128,6 @@ class MaxUnpool2d(Function):
 
 # ----------------------------------------------------------------------------- average pooling
 class AvgPool2d(Function):
-    keeps_layout = True  # as MaxPool2d
-
     @staticmethod
     def forward(
         x,
@@ -149,24 +141,17 @@ class AvgPool2d(Function):
     ):
         geo = _geometry("avg_pool2d", x.shape, kernel_size, stride, padding, 1, ceil_mode)
         del geo["dilation"]
+        if divisor_override == 0:
+            raise ValueError("avg_pool2d: divisor_override must be non-zero, got 0")
         geo["count_include_pad"] = bool(count_include_pad)
-        if divisor_override is not None:
-            if divisor_override == 0:
-                raise ValueError("avg_pool2d: divisor_override must be non-zero, got 0")
-            geo["divisor_override"] = divisor_override  # only the NumPy kernels take it
-        k = kernels.pick(
-            "avg_pool2d", x, numpy_only=divisor_override is not None, x_shape=x.shape, **geo
-        )
-        if not k.keeps_layout:
-            x = layout.dense(x)
-        return k.avg_pool2d_forward(x, **geo), (k, tuple(x.shape), geo)
+        geo["divisor_override"] = divisor_override
+        return kernels.avg_pool2d_forward(x, **geo), (tuple(x.shape), geo)
 
     # dL/dx = sum over the windows covering x of g / divisor
     @staticmethod
     def backward(ctx, g):
-        k, shape, geo = ctx
-        g = g if k.keeps_layout else layout.dense(g)
-        return (k.avg_pool2d_backward(g, x_shape=shape, **geo),)
+        shape, geo = ctx
+        return (kernels.avg_pool2d_backward(g, x_shape=shape, **geo),)
 
 
 # ----------------------------------------------------------------------------- functional API
