@@ -15,6 +15,7 @@ from cnnlab.creation import arange, from_numpy, ones, ones_like, rand, randn, ze
 from cnnlab.dtypes import DTYPES as _DTYPES  # cnnlab.float32 ... via __getattr__
 from cnnlab.gradcheck import gradcheck
 from cnnlab.kernels import set_kernels
+from cnnlab.memory_format import channels_last, contiguous_format, memory_format
 from cnnlab.ops.elementwise import Where as _Where
 from cnnlab.ops.shape import cat, flatten, pad, stack
 from cnnlab.threads import get_num_threads, set_num_threads
@@ -89,6 +90,8 @@ __all__ = [
     "Tensor",
     "arange",
     "cat",
+    "channels_last",
+    "contiguous_format",
     "enable_grad",
     "flatten",
     "from_numpy",
@@ -99,6 +102,7 @@ __all__ = [
     "gradcheck",
     "is_grad_enabled",
     "manual_seed",
+    "memory_format",
     "no_grad",
     "ones",
     "ones_like",

@@ -16,6 +16,7 @@ import numpy as np
 from cnnlab import backend
 from cnnlab.backward import _root_grad, _run_backward
 from cnnlab.inplace import TensorInPlace
+from cnnlab.memory_format import contiguous_format, is_format
 from cnnlab.tensor_convert import TensorConversions
 
 __all__ = ["Tensor", "tensor"]
@@ -405,8 +406,17 @@ class Tensor(TensorConversions, TensorInPlace):
             index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
         return _shape.GetItem.apply(self, index=index)
 
-    def contiguous(self):
-        return self
+    def contiguous(self, memory_format=contiguous_format) -> Tensor:
+        """This tensor where its array lies in memory as ``memory_format``
+        (``cnnlab.contiguous_format`` or ``cnnlab.channels_last``), else a copy that does
+        (in the graph, as PyTorch)."""
+        if is_format(self._data, memory_format, "Tensor.contiguous"):
+            return self
+        return _copy.Contiguous.apply(self, memory_format=memory_format)
+
+    def is_contiguous(self, memory_format=contiguous_format) -> bool:
+        """Whether the array lies in memory as ``memory_format`` (see :meth:`contiguous`)."""
+        return is_format(self._data, memory_format, "Tensor.is_contiguous")
 
 
 def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
@@ -416,6 +426,7 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
 
 
 # The ops import Tensor from this module, so they are bound after Tensor exists.
+from cnnlab.ops import copy as _copy  # noqa: E402
 from cnnlab.ops import elementwise as _ew  # noqa: E402
 from cnnlab.ops import linalg as _linalg  # noqa: E402
 from cnnlab.ops import reduce as _reduce  # noqa: E402

@@ -16,6 +16,7 @@ import numpy as np
 
 from cnnlab import backend
 from cnnlab.autograd import Tensor
+from cnnlab.memory_format import as_format, is_format
 from cnnlab.nn.parameter import Parameter
 from cnnlab.nn.state import StateDict, StateDictError
 
@@ -293,9 +294,11 @@ class Module(StateDict):
                         t.grad = fn(t.grad.data)
         return self
 
-    def to(self, *args, dtype=None, device: str | None = None) -> Module:
+    def to(self, *args, dtype=None, device: str | None = None, memory_format=None) -> Module:
         """``to(np.float64)``, ``to('cuda')``, ``to('cpu')`` or ``to(device=..., dtype=...)``;
-        converts in place and returns self. Only floating tensors change dtype."""
+        converts in place and returns self. Only floating tensors change dtype.
+        ``memory_format=cnnlab.channels_last`` lays every 4-D parameter and buffer out
+        channels last (the same values; see cnnlab.memory_format), as PyTorch."""
         for a in args:
             if isinstance(a, str) and (a == "cpu" or a.startswith("cuda")):
                 device = a
@@ -308,6 +311,9 @@ class Module(StateDict):
             self._convert(lambda a: a.astype(dt, copy=False) if a.dtype.kind == "f" else a)
         if device is not None:
             self._convert(lambda a: backend.to_device(a, device))
+        if memory_format is not None:
+            is_format(np.empty(0), memory_format, "Module.to")  # a clear error for a bad one
+            self._convert(lambda a: as_format(a, memory_format) if a.ndim == 4 else a)
         return self
 
     def double(self) -> Module:

@@ -220,3 +220,17 @@ def test_a_gradient_summed_from_two_layouts_is_the_sum():
         h = conv(x)
         (F.relu(h) + h * 2).sum().backward()
     np.testing.assert_allclose(g_onednn, x.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_channels_last_weights_are_read_as_they_lie(groups):
+    # model.to(memory_format=channels_last) gives OHWI-strided weights: no copy per call
+    x, w = _rand(2, 8, 6, 6), _rand(6, 8 // groups, 3, 3, seed=1)
+    geo = {**GEO, "groups": groups}
+    y = onednn.conv2d_forward(x, w, None, **geo)
+    np.testing.assert_array_equal(onednn.conv2d_forward(x, _nhwc(w), None, **geo), y)
+    g = _rand(*y.shape, seed=2)
+    np.testing.assert_array_equal(
+        onednn.conv2d_backward_data(g, _nhwc(w), x_shape=x.shape, **geo),
+        onednn.conv2d_backward_data(g, w, x_shape=x.shape, **geo),
+    )

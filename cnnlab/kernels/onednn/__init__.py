@@ -22,6 +22,7 @@ from cnnlab.kernels.onednn.conv import (
     conv2d_forward,
     data_plan,
     forward_plan_for,
+    weights,
     weights_plan,
 )
 from cnnlab.kernels.onednn.eltwise import (
@@ -163,7 +164,7 @@ def _eltwise(x, *rest, min_val=-1.0, max_val=1.0) -> None:
 _PLANS = {
     "conv2d_forward": forward_plan_for,
     "conv2d_backward_data": lambda gy, w, *, x_shape, **a: data_plan(
-        x_shape, w.shape, **a, gy_tag=_tag(gy)
+        x_shape, w.shape, **a, gy_tag=_tag(gy), w_tag=_tag(weights(w, a["groups"], "supports"))
     ),
     "conv2d_backward_weights": lambda x, gy, *, w_shape, bias, **a: weights_plan(
         x.shape, w_shape, bias, **a, x_tag=_tag(x), gy_tag=_tag(gy)

@@ -63,7 +63,7 @@ class _Geometry:
     the layouts the caller's arrays come in, ``x_nhwc``/``y_nhwc`` the primitive's."""
 
     def __init__(self, plan: Plan, x_shape, w_shape, stride, padding, dilation, groups,
-                 x_tag, y_tag):  # fmt: skip
+                 x_tag, y_tag, w_tag=k.TAG_NCHW):  # fmt: skip
         n, c = x_shape[:2]
         o = w_shape[0]
         self.x_shape, self.w_shape = tuple(x_shape), tuple(w_shape)
@@ -73,7 +73,8 @@ class _Geometry:
         # grouped weights are (G, O/G, C/G, KH, KW) to oneDNN, the same bytes as OIHW
         self.w_dims = self.w_shape if groups == 1 else (groups, o // groups, *self.w_shape[1:])
         self.x_user = plan.md(self.x_shape, x_tag)
-        self.w_user = plan.md(self.w_dims, k.TAG_NCHW if groups == 1 else k.TAG_GOIHW)
+        # OIHW, or OHWI for channels-last weights (model.to(memory_format=channels_last))
+        self.w_user = plan.md(self.w_dims, w_tag if groups == 1 else k.TAG_GOIHW)
         self.y_user = plan.md(self.y_shape, y_tag)
         self.x_nhwc, self.y_nhwc = plan.md(self.x_shape, NHWC), plan.md(self.y_shape, NHWC)
         self.w_any = plan.md(self.w_dims)
@@ -107,11 +108,11 @@ def _what(op, x_shape, w_shape, stride, padding, dilation, groups) -> str:
     )
 
 
-def _forward_plan(x_shape, w_shape, bias, stride, padding, dilation, groups, x_tag, post):
+def _forward_plan(x_shape, w_shape, bias, stride, padding, dilation, groups, x_tag, post, w_tag):
     plan = Plan(_what("forward", x_shape, w_shape, stride, padding, dilation, groups))
     if post:
         plan.what += f" then {' and '.join(p[0] for p in post)}"
-    g = _Geometry(plan, x_shape, w_shape, stride, padding, dilation, groups, x_tag, NHWC)
+    g = _Geometry(plan, x_shape, w_shape, stride, padding, dilation, groups, x_tag, NHWC, w_tag)
     # a post-op add reads its addend in the output's layout (NHWC: the caller reorders it)
     attr, post_args = attributes(plan, post, g.y_shape, NHWC) if post else (None, {})
     pd = g.forward_pd(plan, bias, attr=attr)
@@ -133,9 +134,9 @@ def _forward_plan(x_shape, w_shape, bias, stride, padding, dilation, groups, x_t
     return plan
 
 
-def _data_plan(x_shape, w_shape, stride, padding, dilation, groups, gy_tag):
+def _data_plan(x_shape, w_shape, stride, padding, dilation, groups, gy_tag, w_tag):
     plan = Plan(_what("backward data", x_shape, w_shape, stride, padding, dilation, groups))
-    g = _Geometry(plan, x_shape, w_shape, stride, padding, dilation, groups, NHWC, gy_tag)
+    g = _Geometry(plan, x_shape, w_shape, stride, padding, dilation, groups, NHWC, gy_tag, w_tag)
     hint = g.forward_pd(plan, False)
     pd = plan.pd(
         plan.lib.dnnl_convolution_backward_data_primitive_desc_create,
@@ -187,20 +188,31 @@ def _ints(v) -> tuple:
 
 
 def forward_plan(
-    x_shape, w_shape, bias, stride, padding, dilation, groups, x_tag=k.TAG_NCHW, post=()
+    x_shape,
+    w_shape,
+    bias,
+    stride,
+    padding,
+    dilation,
+    groups,
+    x_tag=k.TAG_NCHW,
+    post=(),
+    w_tag=k.TAG_NCHW,
 ) -> Plan:
     """This thread's cached forward plan for one configuration (built on first use): x
-    arrives in layout ``x_tag``, y is written NHWC; ``post`` (see :func:`check_post`) is
-    applied as y is written."""
+    arrives in layout ``x_tag``, w in ``w_tag``, y is written NHWC; ``post`` (see
+    :func:`check_post`) is applied as y is written."""
     a = _ints(x_shape), _ints(w_shape), bool(bias), _ints(stride), _ints(padding)
-    a += (_ints(dilation), int(groups), int(x_tag), check_post(post))
+    a += (_ints(dilation), int(groups), int(x_tag), check_post(post), int(w_tag))
     return cached(("conv_fwd", *a), lambda: _forward_plan(*a))
 
 
-def data_plan(x_shape, w_shape, stride, padding, dilation, groups, gy_tag=k.TAG_NCHW) -> Plan:
+def data_plan(
+    x_shape, w_shape, stride, padding, dilation, groups, gy_tag=k.TAG_NCHW, w_tag=k.TAG_NCHW
+) -> Plan:
     """This thread's cached backward-data plan for one configuration (gx written NHWC)."""
     a = _ints(x_shape), _ints(w_shape), _ints(stride), _ints(padding), _ints(dilation)
-    a += (int(groups), int(gy_tag))
+    a += (int(groups), int(gy_tag), int(w_tag))
     return cached(("conv_bwd_data", *a), lambda: _data_plan(*a))
 
 
@@ -213,9 +225,16 @@ def weights_plan(
     return cached(("conv_bwd_weights", *a), lambda: _weights_plan(*a))
 
 
-def _forward_args(x, w, b, post, addend):
+def weights(w, groups: int, what: str) -> np.ndarray:
+    """The weights as a kernel takes them: OIHW, or OHWI-strided (channels last) where
+    there is one group (grouped weights are 5-D to oneDNN: C-contiguous only)."""
+    w = arrays.image(w, "w", what)
+    return w if groups == 1 or w.flags.c_contiguous else np.ascontiguousarray(w)
+
+
+def _forward_args(x, w, b, post, addend, groups):
     x = arrays.image(x, "x", "conv2d_forward")
-    w = as_f32(w, "w", "conv2d_forward")
+    w = weights(w, groups, "conv2d_forward")
     b = None if b is None else as_f32(b, "b", "conv2d_forward")
     post = check_post(post)
     adds = bool(post) and post[0][0] == "add"
@@ -227,7 +246,7 @@ def _forward_args(x, w, b, post, addend):
 
 
 def _chain_key(x, w, b, post, geo) -> tuple:
-    key = (tuple(x.shape), tuple(w.shape), b is not None, arrays.tag(x), post)
+    key = (tuple(x.shape), tuple(w.shape), b is not None, arrays.tag(x), arrays.tag(w), post)
     return key + tuple(tuple(v) if isinstance(v, (tuple, list)) else v for v in geo.values())
 
 
@@ -236,7 +255,7 @@ def forward_plan_for(x, w, b=None, *, post=(), addend=None, **geo) -> Plan | Non
     None where the post-ops have no fast kernel (it then runs them one at a time); raises
     where oneDNN has no convolution for them. ``supports`` calls this, so the plan it checks
     is the one that runs."""
-    x, w, b, post, addend = _forward_args(x, w, b, post, addend)
+    x, w, b, post, addend = _forward_args(x, w, b, post, addend, geo["groups"])
     return _plan(x, w, b, post, geo)
 
 
@@ -245,7 +264,7 @@ def _plan(x, w, b, post, geo) -> Plan | None:
         return None
     try:
         return forward_plan(x.shape, w.shape, b is not None, **geo, x_tag=arrays.tag(x),
-                            post=post)  # fmt: skip
+                            post=post, w_tag=arrays.tag(w))  # fmt: skip
     except (ValueError, OneDNNError):
         if not post:  # the convolution itself: its own error
             raise
@@ -267,7 +286,7 @@ def conv2d_forward(x, w, b=None, *, stride, padding, dilation, groups: int, post
     ``(N, O, OH, OW)``.
     """
     geo = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
-    x, w, b, post, addend = _forward_args(x, w, b, post, addend)
+    x, w, b, post, addend = _forward_args(x, w, b, post, addend, groups)
     exact = post and post[-1][0] != "add" and not finite(x, w, b, addend)
     plan = None if exact else _plan(x, w, b, post, geo)
     if plan is None and post:
@@ -292,8 +311,10 @@ def conv2d_backward_data(gy, w, *, x_shape, stride, padding, dilation, groups: i
     Shape: gy ``(N, O, OH, OW)``, w ``(O, C/groups, KH, KW)`` -> ``x_shape``.
     """
     gy = arrays.image(gy, "gy", "conv2d_backward_data")
-    w = as_f32(w, "w", "conv2d_backward_data")
-    plan = data_plan(x_shape, w.shape, stride, padding, dilation, groups, arrays.tag(gy))
+    w = weights(w, groups, "conv2d_backward_data")
+    plan = data_plan(
+        x_shape, w.shape, stride, padding, dilation, groups, arrays.tag(gy), arrays.tag(w)
+    )
     _check_gy(plan, gy)
     gx = arrays.empty(plan.x_shape, NHWC)
     plan.run(gy=gy, w=w, gx=gx)
