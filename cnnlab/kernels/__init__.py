@@ -34,7 +34,8 @@ no caller needs to know which.
 
 For a backend's author: the functions of :data:`FUNCTIONS`, NCHW-shaped arrays, padding as
 (top, bottom, left, right), PyTorch's dilation; ``max_pool2d_inference`` is optional, and
-``max_pool2d_indices(state)`` gives PyTorch's flat indices where the backend has them.
+``max_pool2d_indices(state)`` gives PyTorch's flat indices where the backend has them, and
+``POST_OPS = True`` says its ``conv2d_forward`` takes ``post=`` and ``addend=`` itself.
 oneDNN's module also has ``available()``, ``why_unavailable()``, ``info()`` and
 ``supports(name, *args, **kwargs)``, called with exactly the arguments of the call.
 """
@@ -99,7 +100,7 @@ def conv2d_forward(x, w, b=None, *, stride, padding, dilation, groups: int, post
     geo = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
     post = tuple(tuple(p) for p in post)
     k = dispatch.backend_for("conv2d_forward", (x, w, b), {**geo, "post": post, "addend": addend})
-    if post and k.name == "onednn":  # the chain as post-ops (kernels/onednn/conv_post.py)
+    if post and k.post_ops:  # the chain as oneDNN's post-ops (kernels/onednn/conv_post.py)
         return k.conv2d_forward(x, w, b, **geo, post=post, addend=addend)
     y = k.conv2d_forward(x, w, b, **geo)
     if addend is not None:

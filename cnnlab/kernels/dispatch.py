@@ -115,7 +115,9 @@ def _complete(name: str, module) -> SimpleNamespace:
     missing = [f for f, fn in fns.items() if not callable(fn)]
     if missing:
         raise ImportError(f"kernels: backend {name!r} lacks {', '.join(missing)}")
-    return SimpleNamespace(name=name, module=module, **fns)
+    # whether its conv2d_forward applies a post-op chain itself (post=, addend=)
+    post_ops = bool(getattr(module, "POST_OPS", False))
+    return SimpleNamespace(name=name, module=module, post_ops=post_ops, **fns)
 
 
 def backend(name: str) -> SimpleNamespace:

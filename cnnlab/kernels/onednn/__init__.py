@@ -50,6 +50,9 @@ from cnnlab.kernels.onednn.pool import (
 from cnnlab.kernels.onednn.pool import forward_plan as pool_forward_plan
 from cnnlab.kernels.onednn.threads import get_num_threads, openmp_runtimes, set_num_threads
 
+# conv2d_forward applies a residual add and an activation as it writes (conv_post.py)
+POST_OPS = True
+
 __all__ = [
     "MaxPoolState",
     "OneDNNError",
