@@ -148,6 +148,8 @@ def _batch_norm(x, *rest, **args) -> None:
 
 def _batch_norm_inference(x, *rest, **args) -> None:
     _batch_norm(x)
+    if arrays.is_nhwc(x):  # the batch-norm primitive, in x's layout
+        return
     n, c, *spatial = x.shape
     channel_affine_plan((n, c, 1, int(np.prod(spatial))) if len(spatial) != 2 else x.shape)
 
