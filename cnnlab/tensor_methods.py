@@ -1,0 +1,335 @@
+"""The Tensor methods that mirror the ``torch.*`` functions: ``x.pow(2)``, ``x.t()``,
+``x.view_as(y)``, ``x.masked_fill(m, 0)``, ``x.sort()``, ``x.topk(3)``, ``x.normal_()``,
+``x.grad_fn`` ...
+
+:class:`cnnlab.tensor.Tensor` inherits these (a base class with no state of its own); each
+calls the function of the same name in :mod:`cnnlab.functions`, imported at call time
+because those modules build on Tensor.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from cnnlab import backend
+
+if TYPE_CHECKING:
+    from cnnlab.tensor import Tensor
+
+
+def _red():
+    from cnnlab.functions import reduce
+
+    return reduce
+
+
+def _pw():
+    from cnnlab.functions import pointwise
+
+    return pointwise
+
+
+def _lin():
+    from cnnlab.functions import linalg
+
+    return linalg
+
+
+def _shp():
+    from cnnlab.functions import shape
+
+    return shape
+
+
+def _logic():
+    from cnnlab.functions import logic
+
+    return logic
+
+
+class TensorMethods:
+    """Methods named as PyTorch's; each is the function ``cnnlab.<name>(self, ...)``."""
+
+    __slots__ = ()
+
+    # ----------------------------------------------------------------- graph
+    @property
+    def grad_fn(self):
+        """The op that made this tensor (``name()``, ``next_functions``); None for leaves."""
+        from cnnlab.grad_fn import grad_fn_of
+
+        return grad_fn_of(self)
+
+    # ------------------------------------------------------------- reductions
+    def argmin(self, dim=None, keepdim: bool = False) -> Tensor:
+        return _red().argmin(self, dim, keepdim)
+
+    def amin(self, dim=None, keepdim: bool = False) -> Tensor:
+        return _red().amin(self, dim, keepdim)
+
+    def prod(self, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+        return _red().prod(self, dim, keepdim, dtype=dtype)
+
+    def cumsum(self, dim: int, *, dtype=None) -> Tensor:
+        return _red().cumsum(self, dim, dtype=dtype)
+
+    def logsumexp(self, dim, keepdim: bool = False) -> Tensor:
+        return _red().logsumexp(self, dim, keepdim)
+
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False):
+        return _red().sort(self, dim, descending, stable)
+
+    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False):
+        return _red().argsort(self, dim, descending, stable)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+        return _red().topk(self, k, dim, largest, sorted)
+
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False):
+        return _red().kthvalue(self, k, dim, keepdim)
+
+    def median(self, dim=None, keepdim: bool = False):
+        return _red().median(self, dim, keepdim)
+
+    def count_nonzero(self, dim=None) -> Tensor:
+        return _red().count_nonzero(self, dim)
+
+    # ------------------------------------------------------------ elementwise
+    def pow(self, exponent) -> Tensor:
+        return _pw().pow(self, exponent)
+
+    def square(self) -> Tensor:
+        return _pw().square(self)
+
+    def reciprocal(self) -> Tensor:
+        return _pw().reciprocal(self)
+
+    def rsqrt(self) -> Tensor:
+        return _pw().rsqrt(self)
+
+    def sin(self) -> Tensor:
+        return _pw().sin(self)
+
+    def cos(self) -> Tensor:
+        return _pw().cos(self)
+
+    def tan(self) -> Tensor:
+        return _pw().tan(self)
+
+    def log2(self) -> Tensor:
+        return _pw().log2(self)
+
+    def log10(self) -> Tensor:
+        return _pw().log10(self)
+
+    def log1p(self) -> Tensor:
+        return _pw().log1p(self)
+
+    def expm1(self) -> Tensor:
+        return _pw().expm1(self)
+
+    def floor(self) -> Tensor:
+        return _pw().floor(self)
+
+    def ceil(self) -> Tensor:
+        return _pw().ceil(self)
+
+    def round(self, *, decimals: int = 0) -> Tensor:
+        return _pw().round(self, decimals=decimals)
+
+    def trunc(self) -> Tensor:
+        return _pw().trunc(self)
+
+    def sign(self) -> Tensor:
+        return _pw().sign(self)
+
+    def neg(self) -> Tensor:
+        return _pw().neg(self)
+
+    negative = neg
+
+    def maximum(self, other) -> Tensor:
+        return _pw().maximum(self, other)
+
+    def minimum(self, other) -> Tensor:
+        return _pw().minimum(self, other)
+
+    def clamp_min(self, min) -> Tensor:
+        return _pw().clamp_min(self, min)
+
+    def clamp_max(self, max) -> Tensor:
+        return _pw().clamp_max(self, max)
+
+    def add(self, other, *, alpha=1) -> Tensor:
+        return _pw().add(self, other, alpha=alpha)
+
+    def sub(self, other, *, alpha=1) -> Tensor:
+        return _pw().sub(self, other, alpha=alpha)
+
+    def mul(self, other) -> Tensor:
+        return _pw().mul(self, other)
+
+    def div(self, other, *, rounding_mode=None) -> Tensor:
+        return _pw().div(self, other, rounding_mode=rounding_mode)
+
+    multiply, subtract, divide = mul, sub, div
+
+    def isnan(self) -> Tensor:
+        return _logic().isnan(self)
+
+    def isinf(self) -> Tensor:
+        return _logic().isinf(self)
+
+    def isfinite(self) -> Tensor:
+        return _logic().isfinite(self)
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+        return _logic().allclose(self, other, rtol, atol, equal_nan)
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> Tensor:
+        return _logic().isclose(self, other, rtol, atol, equal_nan)
+
+    def equal(self, other) -> bool:
+        return _logic().equal(self, other)
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        return _logic().unique(self, sorted, return_inverse, return_counts, dim)
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.kind == "f"
+
+    # ------------------------------------------------------------------ linalg
+    def matmul(self, other) -> Tensor:
+        return _lin().matmul(self, other)
+
+    def mm(self, mat2) -> Tensor:
+        return _lin().mm(self, mat2)
+
+    def bmm(self, mat2) -> Tensor:
+        return _lin().bmm(self, mat2)
+
+    def mv(self, vec) -> Tensor:
+        return _lin().mv(self, vec)
+
+    def dot(self, other) -> Tensor:
+        return _lin().dot(self, other)
+
+    def outer(self, vec2) -> Tensor:
+        return _lin().outer(self, vec2)
+
+    def t(self) -> Tensor:
+        return _lin().t(self)
+
+    # ------------------------------------------------------------------ shape
+    def view_as(self, other) -> Tensor:
+        return self.reshape(other.shape)
+
+    reshape_as = view_as
+
+    def expand_as(self, other) -> Tensor:
+        return self.expand(other.shape)
+
+    def repeat(self, *sizes) -> Tensor:
+        return _shp().repeat(self, *sizes)
+
+    def tile(self, dims) -> Tensor:
+        return _shp().tile(self, dims)
+
+    def flip(self, dims) -> Tensor:
+        return _shp().flip(self, dims)
+
+    def split(self, split_size, dim: int = 0) -> tuple:
+        return _shp().split(self, split_size, dim)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple:
+        return _shp().chunk(self, chunks, dim)
+
+    def unbind(self, dim: int = 0) -> tuple:
+        return _shp().unbind(self, dim)
+
+    def narrow(self, dim: int, start: int, length: int) -> Tensor:
+        return _shp().narrow(self, dim, start, length)
+
+    def gather(self, dim: int, index) -> Tensor:
+        return _shp().gather(self, dim, index)
+
+    def index_select(self, dim: int, index) -> Tensor:
+        return _shp().index_select(self, dim, index)
+
+    def masked_fill(self, mask, value) -> Tensor:
+        return _shp().masked_fill(self, mask, value)
+
+    def masked_fill_(self, mask, value) -> Tensor:
+        from cnnlab.inplace import _apply
+
+        return _apply(self, "masked_fill_", lambda x: _shp().masked_fill(x, mask, value), value)
+
+    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+        return self.transpose(axis0, axis1)
+
+    def nelement(self) -> int:
+        return self.numel()
+
+    def ndimension(self) -> int:
+        return self.ndim
+
+    def element_size(self) -> int:
+        """Bytes per element."""
+        return self.dtype.itemsize
+
+    def is_contiguous(self) -> bool:
+        """Always True: cnnlab tensors are read as dense arrays."""
+        return True
+
+    # ------------------------------------------------------------ dtype, device
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    def type_as(self, other) -> Tensor:
+        """This tensor in ``other``'s dtype."""
+        return self.to(dtype=other.dtype)
+
+    def pin_memory(self) -> Tensor:
+        """Host memory is what NumPy has; returns self (PyTorch pins it for fast copies)."""
+        return self
+
+    def _new(self, array, dtype, device, requires_grad: bool) -> Tensor:
+        from cnnlab.creation import _make
+
+        dtype = self.dtype if dtype is None else dtype
+        return _make(array, dtype, self.device if device is None else device, requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+        from cnnlab.creation import _shape
+
+        return self._new(np.zeros(_shape("new_zeros", size)), dtype, device, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+        from cnnlab.creation import _shape
+
+        return self._new(np.ones(_shape("new_ones", size)), dtype, device, requires_grad)
+
+    new_empty = new_zeros
+
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+        from cnnlab.creation import _shape
+
+        shape = _shape("new_full", (size,))
+        return self._new(np.full(shape, fill_value), dtype, device, requires_grad)
+
+    def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+        return self._new(np.array(data), dtype, device, requires_grad)
+
+    # ------------------------------------------------------------ random fills
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+        """Fill with normal samples from cnnlab's generator."""
+        draw = backend.default_rng().normal(mean, std, self.shape)
+        return self.copy_(self._new(draw, None, None, False))
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
+        """Fill with uniform samples in ``[a, b)`` from cnnlab's generator."""
+        draw = backend.default_rng().uniform(a, b, self.shape)
+        return self.copy_(self._new(draw, None, None, False))
