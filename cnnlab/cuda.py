@@ -21,12 +21,15 @@ __all__ = [
 ]
 
 
+def _cupy():
+    return backend._cupy  # the module backend imported, or None
+
+
 def device_count() -> int:
     """The number of CUDA GPUs CuPy sees (0 without CuPy or without a GPU)."""
-    if not backend.has_cupy():
+    cupy = _cupy()
+    if cupy is None:
         return 0
-    import cupy
-
     try:
         return int(cupy.cuda.runtime.getDeviceCount())
     except Exception:  # CuPy without a driver or a GPU raises its own runtime errors
@@ -44,9 +47,7 @@ def _need(what: str):
             f"cnnlab.cuda.{what}: no CUDA device cnnlab can use (it needs CuPy and a GPU; "
             "cnnlab.cuda.is_available() is False)"
         )
-    import cupy
-
-    return cupy
+    return _cupy()
 
 
 def current_device() -> int:
@@ -75,10 +76,8 @@ def synchronize(device=None) -> None:
 
 def empty_cache() -> None:
     """Give CuPy's cached GPU memory back (nothing to do without CuPy, as in PyTorch)."""
-    if backend.has_cupy():
-        import cupy
-
-        cupy.get_default_memory_pool().free_all_blocks()
+    if _cupy() is not None:
+        _cupy().get_default_memory_pool().free_all_blocks()
 
 
 def manual_seed(seed: int) -> None:

@@ -176,6 +176,24 @@ class TensorMethods:
 
     multiply, subtract, divide = mul, sub, div
 
+    def remainder(self, other) -> Tensor:
+        return _pw().remainder(self, other)
+
+    def floor_divide(self, other) -> Tensor:
+        return _pw().floor_divide(self, other)
+
+    def __mod__(self, other):
+        return _pw().remainder(self, other)
+
+    def __rmod__(self, other):
+        return _pw().remainder(other, self)
+
+    def __floordiv__(self, other):
+        return _pw().floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return _pw().floor_divide(other, self)
+
     def isnan(self) -> Tensor:
         return _logic().isnan(self)
 

@@ -30,6 +30,7 @@ __all__ = [
     "exp",
     "expm1",
     "floor",
+    "floor_divide",
     "log",
     "log10",
     "log1p",
@@ -44,6 +45,7 @@ __all__ = [
     "pow",
     "reciprocal",
     "relu",
+    "remainder",
     "round",
     "rsqrt",
     "sigmoid",
@@ -247,6 +249,18 @@ def div(input, other, *, rounding_mode: str | None = None) -> Tensor:
 
 
 divide = true_divide = div
+
+
+def floor_divide(input, other) -> Tensor:
+    """``floor(input / other)`` (Python's ``//``), in the input's dtype."""
+    return div(input, other, rounding_mode="floor")
+
+
+def remainder(input, other) -> Tensor:
+    """``input - other * floor(input / other)``: the sign of ``other``, as Python's ``%``."""
+    out = input - other * _pw.Step.apply(input / other, how="floor")
+    dtype = input.dtype if isinstance(input, Tensor) else None
+    return out.astype(dtype) if dtype is not None and dtype.kind in "iu" else out
 
 
 def where(condition, input=None, other=None):

@@ -41,6 +41,8 @@ BINARY = {  # name: (cnnlab fn, torch fn)
     "mul": (cnnlab.mul, lambda a, b: torch.mul(a, b)),
     "div": (cnnlab.div, lambda a, b: torch.div(a, b)),
     "maximum": (cnnlab.maximum, lambda a, b: torch.maximum(a, b)),
+    "remainder": (lambda a, b: a * 3 % b, lambda a, b: a * 3 % b),
+    "floor_divide": (lambda a, b: a + a * 3 // b, lambda a, b: a + (a * 3 / b).floor()),
     "clamp_tensors": (
         lambda a, b: cnnlab.clamp(a, min=b, max=b + 1.0),
         lambda a, b: torch.clamp(a, min=b, max=b + 1.0),

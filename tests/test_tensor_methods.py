@@ -1,0 +1,107 @@
+"""The Tensor methods that mirror torch.* functions: PyTorch parity for the differentiable
+ones (forward and backward), the in-place random fills, new_* factories and type_as."""
+
+import numpy as np
+import pytest
+
+import cnnlab
+from tests.helpers import check_gradients, requires_torch, seeded, torch, torch_parity
+
+METHODS = {  # name: fn(tensor) with the same code for cnnlab and torch
+    "pow": lambda t: t.pow(3),
+    "pow_tensor": lambda t: t.abs().pow(t),
+    "t": lambda t: t.t(),
+    "view_as": lambda t: t.view_as(t.reshape(4, 3)) * 2,
+    "reshape_as": lambda t: t.reshape_as(t.reshape(2, 6)),
+    "expand_as": lambda t: t[:1].expand_as(t),
+    "matmul": lambda t: t.matmul(t.t()),
+    "mm": lambda t: t.mm(t.t()),
+    "prod": lambda t: t.prod(1),
+    "cumsum": lambda t: t.cumsum(0),
+    "sort": lambda t: t.sort(descending=True).values,
+    "topk": lambda t: t.topk(2, dim=0).values,
+    "logsumexp": lambda t: t.logsumexp(1),
+    "amin": lambda t: t.amin(1),
+    "sin_cos": lambda t: t.sin() + t.cos(),
+    "square_rsqrt": lambda t: t.square() + (t.abs() + 1).rsqrt(),
+    "log1p_expm1": lambda t: (t.abs()).log1p() + t.expm1(),
+    "maximum": lambda t: t.maximum(t.flip(0)),
+    "clamp_min_max": lambda t: t.clamp_min(-0.3).clamp_max(0.4),
+    "add_alpha": lambda t: t.add(t * 2, alpha=0.5).sub(t, alpha=2).mul(3).div(2),
+    "masked_fill": lambda t: t.masked_fill(t > 0.2, -1.0),
+    "gather": lambda t: t.gather(1, (t.abs() * 3).long() % 4),
+    "split": lambda t: t.split(2, 1)[1],
+    "chunk": lambda t: t.chunk(3, 1)[0],
+    "unbind": lambda t: t.unbind(0)[1],
+    "repeat": lambda t: t.repeat(1, 2),
+    "flip": lambda t: t.flip(1),
+    "narrow": lambda t: t.narrow(0, 1, 2),
+    "index_select": lambda t: t.index_select(0, (t[:, 0] > 0).long()),
+    "type_as": lambda t: t.type_as(t.double()) * 2,
+    "swapaxes": lambda t: t.swapaxes(0, 1),
+}
+
+
+@pytest.mark.parametrize("name", list(METHODS))
+def test_method_gradcheck_and_parity(name):
+    fn = METHODS[name]
+    x = seeded(4).standard_normal((3, 4))
+    check_gradients(fn, [x])
+    if torch is not None:
+        torch_parity(fn, fn, [x.astype(np.float32)])
+
+
+@requires_torch
+def test_reading_methods_equal_torch():
+    x = np.array([[1.5, -2.0, 3.0], [0.0, 7.0, -1.0]], np.float32)
+    ours, theirs = cnnlab.tensor(x), torch.tensor(x)
+    for name in ("argmin", "argmax", "isnan", "isfinite", "floor", "sign", "count_nonzero"):
+        np.testing.assert_array_equal(
+            getattr(ours, name)().numpy(), getattr(theirs, name)().numpy(), err_msg=name
+        )
+    assert ours.tolist() == theirs.tolist() and ours[1, 1].item() == theirs[1, 1].item()
+    assert ours.nelement() == theirs.nelement() and ours.ndimension() == theirs.ndimension()
+    assert ours.element_size() == theirs.element_size()
+    assert ours.is_floating_point() and not ours.is_cuda and ours.is_contiguous()
+    assert ours.median().item() == theirs.median().item()
+    assert ours.equal(cnnlab.tensor(x)) and ours.allclose(cnnlab.tensor(x + 1e-9))
+
+
+def test_masked_fill_in_place_follows_the_in_place_rules():
+    x = cnnlab.tensor([1.0, -2.0, 3.0])
+    assert x.masked_fill_(x < 0, 0.0) is x and x.tolist() == [1.0, 0.0, 3.0]
+    w = cnnlab.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="masked_fill_: a leaf tensor that requires grad"):
+        w.masked_fill_(w > 0, 0.0)
+    y = w * 2
+    y.masked_fill_(cnnlab.tensor([True, False, False]), 0.0)
+    y.sum().backward()
+    assert w.grad.tolist() == [0.0, 2.0, 2.0]
+
+
+def test_random_fills_are_seeded_and_shaped():
+    w = cnnlab.empty(2000)
+    cnnlab.manual_seed(1)
+    assert w.normal_(3.0, 0.5) is w
+    a = w.numpy().copy()
+    assert abs(a.mean() - 3.0) < 0.05 and abs(a.std() - 0.5) < 0.05 and w.dtype == np.float32
+    cnnlab.manual_seed(1)
+    np.testing.assert_array_equal(cnnlab.empty(2000).normal_(3.0, 0.5).numpy(), a)
+    u = cnnlab.zeros(2000, dtype=cnnlab.float64).uniform_(-1, 2).numpy()
+    assert u.min() >= -1 and u.max() < 2 and u.dtype == np.float64
+    p = cnnlab.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="a leaf tensor that requires grad"):
+        p.normal_()
+    with cnnlab.no_grad():
+        p.uniform_(0, 0.5)
+    assert p.requires_grad and p.max().item() < 0.5
+
+
+def test_new_factories_keep_dtype_and_device():
+    x = cnnlab.ones(2, dtype=cnnlab.float64)
+    assert x.new_zeros(3, 2).dtype == np.float64 and x.new_zeros((3, 2)).shape == (3, 2)
+    assert x.new_ones(2).tolist() == [1.0, 1.0] and x.new_empty(1).dtype == np.float64
+    assert x.new_full((2,), 7).tolist() == [7.0, 7.0]
+    assert x.new_tensor([1, 2]).dtype == np.float64
+    assert x.new_zeros(2, dtype=cnnlab.int64).dtype == np.int64
+    assert x.pin_memory() is x
