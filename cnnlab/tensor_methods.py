@@ -49,6 +49,13 @@ def _logic():
     return logic
 
 
+def _raw_index(index):
+    """An index with its Tensors (masks, index lists) as raw arrays."""
+    if isinstance(index, tuple):
+        return tuple(_raw_index(i) for i in index)
+    return index.array if hasattr(index, "array") else index
+
+
 class TensorMethods:
     """Methods named as PyTorch's; each is the function ``cnnlab.<name>(self, ...)``."""
 
@@ -239,6 +246,28 @@ class TensorMethods:
 
     def t(self) -> Tensor:
         return _lin().t(self)
+
+    # ---------------------------------------------------------- in-place operators
+    # ``x += y`` changes x in place, as in PyTorch (the rules of cnnlab.inplace apply)
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
+
+    def __setitem__(self, index, value) -> None:
+        """``x[index] = value`` in place; gradients flow to ``value`` and the rest of ``x``."""
+        from cnnlab.inplace import _apply
+        from cnnlab.ops.index_put import IndexPut
+
+        index = _raw_index(index)
+        _apply(self, "__setitem__", lambda x: IndexPut.apply(x, value, index=index), value)
 
     # ------------------------------------------------------------------ shape
     def view_as(self, other) -> Tensor:

@@ -105,3 +105,43 @@ def test_new_factories_keep_dtype_and_device():
     assert x.new_tensor([1, 2]).dtype == np.float64
     assert x.new_zeros(2, dtype=cnnlab.int64).dtype == np.int64
     assert x.pin_memory() is x
+
+
+@requires_torch
+def test_setitem_and_in_place_operators_as_torch():
+    def program(m):
+        t = m.ones(4, 4)
+        t[:, 1] = 0
+        t[t.sum(1) > 10] = 5.0
+        t[0] += 1
+        t *= 2
+        t -= m.arange(4.0)
+        t /= 4
+        return t
+
+    np.testing.assert_array_equal(program(cnnlab).numpy(), program(torch).numpy())
+
+    def through_graph(m, w, v):
+        y = w * 2
+        y[1:] = v * 3
+        y += v
+        return y
+
+    x = np.array([1.0, 2.0, 3.0], np.float32)
+    torch_parity(
+        lambda w, v: through_graph(cnnlab, w, v),
+        lambda w, v: through_graph(torch, w, v),
+        [x, x[:1] + 1],
+    )
+
+
+def test_in_place_operator_on_a_parameter_follows_torch_rules():
+    a = cnnlab.tensor(1.0, requires_grad=True)
+    with pytest.raises(RuntimeError, match="sub_: a leaf tensor that requires grad"):
+        a -= 1
+    with cnnlab.no_grad():
+        b = a
+        a -= 0.25  # in place: the same object, still a leaf that requires grad
+    assert a is b and a.item() == 0.75 and a.requires_grad and a.is_leaf
+    with pytest.raises(RuntimeError, match="__setitem__: a leaf tensor"):
+        a[...] = 0.0
