@@ -313,6 +313,12 @@ class TensorMethods:
 
         return _apply(self, "masked_fill_", lambda x: _shp().masked_fill(x, mask, value), value)
 
+    def tril(self, diagonal: int = 0) -> Tensor:
+        return _shp().tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        return _shp().triu(self, diagonal)
+
     def swapaxes(self, axis0: int, axis1: int) -> Tensor:
         return self.transpose(axis0, axis1)
 

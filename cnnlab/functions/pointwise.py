@@ -64,6 +64,17 @@ __all__ = [
 ]
 
 
+def _promote(a, b):
+    """PyTorch's rule for a floating tensor with an integer tensor: the integer one takes
+    the floating dtype (NumPy would widen float32 with int64 to float64)."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype.kind != b.dtype.kind:
+        if a.dtype.kind == "f" and b.dtype.kind in "iub":
+            return a, b.astype(a.dtype)
+        if b.dtype.kind == "f" and a.dtype.kind in "iub":
+            return a.astype(b.dtype), b
+    return a, b
+
+
 def exp(input: Tensor) -> Tensor:
     return _ew.Exp.apply(input)
 
@@ -180,17 +191,18 @@ def pow(input, exponent) -> Tensor:
     """``input ** exponent``; either may be a number."""
     if isinstance(input, Number):
         return _ew.Pow.apply(input, exponent)
+    input, exponent = _promote(input, exponent)
     return input**exponent
 
 
 def maximum(input: Tensor, other: Tensor) -> Tensor:
     """Elementwise maximum; equal elements share the gradient evenly."""
-    return _pw.Maximum.apply(input, other)
+    return _pw.Maximum.apply(*_promote(input, other))
 
 
 def minimum(input: Tensor, other: Tensor) -> Tensor:
     """Elementwise minimum; equal elements share the gradient evenly."""
-    return _pw.Minimum.apply(input, other)
+    return _pw.Minimum.apply(*_promote(input, other))
 
 
 def clamp(input: Tensor, min=None, max=None) -> Tensor:
@@ -216,11 +228,13 @@ def clamp_max(input: Tensor, max) -> Tensor:
 
 def add(input, other, *, alpha=1) -> Tensor:
     """``input + alpha * other``."""
+    input, other = _promote(input, other)
     return input + (other if alpha == 1 else other * alpha)
 
 
 def sub(input, other, *, alpha=1) -> Tensor:
     """``input - alpha * other``."""
+    input, other = _promote(input, other)
     return input - (other if alpha == 1 else other * alpha)
 
 
@@ -228,6 +242,7 @@ subtract = sub
 
 
 def mul(input, other) -> Tensor:
+    input, other = _promote(input, other)
     return input * other
 
 
@@ -236,6 +251,7 @@ multiply = mul
 
 def div(input, other, *, rounding_mode: str | None = None) -> Tensor:
     """``input / other``; ``rounding_mode`` 'trunc' or 'floor' rounds the quotient."""
+    input, other = _promote(input, other)
     q = input / other
     if rounding_mode is None:
         return q

@@ -9,6 +9,7 @@ All are composites of the shape ops (reshape, permute, expand, indexing, cat) an
 from __future__ import annotations
 
 from cnnlab.autograd import Tensor
+from cnnlab.backend import get_array_module
 from cnnlab.ops import shape as _shape
 from cnnlab.ops.elementwise import Where
 from cnnlab.ops.gather import Gather
@@ -35,6 +36,8 @@ __all__ = [
     "swapaxes",
     "tile",
     "transpose",
+    "tril",
+    "triu",
     "unbind",
     "unsqueeze",
     "vstack",
@@ -176,6 +179,25 @@ def masked_fill(input: Tensor, mask, value) -> Tensor:
         raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {m.dtype}")
     out = Where.apply(m, value, input)
     return out if out.dtype == input.dtype else out.astype(input.dtype)
+
+
+def _triangle(name: str, input: Tensor, diagonal: int, lower: bool) -> Tensor:
+    if input.ndim < 2:
+        raise ValueError(f"{name}: expects a tensor with >= 2 dims, got shape {tuple(input.shape)}")
+    xp = get_array_module(input.array)
+    rows, cols = input.shape[-2:]
+    keep = (xp.tril if lower else xp.triu)(xp.ones((rows, cols), dtype=bool), diagonal)
+    return Where.apply(keep, input, xp.zeros((), dtype=input.dtype))
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The lower triangle of the last two dims (on and below ``diagonal``), zeros above."""
+    return _triangle("tril", input, diagonal, True)
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The upper triangle of the last two dims (on and above ``diagonal``), zeros below."""
+    return _triangle("triu", input, diagonal, False)
 
 
 def repeat(input: Tensor, *sizes) -> Tensor:

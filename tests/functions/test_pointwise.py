@@ -105,3 +105,14 @@ def test_softmax_functions_take_a_dtype():
     np.testing.assert_allclose(
         cnnlab.log_softmax(x, 1).exp().numpy(), cnnlab.softmax(x, 1).numpy(), rtol=1e-5
     )
+
+
+@requires_torch
+@pytest.mark.parametrize("name", ["pow", "add", "sub", "mul", "div", "maximum", "minimum"])
+def test_float_with_integer_tensor_keeps_the_float_dtype_as_torch(name):
+    x = np.array([0.5, 1.5, 2.0], np.float32)
+    p = np.array([1, 2, 3])
+    ours = getattr(cnnlab, name)(cnnlab.tensor(x), cnnlab.tensor(p))
+    theirs = getattr(torch, name)(torch.tensor(x), torch.tensor(p))
+    assert ours.dtype == np.float32 and str(theirs.dtype) == "torch.float32"
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)

@@ -25,6 +25,9 @@ CASES = {  # name: fn taking (module, tensor), the result one tensor
     "tile": lambda m, t: m.tile(t, (2,)),
     "hstack": lambda m, t: m.hstack([t, t * 2]),
     "vstack": lambda m, t: m.vstack([t, t[0]]),
+    "tril_triu": lambda m, t: (
+        m.tril(t, -1) * 2 + t.triu(1) + m.tril(t.reshape(2, 3, 2)).sum(0).sum(1, keepdim=True)
+    ),
     "squeeze_dims": lambda m, t: m.squeeze(t.reshape(1, 3, 1, 4), (0, 2)),
 }
 
