@@ -36,133 +36,9 @@ from cnnlab.functions.grad_mode import (
     no_grad,
     set_grad_enabled,
 )
-from cnnlab.functions.linalg import bmm, dot, einsum, matmul, mm, mv, outer, t, tensordot, trace
-from cnnlab.functions.logic import (
-    allclose,
-    eq,
-    equal,
-    ge,
-    gt,
-    is_floating_point,
-    is_nonzero,
-    is_tensor,
-    isclose,
-    isfinite,
-    isinf,
-    isnan,
-    le,
-    logical_and,
-    logical_not,
-    logical_or,
-    logical_xor,
-    lt,
-    ne,
-    unique,
-)
-from cnnlab.functions.pointwise import (
-    abs,
-    absolute,
-    add,
-    ceil,
-    clamp,
-    clamp_max,
-    clamp_min,
-    clip,
-    cos,
-    div,
-    divide,
-    exp,
-    expm1,
-    floor,
-    floor_divide,
-    log,
-    log1p,
-    log2,
-    log10,
-    log_softmax,
-    maximum,
-    minimum,
-    mul,
-    multiply,
-    neg,
-    negative,
-    pow,
-    reciprocal,
-    relu,
-    remainder,
-    round,
-    rsqrt,
-    sigmoid,
-    sign,
-    sin,
-    softmax,
-    sqrt,
-    square,
-    sub,
-    subtract,
-    tan,
-    tanh,
-    true_divide,
-    trunc,
-    where,
-)
-from cnnlab.functions.reduce import (
-    all,
-    amax,
-    amin,
-    any,
-    argmax,
-    argmin,
-    argsort,
-    count_nonzero,
-    cumsum,
-    kthvalue,
-    logsumexp,
-    max,
-    mean,
-    median,
-    min,
-    norm,
-    prod,
-    sort,
-    std,
-    std_mean,
-    sum,
-    topk,
-    var,
-    var_mean,
-)
-from cnnlab.functions.shape import (
-    cat,
-    chunk,
-    concat,
-    concatenate,
-    flatten,
-    flip,
-    gather,
-    hstack,
-    index_select,
-    masked_fill,
-    narrow,
-    numel,
-    permute,
-    reshape,
-    split,
-    squeeze,
-    stack,
-    swapaxes,
-    tile,
-    transpose,
-    tril,
-    triu,
-    unbind,
-    unsqueeze,
-    vstack,
-)
 from cnnlab.gradcheck import gradcheck
 from cnnlab.kernels import set_kernels
 from cnnlab.ops.shape import pad
-from cnnlab.size import Size
 from cnnlab.threads import get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
@@ -196,7 +72,32 @@ _LAZY_SUBPACKAGES = (
 )
 # Names re-exported from a lazily loaded subpackage: name -> subpackage.
 _LAZY_NAMES = {"summary": "inspect", "receptive_field": "inspect", "save": "io", "load": "io"}
-_LAZY_NAMES.update(features="transfer", linear_probe="transfer")
+_LAZY_NAMES.update(features="transfer", linear_probe="transfer", Size="size")
+# The torch.* functions (cnnlab.functions), loaded on first use: name -> module.
+_LAZY_FUNCTIONS = {
+    "functions.linalg": "bmm dot einsum matmul mm mv outer t tensordot trace",
+    "functions.logic": (
+        "allclose eq equal ge gt is_floating_point is_nonzero is_tensor isclose isfinite "
+        "isinf isnan le logical_and logical_not logical_or logical_xor lt ne unique"
+    ),
+    "functions.pointwise": (
+        "abs absolute add ceil clamp clamp_max clamp_min clip cos div divide exp expm1 floor "
+        "floor_divide log log1p log2 log10 log_softmax maximum minimum mul multiply neg "
+        "negative pow reciprocal relu remainder round rsqrt sigmoid sign sin softmax sqrt "
+        "square sub subtract tan tanh true_divide trunc where"
+    ),
+    "functions.reduce": (
+        "all amax amin any argmax argmin argsort count_nonzero cumsum kthvalue logsumexp max "
+        "mean median min norm prod sort std std_mean sum topk var var_mean"
+    ),
+    "functions.shape": (
+        "cat chunk concat concatenate flatten flip gather hstack index_select masked_fill "
+        "narrow numel permute reshape split squeeze stack swapaxes tile transpose tril triu "
+        "unbind unsqueeze vstack"
+    ),
+}
+for _module, _names in _LAZY_FUNCTIONS.items():
+    _LAZY_NAMES.update(dict.fromkeys(_names.split(), _module))
 
 
 def _subpackage_present(name: str) -> bool:
@@ -219,7 +120,9 @@ def __getattr__(name: str):
     if name in _DTYPES:
         return _DTYPES[name]
     if name in _LAZY_NAMES:
-        return getattr(importlib.import_module(f"cnnlab.{_LAZY_NAMES[name]}"), name)
+        value = getattr(importlib.import_module(f"cnnlab.{_LAZY_NAMES[name]}"), name)
+        globals()[name] = value  # found directly from now on (so this module's own code
+        return value  # never calls max, sum, all, any ...: they may be cnnlab's)
     raise AttributeError(f"module 'cnnlab' has no attribute {name!r}")
 
 

@@ -11,7 +11,6 @@ import math
 from numbers import Number
 
 from cnnlab.autograd import Tensor
-from cnnlab.ops import activation as _act
 from cnnlab.ops import elementwise as _ew
 from cnnlab.ops import pointwise as _pw
 
@@ -62,6 +61,14 @@ __all__ = [
     "trunc",
     "where",
 ]
+
+
+def _act():
+    # the activation ops load the kernels' dispatch; imported on first use to keep
+    # ``import cnnlab`` fast
+    from cnnlab.ops import activation
+
+    return activation
 
 
 def _promote(a, b):
@@ -144,23 +151,23 @@ def tan(input: Tensor) -> Tensor:
 
 
 def sigmoid(input: Tensor) -> Tensor:
-    return _act.sigmoid(input)
+    return _act().sigmoid(input)
 
 
 def tanh(input: Tensor) -> Tensor:
-    return _act.tanh(input)
+    return _act().tanh(input)
 
 
 def relu(input: Tensor) -> Tensor:
-    return _act.relu(input)
+    return _act().relu(input)
 
 
 def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
-    return _act.softmax(input if dtype is None else input.astype(dtype), dim)
+    return _act().softmax(input if dtype is None else input.astype(dtype), dim)
 
 
 def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
-    return _act.log_softmax(input if dtype is None else input.astype(dtype), dim)
+    return _act().log_softmax(input if dtype is None else input.astype(dtype), dim)
 
 
 def floor(input: Tensor) -> Tensor:
