@@ -36,10 +36,8 @@ def idiom(fn=None, *, ref: bool = True, waits_for: str | None = None):
 
 
 # Conditions for the idioms that wait for work outside this branch.
-_DATA_IS_TENSOR = isinstance(cnnlab.ones(1).data, cnnlab.Tensor)
 _HAS_UTILS_DATA = cnnlab._subpackage_present("utils")
 _LOAD_TAKES_TORCH_ARGS = "weights_only" in inspect.signature(cnnlab.load).parameters
-_DATA_WAIT = None if _DATA_IS_TENSOR else "Tensor.data as a Tensor (the engine change on main)"
 _UTILS_WAIT = None if _HAS_UTILS_DATA else "cnnlab.utils.data (part B, branch torchrun)"
 _LOAD_WAIT = None if _LOAD_TAKES_TORCH_ARGS else "cnnlab.load(weights_only=) (part B, torchrun)"
 _ADADELTA_WAIT = None if hasattr(cnnlab.optim, "Adadelta") else "optim.Adadelta (part B, torchrun)"
@@ -483,7 +481,7 @@ def polynomial_fit_manual_updates(torch):
     return a, b, c, d, a.is_leaf
 
 
-@idiom(waits_for=_DATA_WAIT)
+@idiom
 def manual_sgd_through_data(torch):
     net = _fill(torch, torch.nn.Linear(3, 2))
     out = net(torch.ones(1, 3)).sum()
@@ -572,7 +570,7 @@ def weights_init_apply(torch):
     return model(torch.ones(1, 2))
 
 
-@idiom(ref=False, waits_for=_DATA_WAIT)
+@idiom(ref=False)
 def dcgan_weights_init_through_data(torch):
     nn = torch.nn
     m = nn.Conv2d(3, 8, 3)
