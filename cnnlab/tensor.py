@@ -18,6 +18,7 @@ from cnnlab.backward import _root_grad, _run_backward
 from cnnlab.inplace import TensorInPlace
 from cnnlab.kernels import layout
 from cnnlab.tensor_convert import TensorConversions
+from cnnlab.tensor_factories import TensorFactories
 from cnnlab.tensor_methods import TensorMethods
 
 __all__ = ["Tensor", "tensor"]
@@ -37,7 +38,7 @@ def _as_array(data, dtype=None):
     return arr
 
 
-class Tensor(TensorConversions, TensorInPlace, TensorMethods):
+class Tensor(TensorConversions, TensorInPlace, TensorMethods, TensorFactories):
     """An n-dimensional array with an optional gradient and a record of how it was made."""
 
     __slots__ = (

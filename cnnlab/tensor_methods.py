@@ -1,6 +1,6 @@
 """The Tensor methods that mirror the ``torch.*`` functions: ``x.pow(2)``, ``x.t()``,
-``x.view_as(y)``, ``x.masked_fill(m, 0)``, ``x.sort()``, ``x.topk(3)``, ``x.normal_()``,
-``x.grad_fn`` ...
+``x.view_as(y)``, ``x.masked_fill(m, 0)``, ``x.sort()``, ``x.topk(3)``, ``x[i] = v``,
+``x += y``, ``x.grad_fn`` ... (``new_*`` and the random fills: :mod:`cnnlab.tensor_factories`)
 
 :class:`cnnlab.tensor.Tensor` inherits these (a base class with no state of its own); each
 calls the function of the same name in :mod:`cnnlab.functions`, imported at call time
@@ -10,10 +10,6 @@ because those modules build on Tensor.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-
-import numpy as np
-
-from cnnlab import backend
 
 if TYPE_CHECKING:
     from cnnlab.tensor import Tensor
@@ -335,54 +331,3 @@ class TensorMethods:
     def is_contiguous(self) -> bool:
         """Always True: cnnlab tensors are read as dense arrays."""
         return True
-
-    # ------------------------------------------------------------ dtype, device
-    @property
-    def is_cuda(self) -> bool:
-        return self.device.type == "cuda"
-
-    def type_as(self, other) -> Tensor:
-        """This tensor in ``other``'s dtype."""
-        return self.to(dtype=other.dtype)
-
-    def pin_memory(self) -> Tensor:
-        """Host memory is what NumPy has; returns self (PyTorch pins it for fast copies)."""
-        return self
-
-    def _new(self, array, dtype, device, requires_grad: bool) -> Tensor:
-        from cnnlab.creation import _make
-
-        dtype = self.dtype if dtype is None else dtype
-        return _make(array, dtype, self.device if device is None else device, requires_grad)
-
-    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
-        from cnnlab.creation import _shape
-
-        return self._new(np.zeros(_shape("new_zeros", size)), dtype, device, requires_grad)
-
-    def new_ones(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
-        from cnnlab.creation import _shape
-
-        return self._new(np.ones(_shape("new_ones", size)), dtype, device, requires_grad)
-
-    new_empty = new_zeros
-
-    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
-        from cnnlab.creation import _shape
-
-        shape = _shape("new_full", (size,))
-        return self._new(np.full(shape, fill_value), dtype, device, requires_grad)
-
-    def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False) -> Tensor:
-        return self._new(np.array(data), dtype, device, requires_grad)
-
-    # ------------------------------------------------------------ random fills
-    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
-        """Fill with normal samples from cnnlab's generator."""
-        draw = backend.default_rng().normal(mean, std, self.shape)
-        return self.copy_(self._new(draw, None, None, False))
-
-    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
-        """Fill with uniform samples in ``[a, b)`` from cnnlab's generator."""
-        draw = backend.default_rng().uniform(a, b, self.shape)
-        return self.copy_(self._new(draw, None, None, False))
