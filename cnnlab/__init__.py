@@ -75,14 +75,15 @@ _LAZY_NAMES = {"summary": "inspect", "receptive_field": "inspect", "save": "io",
 _LAZY_NAMES.update(features="transfer", linear_probe="transfer", Size="size")
 # The torch.* functions (cnnlab.functions), loaded on first use: name -> module.
 _LAZY_FUNCTIONS = {
+    "functions.indexing": "argwhere diag meshgrid nonzero repeat_interleave roll",
     "functions.linalg": "bmm dot einsum matmul mm mv outer t tensordot trace",
     "functions.logic": (
-        "allclose eq equal ge gt is_floating_point is_nonzero is_tensor isclose isfinite "
+        "allclose bincount eq equal ge gt is_floating_point is_nonzero is_tensor isclose isfinite "
         "isinf isnan le logical_and logical_not logical_or logical_xor lt ne unique"
     ),
     "functions.pointwise": (
         "abs absolute add ceil clamp clamp_max clamp_min clip cos div divide exp expm1 floor "
-        "floor_divide log log1p log2 log10 log_softmax maximum minimum mul multiply neg "
+        "floor_divide lerp log log1p log2 log10 log_softmax maximum minimum mul multiply neg "
         "negative pow reciprocal relu remainder round rsqrt sigmoid sign sin softmax sqrt "
         "square sub subtract tan tanh true_divide trunc where"
     ),
@@ -144,7 +145,9 @@ __all__ = [
     "argmax",
     "argmin",
     "argsort",
+    "argwhere",
     "as_tensor",
+    "bincount",
     "bmm",
     "cat",
     "ceil",
@@ -159,6 +162,7 @@ __all__ = [
     "count_nonzero",
     "cumsum",
     "device",
+    "diag",
     "div",
     "divide",
     "dot",
@@ -201,6 +205,7 @@ __all__ = [
     "isnan",
     "kthvalue",
     "le",
+    "lerp",
     "linspace",
     "load",
     "log",
@@ -222,6 +227,7 @@ __all__ = [
     "maximum",
     "mean",
     "median",
+    "meshgrid",
     "min",
     "minimum",
     "mm",
@@ -233,6 +239,7 @@ __all__ = [
     "neg",
     "negative",
     "no_grad",
+    "nonzero",
     "norm",
     "normal",
     "numel",
@@ -255,7 +262,9 @@ __all__ = [
     "reciprocal",
     "relu",
     "remainder",
+    "repeat_interleave",
     "reshape",
+    "roll",
     "round",
     "rsqrt",
     "save",

@@ -39,6 +39,12 @@ def _shp():
     return shape
 
 
+def _idx():
+    from cnnlab.functions import indexing
+
+    return indexing
+
+
 def _logic():
     from cnnlab.functions import logic
 
@@ -314,6 +320,24 @@ class TensorMethods:
 
     def triu(self, diagonal: int = 0) -> Tensor:
         return _shp().triu(self, diagonal)
+
+    def roll(self, shifts, dims=None) -> Tensor:
+        return _idx().roll(self, shifts, dims)
+
+    def repeat_interleave(self, repeats, dim=None) -> Tensor:
+        return _idx().repeat_interleave(self, repeats, dim)
+
+    def diag(self, diagonal: int = 0) -> Tensor:
+        return _idx().diag(self, diagonal)
+
+    def nonzero(self, *, as_tuple: bool = False):
+        return _idx().nonzero(self, as_tuple=as_tuple)
+
+    def bincount(self, weights=None, minlength: int = 0) -> Tensor:
+        return _logic().bincount(self, weights, minlength)
+
+    def lerp(self, end, weight) -> Tensor:
+        return _pw().lerp(self, end, weight)
 
     def swapaxes(self, axis0: int, axis1: int) -> Tensor:
         return self.transpose(axis0, axis1)

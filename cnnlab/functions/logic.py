@@ -14,6 +14,7 @@ from cnnlab.backend import get_array_module
 
 __all__ = [
     "allclose",
+    "bincount",
     "eq",
     "equal",
     "ge",
@@ -139,3 +140,17 @@ def unique(input: Tensor, sorted: bool = True, return_inverse=False, return_coun
     if return_counts:
         out.append(_bool(rest.pop(0).astype(np.int64)))
     return tuple(out)
+
+
+def bincount(input: Tensor, weights=None, minlength: int = 0) -> Tensor:
+    """How often each value 0, 1, ... occurs in a 1-D non-negative integer tensor (or the
+    sum of ``weights`` per value)."""
+    a = _a(input)
+    if a.ndim != 1 or a.dtype.kind not in "iu" or (a.size and a.min() < 0):
+        raise ValueError(
+            f"bincount: expects a 1-D tensor of non-negative ints, got shape {a.shape} "
+            f"dtype {a.dtype}"
+        )
+    w = None if weights is None else _a(weights)
+    counts = get_array_module(a).bincount(a, weights=w, minlength=minlength)
+    return _bool(counts.astype(np.int64) if w is None else counts)

@@ -30,6 +30,7 @@ __all__ = [
     "expm1",
     "floor",
     "floor_divide",
+    "lerp",
     "log",
     "log10",
     "log1p",
@@ -284,6 +285,11 @@ def remainder(input, other) -> Tensor:
     out = input - other * _pw.Step.apply(input / other, how="floor")
     dtype = input.dtype if isinstance(input, Tensor) else None
     return out.astype(dtype) if dtype is not None and dtype.kind in "iu" else out
+
+
+def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
+    """``input + weight * (end - input)``."""
+    return input + weight * (end - input)
 
 
 def where(condition, input=None, other=None):

@@ -15,7 +15,6 @@ from cnnlab.autograd import Tensor, no_grad
 from cnnlab.backend import get_array_module
 from cnnlab.ops import reduce as _reduce
 from cnnlab.ops.gather import Gather
-from cnnlab.ops.pointwise import Maximum, Minimum
 from cnnlab.ops.scan import CumSum
 
 __all__ = [
@@ -111,15 +110,11 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False) -> Tensor:
 def max(input: Tensor, dim=None, keepdim: bool = False):
     """``max(x)``: the largest value; ``max(x, dim)``: ``(values, indices)`` named;
     ``max(x, other)``: the elementwise maximum, as ``torch.max``."""
-    if isinstance(dim, Tensor):
-        return Maximum.apply(input, dim)
     return _reduce.max(input, dim=dim, keepdim=keepdim)
 
 
 def min(input: Tensor, dim=None, keepdim: bool = False):
     """``min(x)``, ``min(x, dim)`` -> ``(values, indices)``, or ``min(x, other)``."""
-    if isinstance(dim, Tensor):
-        return Minimum.apply(input, dim)
     return _reduce.min(input, dim=dim, keepdim=keepdim)
 
 

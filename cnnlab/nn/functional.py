@@ -96,3 +96,16 @@ def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "m
     if weight is not None:
         loss = loss * weight
     return loss if reduction == "none" else loss.sum() if reduction == "sum" else loss.mean()
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """``x1 . x2 / max(||x1|| ||x2||, eps)`` along ``dim`` (the inputs broadcast).
+
+    Shape: ``x1`` and ``x2`` broadcastable; output drops ``dim``.
+    """
+    shape = np.broadcast_shapes(tuple(x1.shape), tuple(x2.shape))
+    x1, x2 = x1.expand(shape), x2.expand(shape)  # the norms are of the broadcast inputs
+    dot = (x1 * x2).sum(dim)
+    n1 = norm(x1, p=2, dim=dim)
+    n2 = norm(x2, p=2, dim=dim)
+    return dot / (n1 * n2).clamp(min=eps)

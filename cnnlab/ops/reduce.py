@@ -5,6 +5,7 @@ from __future__ import annotations
 from cnnlab import return_types
 from cnnlab.autograd import Function
 from cnnlab.backend import get_array_module
+from cnnlab.ops.pointwise import Maximum, Minimum
 from cnnlab.tensor import Tensor
 
 
@@ -118,7 +119,10 @@ def argmax_array(x, dim=None, keepdim=False):
 
 
 def max(x: Tensor, dim=None, keepdim=False):
-    """Largest value; with ``dim`` a named pair ``(values, indices)``, as ``torch.max``."""
+    """Largest value; with ``dim`` a named pair ``(values, indices)``; with a tensor the
+    elementwise maximum, as ``torch.max``."""
+    if isinstance(dim, Tensor):
+        return Maximum.apply(x, dim)
     if dim is None:
         return Amax.apply(x, dim=None, keepdim=False)
     values, ctx = MaxDim.apply_with_ctx(x, dim=dim, keepdim=keepdim)
@@ -126,6 +130,8 @@ def max(x: Tensor, dim=None, keepdim=False):
 
 
 def min(x: Tensor, dim=None, keepdim=False):
+    if isinstance(dim, Tensor):
+        return Minimum.apply(x, dim)
     if dim is None:
         return -Amax.apply(-x, dim=None, keepdim=False)
     values, idx = max(-x, dim=dim, keepdim=keepdim)

@@ -1,5 +1,6 @@
-"""The functional forms added for PyTorch programs: one_hot, upsample, normalize and
-binary_cross_entropy, against PyTorch (forward and backward) with float64 gradchecks."""
+"""The functional forms added for PyTorch programs: one_hot, upsample, normalize,
+cosine_similarity and binary_cross_entropy, against PyTorch (forward and backward) with
+float64 gradchecks."""
 
 import numpy as np
 import pytest
@@ -40,6 +41,14 @@ CASES = {
     "normalize_p1": (
         lambda t: F.normalize(t, p=1, dim=0),
         lambda t: torch.nn.functional.normalize(t, p=1, dim=0),
+    ),
+    "cosine_similarity": (
+        lambda t: F.cosine_similarity(t, t.flip(0) - 0.5),
+        lambda t: torch.nn.functional.cosine_similarity(t, t.flip(0) - 0.5),
+    ),
+    "cosine_similarity_dim0": (
+        lambda t: F.cosine_similarity(t, t[:1] * 2, dim=0),
+        lambda t: torch.nn.functional.cosine_similarity(t, t[:1] * 2, dim=0),
     ),
     "bce": (
         lambda t: F.binary_cross_entropy(t, cnnlab.tensor(_probs().round())),
