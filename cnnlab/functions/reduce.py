@@ -156,9 +156,15 @@ def count_nonzero(input: Tensor, dim=None) -> Tensor:
 
 
 def _order(a, dim: int, descending: bool):
+    """Stable sorting indices along ``dim``; descending sorts the negated keys (so equal
+    values keep their order either way)."""
     xp = get_array_module(a)
-    key = -a if descending and a.dtype != np.bool_ else (~a if descending else a)
-    return xp.argsort(key, axis=dim, kind="stable")
+    if descending:
+        if a.dtype == np.bool_:
+            a = ~a
+        else:
+            a = -(a.astype(np.int64) if a.dtype.kind == "u" else a)  # unsigned would wrap
+    return xp.argsort(a, axis=dim, kind="stable")
 
 
 def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
