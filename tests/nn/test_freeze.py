@@ -29,7 +29,7 @@ def _steps(model, opt, n=3):
 
 def _snapshot(model):
     return {
-        k: np.array(v.array if hasattr(v, "data") else v) for k, v in model.state_dict().items()
+        k: np.array(v.array if hasattr(v, "array") else v) for k, v in model.state_dict().items()
     }
 
 
