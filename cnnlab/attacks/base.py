@@ -14,42 +14,17 @@ import numpy as np
 
 import cnnlab
 import cnnlab.nn.functional as F
-from cnnlab import nn
 from cnnlab.backend import get_array_module, to_numpy
 
 __all__ = [
     "AttackResult",
     "as_labels",
-    "Normalized",
     "check_bounds",
     "eval_mode",
     "input_gradient",
     "make_result",
     "predict_proba",
 ]
-
-
-class Normalized(nn.Module):
-    """``model((x - mean) / std)``: puts a data set's normalisation inside the model, so that
-    attacks see images in [0, 1] and ε is measured on them.
-
-    Shape: x ``(N, C, H, W)`` -> the model's output.
-    """
-
-    def __init__(self, model, mean, std) -> None:
-        super().__init__()
-        self.model = model
-        self.register_buffer(
-            "mean",
-            cnnlab.tensor(np.asarray(mean, np.float32).reshape(1, -1, 1, 1)),
-            persistent=False,
-        )
-        self.register_buffer(
-            "std", cnnlab.tensor(np.asarray(std, np.float32).reshape(1, -1, 1, 1)), persistent=False
-        )
-
-    def forward(self, x):
-        return self.model((x - self.mean) / self.std)
 
 
 @contextmanager
