@@ -47,7 +47,7 @@ def _bar(show: bool, desc: str):
     if not show:
         yield None
         return
-    from tqdm import tqdm
+    from tqdm.auto import tqdm
 
     bar = tqdm(desc=desc, unit="step", leave=False)
 
