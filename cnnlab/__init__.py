@@ -69,10 +69,12 @@ _LAZY_SUBPACKAGES = (
     "backends",
     "accelerator",
     "return_types",
+    "display",
 )
 # Names re-exported from a lazily loaded subpackage: name -> subpackage.
 _LAZY_NAMES = {"summary": "inspect", "receptive_field": "inspect", "save": "io", "load": "io"}
 _LAZY_NAMES.update(features="transfer", linear_probe="transfer", Size="size")
+_LAZY_NAMES.update(show="display")
 # The torch.* functions (cnnlab.functions), loaded on first use: name -> module.
 _LAZY_FUNCTIONS = {
     "functions.indexing": "argwhere diag meshgrid nonzero repeat_interleave roll",
@@ -272,6 +274,7 @@ __all__ = [
     "set_grad_enabled",
     "set_kernels",
     "set_num_threads",
+    "show",
     "sigmoid",
     "sign",
     "sin",
