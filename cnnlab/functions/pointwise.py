@@ -11,6 +11,7 @@ import math
 from numbers import Number
 
 from cnnlab.autograd import Tensor
+from cnnlab.functions.out import into
 from cnnlab.ops import elementwise as _ew
 from cnnlab.ops import pointwise as _pw
 
@@ -234,31 +235,33 @@ def clamp_max(input: Tensor, max) -> Tensor:
     return clamp(input, max=max)
 
 
-def add(input, other, *, alpha=1) -> Tensor:
+def add(input, other, *, alpha=1, out=None) -> Tensor:
     """``input + alpha * other``."""
-    input, other = _promote(input, other)
-    return input + (other if alpha == 1 else other * alpha)
+    a, b = _promote(input, other)
+    return into("add", out, a + (b if alpha == 1 else b * alpha), input, other)
 
 
-def sub(input, other, *, alpha=1) -> Tensor:
+def sub(input, other, *, alpha=1, out=None) -> Tensor:
     """``input - alpha * other``."""
-    input, other = _promote(input, other)
-    return input - (other if alpha == 1 else other * alpha)
+    a, b = _promote(input, other)
+    return into("sub", out, a - (b if alpha == 1 else b * alpha), input, other)
 
 
 subtract = sub
 
 
-def mul(input, other) -> Tensor:
-    input, other = _promote(input, other)
-    return input * other
+def mul(input, other, *, out=None) -> Tensor:
+    a, b = _promote(input, other)
+    return into("mul", out, a * b, input, other)
 
 
 multiply = mul
 
 
-def div(input, other, *, rounding_mode: str | None = None) -> Tensor:
+def div(input, other, *, rounding_mode: str | None = None, out=None) -> Tensor:
     """``input / other``; ``rounding_mode`` 'trunc' or 'floor' rounds the quotient."""
+    if out is not None:
+        return into("div", out, div(input, other, rounding_mode=rounding_mode), input, other)
     input, other = _promote(input, other)
     q = input / other
     if rounding_mode is None:

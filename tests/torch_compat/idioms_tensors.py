@@ -167,6 +167,16 @@ def elementwise_products(torch):
 
 
 @idiom
+def products_into_out(torch):
+    tensor = torch.arange(6.0).reshape(2, 3)
+    y3 = torch.rand_like(tensor @ tensor.T)
+    torch.matmul(tensor, tensor.T, out=y3)
+    z3 = torch.rand_like(tensor)
+    torch.mul(tensor, tensor, out=z3)
+    return y3, z3
+
+
+@idiom
 def sum_item(torch):
     tensor = torch.arange(6.0).reshape(2, 3)
     agg = tensor.sum()
