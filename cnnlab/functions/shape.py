@@ -70,10 +70,12 @@ def numel(input: Tensor) -> int:
 
 
 def reshape(input: Tensor, shape) -> Tensor:
+    """The same elements in ``shape`` (one dim may be -1)."""
     return input.reshape(shape)
 
 
 def permute(input: Tensor, dims) -> Tensor:
+    """The dims reordered as ``dims``."""
     return input.permute(dims)
 
 
@@ -87,6 +89,7 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
 
 
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    """A size-1 dim inserted at ``dim``."""
     return _shape.unsqueeze(input, dim)
 
 
