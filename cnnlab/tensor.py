@@ -18,6 +18,8 @@ from cnnlab.backward import _root_grad, _run_backward
 from cnnlab.inplace import TensorInPlace
 from cnnlab.memory_format import contiguous_format, is_format
 from cnnlab.tensor_convert import TensorConversions
+from cnnlab.tensor_factories import TensorFactories
+from cnnlab.tensor_methods import TensorMethods
 
 __all__ = ["Tensor", "tensor"]
 
@@ -36,7 +38,7 @@ def _as_array(data, dtype=None):
     return arr
 
 
-class Tensor(TensorConversions, TensorInPlace):
+class Tensor(TensorConversions, TensorInPlace, TensorMethods, TensorFactories):
     """An n-dimensional array with an optional gradient and a record of how it was made."""
 
     __slots__ = (
@@ -140,7 +142,7 @@ class Tensor(TensorConversions, TensorInPlace):
         return self._data.ndim
 
     @property
-    def device(self) -> str:
+    def device(self) -> backend.device:
         return backend.device_of(self._data)
 
     @property
@@ -311,29 +313,29 @@ class Tensor(TensorConversions, TensorInPlace):
     clip = clamp
 
     def relu(self):
-        from cnnlab.nn import functional as F
+        from cnnlab.ops import activation  # ops import Tensor: bound on first use
 
-        return F.relu(self)
+        return activation.relu(self)
 
     def sigmoid(self):
-        from cnnlab.nn import functional as F
+        from cnnlab.ops import activation  # ops import Tensor: bound on first use
 
-        return F.sigmoid(self)
+        return activation.sigmoid(self)
 
     def tanh(self):
-        from cnnlab.nn import functional as F
+        from cnnlab.ops import activation  # ops import Tensor: bound on first use
 
-        return F.tanh(self)
+        return activation.tanh(self)
 
     def softmax(self, dim):
-        from cnnlab.nn import functional as F
+        from cnnlab.ops import activation  # ops import Tensor: bound on first use
 
-        return F.softmax(self, dim)
+        return activation.softmax(self, dim)
 
     def log_softmax(self, dim):
-        from cnnlab.nn import functional as F
+        from cnnlab.ops import activation  # ops import Tensor: bound on first use
 
-        return F.log_softmax(self, dim)
+        return activation.log_softmax(self, dim)
 
     # ------------------------------------------------------------- reductions
     def sum(self, dim=None, keepdim: bool = False):

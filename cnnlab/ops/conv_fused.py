@@ -5,7 +5,7 @@ output's shape, then an optional ReLU or hardtanh (ReLU6), exactly as the three 
 compute it one after the other. :func:`cnnlab.kernels.conv2d_forward` takes the chain as
 ``post``: the oneDNN kernels do all of it as the convolution writes its output (no pass of
 its own for the add or the activation), the other kernels run the three steps.
-:mod:`cnnlab.nn.fusion` calls this under ``no_grad`` only, so there is no backward.
+``cnnlab.nn.fusion.ConvAct2d`` calls this under ``no_grad`` only, so there is no backward.
 """
 
 from __future__ import annotations
