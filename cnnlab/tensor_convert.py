@@ -92,12 +92,19 @@ class TensorConversions:
         return self.astype(np.bool_)
 
     def to(
-        self, *args, dtype=None, device=None, non_blocking: bool = False, copy: bool = False
+        self,
+        *args,
+        dtype=None,
+        device=None,
+        non_blocking: bool = False,
+        copy: bool = False,
+        memory_format=None,
     ) -> Tensor:
         """``to('cpu')``, ``to(cnnlab.device('cuda'))``, ``to(dtype)``, ``to(device, dtype)``,
         ``to(other_tensor)`` or ``to(device=..., dtype=...)``. Differentiable (a graph op);
         returns ``self`` when nothing changes and ``copy`` is False, as PyTorch.
-        ``non_blocking`` is accepted (copies here are synchronous)."""
+        ``non_blocking`` is accepted (copies here are synchronous); ``memory_format``
+        (``cnnlab.channels_last``...) as ``contiguous(memory_format=...)``."""
         dtype, device = devices.split_to_args("Tensor.to", args, dtype, device)
         out = self
         if dtype is not None and dtype != self.dtype:
@@ -107,6 +114,8 @@ class TensorConversions:
             device.type != here.type or (device.index is not None and device != here)
         ):
             out = _copy.ToDevice.apply(out, device=device)
+        if memory_format is not None:
+            out = out.contiguous(memory_format=memory_format)
         if copy and out is self:
             out = self.clone()
         return out

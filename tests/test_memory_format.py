@@ -29,6 +29,9 @@ def test_contiguous_channels_last_lays_the_values_out_nhwc_and_back():
     assert back.numpy().flags.c_contiguous and back is not cl
     np.testing.assert_array_equal(back.numpy(), x.numpy())
     assert x.contiguous() is x
+    to = x.to(memory_format=cnnlab.channels_last)
+    assert to.is_contiguous(memory_format=cnnlab.channels_last)
+    np.testing.assert_array_equal(to.numpy(), x.numpy())
 
 
 def test_contiguous_is_in_the_graph():
