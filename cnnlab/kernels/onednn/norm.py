@@ -10,6 +10,8 @@ the call (measured in benchmarks/onednn_ops.py). Inputs of 2 or 3 dims are viewe
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from cnnlab.kernels.onednn import arrays
@@ -18,6 +20,7 @@ from cnnlab.kernels.onednn.affine import channel_affine, one_pixel_batch
 from cnnlab.kernels.onednn.arrays import as_f32, describe
 from cnnlab.kernels.onednn.library import require
 from cnnlab.kernels.onednn.plan import Plan, cached
+from cnnlab.kernels.onednn.threads import at_most
 
 __all__ = [
     "batch_norm_backward",
@@ -48,18 +51,22 @@ def _flags(scale: bool, shift: bool) -> int:
     return (k.USE_SCALE if scale else 0) | (k.USE_SHIFT if shift else 0)
 
 
-def _inner_tag(shape, *tags, training_forward=False) -> int:
+def _inner_tag(shape, *tags) -> int:
     """The layout the primitive runs on: NHWC where an image comes in NHWC (no reorder),
-    else the channel-blocked one for this channel count (two reorders inside the call).
+    else the channel-blocked one for this channel count (two reorders inside the call)."""
+    return k.TAG_NHWC if k.TAG_NHWC in tags else _blocked_tag(shape[1])
 
-    Training's forward always runs blocked: on NHWC its statistics pass synchronises the
-    threads over and over, measured 44 ms a call on 2 threads of a loaded AVX2 EPYC
-    (128 x 16 x 32 x 32, 0.85 ms on one thread) against 8.8 ms with the two reorders; the
-    ResNet-20 training step took 880 ms of CPU on NHWC, 600 ms this way (old design, images
-    kept blocked between ops: 590 ms), 2026-12-07."""
-    if k.TAG_NHWC in tags and not training_forward:
-        return k.TAG_NHWC
-    return _blocked_tag(shape[1])
+
+def _threads(tag: int):
+    """The threads a plan on layout ``tag`` is built and run with: one on NHWC.
+
+    oneDNN's NHWC batch norm synchronises its threads by spinning at its own barriers, many
+    times a call: on 2 threads of a loaded AVX2 EPYC the training forward of ResNet-20's
+    three stages (batch 128) took 46 ms of CPU (96 ms wall) against 2.0-2.2 ms (2.0-2.3 ms)
+    on one thread, and against 4.8 ms (8.7 ms) on two threads with NHWC reordered to
+    nChw8c and back; the backward 3.3 ms either way, 3.3-5.0 ms wall on one thread against
+    5.4-7.3 ms on two (2026-12-07)."""
+    return at_most(1) if tag == k.TAG_NHWC else contextlib.nullcontext()
 
 
 class _Layout:
@@ -90,7 +97,7 @@ def _params(plan: Plan, lo: _Layout, scale: bool, shift: bool, args: dict) -> No
 def _forward_plan(shape, scale, shift, eps, training, x_tag) -> Plan:
     mode = "training" if training else "inference"
     plan = Plan(f"batch norm forward {mode} ({describe(x=shape)}, eps {eps})")
-    lo = _Layout(plan, shape, _inner_tag(shape, x_tag, training_forward=training))
+    lo = _Layout(plan, shape, _inner_tag(shape, x_tag))
     flags = _flags(scale, shift) | (0 if training else k.USE_GLOBAL_STATS)
     prop = k.FORWARD_TRAINING if training else k.FORWARD_INFERENCE
     pd = _forward_pd(plan, lo, prop, eps, flags)
@@ -176,10 +183,11 @@ def batch_norm_train_forward(x, weight, bias, *, eps: float):
     c = x4.shape[1]
     vs = _vectors("batch_norm_train_forward", c, weight=weight, bias=bias)
     tag = arrays.tag(x4)
-    plan = forward_plan(x4.shape, weight is not None, bias is not None, eps, True, tag)
     y = arrays.empty(x4.shape, tag)
     mean, var = np.empty(c, np.float32), np.empty(c, np.float32)
-    plan.run(x=x4, y=y, mean=mean, var=var, **vs)
+    with _threads(tag):
+        plan = forward_plan(x4.shape, weight is not None, bias is not None, eps, True, tag)
+        plan.run(x=x4, y=y, mean=mean, var=var, **vs)
     return (y if x4 is x else y.reshape(x.shape)), mean, var
 
 
@@ -216,9 +224,10 @@ def batch_norm_inference_primitive(x, weight, bias, mean, var, *, eps: float):
     c = x4.shape[1]
     vs = _vectors("batch_norm_inference", c, weight=weight, bias=bias, mean=mean, var=var)
     tag = arrays.tag(x4)
-    plan = forward_plan(x4.shape, weight is not None, bias is not None, eps, False, tag)
     y = arrays.empty(x4.shape, tag)
-    plan.run(x=x4, y=y, **vs)
+    with _threads(tag):
+        plan = forward_plan(x4.shape, weight is not None, bias is not None, eps, False, tag)
+        plan.run(x=x4, y=y, **vs)
     return y if x4 is x else y.reshape(x.shape)
 
 
@@ -254,10 +263,11 @@ def _backward(what, gy, x, weight, mean, var, eps, bias, stats):
     vs = _vectors(what, c, weight=weight, mean=mean, var=var)
     a = tuple(x4.shape), scale, shift, float(eps)
     a += (arrays.tag(x4), arrays.tag(gy4), bool(stats))
-    plan = cached(("bn_bwd", *a), lambda: _backward_plan(*a))
     gx = arrays.empty(x4.shape, arrays.tag(x4))
     gw = np.empty(c, np.float32) if scale else None
     gb = np.empty(c, np.float32) if shift else None
     outs = {n: v for n, v in (("gweight", gw), ("gbias", gb)) if v is not None}
-    plan.run(x=x4, gy=gy4, gx=gx, **vs, **outs)
+    with _threads(_inner_tag(x4.shape, arrays.tag(x4), arrays.tag(gy4))):
+        plan = cached(("bn_bwd", *a), lambda: _backward_plan(*a))
+        plan.run(x=x4, gy=gy4, gx=gx, **vs, **outs)
     return (gx if x4 is x else gx.reshape(x.shape)), gw, gb
