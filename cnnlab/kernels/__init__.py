@@ -58,6 +58,7 @@ from cnnlab.kernels.dispatch import onednn_module as _onednn
 __all__ = [
     "FUNCTIONS",
     "OPS",
+    "add",
     "avg_pool2d_backward",
     "avg_pool2d_forward",
     "batch_norm_backward",
@@ -227,3 +228,10 @@ def hardtanh_forward(x, *, min_val: float, max_val: float):
 def hardtanh_backward(gy, y, *, min_val: float, max_val: float):
     """``gy`` where ``min_val < y < max_val``, else 0."""
     return _run("hardtanh_backward", gy, y, min_val=min_val, max_val=max_val)
+
+
+# -------------------------------------------------------------------------------- addition
+def add(a, b):
+    """``a + b`` with NumPy's broadcasting (oneDNN's threads take two large arrays of one
+    shape and layout, the residual add)."""
+    return _run("add", a, b)

@@ -41,8 +41,9 @@ FUNCTIONS = {
     "relu_backward": "relu",
     "hardtanh_forward": "hardtanh",
     "hardtanh_backward": "hardtanh",
+    "add": "add",
 }
-OPS = ("conv2d", "batch_norm", "max_pool2d", "avg_pool2d", "relu", "hardtanh")
+OPS = ("conv2d", "batch_norm", "max_pool2d", "avg_pool2d", "relu", "hardtanh", "add")
 CHOICES = ("auto", "onednn", "numpy", "reference")
 _ENV = "CNNLAB_KERNELS"
 _F32 = np.dtype(np.float32)
@@ -172,7 +173,9 @@ def backend_for(name: str, args: tuple, kwargs: dict) -> SimpleNamespace:
     positional and keyword arguments: the first array decides NumPy or CuPy; for float32
     NumPy arrays under ``auto``/``onednn``, oneDNN where its ``supports`` accepts this very
     call, else the ``numpy`` backend."""
-    first = next(a for a in args if hasattr(a, "dtype"))
+    first = next((a for a in args if hasattr(a, "dtype")), None)
+    if first is None:  # Python numbers only (an add of two scalars)
+        return _record(name, np.dtype(float), "numpy", "no array among the arguments")
     dtype = first.dtype
     if type(first) is not np.ndarray and get_array_module(first) is not np:
         return _record(name, dtype, "cupy", "CuPy arrays: the reference kernels on the GPU")

@@ -234,3 +234,17 @@ def test_channels_last_weights_are_read_as_they_lie(groups):
         onednn.conv2d_backward_data(g, _nhwc(w), x_shape=x.shape, **geo),
         onednn.conv2d_backward_data(g, w, x_shape=x.shape, **geo),
     )
+
+
+def test_the_residual_add_runs_on_flat_buffers_in_their_layout():
+    a, b = _nhwc(_rand(4, 16, 32, 32)), _nhwc(_rand(4, 16, 32, 32, seed=1))
+    assert onednn.supports("add", a, b)
+    y = onednn.add(a, b)
+    assert _is_nhwc(y)
+    np.testing.assert_array_equal(y, a + b)
+    # mixed layouts, broadcasting and small arrays are NumPy's
+    assert not onednn.supports("add", a, np.ascontiguousarray(b))
+    assert not onednn.supports("add", a, _rand(1, 16, 1, 1))
+    assert not onednn.supports("add", a[:1, :1], b[:1, :1])
+    with pytest.raises(ValueError, match="differ in shape or layout"):
+        onednn.add(a, np.ascontiguousarray(b))

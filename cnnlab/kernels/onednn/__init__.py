@@ -26,10 +26,12 @@ from cnnlab.kernels.onednn.conv import (
     weights_plan,
 )
 from cnnlab.kernels.onednn.eltwise import (
+    add,
     hardtanh_backward,
     hardtanh_forward,
     relu_backward,
     relu_forward,
+    same_layout,
 )
 from cnnlab.kernels.onednn.library import WHEEL, OneDNNError, load, wait_policy, why_unavailable
 from cnnlab.kernels.onednn.norm import (
@@ -56,6 +58,7 @@ POST_OPS = True
 __all__ = [
     "MaxPoolState",
     "OneDNNError",
+    "add",
     "available",
     "avg_pool2d_backward",
     "avg_pool2d_forward",
@@ -159,6 +162,13 @@ def _batch_norm_inference(x, *rest, **args) -> None:
 ELTWISE_MIN_SIZE = 1 << 16
 
 
+def _add(a, b) -> None:
+    if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)) or a.size < ELTWISE_MIN_SIZE:
+        raise ValueError("too small to pay for the call")
+    if not same_layout(a, b):
+        raise ValueError("oneDNN adds arrays of one shape and layout (no broadcasting)")
+
+
 def _eltwise(x, *rest, min_val=-1.0, max_val=1.0) -> None:
     if x.size < ELTWISE_MIN_SIZE:
         raise ValueError("too small to pay for the call")
@@ -180,6 +190,7 @@ _PLANS = {
     "avg_pool2d_backward": lambda gy, *, x_shape, **a: _avg_pool(_Shape(x_shape, gy), **a),
     "batch_norm_train_forward": _batch_norm,
     "batch_norm_inference": _batch_norm_inference,
+    "add": _add,
     "batch_norm_backward": lambda gy, *rest, **args: _batch_norm(gy),
     "batch_norm_inference_backward": lambda gy, *rest, **args: _batch_norm(gy),
     **{

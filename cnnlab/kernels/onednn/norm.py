@@ -58,7 +58,7 @@ def _inner_tag(shape, *tags) -> int:
 
 
 def _threads(tag: int):
-    """The threads a plan on layout ``tag`` is built and run with: one on NHWC.
+    """The threads a training plan on layout ``tag`` is built and run with: one on NHWC.
 
     oneDNN's NHWC batch norm synchronises its threads by spinning at its own barriers, many
     times a call: on 2 threads of a loaded AVX2 EPYC the training forward of ResNet-20's
@@ -225,9 +225,10 @@ def batch_norm_inference_primitive(x, weight, bias, mean, var, *, eps: float):
     vs = _vectors("batch_norm_inference", c, weight=weight, bias=bias, mean=mean, var=var)
     tag = arrays.tag(x4)
     y = arrays.empty(x4.shape, tag)
-    with _threads(tag):
-        plan = forward_plan(x4.shape, weight is not None, bias is not None, eps, False, tag)
-        plan.run(x=x4, y=y, **vs)
+    # no statistics pass: all the threads (measured: ResNet-20 inference on one thread for
+    # batch norm 1.18x the wall time)
+    plan = forward_plan(x4.shape, weight is not None, bias is not None, eps, False, tag)
+    plan.run(x=x4, y=y, **vs)
     return y if x4 is x else y.reshape(x.shape)
 
 
