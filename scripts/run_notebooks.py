@@ -1,0 +1,58 @@
+"""Re-execute the lecture notebooks top to bottom and save them in place with their outputs.
+
+    python3 scripts/run_notebooks.py [notebook.ipynb ...]   (default: docs/lectures/*.ipynb)
+
+Each notebook runs in a fresh kernel whose working directory is the notebook's folder (as in
+Jupyter) and which imports cnnlab from this checkout. A cell that raises stops that notebook
+with the error and the script exits 1; the notebook is then left unchanged on disk.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbclient
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+LECTURES = ROOT / "docs" / "lectures"
+
+
+def execute(path: Path, timeout: int = 600) -> nbformat.NotebookNode:
+    """Run ``path`` in a fresh python3 kernel; returns the executed notebook (not saved)."""
+    nb = nbformat.read(path, as_version=4)
+    env_path = os.environ.get("PYTHONPATH", "")
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env_path) if p)
+    try:
+        client = nbclient.NotebookClient(
+            nb, timeout=timeout, kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}},
+        )  # fmt: skip
+        client.execute()
+    finally:
+        os.environ["PYTHONPATH"] = env_path
+    return nb
+
+
+def main(argv: list[str]) -> int:
+    paths = [Path(p) for p in argv] or sorted(LECTURES.glob("*.ipynb"))
+    failed = 0
+    for path in paths:
+        start = time.perf_counter()
+        try:
+            nb = execute(path)
+        except nbclient.exceptions.CellExecutionError as err:
+            failed += 1
+            print(f"{path}: FAILED\n{err}", file=sys.stderr)
+            continue
+        nbformat.write(nb, path)
+        size = path.stat().st_size / 1024
+        print(f"{path.name}: {time.perf_counter() - start:.1f} s, {size:.0f} KiB")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
