@@ -10,6 +10,7 @@ with the error and the script exits 1; the notebook is then left unchanged on di
 from __future__ import annotations
 
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -28,7 +29,7 @@ def execute(path: Path, timeout: int = 600) -> nbformat.NotebookNode:
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env_path) if p)
     try:
         client = nbclient.NotebookClient(
-            nb, timeout=timeout, kernel_name="python3",
+            nb, timeout=timeout, kernel_name="python3", record_timing=False,
             resources={"metadata": {"path": str(path.parent)}},
         )  # fmt: skip
         client.execute()
@@ -42,6 +43,7 @@ def main(argv: list[str]) -> int:
     failed = 0
     for path in paths:
         start = time.perf_counter()
+        cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         try:
             nb = execute(path)
         except nbclient.exceptions.CellExecutionError as err:
@@ -49,8 +51,10 @@ def main(argv: list[str]) -> int:
             print(f"{path}: FAILED\n{err}", file=sys.stderr)
             continue
         nbformat.write(nb, path)
+        cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # the kernel, once it has exited
+        cpu = cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime
         size = path.stat().st_size / 1024
-        print(f"{path.name}: {time.perf_counter() - start:.1f} s, {size:.0f} KiB")
+        print(f"{path.name}: {time.perf_counter() - start:.1f} s ({cpu:.1f} s CPU), {size:.0f} KiB")
     return 1 if failed else 0
 
 
