@@ -57,8 +57,8 @@ def bench(client, model_id: str, shape, repeat: int) -> dict:
 
 
 def main(argv=None) -> int:
-    from cnnlab.serve.api import Lab
     from cnnlab.serve.app import create_app
+    from cnnlab.serve.lab import Lab
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", default="runs")
