@@ -282,11 +282,11 @@ async function showArithmetic(channel, row, col) {
   const a = await call("/api/arithmetic", { image: S.image, channel, row, col });
   const table = (m) => el("table", {}, ...m.map((r) => el("tr", {}, ...r.map((v) => el("td", {}, fmt(v, 2))))));
   const chans = a.window.length > 3 ? 1 : a.window.length;
-  const row = el("div", { class: "row" });
-  for (let c = 0; c < chans; c++) row.append(
+  const cells = el("div", { class: "row" });
+  for (let c = 0; c < chans; c++) cells.append(
     el("div", {}, el("div", { class: "small" }, `window of the layer's input${chans > 1 ? ", ch " + c : ""}`), table(a.window[c])),
     el("div", {}, el("div", { class: "small" }, `filter${chans > 1 ? " ch " + c : ""}`), table(a.weight[c])));
-  $("arith").replaceChildren(el("h3", {}, `${a.name}: one output value`), row,
+  $("arith").replaceChildren(el("h3", {}, `${a.name}: one output value`), cells,
     el("div", { class: "eq" }, `Σ window × filter = ${fmt(a.dot)}`, el("br"),
       `+ bias ${a.has_bias ? fmt(a.bias) : "0 (the layer has none)"}`, el("br"), "= ", el("b", {}, fmt(a.value)),
       `\u00a0 (the layer's output: ${fmt(a.activation)})`),
