@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from cnnlab.cli.args import positive_int
+from cnnlab.cli.args import non_negative_int, positive_float, positive_int
 
 HELP = "train a DCGAN, sample it, interpolate, find neighbours, evaluate its samples"
 
@@ -49,7 +49,7 @@ def add_parser(subparsers, parents) -> None:
     )
     t.add_argument("--ngf", type=positive_int, help="generator width (default: 64)")
     t.add_argument("--ndf", type=positive_int, help="discriminator width (default: 64)")
-    t.add_argument("--lr", type=float, help="Adam learning rate of both (default: 2e-4)")
+    t.add_argument("--lr", type=positive_float, help="Adam learning rate of both (default: 2e-4)")
     t.add_argument("--limit", type=positive_int, help="use only the first N training images")
     t.add_argument(
         "--classifier",
@@ -59,7 +59,7 @@ def add_parser(subparsers, parents) -> None:
     )
     t.add_argument("--out", help="run directory (default: runs/gan/<timestamp>)")
     t.add_argument("--resume", metavar="DIR", help="continue the run in DIR (or a checkpoint)")
-    t.add_argument("--seed", type=int, help="random seed (default: 0)")
+    t.add_argument("--seed", type=non_negative_int, help="random seed (default: 0)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.set_defaults(func=run_train)
     from cnnlab.cli import gan_tools
