@@ -160,7 +160,7 @@ def _launch(args) -> int:
         if getattr(args, dest, None) is not None:
             argv += [f"--{dest.replace('_', '-')}", str(getattr(args, dest))]
     argv += [f"--{d.replace('_', '-')}" for d in _FLAGS if getattr(args, d, None)]
-    return run_mpirun(args.nprocs, argv)
+    return run_mpirun(args.nprocs, argv, args.out or args.resume)
 
 
 def run(args) -> int:
