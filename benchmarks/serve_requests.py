@@ -65,7 +65,7 @@ def main(argv=None) -> int:
     p.add_argument("--repeat", type=int, default=10)
     p.add_argument("--efficientnet", action="store_true", help="also EfficientNet-Lite0 (224 px)")
     args = p.parse_args(argv)
-    lab = Lab(args.runs)
+    lab = Lab(args.runs, allow_zoo=args.efficientnet)
     client = create_app(lab).test_client()
     todo = [(lab.default, (1, 28, 28))]
     if args.efficientnet:
