@@ -151,8 +151,10 @@ _VALUES = (
 def _launch(args) -> int:
     """``--nprocs N``: the same options, with --distributed, on N ranks started by mpirun."""
     from cnnlab.distributed.launch import run_mpirun
-    from cnnlab.train.run import default_run_dir
+    from cnnlab.train.run import check_run_dir, default_run_dir
 
+    if args.out is not None and not args.overwrite:
+        check_run_dir(args.out, args.resume)  # one line here, before any rank starts
     argv = ["train", "--distributed"]
     if args.out is None and args.resume is None:  # one directory, chosen once for all ranks
         args.out = str(default_run_dir())
