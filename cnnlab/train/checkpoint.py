@@ -252,9 +252,9 @@ def check_config(ckpt: Checkpoint) -> None:
     """Check a checkpoint's config against its own tensors before a model is built from it:
     a crafted config (``num_classes=3000000`` beside a 10-class LeNet's weights) would make
     us build a model of gigabytes before ``load_state_dict`` refused it. ``num_classes`` must
-    be the first dimension of some tensor (the classifier's weight and bias),
-    ``in_channels`` the second of some 4-D weight (the stem), ``input_size`` two sides of at
-    most :data:`MAX_SIDE`."""
+    be the first dimension of some tensor (the classifier's weight and bias), ``in_channels``
+    at most :data:`MAX_CHANNELS` (a grey model may repeat its input into an RGB stem, so it
+    is not matched to a weight), ``input_size`` two sides of at most :data:`MAX_SIDE`."""
     cfg, where = ckpt.config, ckpt.path
     if not isinstance(cfg, dict):
         raise CheckpointError(f"{where}: the config is a {type(cfg).__name__}, not a mapping")
@@ -265,13 +265,7 @@ def check_config(ckpt: Checkpoint) -> None:
             f"{where}: config num_classes={n}, but no tensor has {n} rows (the last one is "
             f"{shapes[-1]}): the config does not match the weights"
         )
-    c = _count(cfg, "in_channels", MAX_CHANNELS, where)
-    convs = [s for s in shapes if len(s) == 4]
-    if c is not None and convs and not any(s[1] == c for s in convs):
-        raise CheckpointError(
-            f"{where}: config in_channels={c}, but no convolution weight takes {c} channels "
-            "(the config does not match the weights)"
-        )
+    _count(cfg, "in_channels", MAX_CHANNELS, where)  # not matched to a stem: grey="repeat"
     size = cfg.get("input_size")
     if size is not None and not (
         isinstance(size, (list, tuple))
