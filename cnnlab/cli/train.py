@@ -180,7 +180,7 @@ def run(args) -> int:
         from cnnlab.distributed import mpi
 
         if mpi.world_size() > 1:
-            launch.fail_rank(exc)
+            launch.fail_rank(exc, args.out or args.resume)
         raise
 
 

@@ -123,16 +123,21 @@ def run_mpirun(nprocs: int, args: list[str], run_dir=None) -> int:
     return status
 
 
-def fail_rank(exc: BaseException) -> None:
-    """Report ``exc`` as this rank's failure and end every rank of the job (``MPI_Abort``),
-    so no rank waits forever in a collective for one that is gone."""
+def fail_rank(exc: BaseException, run_dir=None) -> None:
+    """Report ``exc`` as this rank's failure (one line: the rank, the cause and the last good
+    checkpoint in ``run_dir``) and end every rank of the job (``MPI_Abort``), so no rank
+    waits forever in a collective for one that is gone."""
     from cnnlab.distributed import mpi
 
     r, n = mpi.rank(), mpi.world_size()
-    cause = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    cause = " ".join("".join(traceback.format_exception_only(type(exc), exc)).split())
+    where = (
+        f"last good checkpoint: {last_checkpoint(run_dir)}"
+        if run_dir
+        else ("the last checkpoint on disk is intact")
+    )
     print(
-        f"cnnlab: rank {r} of {n} failed: {cause}; stopping every rank "
-        "(the last checkpoint on disk is intact)",
+        f"cnnlab: rank {r} of {n} failed: {cause}; stopping every rank ({where})",
         file=sys.stderr,
         flush=True,
     )

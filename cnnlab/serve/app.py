@@ -98,6 +98,10 @@ def create_app(lab, guard: Guard | None = None) -> Flask:
     def index():
         return send_from_directory(STATIC, "index.html")
 
+    @app.get("/favicon.ico")
+    def favicon():
+        return "", 204  # none: the browser's request is answered, not logged as an error
+
     @app.get("/static/<path:name>")
     def static_file(name):
         return send_from_directory(STATIC, name)

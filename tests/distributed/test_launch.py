@@ -32,3 +32,21 @@ def test_last_checkpoint_reads_the_epoch_from_the_header(tmp_path):
     save_checkpoint(tmp_path / "last.safetensors", model=models.create("lenet5"), epoch=3)
     path = tmp_path / "last.safetensors"
     assert last_checkpoint(tmp_path) == last_checkpoint(path) == f"{path} (epoch 3)"
+
+
+def test_a_failing_rank_names_itself_the_cause_and_the_checkpoint(tmp_path, monkeypatch, capsys):
+    from cnnlab import models
+    from cnnlab.distributed import launch, mpi
+    from cnnlab.train.checkpoint import save_checkpoint
+
+    save_checkpoint(tmp_path / "last.safetensors", model=models.create("lenet5"), epoch=2)
+    aborted = []
+    monkeypatch.setattr(mpi, "abort", aborted.append)
+    monkeypatch.setattr(mpi, "rank", lambda: 1)
+    monkeypatch.setattr(mpi, "world_size", lambda: 4)
+    launch.fail_rank(MemoryError("out of\nmemory"), tmp_path)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and aborted == [1]
+    assert err.startswith("cnnlab: rank 1 of 4 failed: MemoryError: out of memory; stopping")
+    assert f"last good checkpoint: {tmp_path / 'last.safetensors'} (epoch 2)" in err
+    assert _what_happened(err, 4, 1) == "rank 1 of 4 failed (MemoryError: out of memory)"
