@@ -41,6 +41,7 @@ from cnnlab.io.torch_storage import (
     MAX_DEPTH,
     MAX_INFLATION,
     MAX_PICKLE_BYTES,
+    MAX_PICKLE_OPS,
     MAX_VIEW_FACTOR,
     Callable,
     PendingTensor,
@@ -55,6 +56,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_INFLATION",
     "MAX_PICKLE_BYTES",
+    "MAX_PICKLE_OPS",
     "MAX_VIEW_FACTOR",
     "UnsafePickleError",
     "load_torch_checkpoint",
@@ -135,10 +137,26 @@ def _allowed_global(module: str, name: str):
     return None
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
+def _counted(op):
+    def counted(self):
+        self._ops += 1
+        if self._ops > MAX_PICKLE_OPS:
+            raise ValueError(f"{self._where}: its pickle has more than {MAX_PICKLE_OPS} operations")
+        return op(self)
+
+    return counted
+
+
+class _RestrictedUnpickler(pickle._Unpickler):
+    """Python's own unpickler (the pure-Python one, so that every operation is counted: a
+    pickle of a few megabytes can otherwise make hundreds of millions of bytes of objects)
+    with globals from the allowlist only."""
+
+    dispatch = {code: _counted(op) for code, op in pickle._Unpickler.dispatch.items()}
+
     def __init__(self, file, where: str, persistent_load=None):
         super().__init__(file, encoding="utf-8")
-        self._where, self._persistent = where, persistent_load
+        self._where, self._persistent, self._ops = where, persistent_load, 0
 
     def find_class(self, module, name):
         obj = _allowed_global(module, name)

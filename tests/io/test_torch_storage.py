@@ -123,3 +123,26 @@ def test_nesting_up_to_the_limit_loads(tmp_path):
     for _ in range(MAX_DEPTH - 1):
         out = out[0]
     assert out == []
+
+
+@pytest.mark.parametrize("fmt", ["zip", "legacy"])
+def test_a_pickle_of_too_many_operations_is_refused(tmp_path, fmt, monkeypatch):
+    from cnnlab.io import torch_pickle
+
+    monkeypatch.setattr(torch_pickle, "MAX_PICKLE_OPS", 1000)
+    path = tmp_path / "objects.pt"
+    pkl = b"\x80\x02(" + b"]" * 2000 + b"l."  # a list of 2,000 lists: 2,004 operations
+    (M.write_zip if fmt == "zip" else M.write_legacy)(path, pkl)
+    with pytest.raises(ValueError, match=r"objects\.pt: its pickle has more than 1000 operations"):
+        load_torch_checkpoint(path)
+    monkeypatch.setattr(torch_pickle, "MAX_PICKLE_OPS", 2004)
+    assert len(load_torch_checkpoint(path)) == 2000
+
+
+@pytest.mark.slow
+def test_eight_megabytes_of_empty_lists_stay_under_the_ceiling(tmp_path):
+    path = tmp_path / "lists.pt"
+    M.write_zip(path, b"\x80\x02(" + b"]" * (8 * 1024**2) + b"l.")  # 2 GB of objects before
+    result = _peak([path])
+    assert "more than 2000000 operations" in result["messages"][0]
+    assert result["peak"] < 400 * 1024**2, result["peak"]
