@@ -58,14 +58,14 @@ class Lab:
     @contextmanager
     def use(self, model_id: str | None):
         """The loaded model ``model_id`` (default: the server's), held under the lock."""
-        from cnnlab.explain.command import load_model
+        from cnnlab.models.loading import open_model
 
         mid = model_id or self.default
         if not isinstance(mid, str) or mid not in self._by_id:
             raise BadInput(f"model: unknown id {mid!r:.80}; GET /api/models lists the choices")
         with self.lock:
             if mid not in self._cache:
-                self._load(mid, load_model)
+                self._load(mid, open_model)
             m = self._cache[mid]
             m.info.model.eval()
             yield m
@@ -74,7 +74,7 @@ class Lab:
         held = sum(m.bytes for m in self._cache.values()) + self.job_bytes
         return self.budget - held
 
-    def _load(self, mid: str, load_model) -> None:
+    def _load(self, mid: str, open_model) -> None:
         c = self._by_id[mid]
         mb = 1024**2
         if c.checkpoint is not None:
@@ -84,9 +84,9 @@ class Lab:
                     f"model {mid}: its checkpoint holds {size // mb} MB, more than the "
                     f"server's memory budget of {self.budget // mb} MB (--memory-budget)"
                 )
-            info = load_model(checkpoint=c.checkpoint)
+            info = open_model(checkpoint=c.checkpoint)
         else:
-            info = load_model(name=c.name, pretrained=c.pretrained)
+            info = open_model(name=c.name, pretrained=c.pretrained)
         need = model_bytes(info.model)
         if need > self.budget - self.job_bytes:
             raise BadInput(
