@@ -84,9 +84,13 @@ class Lab:
                     f"model {mid}: its checkpoint holds {size // mb} MB, more than the "
                     f"server's memory budget of {self.budget // mb} MB (--memory-budget)"
                 )
-            info = open_model(checkpoint=c.checkpoint)
-        else:
-            info = open_model(name=c.name, pretrained=c.pretrained)
+        try:  # a checkpoint may have changed on disk since it was listed
+            if c.checkpoint is not None:
+                info = open_model(checkpoint=c.checkpoint)
+            else:
+                info = open_model(name=c.name, pretrained=c.pretrained)
+        except (OSError, ValueError) as e:  # the loaders' one-line errors name the file
+            raise BadInput(f"model {mid}: cannot be opened: {' '.join(str(e).split())}") from None
         need = model_bytes(info.model)
         if need > self.budget - self.job_bytes:
             raise BadInput(

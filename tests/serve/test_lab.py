@@ -57,3 +57,15 @@ def test_a_jobs_copy_is_its_own_and_counts_against_the_budget(runs_dir):
         lab.copy(None)
     lab.release(mine)
     assert lab.job_bytes == 0
+
+
+def test_a_checkpoint_broken_after_listing_is_a_400_naming_it(tmp_path):
+    from cnnlab.serve.app import create_app
+
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "best.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{broken")
+    client = create_app(Lab(tmp_path)).test_client()
+    r = client.get("/api/model")
+    assert r.status_code == 400
+    msg = r.get_json()["error"]
+    assert "cannot be opened" in msg and "best.safetensors" in msg and "\n" not in msg
