@@ -87,7 +87,9 @@ def read_image(source, channels: int = 3, background: float = 1.0) -> np.ndarray
 
     if channels not in (1, 3):
         raise ValueError(f"read_image: channels must be 1 or 3, got {channels}")
-    im = ImageOps.exif_transpose(_open(source))
+    im = _open(source)
+    if im.getexif().get(0x0112, 1) != 1:  # EXIF orientation: turned (a copy) only if needed
+        im = ImageOps.exif_transpose(im)
     mode = im.mode
     if mode.startswith("I;16") or mode == "I":
         a = np.asarray(im, dtype=np.float32) / 65535.0  # 16-bit grey (mode I: 16-bit range)
@@ -100,11 +102,15 @@ def read_image(source, channels: int = 3, background: float = 1.0) -> np.ndarray
             im = im.convert("RGBA" if "transparency" in im.info else "RGB")
         elif mode not in ("L", "RGB", "RGBA", "LA"):
             im = im.convert("RGBA" if "A" in mode or "transparency" in im.info else "RGB")
-        a = np.array(im, dtype=np.float32)
-        a /= 255.0  # in place: the image's floats exist once
+        has_alpha = im.mode in ("RGBA", "LA")
+        pixels = np.asarray(im)
+        del im  # one copy of the 8-bit pixels, then their floats (once: scaled in place)
+        a = pixels.astype(np.float32)
+        del pixels
+        a /= 255.0
         if a.ndim == 2:
             a = a[..., None]
-        alpha = a[..., -1:] if im.mode in ("RGBA", "LA") else None
+        alpha = a[..., -1:] if has_alpha else None
         colour = a[..., :-1] if alpha is not None else a
         rgb = np.repeat(colour, 3, axis=-1) if colour.shape[-1] == 1 else colour
         if channels == 1 and colour.shape[-1] == 1:
@@ -112,7 +118,9 @@ def read_image(source, channels: int = 3, background: float = 1.0) -> np.ndarray
     if alpha is not None:
         if rgb is colour:  # composite in place: the floats of the image exist once
             rgb *= alpha
-            rgb += np.float32(background) * (1.0 - alpha)
+            behind = 1.0 - alpha
+            behind *= np.float32(background)  # the same products as background * (1 - alpha)
+            rgb += behind
         else:
             rgb = rgb * alpha + np.float32(background) * (1.0 - alpha)
     if channels == 1 and rgb.shape[-1] == 3:
