@@ -47,7 +47,7 @@ def add_parser(subparsers, parents) -> None:
     p.add_argument(
         "--allow-zoo",
         action="store_true",
-        help="also offer the zoo's untrained models (each loaded on request)",
+        help="also offer the zoo's models (each loaded on a request, within --memory-budget)",
     )
     p.add_argument(
         "--memory-budget",
