@@ -206,3 +206,30 @@ def test_the_last_layers_map_opens_in_view_and_a_new_model_starts_clean(browser,
         page.wait_for_selector("#pred li")
         assert page.locator("#cm-out *").count() == 0  # the old model's class model is gone
         page.close()
+
+
+def test_the_page_works_with_the_token_of_a_lab_open_to_the_network(browser, lab):
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from cnnlab.serve.app import create_app
+    from cnnlab.serve.guard import Guard
+
+    app = create_app(lab, Guard("0.0.0.0", "tok-123"))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}/"
+    try:
+        page = browser.new_page()
+        page.set_default_timeout(60000)
+        page.goto(url)
+        assert "needs its token" in page.inner_text("body")
+        page.goto(url + "?token=tok-123")
+        assert page.url == url  # the token left the address bar
+        page.wait_for_selector("#pred li >> nth=4")  # the page's requests carry the cookie
+        page.close()
+    finally:
+        server.shutdown()
+        thread.join(10)
