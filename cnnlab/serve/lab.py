@@ -61,7 +61,9 @@ class Lab:
         from cnnlab.models.loading import open_model
 
         mid = model_id or self.default
-        if not isinstance(mid, str) or mid not in self._by_id:
+        if not isinstance(mid, str):
+            raise BadInput(f"model: expected an id (a string), got {type(mid).__name__}")
+        if mid not in self._by_id:
             raise BadInput(f"model: unknown id {mid!r:.80}; GET /api/models lists the choices")
         with self.lock:
             if mid not in self._cache:

@@ -35,10 +35,19 @@ def body(request) -> dict:
     return p
 
 
+def _shown(v) -> str:
+    """A JSON value in a message: short, and never re-serialised (it may nest deeply)."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (dict, list)):
+        return "an object" if isinstance(v, dict) else "a list"
+    return f"{v!r:.40}"
+
+
 def _scalar(p: dict, key: str, default, what: str):
     v = p.get(key, default)
     if isinstance(v, (dict, list, bool)):
-        raise BadInput(f"{key}: expected {what}, got {json.dumps(v)[:40]}")
+        raise BadInput(f"{key}: expected {what}, got {_shown(v)}")
     return v
 
 
@@ -92,7 +101,7 @@ def text(p: dict, key: str, default: str | None = None) -> str | None:
     if v is None:
         return default
     if not isinstance(v, str):
-        raise BadInput(f"{key}: expected a string, got {json.dumps(v)[:40]}")
+        raise BadInput(f"{key}: expected a string, got {_shown(v)}")
     return v
 
 
