@@ -59,6 +59,12 @@ def add_parser(subparsers, parents) -> None:
     )
     t.add_argument("--out", help="run directory (default: runs/gan/<timestamp>)")
     t.add_argument("--resume", metavar="DIR", help="continue the run in DIR (or a checkpoint)")
+    t.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start afresh in an --out folder that already holds a run (deleting its "
+        "checkpoint and metrics); without it such a folder is refused",
+    )
     t.add_argument("--seed", type=non_negative_int, help="random seed (default: 0)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.set_defaults(func=run_train)
@@ -91,6 +97,7 @@ def run_train(args) -> int:
         progress=not args.no_progress,
         root=args.root,
         classifier=args.classifier,
+        overwrite=args.overwrite,
     )
     final = s["final"]
     line = f"{s['epochs']} epochs of {s['data']} in {s['total_train_time_s']:.0f}s"

@@ -48,7 +48,7 @@ def distributed_run(cfg: dict, resume):
 
 
 RUN_FILES = ("last.safetensors", "best.safetensors", "metrics.csv", "metrics.jsonl",
-             "summary.json", "curves.png")  # fmt: skip
+             "summary.json", "curves.png", "metrics.png", "progress.gif", "fid.png")  # fmt: skip
 
 
 def check_run_dir(out_dir, resume=None, overwrite: bool = False) -> None:
