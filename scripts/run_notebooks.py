@@ -25,16 +25,24 @@ LECTURES = ROOT / "docs" / "lectures"
 def execute(path: Path, timeout: int = 600) -> nbformat.NotebookNode:
     """Run ``path`` in a fresh python3 kernel; returns the executed notebook (not saved)."""
     nb = nbformat.read(path, as_version=4)
-    env_path = os.environ.get("PYTHONPATH", "")
+    env_path = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env_path) if p)
     try:
+        # no timings and one stream per cell: a re-run changes only what the cells show
         client = nbclient.NotebookClient(
-            nb, timeout=timeout, kernel_name="python3", record_timing=False,
+            nb,
+            timeout=timeout,
+            kernel_name="python3",
+            record_timing=False,
+            coalesce_streams=True,
             resources={"metadata": {"path": str(path.parent)}},
-        )  # fmt: skip
+        )
         client.execute()
     finally:
-        os.environ["PYTHONPATH"] = env_path
+        if env_path is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = env_path
     return nb
 
 
