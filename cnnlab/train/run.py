@@ -68,6 +68,12 @@ def train(
     from cnnlab.distributed.training import DistributedTrainer
 
     settings = {k: v for k, v in (settings or {}).items() if v is not None}
+    if settings.get("task", "classify") != "classify":  # --task segment: its own module
+        from cnnlab.train.segment import train_segmentation
+
+        if settings["task"] != "segment":
+            raise ValueError(f"--task must be 'classify' or 'segment', got {settings['task']!r}")
+        return train_segmentation(settings, out_dir, resume, progress, root, callbacks=callbacks)
     if resume is not None:
         ckpt = load_checkpoint(resume)
         cfg = dict(ckpt.config)
