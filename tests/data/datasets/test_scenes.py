@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+import cnnlab
 from cnnlab.data import DataLoader
 from cnnlab.data.datasets import scenes as S
 from cnnlab.data.datasets.scene_compose import compose_scenes
@@ -109,6 +110,7 @@ def test_picture_overlays_mask_and_boxes(tmp_path):
     assert (tinted[~on].std(axis=1) == 0).all(), "background stays grey"
     assert pic.title == " ".join(ds.caption(0))
     assert pic.png()[:4] == b"\x89PNG"
+    assert cnnlab.show(pic, save=tmp_path / "scene.png").png() == pic.png()
 
 
 def test_compose_rejects_items_larger_than_the_canvas():
