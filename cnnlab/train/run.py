@@ -102,6 +102,8 @@ def train(
     from cnnlab.distributed.training import DistributedTrainer
 
     settings = {k: v for k, v in (settings or {}).items() if v is not None}
+    if resume is not None and "task" not in settings:  # a run resumes as the task it was
+        settings["task"] = load_checkpoint(resume).config.get("task", "classify")
     if settings.get("task", "classify") != "classify":  # --task segment: its own module
         from cnnlab.train.segment import train_segmentation
 

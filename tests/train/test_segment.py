@@ -41,6 +41,8 @@ def test_train_then_predict_from_the_command_line(tiny_scenes, capsys):
     assert summary["task"] == "segment" and summary["train_images"] == 32
     assert 0.0 <= summary["test_miou"] <= 1.0 and list(summary["test_iou"])[0] == "background"
     assert (out / "last.safetensors").is_file() and (out / "curves.png").is_file()
+    assert main(["train", "--resume", str(out), "--no-progress"]) == 0  # resumes as a segmenter
+    assert capsys.readouterr().out.startswith("test mean IoU ")
 
     test = S.FashionScenes(train=False, progress=False)
     image = tiny_scenes / "scene.png"
