@@ -4,7 +4,6 @@ import pytest
 import cnnlab
 from cnnlab.data import DataLoader
 from cnnlab.data.datasets import scenes as S
-from cnnlab.data.datasets.scene_compose import compose_scenes
 
 
 def _source(n=40, seed=0):
@@ -44,16 +43,6 @@ def test_targets_agree_with_each_other(tmp_path):
             outside[y1:y2, x1:x2] = False
         assert not t["mask"][outside].any(), "no 'on' pixel outside the boxes"
         assert (img[0][t["mask"] > 0] > 0.25).all()
-
-
-def test_boxes_keep_a_gap(tmp_path):
-    ds = _scenes(tmp_path, n=60)
-    for i in range(len(ds)):
-        boxes, _ = ds.items(i)
-        for a in range(len(boxes)):
-            for b in range(a + 1, len(boxes)):
-                (x0, y0, x1, y1), (u0, v0, u1, v1) = boxes[a], boxes[b]
-                assert x1 < u0 or u1 < x0 or y1 < v0 or v1 < y0
 
 
 def test_same_seed_same_scenes_and_the_cache_is_reused(tmp_path):
@@ -111,12 +100,6 @@ def test_picture_overlays_mask_and_boxes(tmp_path):
     assert pic.title == " ".join(ds.caption(0))
     assert pic.png()[:4] == b"\x89PNG"
     assert cnnlab.show(pic, save=tmp_path / "scene.png").png() == pic.png()
-
-
-def test_compose_rejects_items_larger_than_the_canvas():
-    imgs, labels, _ = _source()
-    with pytest.raises(ValueError, match="scale"):
-        compose_scenes(imgs, labels, 2, size=32, scale=(1.0, 1.5))
 
 
 def test_fashion_scenes_from_the_installed_data(tmp_path, monkeypatch):
