@@ -141,13 +141,13 @@ class UNet(nn.Module):
         return self.classifier(x)
 
 
-@register("dilated_fcn", input_shape=(1, 64, 64), num_classes=11)
+@register("dilated_fcn", input_shape=(1, 64, 64), num_classes=11, task="segment")
 def dilated_fcn(num_classes: int = 11, in_channels: int = 1, **options) -> DilatedFCN:
     """DeepLab-style segmenter: dilated convs and an ASPP head (scenes: 10 classes + background)."""
     return DilatedFCN(num_classes, in_channels, **options)
 
 
-@register("unet_small", input_shape=(1, 64, 64), num_classes=11)
+@register("unet_small", input_shape=(1, 64, 64), num_classes=11, task="segment")
 def unet_small(num_classes: int = 11, in_channels: int = 1, **options) -> UNet:
     """Three-level U-Net with transposed-conv upsampling and skip concatenation."""
     return UNet(num_classes, in_channels, **options)

@@ -18,6 +18,7 @@ SMALL = {"dilated_fcn": {"width": 8}, "unet_small": {"widths": (4, 8, 16)}}
 def test_registered_with_per_pixel_output_and_one_training_step(name):
     info = models.info(name)
     assert info["input_shape"] == (1, 64, 64) and info["num_classes"] == 11
+    assert info["task"] == "segment" and models.info("lenet5")["task"] == "classify"
     cnnlab.manual_seed(0)
     model = models.create(name, num_classes=5, in_channels=3, **SMALL[name])
     x = cnnlab.randn(2, 3, 32, 48)
