@@ -223,6 +223,11 @@ def evaluate_checkpoint(
 
     model, ckpt = model_from_checkpoint(checkpoint)
     cfg = ckpt.config
+    if cfg.get("task") == "segment":  # IoU instead of accuracy: cnnlab/train/segment.py
+        from cnnlab.train.segment import evaluate_segment_checkpoint
+
+        result = evaluate_segment_checkpoint(model, cfg, data, batch_size, limit, progress, root)
+        return {"checkpoint": ckpt.path, **result}
     data = data or cfg.get("data")
     if not data:
         raise CheckpointError(f"{ckpt.path}: no data set recorded; pass --data")
@@ -256,6 +261,10 @@ def evaluate_checkpoint(
 
 def format_eval_report(result: dict) -> str:
     """A human-readable accuracy line and per-class table."""
+    if result.get("task") == "segment":
+        from cnnlab.train.segment import format_segment_report
+
+        return format_segment_report(result)
     cm = np.asarray(result["confusion_matrix"])
     width = max(5, *(len(c) for c in result["classes"]))
     lines = [

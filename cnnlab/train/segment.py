@@ -26,7 +26,9 @@ __all__ = [
     "LOSSES",
     "SEGMENT_DEFAULTS",
     "SegmentationLoss",
+    "evaluate_segment_checkpoint",
     "evaluate_segmentation",
+    "format_segment_report",
     "predict_segmentation",
     "train_segmentation",
 ]
@@ -98,6 +100,40 @@ def evaluate_segmentation(model, loader, num_classes: int, progress: bool = Fals
         "confusion_matrix": meter.cm.tolist(),
         "n": n,
     }
+
+
+def evaluate_segment_checkpoint(
+    model, config: dict, data=None, batch_size: int = 256, limit=None, progress=False, root=None
+) -> dict:
+    """``cnnlab eval`` of a segmentation checkpoint (``model`` and its ``config``): pixel
+    accuracy, per-class and mean IoU on the test split of ``data`` (default: its own)."""
+    from cnnlab import data as cdata
+    from cnnlab.data import transforms as T
+
+    data = data or config.get("data")
+    if data not in recipes.SCENE_NAMES:
+        names = ", ".join(recipes.SCENE_NAMES)
+        raise ValueError(f"eval of a segmenter: --data must be one of {names}, got {data!r}")
+    _, test_ds = recipes.load_datasets(data, root)
+    test_ds.transform = T.Compose([T.Normalize(config["mean"], config["std"])])
+    if limit:
+        test_ds = cdata.Subset(test_ds, np.arange(min(int(limit), len(test_ds))))
+    loader = cdata.DataLoader(test_ds, batch_size, shuffle=False)
+    scores = evaluate_segmentation(model, loader, int(config["num_classes"]), progress)
+    classes = [str(c) for c in config.get("classes") or range(config["num_classes"])]
+    return {"task": "segment", "data": data, "classes": classes, **scores}
+
+
+def format_segment_report(result: dict) -> str:
+    """A mean-IoU line and a per-class IoU table."""
+    width = max(5, *(len(c) for c in result["classes"]))
+    lines = [
+        f"mean IoU {result['miou']:.4f}, pixel accuracy {result['pixel_acc']:.4f} on "
+        f"{result['n']} scenes of {result['data']}",
+        f"{'class':<{width}}  {'IoU':>6}",
+    ]
+    lines += [f"{c:<{width}}  {iou:>6.4f}" for c, iou in zip(result["classes"], result["iou"])]
+    return "\n".join(lines)
 
 
 def _config(settings: dict, resume):

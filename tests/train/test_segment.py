@@ -43,6 +43,13 @@ def test_train_then_predict_from_the_command_line(tiny_scenes, capsys):
     assert (out / "last.safetensors").is_file() and (out / "curves.png").is_file()
     assert main(["train", "--resume", str(out), "--no-progress"]) == 0  # resumes as a segmenter
     assert capsys.readouterr().out.startswith("test mean IoU ")
+    assert main(["eval", str(out), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["miou"] == pytest.approx(summary["test_miou"]) and result["n"] == 16
+    assert main(["eval", str(out), "--limit", "4"]) == 0
+    report = capsys.readouterr().out.splitlines()
+    assert report[0].startswith("mean IoU ") and "on 4 scenes of fashion-scenes" in report[0]
+    assert report[2].startswith("background") and len(report) == 2 + 11
 
     test = S.FashionScenes(train=False, progress=False)
     image = tiny_scenes / "scene.png"
