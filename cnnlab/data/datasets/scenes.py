@@ -19,7 +19,7 @@ through ``transform``, the target a dict with ``mask`` (64, 64) int64 (0 backgro
 from __future__ import annotations
 
 import os
-import tempfile
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -173,14 +173,16 @@ class SceneDataset(Dataset):
 
 
 def _atomic_savez(path: Path, **arrays) -> None:
+    """Write to a unique temporary name beside ``path``, then rename: readers see the old file
+    or the whole new one. (Not ``mkstemp``: its files are private, 0600, whatever the umask.)"""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".part", dir=path.parent)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.part")
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "xb") as f:
             np.savez_compressed(f, **arrays)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

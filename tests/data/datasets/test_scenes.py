@@ -53,6 +53,8 @@ def test_same_seed_same_scenes_and_the_cache_is_reused(tmp_path):
     np.testing.assert_array_equal(a.offsets, b.offsets)
     assert a.path.is_file() and a.path.name == "toy-train-n30-seed3-64px-v1.npz"
     assert not list(a.path.parent.glob("*.part")), "no temporary file is left behind"
+    (a.path.parent / "plain").write_bytes(b"")  # the cache is as readable as any new file
+    assert a.path.stat().st_mode == (a.path.parent / "plain").stat().st_mode
 
     def never(train):
         raise AssertionError("the cached file should have been read")
