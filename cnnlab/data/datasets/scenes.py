@@ -45,7 +45,8 @@ class SceneDataset(Dataset):
         train: which split (train scenes come from training images only).
         n: number of scenes (default 10,000 train, 2,000 test).
         seed: the seed of the split's generator (test scenes use ``seed + 1``).
-        size, max_items: canvas side and the most items per scene.
+        size: the canvas side in pixels.
+        max_items: the most items per scene.
         cache_dir: where the ``.npz`` goes (default ``<data dir>/scenes``); None with
             ``cache=False`` keeps everything in memory.
         progress: a progress bar while generating.
