@@ -17,9 +17,10 @@ import numpy as np
 from cnnlab import nn
 from cnnlab.autograd import Tensor, no_grad
 from cnnlab.onnx.export import _onnx
-from cnnlab.onnx.node import Node
+from cnnlab.onnx.node import Node, dtype_checked, supported_onnx_dtypes
+from cnnlab.onnx.read import MAX_FOLD_ELEMENTS, fold_size, read_model
 
-__all__ = ["OnnxModel", "load"]
+__all__ = ["OnnxModel", "load", "run_step"]
 
 _COMPONENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
 
@@ -87,7 +88,11 @@ class OnnxModel(nn.Module):
         values = dict(self.constants)
         values.update(zip(self.input_names, inputs))
         for module, _, ins, outs in self._steps:
-            values[outs[0]] = module(*[values[n] if n else None for n in ins])
+            out = run_step(module, [values[n] if n else None for n in ins])
+            if len(outs) == 1 or not isinstance(out, tuple):
+                values[outs[0]] = out
+            else:
+                values.update((name, o) for name, o in zip(outs, out) if name)
         out = tuple(values[n] for n in self.output_names)
         return out[0] if len(out) == 1 else out
 
@@ -129,8 +134,9 @@ def _unique(name: str, used: set, root) -> str:
 
 def _constant(onnx, proto) -> np.ndarray:
     attr = {a.name: a for a in proto.attribute}
+    where = f"node {proto.name or '(unnamed)'!r} (Constant)"
     if "value" in attr:
-        return onnx.numpy_helper.to_array(attr["value"].t)
+        return dtype_checked(onnx.numpy_helper.to_array(attr["value"].t), where)
     for key, dtype in (
         ("value_float", np.float32),
         ("value_floats", np.float32),
@@ -139,12 +145,29 @@ def _constant(onnx, proto) -> np.ndarray:
     ):
         if key in attr:
             return np.asarray(onnx.helper.get_attribute_value(attr[key]), dtype)
-    raise ValueError(f"node {proto.name!r} (Constant): unsupported value {sorted(attr)}")
+    raise ValueError(f"{where}: unsupported value {'/'.join(sorted(attr)) or '(none)'}")
 
 
-def _fold(module, values) -> np.ndarray:
+def run_step(module, values):
+    """``module(*values)``, any failure turned into one line naming the node and its op
+    (a NumPy error deep in an op says nothing about which node of the graph met it)."""
+    try:
+        return module(*values)
+    except Exception as e:
+        node = getattr(module, "onnx_node", None)
+        if node is None:
+            raise
+        why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if why.startswith(f"node {node}"):
+            raise ValueError(why) from e
+        raise ValueError(f"node {node}: {why}") from e
+
+
+def _fold(module, values) -> np.ndarray | tuple:
     with no_grad():
-        out = module(*values)
+        out = run_step(module, values)
+    if isinstance(out, tuple):
+        return tuple(o.numpy() if isinstance(o, Tensor) else np.asarray(o) for o in out)
     return out.numpy() if isinstance(out, Tensor) else np.asarray(out)
 
 
@@ -158,7 +181,7 @@ def _weight_path(proto, consts: dict) -> str | None:
     return None
 
 
-def _sorted_nodes(nodes: list, known: set) -> list:
+def _sorted_nodes(nodes: list, known: set, label: str) -> list:
     """``nodes`` in an order where each comes after the nodes its inputs come from."""
     pending, order, ready = list(nodes), [], set(known)
     while pending:
@@ -166,7 +189,7 @@ def _sorted_nodes(nodes: list, known: set) -> list:
         done = [n for n in pending if n not in rest]
         if not done:
             missing = sorted({i for n in rest for i in n.input if i and i not in ready})
-            raise ValueError(f"load: the graph is not a DAG or lacks values {missing[:5]}")
+            raise ValueError(f"load: {label}: the graph is not a DAG or lacks values {missing[:5]}")
         for n in done:
             order.append(n)
             ready.update(o for o in n.output if o)
@@ -175,9 +198,12 @@ def _sorted_nodes(nodes: list, known: set) -> list:
 
 
 def load(path) -> OnnxModel:
-    """Load an ONNX file (or a ``ModelProto``) as a cnnlab :class:`OnnxModel` in eval mode.
+    """Load an ONNX file (a path, its bytes, or a ``ModelProto``) as a cnnlab
+    :class:`OnnxModel` in eval mode.
 
-    Every unsupported op is reported at once, each with its node name. Supported: see
+    Every unsupported op is reported at once, each with its node name; files from anyone are
+    read with the checks of :mod:`cnnlab.onnx.read` (opset range, external data inside the
+    model's folder, a cap on constants computed while loading). Supported ops: see
     ``cnnlab.onnx.ops.IMPORTERS``.
 
     Shape: whatever the graph's inputs and outputs are (``(N, C, H, W) -> (N, classes)`` for
@@ -186,16 +212,35 @@ def load(path) -> OnnxModel:
     from cnnlab.onnx.ops import IMPORTERS
 
     onnx = _onnx()
-    proto = path if isinstance(path, onnx.ModelProto) else onnx.load(str(path))
+    proto, label = read_model(onnx, path)
     graph = proto.graph
-    opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
-    if opset is None:
-        raise ValueError("load: the model has no default-domain (ai.onnx) opset")
-    consts = {i.name: onnx.numpy_helper.to_array(i) for i in graph.initializer}
-    problems, todo = [], []
+    opset = next(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx"))
+    problems, todo, consts = [], [], {}
+    for init in graph.initializer:
+        try:
+            where = f"initializer {init.name!r}"
+            consts[init.name] = dtype_checked(onnx.numpy_helper.to_array(init), where)
+        except ValueError as e:
+            problems.append(str(e))
+        except Exception as e:
+            problems.append(f"initializer {init.name!r}: unreadable ({type(e).__name__})")
+    for v in graph.input:
+        kind = v.type.WhichOneof("value")
+        if v.name in consts:
+            continue
+        if kind != "tensor_type":
+            problems.append(f"graph input {v.name!r}: a {kind or 'typeless'} value, not a tensor")
+        elif v.type.tensor_type.elem_type not in supported_onnx_dtypes(onnx):
+            name = onnx.TensorProto.DataType.Name(v.type.tensor_type.elem_type)
+            problems.append(f"graph input {v.name!r}: dtype {name} is not supported")
+    if problems:
+        raise ValueError(f"load: {label}: {'; '.join(problems)}")
     for node in graph.node:
         if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
-            consts[node.output[0]] = _constant(onnx, node)
+            try:
+                consts[node.output[0]] = _constant(onnx, node)
+            except ValueError as e:
+                problems.append(str(e))
         elif node.domain not in ("", "ai.onnx") or node.op_type not in IMPORTERS:
             where = f" in domain {node.domain!r}" if node.domain else ""
             problems.append(f"{node.name or '(unnamed)'} ({node.op_type}{where})")
@@ -203,25 +248,37 @@ def load(path) -> OnnxModel:
             todo.append(node)
     if problems:
         raise ValueError(
-            f"load: unsupported ONNX ops in {len(problems)} nodes: {', '.join(problems)}; "
-            f"supported: {', '.join(sorted(IMPORTERS))}"
+            f"load: {label}: unsupported ONNX ops in {len(problems)} nodes: "
+            f"{', '.join(problems)}; supported: {', '.join(sorted(IMPORTERS))}"
         )
     inputs = [v.name for v in graph.input if v.name not in consts]
     steps = []
-    for node in _sorted_nodes(todo, set(inputs) | set(consts)):
+    for node in _sorted_nodes(todo, set(inputs) | set(consts), label):
         n = Node(node, opset, consts, onnx)
         try:
             module, ins = IMPORTERS[node.op_type](n)
+            module.onnx_node = f"{n.name!r} ({n.op})"
+            if all(i in consts for i in node.input if i) and any(node.input):
+                values = [consts.get(i) for i in ins]
+                size = fold_size(node.op_type, values)
+                if size > MAX_FOLD_ELEMENTS:
+                    n.fail(
+                        f"computing this constant while loading would make {size} values, "
+                        f"over the cap of {MAX_FOLD_ELEMENTS}"
+                    )
+                out = _fold(module, values)
+                outs = out if isinstance(out, tuple) and len(node.output) > 1 else (out,)
+                consts.update((name, o) for name, o in zip(node.output, outs) if name)
+                continue  # computed from constants only (PyTorch's padding arithmetic, say)
         except ValueError as e:
             problems.append(str(e))
             continue
-        if all(i in consts for i in node.input if i) and any(node.input):
-            consts[node.output[0]] = _fold(module, [consts.get(i) for i in ins])
-            continue  # computed from constants only (PyTorch's padding arithmetic, say)
         name = node.name or node.op_type.lower()
         steps.append((module, _weight_path(node, consts), name, node.op_type, ins, node.output))
     if problems:
-        raise ValueError(f"load: cannot build {len(problems)} nodes: {'; '.join(problems)}")
+        raise ValueError(
+            f"load: {label}: cannot build {len(problems)} nodes: {'; '.join(problems)}"
+        )
     meta = {p.key: p.value for p in proto.metadata_props}
     outputs = [v.name for v in graph.output]
     return OnnxModel(steps, consts, inputs, outputs, opset, meta).eval()

@@ -15,7 +15,10 @@ import numpy as np
 
 from cnnlab.kernels.windows import pair
 from cnnlab.onnx.layers import WEIGHTED
+from cnnlab.onnx.pooling import POOLING
 from cnnlab.onnx.recurrent import RECURRENT_EXPORTERS
+from cnnlab.onnx.reductions import REDUCTIONS
+from cnnlab.onnx.shapes import SHAPES
 from cnnlab.onnx.simple import SIMPLE
 
 __all__ = ["EXPORTERS", "IMPORTERS"]
@@ -334,4 +337,4 @@ EXPORTERS = {
     **RECURRENT_EXPORTERS,
 }
 
-IMPORTERS = {**WEIGHTED, **SIMPLE}
+IMPORTERS = {**WEIGHTED, **POOLING, **SIMPLE, **SHAPES, **REDUCTIONS}

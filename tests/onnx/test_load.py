@@ -240,12 +240,11 @@ def test_unsupported_attributes_are_named_with_their_node():
 
     proto = _graph(
         [
-            helper.make_node("Pad", ["x", "p"], ["a"], name="edge", mode="reflect"),
+            helper.make_node("Cast", ["x"], ["a"], name="half", to=16),
             helper.make_node("MaxPool", ["a"], ["y", "i"], name="pool", kernel_shape=[2, 2]),
         ],
-        [helper.make_tensor("p", 7, [8], [0] * 8)],
     )
-    with pytest.raises(ValueError, match=r"'edge' \(Pad\): only mode='constant'.*'pool'"):
+    with pytest.raises(ValueError, match=r"'half' \(Cast\): to=BFLOAT16 is not a supp.*'pool'"):
         load(proto)
 
 

@@ -1,0 +1,134 @@
+"""ONNX pooling nodes as cnnlab modules: MaxPool, AveragePool (1-D and 2-D), and the
+global poolings.
+
+ONNX's pads may be asymmetric or larger than half the kernel, which cnnlab's pooling (as
+PyTorch's) does not take; such nodes pad first (``-inf`` for max) and pool unpadded. An
+average's divisor then comes from pooling a mask the same way: ``avg(pad(x)) /
+avg(pad(mask))``, the mask being 1 on the input (and on the pads with
+``count_include_pad=1``), so the ratio counts exactly the values ONNX counts. 1-D pooling
+runs as 2-D over a height of 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import cnnlab
+import cnnlab.nn.functional as F
+from cnnlab import nn
+from cnnlab.onnx.conv import flat_pads, same_pads
+from cnnlab.onnx.node import Node, make_op
+
+__all__ = ["POOLING"]
+
+
+def _pool_args(n: Node):
+    k = n.attr("kernel_shape")
+    if k is None or len(k) not in (1, 2):
+        n.fail(f"only 1-D and 2-D pooling are supported, got kernel_shape {k}")
+    nd = len(k)
+    auto = n.attr("auto_pad", "NOTSET")
+    if auto not in ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"):
+        n.fail(f"unknown auto_pad {auto!r}")
+    stride = list(n.attr("strides", [1] * nd))
+    dilation = list(n.attr("dilations", [1] * nd))
+    pads = list(n.attr("pads", [0] * 2 * nd)) if auto == "NOTSET" else [0] * 2 * nd
+    return list(k), stride, dilation, pads, auto, bool(n.attr("ceil_mode", 0))
+
+
+def _as_2d(x, nd: int):
+    return x.reshape(x.shape[:2] + (1,) + x.shape[2:]) if nd == 1 else x
+
+
+def _from_2d(y, nd: int):
+    return y.reshape(y.shape[:2] + y.shape[3:]) if nd == 1 else y
+
+
+def _pads_for(x, k, stride, dilation, pads, auto):
+    if auto.startswith("SAME"):
+        return same_pads(x.shape[2:], k, stride, dilation, auto)
+    return pads
+
+
+def _ceil_crop(y, x, k, stride, dilation, pads, ceil: bool):
+    """With ``ceil_mode``, drop a last window that would start in the right padding (ONNX's
+    and PyTorch's rule, lost once the pads are part of the input)."""
+    if not ceil:
+        return y
+    nd = len(k)
+    index = [slice(None)] * (y.ndim - nd)
+    for i in range(nd):
+        size, eff = x.shape[2 + i], (k[i] - 1) * dilation[i] + 1
+        out = -(-(size + pads[i] + pads[nd + i] - eff) // stride[i]) + 1
+        if (out - 1) * stride[i] >= size + pads[i]:
+            out -= 1
+        index.append(slice(0, out))
+    return y[tuple(index)]
+
+
+def _two(v, nd):
+    return tuple([1] + list(v)) if nd == 1 else tuple(v)
+
+
+def _max_pool(n: Node):
+    k, stride, dilation, pads, auto, ceil = _pool_args(n)
+    if len([o for o in n.outputs if o]) > 1:
+        n.fail("the indices output is not supported")
+    if n.attr("storage_order", 0):
+        n.fail("storage_order=1 is not supported")
+    nd = len(k)
+    plain = auto == "NOTSET" and _symmetric_small(pads, k, dilation) and nd == 2
+    if plain:
+        return nn.MaxPool2d(
+            tuple(k), tuple(stride), tuple(pads[:2]), tuple(dilation), ceil_mode=ceil
+        ), n.inputs[:1]
+
+    def run(x):
+        p = _pads_for(x, k, stride, dilation, pads, auto)
+        xp = cnnlab.pad(x, flat_pads(p), value=-np.inf) if any(p) else x
+        y = F.max_pool2d(_as_2d(xp, nd), _two(k, nd), _two(stride, nd), 0, _two(dilation, nd), ceil)
+        return _ceil_crop(_from_2d(y, nd), x, k, stride, dilation, p, ceil)
+
+    return make_op("MaxPool", run, f"kernel_shape={k}, pads={pads}"), n.inputs[:1]
+
+
+def _symmetric_small(pads, k, dilation) -> bool:
+    nd = len(k)
+    return all(
+        pads[i] == pads[nd + i] and pads[i] <= ((k[i] - 1) * dilation[i] + 1) // 2
+        for i in range(nd)
+    )
+
+
+def _avg_pool(n: Node):
+    k, stride, dilation, pads, auto, ceil = _pool_args(n)
+    if any(d != 1 for d in dilation):
+        n.fail(f"dilations {dilation} are not supported")
+    include = bool(n.attr("count_include_pad", 0))
+    nd = len(k)
+
+    def run(x):
+        p = _pads_for(x, k, stride, dilation, pads, auto)
+        args = (_two(k, nd), _two(stride, nd), 0, ceil)
+        if not any(p):
+            return _from_2d(F.avg_pool2d(_as_2d(x, nd), *args), nd)
+        xp = cnnlab.pad(x, flat_pads(p))
+        mask = np.ones((1, 1) + tuple(x.shape[2:]), dtype=np.asarray(x).dtype)
+        mask = np.pad(
+            mask,
+            [(0, 0), (0, 0)] + [(p[i], p[nd + i]) for i in range(nd)],
+            constant_values=1.0 if include else 0.0,
+        )
+        total = F.avg_pool2d(_as_2d(xp, nd), *args)
+        count = F.avg_pool2d(_as_2d(cnnlab.tensor(mask), nd), *args)
+        return _ceil_crop(_from_2d(total / count, nd), x, k, stride, dilation, p, ceil)
+
+    return make_op("AveragePool", run, f"kernel_shape={k}, pads={pads}"), n.inputs[:1]
+
+
+POOLING = {
+    "MaxPool": _max_pool,
+    "AveragePool": _avg_pool,
+    "GlobalAveragePool": lambda n: (nn.AdaptiveAvgPool2d(1), n.inputs[:1]),
+    "GlobalMaxPool": lambda n: (nn.AdaptiveMaxPool2d(1), n.inputs[:1]),
+}
