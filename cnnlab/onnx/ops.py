@@ -15,9 +15,11 @@ import numpy as np
 
 from cnnlab.kernels.windows import pair
 from cnnlab.onnx.layers import WEIGHTED
+from cnnlab.onnx.norms import NORMS
 from cnnlab.onnx.pooling import POOLING
 from cnnlab.onnx.recurrent import RECURRENT_EXPORTERS
 from cnnlab.onnx.reductions import REDUCTIONS
+from cnnlab.onnx.resize import RESIZE
 from cnnlab.onnx.shapes import SHAPES
 from cnnlab.onnx.simple import SIMPLE
 
@@ -337,4 +339,4 @@ EXPORTERS = {
     **RECURRENT_EXPORTERS,
 }
 
-IMPORTERS = {**WEIGHTED, **POOLING, **SIMPLE, **SHAPES, **REDUCTIONS}
+IMPORTERS = {**WEIGHTED, **POOLING, **SIMPLE, **SHAPES, **REDUCTIONS, **NORMS, **RESIZE}
