@@ -17,7 +17,7 @@ from cnnlab.kernels.windows import pair
 from cnnlab.onnx.layers import WEIGHTED
 from cnnlab.onnx.norms import NORMS
 from cnnlab.onnx.pooling import POOLING
-from cnnlab.onnx.recurrent import RECURRENT_EXPORTERS
+from cnnlab.onnx.recurrent import RECURRENT_EXPORTERS, RECURRENT_IMPORTERS
 from cnnlab.onnx.reductions import REDUCTIONS
 from cnnlab.onnx.resize import RESIZE
 from cnnlab.onnx.shapes import SHAPES
@@ -339,4 +339,13 @@ EXPORTERS = {
     **RECURRENT_EXPORTERS,
 }
 
-IMPORTERS = {**WEIGHTED, **POOLING, **SIMPLE, **SHAPES, **REDUCTIONS, **NORMS, **RESIZE}
+IMPORTERS = {
+    **WEIGHTED,
+    **POOLING,
+    **SIMPLE,
+    **SHAPES,
+    **REDUCTIONS,
+    **NORMS,
+    **RESIZE,
+    **RECURRENT_IMPORTERS,
+}
