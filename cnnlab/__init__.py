@@ -24,7 +24,7 @@ __version__ = "0.1.0"
 
 def where(cond, a, b) -> Tensor:
     """Elementwise ``a if cond else b``; gradients flow to ``a`` and ``b``."""
-    c = cond.data if isinstance(cond, Tensor) else cond
+    c = cond.array if isinstance(cond, Tensor) else cond
     return _Where.apply(c, a, b)
 
 

@@ -23,7 +23,7 @@ def get_array_module(*arrays):
         for a in arrays:
             if isinstance(a, _cupy.ndarray):
                 return _cupy
-            data = getattr(a, "data", None)
+            data = getattr(a, "array", None)
             if isinstance(data, _cupy.ndarray):
                 return _cupy
     return np

@@ -27,13 +27,13 @@ def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
 
 
 def zeros_like(t: Tensor, requires_grad: bool = False) -> Tensor:
-    xp = backend.get_array_module(t.data)
-    return Tensor(xp.zeros_like(t.data), requires_grad=requires_grad)
+    xp = backend.get_array_module(t.array)
+    return Tensor(xp.zeros_like(t.array), requires_grad=requires_grad)
 
 
 def ones_like(t: Tensor, requires_grad: bool = False) -> Tensor:
-    xp = backend.get_array_module(t.data)
-    return Tensor(xp.ones_like(t.data), requires_grad=requires_grad)
+    xp = backend.get_array_module(t.array)
+    return Tensor(xp.ones_like(t.array), requires_grad=requires_grad)
 
 
 def randn(*size, dtype=None, requires_grad: bool = False) -> Tensor:

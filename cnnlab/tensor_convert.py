@@ -31,10 +31,10 @@ class TensorConversions:
 
     def numpy(self) -> np.ndarray:
         """The data as a NumPy array (shares memory on the CPU; no graph)."""
-        return backend.to_numpy(self.data)
+        return backend.to_numpy(self.array)
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        a = backend.to_numpy(self.data)
+        a = backend.to_numpy(self.array)
         if dtype is not None:
             a = a.astype(dtype, copy=bool(copy))
         elif copy:
@@ -43,18 +43,18 @@ class TensorConversions:
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise RuntimeError(
-                f"a Tensor with {self.data.size} elements cannot be converted to a Python "
+                f"a Tensor with {self.array.size} elements cannot be converted to a Python "
                 "number (item() needs exactly one)"
             )
-        return self.data.item()
+        return self.array.item()
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
-            what = "no values" if self.data.size == 0 else "more than one value"
+        if self.array.size != 1:
+            what = "no values" if self.array.size == 0 else "more than one value"
             raise RuntimeError(f"Boolean value of Tensor with {what} is ambiguous")
-        return bool(self.data.item())
+        return bool(self.array.item())
 
     def __float__(self) -> float:
         return float(self.item())
@@ -63,12 +63,12 @@ class TensorConversions:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+        if self.array.dtype.kind not in "iu" or self.array.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
-        return int(self.data.item())
+        return int(self.array.item())
 
     def tolist(self):
-        return backend.to_numpy(self.data).tolist()
+        return backend.to_numpy(self.array).tolist()
 
     def clone(self) -> Tensor:
         """A copy of the data that stays in the graph (gradients flow back to ``self``)."""

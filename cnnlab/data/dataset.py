@@ -139,7 +139,7 @@ class TensorDataset(Dataset):
     def __init__(self, *arrays) -> None:
         if not arrays:
             raise ValueError("TensorDataset needs at least one array")
-        self.arrays = tuple(backend.to_numpy(getattr(a, "data", a)) for a in arrays)
+        self.arrays = tuple(backend.to_numpy(getattr(a, "array", a)) for a in arrays)
         n = len(self.arrays[0])
         if any(len(a) != n for a in self.arrays):
             sizes = [len(a) for a in self.arrays]

@@ -24,7 +24,7 @@ __all__ = ["DataLoader", "default_collate"]
 def _as_batch_array(values: list) -> np.ndarray:
     first = values[0]
     if isinstance(first, Tensor):
-        values = [backend.to_numpy(v.data) for v in values]
+        values = [backend.to_numpy(v.array) for v in values]
         first = values[0]
     if isinstance(first, (bool, np.bool_)):
         return np.asarray(values, dtype=bool)

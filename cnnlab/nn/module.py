@@ -270,7 +270,7 @@ class Module(StateDict):
             if set_to_none or p.grad is None:
                 p.grad = None
             else:  # zeros, not grad * 0 (which keeps inf and nan as nan)
-                p.grad = backend.get_array_module(p.grad.data).zeros_like(p.grad.data)
+                p.grad = backend.get_array_module(p.grad.array).zeros_like(p.grad.array)
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
         """Call ``fn`` on every submodule (children first) and then on self."""
@@ -288,9 +288,9 @@ class Module(StateDict):
                 for t in store.values():
                     if t is None:
                         continue
-                    t.data = fn(t.data)
+                    t.array = fn(t.array)
                     if t.grad is not None:
-                        t.grad = fn(t.grad.data)
+                        t.grad = fn(t.grad.array)
         return self
 
     def to(self, *args, dtype=None, device: str | None = None) -> Module:

@@ -103,21 +103,21 @@ def test_layer(key):
 
 def test_default_init_is_he_normal_with_zero_bias():
     conv = nn.Conv2d(64, 128, 3)
-    assert conv.weight.data.std() == pytest.approx(np.sqrt(2 / (64 * 9)), rel=0.03)
-    assert np.all(conv.bias.data == 0) and conv.weight.dtype == np.float32
+    assert conv.weight.array.std() == pytest.approx(np.sqrt(2 / (64 * 9)), rel=0.03)
+    assert np.all(conv.bias.array == 0) and conv.weight.dtype == np.float32
     lin = nn.Linear(500, 300, dtype=np.float64)
     assert lin.weight.dtype == np.float64
-    assert lin.weight.data.std() == pytest.approx(np.sqrt(2 / 500), rel=0.03)
+    assert lin.weight.array.std() == pytest.approx(np.sqrt(2 / 500), rel=0.03)
     bn = nn.BatchNorm2d(3)
-    assert np.all(bn.weight.data == 1) and np.all(bn.bias.data == 0)
+    assert np.all(bn.weight.array == 1) and np.all(bn.bias.array == 0)
     assert bn.num_batches_tracked.dtype == np.int64 and bn.num_batches_tracked.shape == ()
 
 
 def test_conv_and_linear_seeded():
     cnnlab.manual_seed(7)
-    a = nn.Conv2d(2, 3, 3).weight.data.copy()
+    a = nn.Conv2d(2, 3, 3).weight.array.copy()
     cnnlab.manual_seed(7)
-    np.testing.assert_array_equal(nn.Conv2d(2, 3, 3).weight.data, a)
+    np.testing.assert_array_equal(nn.Conv2d(2, 3, 3).weight.array, a)
 
 
 # ------------------------------------------------------------------- bad input shapes
@@ -280,7 +280,7 @@ def test_double_converts_parameters_and_buffers_and_matches_float32_output():
     assert all(p.dtype == np.float64 for p in model.parameters())
     assert model[1].running_mean.dtype == np.float64
     assert model[1].num_batches_tracked.dtype == np.int64
-    model[1].num_batches_tracked.data[...] = 0
+    model[1].num_batches_tracked.array[...] = 0
     y64 = model(cnnlab.tensor(x))
     assert y64.dtype == np.float64
     np.testing.assert_allclose(y64.numpy(), y32, rtol=1e-4, atol=1e-4)
