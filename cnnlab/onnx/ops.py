@@ -15,6 +15,7 @@ import numpy as np
 
 from cnnlab.kernels.windows import pair
 from cnnlab.onnx.layers import WEIGHTED
+from cnnlab.onnx.logic import LOGIC
 from cnnlab.onnx.norms import NORMS
 from cnnlab.onnx.pooling import POOLING
 from cnnlab.onnx.recurrent import RECURRENT_EXPORTERS, RECURRENT_IMPORTERS
@@ -348,4 +349,5 @@ IMPORTERS = {
     **NORMS,
     **RESIZE,
     **RECURRENT_IMPORTERS,
+    **LOGIC,
 }

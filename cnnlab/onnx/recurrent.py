@@ -197,7 +197,7 @@ def _layer(op, mode, w, r, b, dirs: int):
         if b is not None:
             arrays.update(bias_ih=b[d][:gates], bias_hh=b[d][gates:])
         for name, a in arrays.items():
-            getattr(layer, name + s).data = _reorder(np.asarray(a), op)
+            getattr(layer, name + s).array = _reorder(np.array(a, copy=True), op)
     return layer.eval()
 
 
