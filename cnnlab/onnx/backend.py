@@ -1,14 +1,21 @@
 """cnnlab as an ONNX backend (:class:`onnx.backend.base.Backend`), so that ONNX's own
-conformance runner (``onnx.backend.test.BackendTest``) can run its cases on cnnlab.
+conformance runner (``onnx.backend.test.BackendTest``) runs its cases on cnnlab::
 
-``CnnlabBackend.prepare(model)`` loads the graph with :func:`cnnlab.onnx.load` (every graph
-input that is not an initializer stays an input, weights included) and returns a
-:class:`CnnlabRep` whose ``run(inputs)`` feeds NumPy arrays in and gives NumPy arrays back.
+    import onnx.backend.test
+    from cnnlab.onnx.backend import CnnlabBackend
+
+    suite = onnx.backend.test.BackendTest(CnnlabBackend, __name__)
+
+``CnnlabBackend.prepare(model)`` loads the graph with :func:`cnnlab.onnx.load` (graph inputs
+that are not initializers stay inputs, weights included) and returns a :class:`CnnlabRep`
+whose ``run(inputs)`` takes NumPy arrays and gives NumPy arrays back. This module needs
+``onnx`` at import (unlike the rest of :mod:`cnnlab.onnx`).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from onnx.backend.base import Backend, BackendRep
 
 import cnnlab
 from cnnlab.autograd import Tensor, no_grad
@@ -17,15 +24,20 @@ from cnnlab.onnx.load import load
 __all__ = ["CnnlabBackend", "CnnlabRep"]
 
 
-class CnnlabRep:
-    """A loaded graph, run on NumPy inputs (in the graph's input order)."""
+class CnnlabRep(BackendRep):
+    """A loaded graph (``.model``, an :class:`~cnnlab.onnx.OnnxModel`) run on NumPy inputs,
+    given in the graph's input order or as a dict by input name."""
 
     def __init__(self, model) -> None:
         self.model = model
 
     def run(self, inputs, **kwargs) -> tuple:
+        names = self.model.input_names
         if isinstance(inputs, dict):
-            inputs = [inputs[n] for n in self.model.input_names]
+            missing = [n for n in names if n not in inputs]
+            if missing:
+                raise ValueError(f"CnnlabRep.run: inputs {missing} are missing")
+            inputs = [inputs[n] for n in names]
         elif not isinstance(inputs, (list, tuple)):
             inputs = [inputs]
         xs = [cnnlab.tensor(np.asarray(x)) for x in inputs]
@@ -35,21 +47,17 @@ class CnnlabRep:
         return tuple(o.numpy() if isinstance(o, Tensor) else np.asarray(o) for o in out)
 
 
-def _base():
-    from onnx.backend.base import Backend
-
-    return Backend
-
-
-class CnnlabBackend:
-    """ONNX's backend interface over :func:`cnnlab.onnx.load` (CPU only)."""
+class CnnlabBackend(Backend):
+    """ONNX's backend interface over :func:`cnnlab.onnx.load`, on the CPU."""
 
     @classmethod
     def is_compatible(cls, model, device: str = "CPU", **kwargs) -> bool:
-        return device.upper() == "CPU"
+        return cls.supports_device(device)
 
     @classmethod
     def prepare(cls, model, device: str = "CPU", **kwargs) -> CnnlabRep:
+        """Load ``model`` (a ``ModelProto``, a path or bytes); a graph cnnlab cannot run is
+        refused here with one line naming its nodes, ops and attributes."""
         if not cls.supports_device(device):
             raise ValueError(f"CnnlabBackend: device {device!r} is not supported (only CPU)")
         return CnnlabRep(load(model))
@@ -59,9 +67,5 @@ class CnnlabBackend:
         return cls.prepare(model, device, **kwargs).run(inputs)
 
     @classmethod
-    def run_node(cls, node, inputs, device: str = "CPU", outputs_info=None, **kwargs):
-        raise NotImplementedError("CnnlabBackend runs whole models: use prepare(model)")
-
-    @classmethod
     def supports_device(cls, device: str) -> bool:
-        return device.upper() == "CPU"
+        return str(device).upper() == "CPU"
