@@ -19,10 +19,9 @@ import warnings
 
 import pytest
 
-onnx = pytest.importorskip("onnx")
-pytest.importorskip("onnx.backend.test")
+pytest.importorskip("onnx")
+backend_test = pytest.importorskip("onnx.backend.test")
 
-import onnx.backend.test  # noqa: E402
 from onnx.backend.test.loader import load_model_tests  # noqa: E402
 
 from cnnlab.onnx.backend import CnnlabBackend  # noqa: E402
@@ -75,7 +74,7 @@ def _refusal(name: str) -> str | None:
 REFUSED = [n for n in CLAIMED if _refusal(n)]
 PASSING = [n for n in CLAIMED if not _refusal(n)]
 
-_suite = onnx.backend.test.BackendTest(CnnlabBackend, __name__)
+_suite = backend_test.BackendTest(CnnlabBackend, __name__)
 for _name in PASSING:
     _suite.include(f"^{_name}_cpu$")
 _wanted = {f"{n}_cpu" for n in PASSING}
