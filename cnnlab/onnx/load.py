@@ -89,10 +89,10 @@ class OnnxModel(nn.Module):
         values.update(zip(self.input_names, inputs))
         for module, _, ins, outs in self._steps:
             out = run_step(module, [values[n] if n else None for n in ins])
-            if len(outs) == 1 or not isinstance(out, tuple):
-                values[outs[0]] = out
-            else:
+            if isinstance(out, tuple):  # several outputs (Split, LSTM ...): as many as named
                 values.update((name, o) for name, o in zip(outs, out) if name)
+            else:
+                values[outs[0]] = out
         out = tuple(values[n] for n in self.output_names)
         return out[0] if len(out) == 1 else out
 
@@ -267,7 +267,7 @@ def load(path) -> OnnxModel:
                         f"over the cap of {MAX_FOLD_ELEMENTS}"
                     )
                 out = _fold(module, values)
-                outs = out if isinstance(out, tuple) and len(node.output) > 1 else (out,)
+                outs = out if isinstance(out, tuple) else (out,)
                 consts.update((name, o) for name, o in zip(node.output, outs) if name)
                 continue  # computed from constants only (PyTorch's padding arithmetic, say)
         except ValueError as e:

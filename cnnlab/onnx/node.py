@@ -56,6 +56,8 @@ class Node:
         for k, v in self.attrs.items():
             if isinstance(v, bytes):
                 self.attrs[k] = v.decode()
+            elif isinstance(v, list) and v and isinstance(v[0], bytes):
+                self.attrs[k] = [b.decode() for b in v]
 
     def attr(self, key: str, default=None):
         return self.attrs.get(key, default)
