@@ -1,5 +1,5 @@
 """ONNX nodes on many inputs, comparisons and integer helpers: Max, Min, Sum, Mean,
-Reciprocal, Floor, Ceil, Less, Greater, Equal, Not, And, Or, Xor, Size, CastLike, Range,
+Reciprocal, Floor, Ceil, Mod, Less, Greater, Equal, Not, And, Or, Xor, Size, CastLike, Range,
 Tile.
 
 Comparisons and logic give boolean arrays (no gradient, as in PyTorch); Max and Min pick
@@ -59,6 +59,21 @@ def _outside(op, fn):
         return wrap_like(np.asarray(fn(raw(x))).astype(raw(x).dtype), x)
 
     return lambda n: (make_op(op, run), n.inputs[:1])
+
+
+def _mod(n: Node):
+    fmod = bool(n.attr("fmod", 0))  # 1: the sign of the dividend (C's fmod); 0: the divisor's
+
+    def run(a, b):
+        if integral(a, b):
+            if np.any(raw(b) == 0):
+                raise ValueError("integer modulo by zero")
+            return wrap_like((np.fmod if fmod else np.mod)(raw(a), raw(b)), a, b)
+        q = raw(a) / raw(b)  # a - b * k with k = trunc or floor(a / b), constant almost everywhere
+        k = np.trunc(q) if fmod else np.floor(q)
+        return as_tensor(a) - as_tensor(b) * cnnlab.tensor(k.astype(q.dtype))
+
+    return make_op("Mod", run, f"fmod={int(fmod)}"), n.inputs[:2]
 
 
 def _cast_like(n: Node):
@@ -123,6 +138,7 @@ LOGIC = {
         n.inputs[:1],
     ),
     "CastLike": _cast_like,
+    "Mod": _mod,
     "Range": _range,
     "Tile": _tile,
 }
