@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from cnnlab.kernels.windows import pair
+from cnnlab.onnx.export_rules import MORE_EXPORTERS
 from cnnlab.onnx.layers import WEIGHTED
 from cnnlab.onnx.logic import LOGIC
 from cnnlab.onnx.norms import NORMS
@@ -338,6 +339,7 @@ EXPORTERS = {
     "Cast": _cast,
     "Where": _where,
     **RECURRENT_EXPORTERS,
+    **MORE_EXPORTERS,
 }
 
 IMPORTERS = {

@@ -124,10 +124,11 @@ class Pad(Function):
 
 class PadIndexed(Function):
     """Padding by repeating the input's own values: per padded axis ``y = x.take(index)``,
-    ``index`` mapping each output position to the input position it copies."""
+    ``index`` mapping each output position to the input position it copies. ``mode`` and
+    ``pad`` (F.pad's arguments) are kept for the ONNX exporter."""
 
     @staticmethod
-    def forward(x, *, index):
+    def forward(x, *, index, mode=None, pad=None):
         xp = get_array_module(x)
         y = x
         for axis, idx in index:
@@ -197,7 +198,7 @@ def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
             )
         if a or b:
             index.append((axis, _pad_index(mode, n, a, b)))
-    return PadIndexed.apply(x, index=tuple(index)) if index else x
+    return PadIndexed.apply(x, index=tuple(index), mode=mode, pad=pad) if index else x
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
