@@ -163,6 +163,18 @@ def run_step(module, values):
         raise ValueError(f"node {node}: {why}") from e
 
 
+def _build(rule, n: Node):
+    """``rule(n)``, a malformed node (a missing attribute, a wrong type) reported in one
+    line naming it rather than as the Python error it causes."""
+    try:
+        return rule(n)
+    except ValueError:
+        raise
+    except Exception as e:
+        why = (str(e).strip().splitlines() or [""])[0]
+        raise ValueError(f"node {n.name!r} ({n.op}): malformed ({type(e).__name__}: {why})") from e
+
+
 def _fold(module, values) -> np.ndarray | tuple:
     with no_grad():
         out = run_step(module, values)
@@ -254,9 +266,9 @@ def load(path) -> OnnxModel:
     inputs = [v.name for v in graph.input if v.name not in consts]
     steps = []
     for node in _sorted_nodes(todo, set(inputs) | set(consts), label):
-        n = Node(node, opset, consts, onnx)
         try:
-            module, ins = IMPORTERS[node.op_type](n)
+            n = Node(node, opset, consts, onnx)
+            module, ins = _build(IMPORTERS[node.op_type], n)
             module.onnx_node = f"{n.name!r} ({n.op})"
             if all(i in consts for i in node.input if i) and any(node.input):
                 values = [consts.get(i) for i in ins]

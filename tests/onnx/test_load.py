@@ -417,3 +417,18 @@ def test_many_ops_match_onnxruntime_and_pass_gradcheck(tmp_path, opset):
         lambda t: loaded(t), [cnnlab.tensor(x.astype(np.float64), requires_grad=True)]
     )
     assert report.passed, str(report)
+
+
+def test_a_malformed_node_is_one_line_naming_it():
+    from onnx import helper
+
+    # a perm out of range (NumPy would raise its AxisError), a string where an int belongs
+    proto = _graph([helper.make_node("Transpose", ["x"], ["y"], name="t", perm=[0, 9])])
+    model = load(proto)
+    with pytest.raises(ValueError, match=r"^node 't' \(Transpose\): ") as info:
+        model(cnnlab.tensor(np.zeros((1, 3, 4, 4), np.float32)))
+    assert "\n" not in str(info.value)
+    bad = _graph([helper.make_node("Split", ["x"], ["a", "y"], name="s", axis="zero")])
+    with pytest.raises(ValueError, match=r"'s' \(Split\): ") as info:
+        load(bad)(cnnlab.tensor(np.zeros((2, 3, 4, 4), np.float32)))
+    assert "\n" not in str(info.value)
