@@ -49,10 +49,11 @@ _LAZY_SUBPACKAGES = (
     "distributed",
     "transfer",
     "gan",
+    "display",
 )
 # Names re-exported from a lazily loaded subpackage: name -> subpackage.
 _LAZY_NAMES = {"summary": "inspect", "receptive_field": "inspect", "save": "io", "load": "io"}
-_LAZY_NAMES.update(features="transfer", linear_probe="transfer")
+_LAZY_NAMES.update(features="transfer", linear_probe="transfer", show="display")
 
 
 def _subpackage_present(name: str) -> bool:
@@ -112,6 +113,7 @@ __all__ = [
     "set_default_dtype",
     "set_kernels",
     "set_num_threads",
+    "show",
     "stack",
     "summary",
     "tensor",
