@@ -69,9 +69,14 @@ def _mod(n: Node):
             if np.any(raw(b) == 0):
                 raise ValueError("integer modulo by zero")
             return wrap_like((np.fmod if fmod else np.mod)(raw(a), raw(b)), a, b)
-        q = raw(a) / raw(b)  # a - b * k with k = trunc or floor(a / b), constant almost everywhere
-        k = np.trunc(q) if fmod else np.floor(q)
-        return as_tensor(a) - as_tensor(b) * cnnlab.tensor(k.astype(q.dtype))
+        a_, b_ = raw(a), raw(b)
+        with np.errstate(all="ignore"):
+            value = (np.fmod if fmod else np.mod)(a_, b_)
+            k = (np.trunc if fmod else np.floor)(a_ / b_)  # constant almost everywhere
+        ok = np.isfinite(a_) & np.isfinite(b_) & np.isfinite(k) & (b_ != 0)
+        # a - b * k, differentiable in a and b; NumPy's value where that is inf or nan
+        y = as_tensor(a) - as_tensor(b) * cnnlab.tensor(np.where(ok, k, 0).astype(value.dtype))
+        return Where.apply(cnnlab.tensor(np.broadcast_to(ok, value.shape)), y, cnnlab.tensor(value))
 
     return make_op("Mod", run, f"fmod={int(fmod)}"), n.inputs[:2]
 

@@ -73,7 +73,9 @@ _ACTIVATIONS = {"LSTM": ["Sigmoid", "Tanh", "Tanh"], "GRU": ["Sigmoid", "Tanh"]}
 class Recurrent(nn.Module):
     """One ONNX LSTM/GRU/RNN node: cnnlab's ``nn.LSTM``/``nn.GRU``/``nn.RNN`` (one layer,
     ``bidirectional`` for ONNX's ``bidirectional``; a ``reverse`` node runs the layer over
-    the time-reversed sequence), or, with weights given at run time, ``F.recurrent``.
+    the time-reversed sequence), or, with weights given at run time, ``F.recurrent``. A GRU
+    with ONNX's default ``linear_before_reset=0`` is not PyTorch's GRU: it runs step by step
+    (:func:`_gru_reset_before`).
 
     Shape: X ``(T, B, I)`` (``layout=1``: ``(B, T, I)``) -> Y ``(T, D, B, H)``, Y_h and
     Y_c ``(D, B, H)`` (``layout=1``: ``(B, T, D, H)`` and ``(B, D, H)``).
@@ -84,6 +86,7 @@ class Recurrent(nn.Module):
         self.op, self.mode, self.hidden_size = op, mode, hidden
         self.dirs, self.reverse, self.layout = dirs, reverse, layout
         self.layer = None
+        self.reset_before = False  # GRU with linear_before_reset=0: run by _gru_reset_before
 
     def extra_repr(self) -> str:
         return f"{self.mode}, hidden_size={self.hidden_size}, directions={self.dirs}" + (
@@ -109,6 +112,8 @@ class Recurrent(nn.Module):
             state = (h0, c0) if self.op == "LSTM" else h0
         if self.layer is not None:
             out, h_n = self.layer(x, state)
+        elif self.reset_before:
+            out, h_n = _gru_reset_before(x, w, r, b, state, self.dirs, self.hidden_size)
         else:
             weights = _run_time_weights(self.op, w, r, b, self.dirs, self.hidden_size)
             out, h_n = F.recurrent(self.mode, x, state, weights, bidirectional=self.dirs == 2)
@@ -120,6 +125,44 @@ class Recurrent(nn.Module):
             y = y.permute(2, 0, 1, 3)
             states = tuple(s.permute(1, 0, 2) for s in states)
         return (y, *states)
+
+
+def _gru_reset_before(x, w, r, b, h0, dirs: int, hidden: int):
+    """ONNX's default GRU (``linear_before_reset=0``: the reset gate scales ``h`` before
+    its product with ``R_h``, where PyTorch's scales the product) as a composite of
+    differentiable ops, step by step::
+
+        z = sigmoid(x W_z + h R_z + b_z),  r = sigmoid(x W_r + h R_r + b_r)
+        n = tanh(x W_h + (r * h) R_h + Wb_h + Rb_h),  h' = (1 - z) * n + z * h
+
+    Shape: x ``(T, B, I)``; w ``(D, 3H, I)``, r ``(D, 3H, H)``, b ``(D, 6H)``; h0
+    ``(D, B, H)`` -> ``((T, B, D * H), (D, B, H))``.
+    """
+    w, r = as_tensor(w), as_tensor(r)
+    outs, last = [], []
+    for d in range(dirs):
+        wd, rd = w[d], r[d]
+        xs = x if d == 0 else x[::-1]
+        proj = xs @ wd.permute(1, 0)  # (T, B, 3H)
+        rb = None
+        if b is not None:
+            bd = as_tensor(b)[d]
+            proj, rb = proj + bd[: 3 * hidden], bd[3 * hidden :]
+        h = h0[d] if h0 is not None else as_tensor(np.zeros((x.shape[1], hidden), raw(x).dtype))
+        gates_r, cand_r = rd[: 2 * hidden].permute(1, 0), rd[2 * hidden :].permute(1, 0)
+        ys = []
+        for t in range(x.shape[0]):
+            zr = h @ gates_r if rb is None else h @ gates_r + rb[: 2 * hidden]
+            z = F.sigmoid(proj[t][:, :hidden] + zr[:, :hidden])
+            reset = F.sigmoid(proj[t][:, hidden : 2 * hidden] + zr[:, hidden:])
+            cand = proj[t][:, 2 * hidden :] + (reset * h) @ cand_r
+            n = F.tanh(cand if rb is None else cand + rb[2 * hidden :])
+            h = (1 - z) * n + z * h
+            ys.append(h)
+        y = cnnlab.stack(ys, dim=0)
+        outs.append(y if d == 0 else y[::-1])
+        last.append(h)
+    return cnnlab.cat(outs, dim=-1), cnnlab.stack(last, dim=0)
 
 
 def _reorder(a, op: str):
@@ -168,9 +211,15 @@ def _recurrent_rule(op: str):
             n.fail("input_forget=1 is not supported")
         if op == "LSTM" and n.has(7):
             n.fail("peephole weights (input P) are not supported")
-        if op == "GRU" and not n.attr("linear_before_reset", 0):
-            n.fail("linear_before_reset=0 is not supported (PyTorch's GRU resets after R)")
+        if hidden is None:
+            r = n.const(2)
+            if r is None:
+                n.fail("hidden_size is missing (and R is not a constant to read it from)")
+            hidden = r.shape[-1]
         module = Recurrent(op, mode, hidden, dirs, direction == "reverse", n.attr("layout", 0))
+        if op == "GRU" and not n.attr("linear_before_reset", 0):
+            module.reset_before = True  # not PyTorch's GRU: step by step, weights as inputs
+            return module, n.inputs[:7]
         w, r = n.const(1), n.const(2)
         b_given = n.has(3)
         if w is not None and r is not None and (not b_given or n.const(3) is not None):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnlab.onnx.node import Node, integral, make_op, raw, wrap_like
+from cnnlab.onnx.node import Node, integral, is_array, make_op, raw, wrap_like
 
 __all__ = ["REDUCTIONS"]
 
@@ -50,7 +50,7 @@ def _reduce(op: str, tensor_fn, np_fn, axes_input_from: int):
                     return x
                 axes = list(range(x.ndim))
             dim = tuple(a % max(x.ndim, 1) for a in axes)
-            if integral(x) or raw(x).size == 0:
+            if integral(x) or raw(x).size == 0 or is_array(x):
                 return _numpy_reduce(np_fn, x, dim, keep)
             return tensor_fn(x, dim, keep)
 
