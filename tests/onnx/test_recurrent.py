@@ -117,10 +117,23 @@ def _weights(op, gates):
     return [numpy_helper.from_array(w, "W"), numpy_helper.from_array(r, "R")]
 
 
-def test_gru_without_linear_before_reset_is_refused_in_one_line():
-    proto = _node_model("GRU", ["x", "W", "R"], _weights("GRU", 3))
-    with pytest.raises(ValueError, match=r"^load: model: .*'rec' \(GRU\): linear_before_reset=0"):
-        load(proto)
+def test_onnx_default_gru_matches_onnxruntime_with_constant_weights():
+    """linear_before_reset=0 (ONNX's default, not PyTorch's GRU) runs step by step."""
+    import onnxruntime as ort
+    from onnx import numpy_helper
+
+    rng = np.random.default_rng(3)
+    inits = [
+        numpy_helper.from_array(rng.standard_normal((2, 15, 4)).astype(np.float32), "W"),
+        numpy_helper.from_array(rng.standard_normal((2, 15, 5)).astype(np.float32), "R"),
+        numpy_helper.from_array(rng.standard_normal((2, 30)).astype(np.float32), "B"),
+    ]
+    proto = _node_model("GRU", ["x", "W", "R", "B"], inits, direction="bidirectional")
+    x = rng.standard_normal((3, 2, 4)).astype(np.float32)
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    want = session.run(None, {"x": x})[0]
+    got = load(proto)(cnnlab.tensor(x))
+    np.testing.assert_allclose(got.numpy(), want, atol=1e-5, rtol=1e-5)
 
 
 def test_sequence_lengths_shorter_than_the_sequence_are_refused_at_run_time():
