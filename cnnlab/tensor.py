@@ -18,6 +18,8 @@ from cnnlab.backward import _root_grad, _run_backward
 from cnnlab.inplace import TensorInPlace
 from cnnlab.kernels import layout
 from cnnlab.tensor_convert import TensorConversions
+from cnnlab.tensor_factories import TensorFactories
+from cnnlab.tensor_methods import TensorMethods
 
 __all__ = ["Tensor", "tensor"]
 
@@ -36,7 +38,7 @@ def _as_array(data, dtype=None):
     return arr
 
 
-class Tensor(TensorConversions, TensorInPlace):
+class Tensor(TensorConversions, TensorInPlace, TensorMethods, TensorFactories):
     """An n-dimensional array with an optional gradient and a record of how it was made."""
 
     __slots__ = (
@@ -147,8 +149,8 @@ class Tensor(TensorConversions, TensorInPlace):
         return self._data.ndim
 
     @property
-    def device(self) -> str:
-        return "cpu" if layout.is_blocked(self._data) else backend.device_of(self._data)
+    def device(self) -> backend.device:
+        return backend.CPU if layout.is_blocked(self._data) else backend.device_of(self._data)
 
     @property
     def is_leaf(self) -> bool:

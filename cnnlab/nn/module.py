@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from cnnlab import backend
+from cnnlab import backend, devices
 from cnnlab.autograd import Tensor
 from cnnlab.nn.parameter import Parameter
 from cnnlab.nn.state import StateDict, StateDictError
@@ -300,19 +300,15 @@ class Module(StateDict):
                         t.grad = fn(t.grad.array)
         return self
 
-    def to(self, *args, dtype=None, device: str | None = None) -> Module:
-        """``to(np.float64)``, ``to('cuda')``, ``to('cpu')`` or ``to(device=..., dtype=...)``;
-        converts in place and returns self. Only floating tensors change dtype."""
-        for a in args:
-            if isinstance(a, str) and (a == "cpu" or a.startswith("cuda")):
-                device = a
-            else:
-                dtype = a
+    def to(self, *args, dtype=None, device=None, non_blocking: bool = False) -> Module:
+        """``to(np.float64)``, ``to('cuda')``, ``to(cnnlab.device('cpu'))``, ``to(device,
+        dtype)`` or ``to(device=..., dtype=...)``; converts in place and returns self. Only
+        floating tensors change dtype. ``non_blocking`` is accepted (copies are synchronous)."""
+        dtype, device = devices.split_to_args("Module.to", args, dtype, device)
         if dtype is not None:
-            dt = np.dtype(dtype)
-            if dt.kind != "f":
-                raise ValueError(f"Module.to: dtype must be floating, got {dt}")
-            self._convert(lambda a: a.astype(dt, copy=False) if a.dtype.kind == "f" else a)
+            if dtype.kind != "f":
+                raise ValueError(f"Module.to: dtype must be floating, got {dtype}")
+            self._convert(lambda a: a.astype(dtype, copy=False) if a.dtype.kind == "f" else a)
         if device is not None:
             self._convert(lambda a: backend.to_device(a, device))
         return self
