@@ -32,8 +32,9 @@ class _Group(nn.Module):
 class OnnxModel(nn.Module):
     """An ONNX graph run by cnnlab modules, node by node in topological order.
 
-    ``input_names``/``output_names`` are the graph's; ``metadata`` its ``metadata_props``
-    and ``class_names`` the JSON list cnnlab's exporter writes there (None if absent).
+    ``input_names``/``output_names`` are the graph's and ``input_shapes`` its inputs' shapes
+    (None for a symbolic dim); ``metadata`` its ``metadata_props`` and ``class_names`` the
+    JSON list cnnlab's exporter writes there (None if absent).
 
     Shape: the graph's inputs -> its outputs (one Tensor, or a tuple for several outputs).
     """
@@ -44,6 +45,7 @@ class OnnxModel(nn.Module):
         self.constants = constants
         self.input_names, self.output_names = list(input_names), list(output_names)
         self.opset, self.metadata = opset, dict(metadata)
+        self.input_shapes: list = []  # set by load
         names = self.metadata.get("class_names")
         self.class_names = json.loads(names) if names else None
         # the paths weights name (and their parents) are kept for the layers holding them
@@ -293,4 +295,14 @@ def load(path) -> OnnxModel:
         )
     meta = {p.key: p.value for p in proto.metadata_props}
     outputs = [v.name for v in graph.output]
-    return OnnxModel(steps, consts, inputs, outputs, opset, meta).eval()
+    model = OnnxModel(steps, consts, inputs, outputs, opset, meta)
+    model.input_shapes = [_shape_of(v) for v in graph.input if v.name not in consts]
+    return model.eval()
+
+
+def _shape_of(value_info) -> tuple | None:
+    """A graph input's shape, None for each symbolic dim (None if no shape is given)."""
+    t = value_info.type.tensor_type
+    if not t.HasField("shape"):
+        return None
+    return tuple(d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim)

@@ -432,3 +432,8 @@ def test_a_malformed_node_is_one_line_naming_it():
     with pytest.raises(ValueError, match=r"'s' \(Split\): ") as info:
         load(bad)(cnnlab.tensor(np.zeros((2, 3, 4, 4), np.float32)))
     assert "\n" not in str(info.value)
+
+
+def test_input_shapes_are_read_with_symbolic_dims_as_none(exported):
+    _, path = exported("lenet5")
+    assert load(path).input_shapes == [(None, 1, 28, 28)]
