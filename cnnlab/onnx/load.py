@@ -20,7 +20,7 @@ from cnnlab.onnx.export import _onnx
 from cnnlab.onnx.node import Node, dtype_checked, supported_onnx_dtypes
 from cnnlab.onnx.read import MAX_FOLD_ELEMENTS, fold_size, read_model
 
-__all__ = ["OnnxModel", "load", "run_step"]
+__all__ = ["OnnxModel", "build_steps", "load", "outer_names", "run_step", "split_nodes"]
 
 _COMPONENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
 
@@ -198,17 +198,82 @@ def _weight_path(proto, consts: dict) -> str | None:
 def _sorted_nodes(nodes: list, known: set, label: str) -> list:
     """``nodes`` in an order where each comes after the nodes its inputs come from."""
     pending, order, ready = list(nodes), [], set(known)
+    needs = {id(n): [*n.input, *_node_outer(n)] for n in nodes}  # If's branches read outer values
     while pending:
-        rest = [n for n in pending if not all(i in ready or not i for i in n.input)]
+        rest = [n for n in pending if not all(i in ready or not i for i in needs[id(n)])]
         done = [n for n in pending if n not in rest]
         if not done:
-            missing = sorted({i for n in rest for i in n.input if i and i not in ready})
+            missing = sorted({i for n in rest for i in needs[id(n)] if i and i not in ready})
             raise ValueError(f"load: {label}: the graph is not a DAG or lacks values {missing[:5]}")
         for n in done:
             order.append(n)
             ready.update(o for o in n.output if o)
         pending = rest
     return order
+
+
+def split_nodes(onnx, nodes, consts: dict, importers) -> tuple[list, list]:
+    """Read Constant nodes into ``consts``; return the other nodes and the unsupported ones."""
+    todo, problems = [], []
+    for node in nodes:
+        if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
+            try:
+                consts[node.output[0]] = _constant(onnx, node)
+            except ValueError as e:
+                problems.append(str(e))
+        elif node.domain not in ("", "ai.onnx") or node.op_type not in importers:
+            where = f" in domain {node.domain!r}" if node.domain else ""
+            problems.append(f"{node.name or '(unnamed)'} ({node.op_type}{where})")
+        else:
+            todo.append(node)
+    return todo, problems
+
+
+def build_steps(onnx, todo, opset: int, consts: dict, known: set, label: str):
+    """``(steps, problems)``: a module per node in run order; nodes computed from constants
+    alone are folded into ``consts`` (under :data:`MAX_FOLD_ELEMENTS` values each)."""
+    from cnnlab.onnx.ops import IMPORTERS
+
+    steps, problems = [], []
+    for node in _sorted_nodes(todo, known | set(consts), label):
+        try:
+            n = Node(node, opset, consts, onnx)
+            module, ins = _build(IMPORTERS[node.op_type], n)
+            module.onnx_node = f"{n.name!r} ({n.op})"
+            if all(i in consts for i in ins if i) and any(ins):
+                values = [consts.get(i) for i in ins]
+                size = fold_size(node.op_type, values)
+                if size > MAX_FOLD_ELEMENTS:
+                    n.fail(
+                        f"computing this constant while loading would make {size} values, "
+                        f"over the cap of {MAX_FOLD_ELEMENTS}"
+                    )
+                out = _fold(module, values)
+                outs = out if isinstance(out, tuple) else (out,)
+                consts.update((name, o) for name, o in zip(node.output, outs) if name)
+                continue  # computed from constants only (PyTorch's padding arithmetic, say)
+        except ValueError as e:
+            problems.append(str(e))
+            continue
+        name = node.name or node.op_type.lower()
+        steps.append((module, _weight_path(node, consts), name, node.op_type, ins, node.output))
+    return steps, problems
+
+
+def outer_names(graph) -> list:
+    """The values a subgraph reads from the graph around it (used, not made inside)."""
+    made = {i.name for i in graph.initializer} | {v.name for v in graph.input}
+    used = []
+    for node in graph.node:
+        for name in [*node.input, *_node_outer(node)]:
+            if name and name not in made and name not in used:
+                used.append(name)
+        made.update(node.output)
+    return used
+
+
+def _node_outer(node) -> list:
+    return [n for a in node.attribute if a.HasField("g") for n in outer_names(a.g)]
 
 
 def load(path) -> OnnxModel:
@@ -229,7 +294,7 @@ def load(path) -> OnnxModel:
     proto, label = read_model(onnx, path)
     graph = proto.graph
     opset = next(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx"))
-    problems, todo, consts = [], [], {}
+    problems, consts = [], {}
     for init in graph.initializer:
         try:
             where = f"initializer {init.name!r}"
@@ -249,46 +314,14 @@ def load(path) -> OnnxModel:
             problems.append(f"graph input {v.name!r}: dtype {name} is not supported")
     if problems:
         raise ValueError(f"load: {label}: {'; '.join(problems)}")
-    for node in graph.node:
-        if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
-            try:
-                consts[node.output[0]] = _constant(onnx, node)
-            except ValueError as e:
-                problems.append(str(e))
-        elif node.domain not in ("", "ai.onnx") or node.op_type not in IMPORTERS:
-            where = f" in domain {node.domain!r}" if node.domain else ""
-            problems.append(f"{node.name or '(unnamed)'} ({node.op_type}{where})")
-        else:
-            todo.append(node)
+    todo, problems = split_nodes(onnx, graph.node, consts, IMPORTERS)
     if problems:
         raise ValueError(
             f"load: {label}: unsupported ONNX ops in {len(problems)} nodes: "
             f"{', '.join(problems)}; supported: {', '.join(sorted(IMPORTERS))}"
         )
     inputs = [v.name for v in graph.input if v.name not in consts]
-    steps = []
-    for node in _sorted_nodes(todo, set(inputs) | set(consts), label):
-        try:
-            n = Node(node, opset, consts, onnx)
-            module, ins = _build(IMPORTERS[node.op_type], n)
-            module.onnx_node = f"{n.name!r} ({n.op})"
-            if all(i in consts for i in node.input if i) and any(node.input):
-                values = [consts.get(i) for i in ins]
-                size = fold_size(node.op_type, values)
-                if size > MAX_FOLD_ELEMENTS:
-                    n.fail(
-                        f"computing this constant while loading would make {size} values, "
-                        f"over the cap of {MAX_FOLD_ELEMENTS}"
-                    )
-                out = _fold(module, values)
-                outs = out if isinstance(out, tuple) else (out,)
-                consts.update((name, o) for name, o in zip(node.output, outs) if name)
-                continue  # computed from constants only (PyTorch's padding arithmetic, say)
-        except ValueError as e:
-            problems.append(str(e))
-            continue
-        name = node.name or node.op_type.lower()
-        steps.append((module, _weight_path(node, consts), name, node.op_type, ins, node.output))
+    steps, problems = build_steps(onnx, todo, opset, consts, set(inputs), label)
     if problems:
         raise ValueError(
             f"load: {label}: cannot build {len(problems)} nodes: {'; '.join(problems)}"

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from cnnlab.kernels.windows import pair
+from cnnlab.onnx.control import CONTROL
 from cnnlab.onnx.export_rules import MORE_EXPORTERS
 from cnnlab.onnx.layers import WEIGHTED
 from cnnlab.onnx.logic import LOGIC
@@ -352,4 +353,5 @@ IMPORTERS = {
     **RESIZE,
     **RECURRENT_IMPORTERS,
     **LOGIC,
+    **CONTROL,
 }

@@ -1,12 +1,12 @@
-"""ONNX pooling nodes as cnnlab modules: MaxPool, AveragePool (1-D and 2-D), and the
-global poolings.
+"""ONNX pooling nodes as cnnlab modules: MaxPool, AveragePool (1-D to 3-D, dilated too), and
+the global poolings.
 
 ONNX's pads may be asymmetric or larger than half the kernel, which cnnlab's pooling (as
 PyTorch's) does not take; such nodes pad first (``-inf`` for max) and pool unpadded. An
 average's divisor then comes from pooling a mask the same way: ``avg(pad(x)) /
 avg(pad(mask))``, the mask being 1 on the input (and on the pads with
 ``count_include_pad=1``), so the ratio counts exactly the values ONNX counts. 1-D pooling
-runs as 2-D over a height of 1.
+runs as 2-D over a height of 1, 3-D one axis at a time.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ __all__ = ["POOLING"]
 
 def _pool_args(n: Node):
     k = n.attr("kernel_shape")
-    if k is None or len(k) not in (1, 2):
-        n.fail(f"only 1-D and 2-D pooling are supported, got kernel_shape {k}")
+    if k is None or len(k) not in (1, 2, 3):
+        n.fail(f"only 1-D, 2-D and 3-D pooling are supported, got kernel_shape {k}")
     nd = len(k)
     auto = n.attr("auto_pad", "NOTSET")
     if auto not in ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"):
@@ -66,6 +66,50 @@ def _ceil_crop(y, x, k, stride, dilation, pads, ceil: bool):
     return y[tuple(index)]
 
 
+def _pool(kind: str, x, k, stride, dilation, ceil: bool):
+    """Unpadded max or average pooling over the trailing ``len(k)`` dims: cnnlab's 2-D
+    pooling for 1-D and 2-D; 3-D one axis at a time (a box's max or mean is the max or mean
+    along each of its axes in turn; averages here are only used in ratios, see the module
+    docstring, so each axis's divisor cancels)."""
+    nd = len(k)
+    fn = F.max_pool2d if kind == "max" else F.avg_pool2d
+    extra = (_two(dilation, nd), ceil) if kind == "max" else (ceil,)
+    dilated_avg = kind == "avg" and any(d != 1 for d in dilation)
+    if nd < 3 and not dilated_avg:
+        return _from_2d(fn(_as_2d(x, nd), _two(k, nd), _two(stride, nd), 0, *extra), nd)
+    for i in range(nd):
+        axis = x.ndim - nd + i
+        order = [d for d in range(x.ndim) if d != axis] + [axis]
+        moved = x.permute(*order)
+        flat = moved.reshape((moved.shape[0], -1, 1, moved.shape[-1]))
+        ex = ((1, dilation[i]), ceil) if kind == "max" else (ceil,)
+        if dilated_avg:
+            y = _dilated_mean(flat, k[i], stride[i], dilation[i], ceil)
+        else:
+            y = fn(flat, (1, k[i]), (1, stride[i]), 0, *ex)
+        y = y.reshape(moved.shape[:-1] + (y.shape[-1],))
+        back = [order.index(d) for d in range(x.ndim)]
+        x = y.permute(*back)
+    return x
+
+
+def _dilated_mean(x, k: int, stride: int, dilation: int, ceil: bool):
+    """The mean of ``k`` values ``dilation`` apart, every ``stride`` along the last dim, as a
+    sum of strided slices (zeros past the end where ``ceil`` lets a window run over)."""
+    size, eff = x.shape[-1], (k - 1) * dilation + 1
+    span = size - eff
+    out = (-(-span // stride) if ceil else span // stride) + 1
+    need = (out - 1) * stride + eff - size
+    if need > 0:
+        x = cnnlab.pad(x, (0, need))
+    total = None
+    for j in range(k):
+        start = j * dilation
+        part = x[..., start : start + (out - 1) * stride + 1 : stride]
+        total = part if total is None else total + part
+    return total * (1.0 / k)
+
+
 def _two(v, nd):
     return tuple([1] + list(v)) if nd == 1 else tuple(v)
 
@@ -86,8 +130,8 @@ def _max_pool(n: Node):
     def run(x):
         p = _pads_for(x, k, stride, dilation, pads, auto)
         xp = cnnlab.pad(x, flat_pads(p), value=-np.inf) if any(p) else x
-        y = F.max_pool2d(_as_2d(xp, nd), _two(k, nd), _two(stride, nd), 0, _two(dilation, nd), ceil)
-        return _ceil_crop(_from_2d(y, nd), x, k, stride, dilation, p, ceil)
+        y = _pool("max", xp, k, stride, dilation, ceil)
+        return _ceil_crop(y, x, k, stride, dilation, p, ceil)
 
     return make_op("MaxPool", run, f"kernel_shape={k}, pads={pads}"), n.inputs[:1]
 
@@ -102,26 +146,23 @@ def _symmetric_small(pads, k, dilation) -> bool:
 
 def _avg_pool(n: Node):
     k, stride, dilation, pads, auto, ceil = _pool_args(n)
-    if any(d != 1 for d in dilation):
-        n.fail(f"dilations {dilation} are not supported")
     include = bool(n.attr("count_include_pad", 0))
     nd = len(k)
 
     def run(x):
         p = _pads_for(x, k, stride, dilation, pads, auto)
-        args = (_two(k, nd), _two(stride, nd), 0, ceil)
-        if not any(p):
-            return _from_2d(F.avg_pool2d(_as_2d(x, nd), *args), nd)
-        xp = cnnlab.pad(x, flat_pads(p))
+        if not any(p) and nd < 3 and all(d == 1 for d in dilation):
+            return _pool("avg", x, k, stride, dilation, ceil)
+        xp = cnnlab.pad(x, flat_pads(p)) if any(p) else x
         mask = np.ones((1, 1) + tuple(x.shape[2:]), dtype=np.asarray(x).dtype)
         mask = np.pad(
             mask,
             [(0, 0), (0, 0)] + [(p[i], p[nd + i]) for i in range(nd)],
             constant_values=1.0 if include else 0.0,
         )
-        total = F.avg_pool2d(_as_2d(xp, nd), *args)
-        count = F.avg_pool2d(_as_2d(cnnlab.tensor(mask), nd), *args)
-        return _ceil_crop(_from_2d(total / count, nd), x, k, stride, dilation, p, ceil)
+        total = _pool("avg", xp, k, stride, dilation, ceil)
+        count = _pool("avg", cnnlab.tensor(mask), k, stride, dilation, ceil)
+        return _ceil_crop(total / count, x, k, stride, dilation, p, ceil)
 
     return make_op("AveragePool", run, f"kernel_shape={k}, pads={pads}"), n.inputs[:1]
 

@@ -1,7 +1,7 @@
 """``cnnlab.onnx.norms``: a transformer-style block exported by PyTorch (LayerNorm,
-multi-head attention, GELU exact and tanh) and InstanceNorm, PReLU and Softplus layers load
-and match torch in outputs and input gradients. (PyTorch exports LocalResponseNorm with an
-``If`` node, which cnnlab does not import; ONNX's LRN cases pass in test_backend_suite.)"""
+multi-head attention, GELU exact and tanh) and InstanceNorm, LocalResponseNorm (which
+PyTorch writes as a 3-D average pool inside an ``If``), PReLU and Softplus layers load and
+match torch in outputs and input gradients."""
 
 from __future__ import annotations
 
@@ -64,11 +64,12 @@ def test_pytorch_transformer_block_matches_torch_with_input_gradients(approximat
 
 
 @requires_torch
-def test_pytorch_instance_norm_prelu_and_softplus_match_torch():
+def test_pytorch_instance_norm_lrn_prelu_and_softplus_match_torch():
     torch.manual_seed(0)
     model = tnn.Sequential(
         tnn.Conv2d(3, 6, 3),
         tnn.InstanceNorm2d(6, affine=True),
+        tnn.LocalResponseNorm(3, alpha=0.2, beta=0.75, k=2.0),
         tnn.PReLU(6),
         tnn.Softplus(),
     )
