@@ -68,7 +68,9 @@ _COORDS = {
 
 def _interpolate(b, args, kw, out):
     x = args[0]
-    mode = kw.get("mode") or "nearest"
+    mode = kw.get("mode")
+    if mode is None:  # built by cnnlab.onnx.resize from ONNX's own coordinate rules
+        raise ValueError("export: a Resize loaded from ONNX cannot be exported again")
     linear = mode in ("linear", "bilinear", "trilinear")
     coord, nearest = _COORDS[("linear" if linear else mode, bool(kw.get("align_corners")))]
     attrs = {"mode": "linear" if linear else "nearest", "coordinate_transformation_mode": coord}

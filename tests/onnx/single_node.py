@@ -32,7 +32,9 @@ def node_model(op: str, inputs: dict, n_out: int = 1, opset: int = 18, inits=Non
         "g",
         vi,
         [helper.make_tensor_value_info(o, out_type, None) for o in outs],
-        initializer=[numpy_helper.from_array(np.asarray(v), k) for k, v in inits.items()],
+        initializer=[
+            numpy_helper.from_array(np.asarray(v), k) for k, v in inits.items() if v is not None
+        ],
     )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
 

@@ -57,3 +57,13 @@ def test_circular_padding_before_opset_19_is_refused(tmp_path):
     x = np.zeros((1, 3, 7, 6), np.float32)
     with pytest.raises(ValueError, match=r"circular padding needs opset 19"):
         export(model, x, tmp_path / "m.onnx", opset=17)
+
+
+def test_a_resize_loaded_from_onnx_is_refused_on_export_rather_than_changed(tmp_path):
+    from tests.onnx.single_node import node_model
+
+    x = np.random.default_rng(0).random((1, 2, 3, 4), dtype=np.float32)
+    scales = np.array([1, 1, 2, 2], np.float32)
+    proto = node_model("Resize", {"x": x}, inits={"roi": None, "scales": scales}, mode="linear")
+    with pytest.raises(ValueError, match="a Resize loaded from ONNX cannot be exported again"):
+        export(load(proto), x, tmp_path / "again.onnx")
