@@ -17,7 +17,7 @@ import cnnlab
 import cnnlab.nn.functional as F
 from cnnlab import nn
 from cnnlab.onnx.conv import flat_pads, same_pads
-from cnnlab.onnx.node import Node, make_op
+from cnnlab.onnx.node import Node, make_op, raw
 
 __all__ = ["POOLING"]
 
@@ -116,12 +116,15 @@ def _two(v, nd):
 
 def _max_pool(n: Node):
     k, stride, dilation, pads, auto, ceil = _pool_args(n)
-    if len([o for o in n.outputs if o]) > 1:
-        n.fail("the indices output is not supported")
-    if n.attr("storage_order", 0):
-        n.fail("storage_order=1 is not supported")
     nd = len(k)
     plain = auto == "NOTSET" and _symmetric_small(pads, k, dilation) and nd == 2
+    if len(n.outputs) > 1 and n.outputs[1]:
+        if not plain:
+            n.fail(
+                "the indices output needs 2-D pooling, pads at most half the kernel, no auto_pad"
+            )
+        column = bool(n.attr("storage_order", 0))
+        return _max_pool_with_indices(k, stride, pads, dilation, ceil, column), n.inputs[:1]
     if plain:
         return nn.MaxPool2d(
             tuple(k), tuple(stride), tuple(pads[:2]), tuple(dilation), ceil_mode=ceil
@@ -134,6 +137,24 @@ def _max_pool(n: Node):
         return _ceil_crop(y, x, k, stride, dilation, p, ceil)
 
     return make_op("MaxPool", run, f"kernel_shape={k}, pads={pads}"), n.inputs[:1]
+
+
+def _max_pool_with_indices(k, stride, pads, dilation, ceil, column: bool):
+    """MaxPool's two outputs: the values and, as ONNX counts them, each maximum's flat index
+    into the whole input (cnnlab's, as PyTorch's, count within one (H, W) plane), column by
+    column with ``storage_order=1``."""
+
+    def run(x):
+        y, idx = F.max_pool2d(x, tuple(k), tuple(stride), tuple(pads[:2]), tuple(dilation),
+                              ceil_mode=ceil, return_indices=True)  # fmt: skip
+        n, c, h, w = x.shape
+        plane = np.arange(n * c, dtype=np.int64).reshape(n, c, 1, 1) * (h * w)
+        at = raw(idx).astype(np.int64)
+        if column:
+            at = (at % w) * h + at // w
+        return y, at + plane
+
+    return make_op("MaxPool", run, f"kernel_shape={k}, pads={pads}, indices")
 
 
 def _symmetric_small(pads, k, dilation) -> bool:
