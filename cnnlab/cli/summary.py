@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from cnnlab.cli.args import positive_int
+
 HELP = "show a model's layers: shapes, parameters, multiply-adds, memory, receptive fields"
 
 
@@ -14,7 +16,7 @@ def add_parser(subparsers, parents) -> None:
         "model", help="a registered model name (see --list), a checkpoint or an .onnx file"
     )
     p.add_argument("--input", help="input shape CxHxW (default: the model's nominal input)")
-    p.add_argument("--num-classes", type=int, help="classes of the model's head")
+    p.add_argument("--num-classes", type=positive_int, help="classes of the model's head")
     p.add_argument("--list", action="store_true", help="list the registered models and exit")
     p.add_argument("--json", action="store_true", help="print the rows and totals as JSON")
     p.set_defaults(func=run)
