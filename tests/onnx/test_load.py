@@ -241,7 +241,14 @@ def test_unsupported_attributes_are_named_with_their_node():
     proto = _graph(
         [
             helper.make_node("Cast", ["x"], ["a"], name="half", to=16),
-            helper.make_node("MaxPool", ["a"], ["y", "i"], name="pool", kernel_shape=[2, 2]),
+            helper.make_node(
+                "MaxPool",
+                ["a"],
+                ["y", "i"],
+                name="pool",
+                kernel_shape=[2, 2],
+                auto_pad="SAME_UPPER",
+            ),
         ],
     )
     with pytest.raises(ValueError, match=r"'half' \(Cast\): to=BFLOAT16 is not a supp.*'pool'"):
