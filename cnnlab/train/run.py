@@ -102,6 +102,14 @@ def train(
     from cnnlab.distributed.training import DistributedTrainer
 
     settings = {k: v for k, v in (settings or {}).items() if v is not None}
+    if resume is not None and "task" not in settings:  # a run resumes as the task it was
+        settings["task"] = load_checkpoint(resume).config.get("task", "classify")
+    if settings.get("task", "classify") != "classify":  # --task segment: its own module
+        from cnnlab.train.segment import train_segmentation
+
+        if settings["task"] != "segment":
+            raise ValueError(f"--task must be 'classify' or 'segment', got {settings['task']!r}")
+        return train_segmentation(settings, out_dir, resume, progress, root, callbacks=callbacks)
     if resume is not None:
         ckpt = load_checkpoint(resume)
         check_config(ckpt)
@@ -225,6 +233,11 @@ def evaluate_checkpoint(
     else:
         model, ckpt = model_from_checkpoint(checkpoint)
         cfg, where = ckpt.config, ckpt.path
+        if cfg.get("task") == "segment":  # IoU instead of accuracy: cnnlab/train/segment.py
+            from cnnlab.train.segment import evaluate_segment_checkpoint
+
+            args = (model, cfg, data, batch_size, limit, progress, root)
+            return {"checkpoint": ckpt.path, **evaluate_segment_checkpoint(*args)}
         norm = (cfg["mean"], cfg["std"])
     data = data or cfg.get("data")
     if not data:
@@ -260,6 +273,10 @@ def evaluate_checkpoint(
 
 def format_eval_report(result: dict) -> str:
     """A human-readable accuracy line and per-class table."""
+    if result.get("task") == "segment":
+        from cnnlab.train.segment import format_segment_report
+
+        return format_segment_report(result)
     cm = np.asarray(result["confusion_matrix"])
     width = max(5, *(len(c) for c in result["classes"]))
     lines = [

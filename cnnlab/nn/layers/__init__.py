@@ -18,7 +18,13 @@ from cnnlab.nn.layers.activation import (
 from cnnlab.nn.layers.conv import Conv1d, Conv2d, ConvTranspose2d
 from cnnlab.nn.layers.dropout import Dropout, Dropout2d
 from cnnlab.nn.layers.linear import Linear
-from cnnlab.nn.layers.loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from cnnlab.nn.layers.loss import (
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    DiceLoss,
+    MSELoss,
+    NLLLoss,
+)
 from cnnlab.nn.layers.misc import Flatten, Identity, Upsample
 from cnnlab.nn.layers.norm import BatchNorm1d, BatchNorm2d
 from cnnlab.nn.layers.normalization import (
@@ -57,6 +63,7 @@ __all__ = [
     "Conv2d",
     "ConvTranspose2d",
     "CrossEntropyLoss",
+    "DiceLoss",
     "Dropout",
     "Dropout2d",
     "ELU",
