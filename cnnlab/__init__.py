@@ -49,6 +49,8 @@ _LAZY_SUBPACKAGES = (
     "distributed",
     "transfer",
     "gan",
+    "utils",
+    "vision",
 )
 # Names re-exported from a lazily loaded subpackage: name -> subpackage.
 _LAZY_NAMES = {"summary": "inspect", "receptive_field": "inspect", "save": "io", "load": "io"}
