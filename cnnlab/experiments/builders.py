@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from cnnlab import models, nn
+from cnnlab.models.he_init import he_init_
 from cnnlab.nn import init as nn_init
 
 __all__ = [
@@ -101,7 +102,7 @@ def deep_mlp(
     """A plain fully connected network of ``depth`` Linear layers (``depth - 1`` hidden
     layers of ``width`` units, each Linear [-> BatchNorm1d] -> activation, then the output).
 
-    ``init`` names an :data:`INITS` entry (None: the layers' default, He); ``dropout``
+    ``init`` names an :data:`INITS` entry (None: He, cnnlab's choice for these nets); ``dropout``
     drops hidden units after each activation with that probability. The init and
     activation experiments use it at depth 20-30, the batch-norm experiment as Ioffe &
     Szegedy's three layers of 100 sigmoid units.
@@ -123,7 +124,7 @@ def deep_mlp(
         fan_in = width
     layers.append(nn.Linear(fan_in, num_classes))
     model = nn.Sequential(*layers)
-    return apply_init(model, init) if init is not None else model
+    return apply_init(model, init if init is not None else "he")
 
 
 POOLINGS = ("max", "avg", "strided", "none")
@@ -163,7 +164,7 @@ def pooling_cnn(
             side = (side + 1) // 2 if pooling == "strided" else side // 2
         c = w
     layers += [nn.Flatten(), nn.Linear(c * side * side, num_classes)]
-    return nn.Sequential(*layers)
+    return he_init_(nn.Sequential(*layers))
 
 
 ABLATIONS = {  # the deck's slides: which AlexNet layers go
@@ -196,6 +197,7 @@ def ablated_alexnet(
             continue
         if conv.in_channels != c:  # the layer before it was removed
             conv = nn.Conv2d(c, conv.out_channels, conv.kernel_size, padding=conv.padding)
+            he_init_(conv)  # He, as the rest of the zoo's AlexNet
         kept.append(conv)
         kept.append(nn.ReLU(inplace=True))
         if name in ("conv1", "conv2", "conv5"):
@@ -209,7 +211,7 @@ def ablated_alexnet(
         if name in drop:
             continue
         if fc.in_features != n:
-            fc = nn.Linear(n, fc.out_features)
+            fc = he_init_(nn.Linear(n, fc.out_features))
         if drop_layer is not None:
             head.append(nn.Dropout(dropout))
         head.append(fc)

@@ -10,6 +10,7 @@ Attribute names follow torchvision (features, avgpool, classifier).
 from __future__ import annotations
 
 from cnnlab import nn
+from cnnlab.models.he_init import he_init_
 from cnnlab.models.registry import register
 
 
@@ -41,6 +42,7 @@ class AlexNet(nn.Module):
             nn.ReLU(inplace=True),
             nn.Linear(4096, num_classes),
         )
+        he_init_(self)  # cnnlab's choice for its zoo (the layers default to PyTorch's)
 
     def forward(self, x):
         x = self.avgpool(self.features(x))
@@ -78,6 +80,7 @@ class AlexNetSmall(nn.Module):
             nn.ReLU(inplace=True),
             nn.Linear(1024, num_classes),
         )
+        he_init_(self)
 
     def forward(self, x):
         x = self.avgpool(self.features(x))

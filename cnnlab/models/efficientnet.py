@@ -32,6 +32,7 @@ import numpy as np
 
 import cnnlab
 from cnnlab import nn
+from cnnlab.models.he_init import he_init_
 from cnnlab.models.imagenet_input import ImageNetInput
 from cnnlab.models.registry import register
 from cnnlab.nn.fusion import conv_bn
@@ -160,6 +161,7 @@ class EfficientNetLite(nn.Module):
         self._avg_pooling = nn.AdaptiveAvgPool2d(1)
         self._dropout = nn.Dropout(dropout)
         self._fc = nn.Linear(1280, num_classes)
+        he_init_(self)  # cnnlab's choice for its zoo (the layers default to PyTorch's)
 
     def forward(self, x):
         x = self._input(x)
@@ -213,7 +215,7 @@ def efficientnet_lite0(
         if num_classes != 1000:  # keep the fresh head of the constructor
             state.pop("_fc.weight")
             state.pop("_fc.bias")
-            model._fc.reset_parameters()
+            he_init_(model._fc)
             missing = model.load_state_dict(state, strict=False).missing_keys
             if sorted(missing) != ["_fc.bias", "_fc.weight"]:
                 raise RuntimeError(f"efficientnet_lite0: weights lack {sorted(missing)}")

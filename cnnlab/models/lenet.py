@@ -10,6 +10,7 @@ subsampling coefficients and sparse C3 connection table); ``'modern'`` uses ReLU
 from __future__ import annotations
 
 from cnnlab import nn
+from cnnlab.models.he_init import he_init_
 from cnnlab.models.registry import register
 
 __all__ = ["LeNet5", "lenet5"]
@@ -55,6 +56,7 @@ class LeNet5(nn.Module):
             act(),
             nn.Linear(84, num_classes),
         )
+        he_init_(self)  # cnnlab's choice for its zoo (the layers default to PyTorch's)
 
     def forward(self, x):
         return self.classifier(self.features(x).flatten(1))

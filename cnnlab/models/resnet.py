@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import cnnlab
 from cnnlab import nn
+from cnnlab.models.he_init import he_init_
 from cnnlab.models.registry import register
 from cnnlab.nn.fusion import conv_bn
 
@@ -109,6 +110,7 @@ class CifarResNet(nn.Module):
         self.layer1, self.layer2, self.layer3 = layers
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(64, num_classes)
+        he_init_(self)  # cnnlab's choice for its zoo (the layers default to PyTorch's)
 
     def forward(self, x):
         x = conv_bn(self.conv1, self.bn1, x, act=self.relu)
@@ -135,6 +137,7 @@ class ResNet(nn.Module):
             setattr(self, f"layer{i + 1}", nn.Sequential(*layer))
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(512, num_classes)
+        he_init_(self)
 
     def forward(self, x):
         x = self.maxpool(conv_bn(self.conv1, self.bn1, x, act=self.relu))

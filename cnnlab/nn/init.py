@@ -135,6 +135,6 @@ def kaiming_uniform_(tensor, a: float = 0, mode: str = "fan_in", nonlinearity: s
 
 def kaiming_normal_(tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"):
     """He: N(0, std^2) with ``std = gain / sqrt(fan)``; with the defaults (a=0) the gain is
-    sqrt(2), so std = sqrt(2 / fan_in): cnnlab's default for Conv and Linear weights."""
+    sqrt(2), so std = sqrt(2 / fan_in): what the zoo's networks use (``models.he_init``)."""
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
     return normal_(tensor, 0.0, std)
