@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from cnnlab import models, nn
-from cnnlab.models.he_init import he_init_
+from cnnlab.models.he_init import he_initialised
 from cnnlab.nn import init as nn_init
 
 __all__ = [
@@ -89,6 +89,7 @@ def deep_mlp_budgets(depth: int) -> dict:
     }
 
 
+@he_initialised
 def deep_mlp(
     in_features: int,
     num_classes: int = 10,
@@ -124,12 +125,13 @@ def deep_mlp(
         fan_in = width
     layers.append(nn.Linear(fan_in, num_classes))
     model = nn.Sequential(*layers)
-    return apply_init(model, init if init is not None else "he")
+    return apply_init(model, init) if init is not None else model
 
 
 POOLINGS = ("max", "avg", "strided", "none")
 
 
+@he_initialised
 def pooling_cnn(
     in_channels: int = 1,
     num_classes: int = 10,
@@ -164,7 +166,7 @@ def pooling_cnn(
             side = (side + 1) // 2 if pooling == "strided" else side // 2
         c = w
     layers += [nn.Flatten(), nn.Linear(c * side * side, num_classes)]
-    return he_init_(nn.Sequential(*layers))
+    return nn.Sequential(*layers)
 
 
 ABLATIONS = {  # the deck's slides: which AlexNet layers go
@@ -176,6 +178,7 @@ ABLATIONS = {  # the deck's slides: which AlexNet layers go
 }
 
 
+@he_initialised
 def ablated_alexnet(
     drop: tuple = (), num_classes: int = 10, in_channels: int = 1, dropout: float = 0.5
 ) -> nn.Module:
@@ -197,7 +200,6 @@ def ablated_alexnet(
             continue
         if conv.in_channels != c:  # the layer before it was removed
             conv = nn.Conv2d(c, conv.out_channels, conv.kernel_size, padding=conv.padding)
-            he_init_(conv)  # He, as the rest of the zoo's AlexNet
         kept.append(conv)
         kept.append(nn.ReLU(inplace=True))
         if name in ("conv1", "conv2", "conv5"):
@@ -211,7 +213,7 @@ def ablated_alexnet(
         if name in drop:
             continue
         if fc.in_features != n:
-            fc = he_init_(nn.Linear(n, fc.out_features))
+            fc = nn.Linear(n, fc.out_features)
         if drop_layer is not None:
             head.append(nn.Dropout(dropout))
         head.append(fc)

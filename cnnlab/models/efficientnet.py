@@ -32,7 +32,7 @@ import numpy as np
 
 import cnnlab
 from cnnlab import nn
-from cnnlab.models.he_init import he_init_
+from cnnlab.models.he_init import he_init_, he_initialised
 from cnnlab.models.imagenet_input import ImageNetInput
 from cnnlab.models.registry import register
 from cnnlab.nn.fusion import conv_bn
@@ -100,6 +100,7 @@ class MBConvBlock(nn.Module):
 
 
 class EfficientNetLite(nn.Module):
+    @he_initialised  # cnnlab's choice for its zoo; the layers default to PyTorch's
     def __init__(
         self,
         num_classes: int = 1000,
@@ -161,7 +162,6 @@ class EfficientNetLite(nn.Module):
         self._avg_pooling = nn.AdaptiveAvgPool2d(1)
         self._dropout = nn.Dropout(dropout)
         self._fc = nn.Linear(1280, num_classes)
-        he_init_(self)  # cnnlab's choice for its zoo (the layers default to PyTorch's)
 
     def forward(self, x):
         x = self._input(x)

@@ -14,7 +14,7 @@ them with Adam and gradient clipping (``cnnlab train`` does for these names: see
 from __future__ import annotations
 
 from cnnlab import nn
-from cnnlab.models.he_init import he_init_
+from cnnlab.models.he_init import he_initialised
 from cnnlab.models.registry import register
 from cnnlab.nn import init
 
@@ -49,6 +49,7 @@ class RowRNN(nn.Module):
         - input: (N, in_channels, H, input_size); output: (N, num_classes)
     """
 
+    @he_initialised  # cnnlab's choice for its zoo; the layers default to PyTorch's
     def __init__(
         self,
         cell: str = "lstm",
@@ -88,6 +89,7 @@ class ConvLSTM(nn.Module):
         - input: (N, in_channels, input_size, input_size); output: (N, num_classes)
     """
 
+    @he_initialised  # cnnlab's choice for its zoo; the layers default to PyTorch's
     def __init__(
         self,
         num_classes: int = 10,
@@ -111,7 +113,6 @@ class ConvLSTM(nn.Module):
         self.features = nn.Sequential(*layers)
         self.lstm = nn.LSTM(c * side, hidden_size, batch_first=True, bidirectional=bidirectional)
         self.fc = _torch_linear(hidden_size * (2 if bidirectional else 1), num_classes)
-        he_init_(self.features)  # the convs He; the head keeps PyTorch's default
 
     def forward(self, x):
         _, (h_n, _) = self.lstm(_rows(self.features(x)))

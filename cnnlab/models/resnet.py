@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import cnnlab
 from cnnlab import nn
-from cnnlab.models.he_init import he_init_
+from cnnlab.models.he_init import he_initialised
 from cnnlab.models.registry import register
 from cnnlab.nn.fusion import conv_bn
 
@@ -82,6 +82,7 @@ class BasicBlock(nn.Module):
 
 
 class CifarResNet(nn.Module):
+    @he_initialised  # cnnlab's choice for its zoo; the layers default to PyTorch's
     def __init__(
         self,
         depth: int = 20,
@@ -110,7 +111,6 @@ class CifarResNet(nn.Module):
         self.layer1, self.layer2, self.layer3 = layers
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(64, num_classes)
-        he_init_(self)  # cnnlab's choice for its zoo (the layers default to PyTorch's)
 
     def forward(self, x):
         x = conv_bn(self.conv1, self.bn1, x, act=self.relu)
@@ -121,6 +121,7 @@ class CifarResNet(nn.Module):
 class ResNet(nn.Module):
     """ImageNet-style ResNet with basic blocks (torchvision's names)."""
 
+    @he_initialised  # cnnlab's choice for its zoo; the layers default to PyTorch's
     def __init__(self, blocks: list, num_classes: int = 1000, in_channels: int = 3):
         super().__init__()
         self.conv1 = nn.Conv2d(in_channels, 64, 7, stride=2, padding=3, bias=False)
@@ -137,7 +138,6 @@ class ResNet(nn.Module):
             setattr(self, f"layer{i + 1}", nn.Sequential(*layer))
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(512, num_classes)
-        he_init_(self)
 
     def forward(self, x):
         x = self.maxpool(conv_bn(self.conv1, self.bn1, x, act=self.relu))

@@ -18,7 +18,7 @@ PyTorch's default U(-1/sqrt(fan_in), 1/sqrt(fan_in)), whose small initial logits
 from __future__ import annotations
 
 from cnnlab import nn
-from cnnlab.models.he_init import he_init_
+from cnnlab.models.he_init import he_initialised
 from cnnlab.models.registry import register
 from cnnlab.nn import init
 
@@ -32,6 +32,7 @@ class FashionCNN(nn.Module):
         - input: (N, in_channels, input_size, input_size); output: (N, num_classes)
     """
 
+    @he_initialised  # cnnlab's choice for its zoo; the layers default to PyTorch's
     def __init__(
         self,
         num_classes: int = 10,
@@ -66,7 +67,6 @@ class FashionCNN(nn.Module):
         bound = 1 / (c * side * side) ** 0.5
         init.uniform_(fc.bias, -bound, bound)
         self.classifier = nn.Sequential(nn.Dropout(dropout), fc)
-        he_init_(self.features)  # the convs He; the classifier keeps PyTorch's default
 
     def forward(self, x):
         return self.classifier(self.features(x).flatten(1))

@@ -5,7 +5,8 @@ import pytest
 
 import cnnlab
 from cnnlab import models, nn
-from cnnlab.models.he_init import he_init_
+from cnnlab.models.he_init import he_init_, he_initialised, he_layer_
+from cnnlab.nn import init
 
 ZOO = ["fashion_cnn", "lenet5", "alexnet_small", "resnet20", "conv_lstm"]
 
@@ -43,3 +44,27 @@ def test_default_model_head_keeps_pytorchs_default():
     fc = models.create("fashion_cnn").classifier[-1]
     bound = 1 / np.sqrt(fc.in_features)
     assert np.abs(fc.weight.numpy()).max() <= bound and fc.bias.numpy().any()
+
+
+def test_layer_init_block_replaces_the_default_and_draws_only_what_it_draws():
+    cnnlab.manual_seed(3)
+    with init.layer_init(he_layer_):
+        inside = nn.Linear(400, 50)
+        with init.layer_init(lambda layer: init.ones_(layer.weight)):
+            assert np.all(nn.Conv2d(2, 3, 3).weight.numpy() == 1)
+        assert init.layer_init_override() is he_layer_  # the outer block is back
+    assert init.layer_init_override() is None
+    assert not inside.bias.numpy().any()
+    assert inside.weight.numpy().std() == pytest.approx(np.sqrt(2 / 400), rel=0.05)
+    cnnlab.manual_seed(3)  # the same draws as one kaiming_normal_ on a fresh weight
+    expected = cnnlab.zeros(50, 400)
+    init.kaiming_normal_(expected, nonlinearity="relu")
+    np.testing.assert_array_equal(inside.weight.numpy(), expected.numpy())
+    outside = nn.Linear(400, 50)
+    assert np.abs(outside.weight.numpy()).max() <= 1 / np.sqrt(400) and outside.bias.numpy().any()
+
+
+def test_he_initialised_decorates_a_factory():
+    build = he_initialised(lambda: nn.Sequential(nn.Linear(300, 200), nn.Linear(200, 10)))
+    assert not build()[0].bias.numpy().any()
+    assert init.layer_init_override() is None

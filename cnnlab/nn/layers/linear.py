@@ -39,7 +39,12 @@ class Linear(Module):
 
     def reset_parameters(self) -> None:
         """PyTorch's default: weight kaiming-uniform with a = sqrt(5), i.e. U(±1/sqrt(fan_in)),
-        and bias U(±1/sqrt(fan_in)). cnnlab's zoo chooses He instead (models/he_init.py)."""
+        and bias U(±1/sqrt(fan_in)); inside ``nn.init.layer_init(fn)``, ``fn(self)`` instead
+        (cnnlab's zoo chooses He that way: models/he_init.py)."""
+        override = init.layer_init_override()
+        if override is not None:
+            override(self)
+            return
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
             fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
