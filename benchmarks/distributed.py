@@ -56,7 +56,7 @@ def bench_model(name: str, batch: int, steps: int, bucket_mb: float) -> dict:
             compute.append(t1 - t0)
             comm.append(t2 - t1)
             step.append(t3 - t0)
-    n_grad = sum(p.data.size for p in model.parameters())
+    n_grad = sum(p.array.size for p in model.parameters())
     buf = np.zeros(n_grad, np.float32)
     bare = []
     for i in range(steps + 3):

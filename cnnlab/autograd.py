@@ -204,7 +204,7 @@ class Function:
         if cls.keeps_layout and cls not in _state.overrides:
             arrays = [x._data if isinstance(x, Tensor) else x for x in inputs]
         else:
-            arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+            arrays = [x.array if isinstance(x, Tensor) else x for x in inputs]
         enabled = _state.grad_enabled
         needs = tuple(enabled and isinstance(x, Tensor) and x.requires_grad for x in inputs)
         if cls.takes_needs_input_grad:

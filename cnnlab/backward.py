@@ -123,7 +123,7 @@ def _sweep(root: Tensor, grad_root, retain_graph: bool, targets=None):
             for hook in t._hooks:
                 r = hook(Tensor._make(g, False))
                 if r is not None:
-                    g = r.data if isinstance(r, Tensor) else r
+                    g = r.array if isinstance(r, Tensor) else r
         if target_ids is not None:
             if id(item) in target_ids:
                 found[target_ids[id(item)]] = g
@@ -187,14 +187,14 @@ def grad(outputs: Tensor, inputs, grad_outputs=None, retain_graph: bool = False)
 def _root_grad(t: Tensor, g):
     if not t.requires_grad:
         raise RuntimeError("this tensor does not require grad and has no graph to backward")
-    xp = backend.get_array_module(t.data)
+    xp = backend.get_array_module(t.array)
     if g is None:
-        if t.data.size != 1:
+        if t.array.size != 1:
             raise RuntimeError(
                 f"grad can be implicitly created only for scalar outputs; got shape {t.shape}"
             )
-        return xp.ones_like(t.data)
-    g = g.data if isinstance(g, Tensor) else xp.asarray(g, dtype=t.dtype)
+        return xp.ones_like(t.array)
+    g = g.array if isinstance(g, Tensor) else xp.asarray(g, dtype=t.dtype)
     if g.shape != t.shape:
         raise ValueError(f"gradient of shape {g.shape} given for a tensor of shape {t.shape}")
     return g.astype(t.dtype, copy=False)

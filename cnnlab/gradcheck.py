@@ -76,9 +76,9 @@ def gradcheck(
     if not any(chosen):
         raise ValueError("gradcheck: no floating Tensor among the inputs")
     args = [
-        Tensor(x.data.astype(np.float64), requires_grad=c)
+        Tensor(x.array.astype(np.float64), requires_grad=c)
         if c
-        else (Tensor(x.data.astype(np.float64)) if f else x)
+        else (Tensor(x.array.astype(np.float64)) if f else x)
         for x, f, c in zip(inputs, floats, chosen)
     ]
     rng = np.random.default_rng(seed)
@@ -86,7 +86,7 @@ def gradcheck(
     weights = rng.standard_normal(out.shape)
 
     def objective() -> float:
-        return float((fn(*args).data * weights).sum())
+        return float((fn(*args).array * weights).sum())
 
     targets = [a for a, c in zip(args, chosen) if c]
     analytic = grad((out * Tensor(weights)).sum(), targets)
@@ -100,22 +100,22 @@ def gradcheck(
         g = np.zeros(x.shape) if g is None else np.asarray(g, dtype=np.float64)
         if x.numel() <= max_elements:
             for idx in np.ndindex(*x.shape):
-                orig = x.data[idx]
-                x.data[idx] = orig + eps
+                orig = x.array[idx]
+                x.array[idx] = orig + eps
                 fp = objective()
-                x.data[idx] = orig - eps
+                x.array[idx] = orig - eps
                 fm = objective()
-                x.data[idx] = orig
+                x.array[idx] = orig
                 _record(report, i, idx, float(g[idx]), (fp - fm) / (2 * eps), atol, rtol)
         else:
-            orig = x.data.copy()
+            orig = x.array.copy()
             for d in range(n_directions):
                 t = rng.standard_normal(x.shape)
-                x.data = orig + eps * t
+                x.array = orig + eps * t
                 fp = objective()
-                x.data = orig - eps * t
+                x.array = orig - eps * t
                 fm = objective()
-                x.data = orig
+                x.array = orig
                 _record(
                     report,
                     i,

@@ -47,13 +47,13 @@ def _apply(t: Tensor, name: str, compute, *others) -> Tensor:
             "(as an optimiser does) or use the out-of-place op"
         )
     if recording:
-        old = _tensor.Tensor._make(t.data, t.requires_grad)  # the value before, with its history
+        old = _tensor.Tensor._make(t.array, t.requires_grad)  # the value before, with its history
         old._node, old._version = t._node, t._version
         out = compute(old)
         if out.dtype != t.dtype:
             out = out.astype(t.dtype)
         _check_shape(name, t, out)
-        t.data, t._node, t.requires_grad = out.data, out._node, out.requires_grad
+        t.array, t._node, t.requires_grad = out.array, out._node, out.requires_grad
         if t._node is not None:  # the node now makes t: its hooks and retain_grad follow
             t._node.out = weakref.ref(t)
             if t._hooks or t._retain_grad:
@@ -62,11 +62,11 @@ def _apply(t: Tensor, name: str, compute, *others) -> Tensor:
         with no_grad():
             out = compute(t)
         _check_shape(name, t, out)
-        writeable = getattr(getattr(t.data, "flags", None), "writeable", True)
+        writeable = getattr(getattr(t.array, "flags", None), "writeable", True)
         if writeable and t._node is None:
-            t.data[...] = out.data
+            t.array[...] = out.array
         else:  # an op's output (its op may keep the array for backward) or read-only memory
-            t.data = out.data.astype(t.dtype, copy=True)
+            t.array = out.array.astype(t.dtype, copy=True)
     t._version += 1
     t._inplace_op = name
     return t
@@ -82,7 +82,7 @@ def _check_shape(name: str, t: Tensor, out: Tensor) -> None:
 
 def _blank(x: Tensor):
     """A boolean mask of False shaped as ``x``: where(mask, x, v) keeps nothing of ``x``."""
-    return get_array_module(x.data).zeros(x.shape, dtype=bool)
+    return get_array_module(x.array).zeros(x.shape, dtype=bool)
 
 
 def _where(x: Tensor, value):

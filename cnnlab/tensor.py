@@ -18,6 +18,8 @@ from cnnlab.backward import _root_grad, _run_backward
 from cnnlab.inplace import TensorInPlace
 from cnnlab.kernels import layout
 from cnnlab.tensor_convert import TensorConversions
+from cnnlab.tensor_factories import TensorFactories
+from cnnlab.tensor_methods import TensorMethods
 
 __all__ = ["Tensor", "tensor"]
 
@@ -26,7 +28,7 @@ def _as_array(data, dtype=None):
     """NumPy/CuPy array from user data; Python floats and lists take the default dtype."""
     xp = backend.get_array_module(data)
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     if hasattr(data, "__array__") or (xp is not np and isinstance(data, xp.ndarray)):
         arr = xp.asarray(data, dtype=dtype)
     else:
@@ -36,7 +38,7 @@ def _as_array(data, dtype=None):
     return arr
 
 
-class Tensor(TensorConversions, TensorInPlace):
+class Tensor(TensorConversions, TensorInPlace, TensorMethods, TensorFactories):
     """An n-dimensional array with an optional gradient and a record of how it was made."""
 
     __slots__ = (
@@ -54,9 +56,9 @@ class Tensor(TensorConversions, TensorInPlace):
     __hash__ = object.__hash__  # by identity: Parameters live in sets and dict keys
 
     def __init__(self, data, requires_grad: bool = False, dtype=None) -> None:
-        self.data = _as_array(data, dtype)
-        if requires_grad and self.data.dtype.kind not in "fc":
-            raise TypeError(f"only floating tensors can require grad, got dtype {self.data.dtype}")
+        self.array = _as_array(data, dtype)
+        if requires_grad and self.array.dtype.kind not in "fc":
+            raise TypeError(f"only floating tensors can require grad, got dtype {self.array.dtype}")
         self._grad = None
         self.requires_grad = bool(requires_grad)
         self._node = None
@@ -80,9 +82,8 @@ class Tensor(TensorConversions, TensorInPlace):
 
     # ----------------------------------------------------------------- properties
     @property
-    def data(self):
-        """The raw NumPy (or CuPy) array; no graph. Assigning a Tensor stores its array, so
-        ``p.data -= lr * p.grad`` updates ``p`` (out of place) as it does in PyTorch.
+    def array(self):
+        """The engine's raw NumPy (or CuPy) array behind this tensor: what ops compute on.
 
         An op's result the oneDNN kernels kept in their blocked layout (cnnlab.kernels.
         layout) becomes a plain NCHW array here, the first time it is read."""
@@ -91,17 +92,25 @@ class Tensor(TensorConversions, TensorInPlace):
             d = self._data = d.dense()
         return d
 
-    @data.setter
-    def data(self, value) -> None:
-        self._data = value.data if isinstance(value, Tensor) else value
+    @array.setter
+    def array(self, value) -> None:
+        self._data = value.array if isinstance(value, Tensor) else value
 
     @property
-    def array(self):
-        """The engine's raw NumPy (or CuPy) array behind this tensor; no graph."""
-        d = self._data
-        if layout.is_blocked(d):
-            d = self._data = d.dense()
-        return d
+    def data(self) -> Tensor:
+        """A Tensor sharing this tensor's memory, outside the graph, as PyTorch's ``.data``.
+
+        Changing it in place changes this tensor and is invisible to autograd (no version
+        bump), so ``p.data.sub_(lr * p.grad)`` and ``m.weight.data.fill_(0)`` work as in
+        PyTorch; ``.detach()`` is the safer spelling. Assigning ``t.data = other`` makes
+        ``t`` hold ``other``'s values. ``.array`` is the raw array itself."""
+        return Tensor._make(self.array, False)
+
+    @data.setter
+    def data(self, value) -> None:
+        if not isinstance(value, Tensor):
+            value = Tensor(value)
+        self._data = value.array
 
     @property
     def grad(self) -> Tensor | None:
@@ -125,7 +134,7 @@ class Tensor(TensorConversions, TensorInPlace):
         if self._grad is None:
             self._grad = Tensor._make(g.copy(), False)
         else:
-            self._grad = Tensor._make(self._grad.data + g, False)
+            self._grad = Tensor._make(self._grad.array + g, False)
 
     @property
     def shape(self) -> tuple:
@@ -140,8 +149,8 @@ class Tensor(TensorConversions, TensorInPlace):
         return self._data.ndim
 
     @property
-    def device(self) -> str:
-        return "cpu" if layout.is_blocked(self._data) else backend.device_of(self._data)
+    def device(self) -> backend.device:
+        return backend.CPU if layout.is_blocked(self._data) else backend.device_of(self._data)
 
     @property
     def is_leaf(self) -> bool:
@@ -163,24 +172,24 @@ class Tensor(TensorConversions, TensorInPlace):
         return int(self._data.size)
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return len(self.data)
+        return len(self.array)
 
     def __repr__(self) -> str:
-        body = np.array2string(backend.to_numpy(self.data), precision=4, separator=", ")
+        body = np.array2string(backend.to_numpy(self.array), precision=4, separator=", ")
         extra = ", requires_grad=True" if self.requires_grad else ""
-        if self.data.dtype != np.float32:
-            extra = f", dtype={self.data.dtype}" + extra
+        if self.array.dtype != np.float32:
+            extra = f", dtype={self.array.dtype}" + extra
         return f"tensor({body}{extra})"
 
     # ------------------------------------------------------------------ graph
     def detach(self) -> Tensor:
         """The same data, cut off from the graph."""
-        return Tensor._make(self.data, False)
+        return Tensor._make(self.array, False)
 
     def requires_grad_(self, flag: bool = True) -> Tensor:
-        if flag and self.data.dtype.kind not in "fc":
+        if flag and self.array.dtype.kind not in "fc":
             raise TypeError(f"only floating tensors can require grad, got dtype {self.dtype}")
         self.requires_grad = flag
         return self
@@ -253,9 +262,9 @@ class Tensor(TensorConversions, TensorInPlace):
 
     # comparisons and logic give constant boolean tensors (no gradient), as PyTorch
     def _cmp(self, o, op):
-        od = o.data if isinstance(o, Tensor) else o
+        od = o.array if isinstance(o, Tensor) else o
         try:
-            return Tensor._make(op(self.data, od), False)
+            return Tensor._make(op(self.array, od), False)
         except TypeError:  # an object NumPy cannot compare (pytest.approx ...): let it try
             return NotImplemented
 
@@ -290,7 +299,7 @@ class Tensor(TensorConversions, TensorInPlace):
 
     def __invert__(self):
         op = np.logical_not if self.dtype == np.bool_ else np.invert
-        return Tensor._make(op(self.data), False)
+        return Tensor._make(op(self.array), False)
 
     # ------------------------------------------------------------ elementwise
     def exp(self):
@@ -370,14 +379,14 @@ class Tensor(TensorConversions, TensorInPlace):
 
     def any(self, dim=None, keepdim: bool = False) -> Tensor:
         """Whether any element (along ``dim``) is nonzero: a boolean tensor, no gradient."""
-        return Tensor._make(self.data.any(axis=dim, keepdims=keepdim), False)
+        return Tensor._make(self.array.any(axis=dim, keepdims=keepdim), False)
 
     def all(self, dim=None, keepdim: bool = False) -> Tensor:
         """Whether every element (along ``dim``) is nonzero: a boolean tensor, no gradient."""
-        return Tensor._make(self.data.all(axis=dim, keepdims=keepdim), False)
+        return Tensor._make(self.array.all(axis=dim, keepdims=keepdim), False)
 
     def argmax(self, dim=None, keepdim: bool = False):
-        return Tensor._make(_reduce.argmax_array(self.data, dim, keepdim), False)
+        return Tensor._make(_reduce.argmax_array(self.array, dim, keepdim), False)
 
     # ------------------------------------------------------------------ shape
     def reshape(self, *shape):
@@ -411,9 +420,9 @@ class Tensor(TensorConversions, TensorInPlace):
 
     def __getitem__(self, index):
         if isinstance(index, Tensor):
-            index = index.data
+            index = index.array
         elif isinstance(index, tuple):
-            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+            index = tuple(i.array if isinstance(i, Tensor) else i for i in index)
         return _shape.GetItem.apply(self, index=index)
 
     def contiguous(self):

@@ -12,16 +12,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cnnlab import backend
+from cnnlab import backend, devices
 from cnnlab.ops import copy as _copy
 from cnnlab.ops import elementwise as _ew
 
 if TYPE_CHECKING:
     from cnnlab.tensor import Tensor
-
-
-def _is_device(target) -> bool:
-    return isinstance(target, str) and (target == "cpu" or target.startswith("cuda"))
 
 
 class TensorConversions:
@@ -31,10 +27,10 @@ class TensorConversions:
 
     def numpy(self) -> np.ndarray:
         """The data as a NumPy array (shares memory on the CPU; no graph)."""
-        return backend.to_numpy(self.data)
+        return backend.to_numpy(self.array)
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        a = backend.to_numpy(self.data)
+        a = backend.to_numpy(self.array)
         if dtype is not None:
             a = a.astype(dtype, copy=bool(copy))
         elif copy:
@@ -43,18 +39,18 @@ class TensorConversions:
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise RuntimeError(
-                f"a Tensor with {self.data.size} elements cannot be converted to a Python "
+                f"a Tensor with {self.array.size} elements cannot be converted to a Python "
                 "number (item() needs exactly one)"
             )
-        return self.data.item()
+        return self.array.item()
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
-            what = "no values" if self.data.size == 0 else "more than one value"
+        if self.array.size != 1:
+            what = "no values" if self.array.size == 0 else "more than one value"
             raise RuntimeError(f"Boolean value of Tensor with {what} is ambiguous")
-        return bool(self.data.item())
+        return bool(self.array.item())
 
     def __float__(self) -> float:
         return float(self.item())
@@ -63,12 +59,12 @@ class TensorConversions:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+        if self.array.dtype.kind not in "iu" or self.array.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
-        return int(self.data.item())
+        return int(self.array.item())
 
     def tolist(self):
-        return backend.to_numpy(self.data).tolist()
+        return backend.to_numpy(self.array).tolist()
 
     def clone(self) -> Tensor:
         """A copy of the data that stays in the graph (gradients flow back to ``self``)."""
@@ -95,25 +91,24 @@ class TensorConversions:
     def bool(self) -> Tensor:
         return self.astype(np.bool_)
 
-    def to(self, *args, dtype=None, device: str | None = None) -> Tensor:
-        """``to('cpu')``, ``to('cuda')``, ``to(dtype)``, ``to(other_tensor)`` or
-        ``to(device=..., dtype=...)``. Differentiable (a graph op); returns ``self`` when
-        nothing changes, as PyTorch."""
-        for a in args:
-            if _is_device(a):
-                device = a
-            elif isinstance(a, TensorConversions):
-                dtype, device = a.dtype, a.device
-            else:
-                dtype = a
+    def to(
+        self, *args, dtype=None, device=None, non_blocking: bool = False, copy: bool = False
+    ) -> Tensor:
+        """``to('cpu')``, ``to(cnnlab.device('cuda'))``, ``to(dtype)``, ``to(device, dtype)``,
+        ``to(other_tensor)`` or ``to(device=..., dtype=...)``. Differentiable (a graph op);
+        returns ``self`` when nothing changes and ``copy`` is False, as PyTorch.
+        ``non_blocking`` is accepted (copies here are synchronous)."""
+        dtype, device = devices.split_to_args("Tensor.to", args, dtype, device)
         out = self
-        if dtype is not None and np.dtype(dtype) != self.dtype:
+        if dtype is not None and dtype != self.dtype:
             out = out.astype(dtype)
-        if device is not None:
-            if not _is_device(device):
-                raise ValueError(f"Tensor.to: unknown device {device!r}: expected 'cpu' or 'cuda'")
-            if device.split(":")[0] != self.device:
-                out = _copy.ToDevice.apply(out, device=device)
+        here = self.device
+        if device is not None and (
+            device.type != here.type or (device.index is not None and device != here)
+        ):
+            out = _copy.ToDevice.apply(out, device=device)
+        if copy and out is self:
+            out = self.clone()
         return out
 
     def cpu(self) -> Tensor:

@@ -21,7 +21,7 @@ def test_an_activation_no_op_saved_is_freed_before_backward():
     # alive until backward (96 MiB of 395 in benchmarks.train_step's vgg-style workload)
     x = _leaf(4, 5)
     h = x + 1.0  # Add saves nothing
-    freed = weakref.ref(h.data)
+    freed = weakref.ref(h.array)
     y = F.relu(h)  # ReLU saves its output, not h
     del h
     gc.collect()

@@ -26,10 +26,10 @@ def test_inplace_value_against_numpy_and_same_memory(name, call, ref):
     a = seeded(0).standard_normal((3, 4))
     o = seeded(1).standard_normal(4) + 3.0  # broadcasts; no division by ~0
     t = cnnlab.tensor(a.copy())
-    buf = t.data
+    buf = t.array
     out = call(t, cnnlab.tensor(o))
     assert out is t and t._version == 1
-    assert t.data is buf  # no graph: changed in memory
+    assert t.array is buf  # no graph: changed in memory
     np.testing.assert_allclose(t.numpy(), ref(a, o), rtol=1e-12)
 
 
@@ -89,7 +89,7 @@ def test_inplace_on_a_leaf_that_requires_grad_raises_outside_no_grad():
         p.add_(1.0)
     with cnnlab.no_grad():
         p.add_(1.0)  # as an optimiser does
-    np.testing.assert_array_equal(p.data, [2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(p.array, [2.0, 2.0, 2.0])
 
 
 def test_inplace_result_must_fit_the_tensor():
@@ -104,4 +104,4 @@ def test_sgd_written_with_inplace_ops_as_in_pytorch():
         (p * p).sum().backward()
         with cnnlab.no_grad():
             p.sub_(p.grad, alpha=0.25)
-    np.testing.assert_allclose(p.data, np.array([1.0, -2.0]) * 0.5**3)
+    np.testing.assert_allclose(p.array, np.array([1.0, -2.0]) * 0.5**3)

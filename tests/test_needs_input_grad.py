@@ -60,7 +60,7 @@ def test_conv2d_keeps_only_what_the_asked_for_gradients_need():
     y.sum().backward()
     assert w.grad is None
     with cnnlab.set_kernels("reference"):
-        xr = cnnlab.tensor(x.data, requires_grad=True)
+        xr = cnnlab.tensor(x.array, requires_grad=True)
         F.conv2d(xr, w, padding=1).sum().backward()
     np.testing.assert_allclose(x.grad, xr.grad, rtol=1e-12)
 

@@ -139,12 +139,37 @@ def test_grad_hooks_and_cnnlab_grad_all_give_tensors():
 
 
 def test_data_assignment_of_a_tensor_keeps_the_array():
-    """``p.data -= lr * p.grad`` (a PyTorch habit) must leave ``p.data`` an array."""
+    """``p.data -= lr * p.grad`` (a PyTorch habit) updates ``p``; ``.array`` stays an array."""
     p = nn.Parameter(np.ones(3, dtype=np.float32))
     (p * 3).sum().backward()
     p.data -= 0.5 * p.grad
-    assert isinstance(p.data, np.ndarray)
-    np.testing.assert_allclose(p.data, [-0.5, -0.5, -0.5])
+    assert isinstance(p.array, np.ndarray)
+    np.testing.assert_allclose(p.array, [-0.5, -0.5, -0.5])
+
+
+def test_data_is_a_tensor_sharing_memory_outside_the_graph():
+    """As PyTorch: ``.data`` is a Tensor on the same memory, no grad, no history, and changing
+    it in place changes the parameter without a version bump (the old tutorials' idioms)."""
+    p = nn.Parameter(np.ones(3, dtype=np.float32))
+    d = p.data
+    assert isinstance(d, cnnlab.Tensor) and not d.requires_grad and d.is_leaf
+    assert np.shares_memory(d.array, p.array)
+    (p * 2).sum().backward()
+    version = p._version
+    p.data.sub_(0.25 * p.grad)  # the manual SGD step of the old tutorials
+    np.testing.assert_allclose(p.array, [0.5, 0.5, 0.5])
+    assert p._version == version
+    p.data.fill_(0.0)
+    assert np.all(p.array == 0)
+    values, idx = cnnlab.tensor([[1.0, 3.0], [4.0, 2.0]]).data.max(1)
+    np.testing.assert_array_equal(idx.numpy(), [1, 0])
+
+
+def test_data_assignment_replaces_the_values():
+    p = nn.Parameter(np.zeros(2, dtype=np.float32))
+    p.data = cnnlab.tensor([1.0, 2.0])
+    np.testing.assert_array_equal(p.array, [1.0, 2.0])
+    assert p.requires_grad and p.is_leaf
 
 
 def test_a_training_loop_written_from_pytorch_memory():

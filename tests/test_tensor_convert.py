@@ -11,7 +11,7 @@ from tests.helpers import check_gradients, seeded
 def test_clone_copies_and_passes_gradients():
     x = cnnlab.randn(3, requires_grad=True)
     y = x.clone()
-    assert y.data is not x.data and not y.is_leaf
+    assert y.array is not x.array and not y.is_leaf
     np.testing.assert_array_equal(y.numpy(), x.numpy())
     (y * 3).sum().backward()
     np.testing.assert_allclose(np.asarray(x.grad), [3.0, 3.0, 3.0])

@@ -151,7 +151,7 @@ def test_conv2d_threaded_matches_sequential(pool, xs, ws, kw, dtype):
         x, w, b = (cnnlab.tensor(a, requires_grad=True) for a in (x0, w0, b0))
         y = conv2d(x, w, b, **kw)
         y.backward(cnnlab.tensor(g))
-        return y.data, x.grad.data, w.grad.data, b.grad.data
+        return y.array, x.grad.array, w.grad.array, b.grad.array
 
     pool(1)
     seq = run()
@@ -175,7 +175,7 @@ def _threaded_vs_sequential(pool, fn, inputs, grad_seed=2):
         if g is None:
             g = seeded(grad_seed).standard_normal(y.shape).astype(y.dtype)
         y.backward(cnnlab.tensor(g))
-        results.append([y.data] + [t.grad.data for t in ts])
+        results.append([y.array] + [t.grad.array for t in ts])
     return results
 
 

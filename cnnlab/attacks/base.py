@@ -90,7 +90,7 @@ def predict_proba(model, x, batch_size: int = 256):
     with cnnlab.no_grad():
         for i in range(0, x.shape[0], batch_size):
             logits = model(cnnlab.Tensor(x[i : i + batch_size]))
-            out.append(F.softmax(logits, dim=1).data)
+            out.append(F.softmax(logits, dim=1).array)
     return xp.concatenate(out, axis=0)
 
 
@@ -107,8 +107,8 @@ def input_gradient(model, x, labels, targeted: bool = False):
     ce = F.cross_entropy(logits, cnnlab.Tensor(xp.asarray(labels)), reduction="none")
     objective = -ce if targeted else ce
     (g,) = cnnlab.grad(objective.sum(), [xt])
-    g = None if g is None else g.data  # the raw array
-    return objective.data, g
+    g = None if g is None else g.array  # the raw array
+    return objective.array, g
 
 
 def _norms(delta) -> tuple[np.ndarray, np.ndarray]:

@@ -42,9 +42,9 @@ def _candidate_gradients(model, x, cand):
         seed[rows, cand[:, j]] = 1.0
         last = j == cand.shape[1] - 1
         (g,) = cnnlab.grad(logits, [xt], grad_outputs=seed, retain_graph=not last)
-        g = None if g is None else g.data  # the raw array
+        g = None if g is None else g.array  # the raw array
         grads.append(g)
-    return logits.data, xp.stack(grads, axis=1)  # (N, K), (N, K, C, H, W)
+    return logits.array, xp.stack(grads, axis=1)  # (N, K), (N, K, C, H, W)
 
 
 def deepfool_perturbation(
@@ -71,7 +71,7 @@ def deepfool_perturbation(
     xp = get_array_module(x)
     n = x.shape[0]
     with cnnlab.no_grad():
-        logits0 = model(cnnlab.Tensor(x)).data
+        logits0 = model(cnnlab.Tensor(x)).array
     k = min(num_candidates, logits0.shape[1])
     cand = xp.argsort(-logits0, axis=1)[:, :k]  # column 0 is the original class k0
     k0 = cand[:, 0]

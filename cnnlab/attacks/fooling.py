@@ -74,9 +74,9 @@ def _gradient(model, x, classes, goal, steps, lr, lo, hi):
         logp = F.log_softmax(model(xt), dim=1)
         obj = logp[np.arange(act.size), classes[act]]
         (g,) = cnnlab.grad(obj.sum(), [xt])
-        g = None if g is None else g.data  # the raw array
-        conf = np.exp(to_numpy(obj.data))
-        reached = (conf >= goal) & (to_numpy(logp.data).argmax(1) == classes[act])
+        g = None if g is None else g.array  # the raw array
+        conf = np.exp(to_numpy(obj.array))
+        reached = (conf >= goal) & (to_numpy(logp.array).argmax(1) == classes[act])
         done[act[reached]] = True
         if it == steps:
             break

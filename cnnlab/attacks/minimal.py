@@ -63,7 +63,7 @@ def _objective_grad(model, xa, y, targeted, best, best_norm, delta, xp, need_gra
     else:
         with cnnlab.no_grad():
             logits = model(cnnlab.Tensor(xa))
-    pred = logits.data.argmax(1)
+    pred = logits.array.argmax(1)
     ok = pred == y if targeted else pred != y
     norm = xp.sqrt((delta.reshape(delta.shape[0], -1).astype(np.float64) ** 2).sum(1))
     better = ok & (norm < best_norm)
@@ -74,8 +74,8 @@ def _objective_grad(model, xa, y, targeted, best, best_norm, delta, xp, need_gra
     ce = F.cross_entropy(logits, cnnlab.Tensor(y), reduction="none")
     obj = -ce if targeted else ce
     (g,) = cnnlab.grad(obj.sum(), [xt])
-    g = None if g is None else g.data  # the raw array
-    return obj.data, g
+    g = None if g is None else g.array  # the raw array
+    return obj.array, g
 
 
 def minimal_perturbation(

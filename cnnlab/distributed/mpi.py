@@ -145,12 +145,12 @@ def broadcast_parameters(model, root: int = 0) -> None:
     if comm is None:
         return
     for _, t in _named_state(model):
-        arr = t.data
+        arr = t.array
         if not arr.flags.c_contiguous:
             arr = np.ascontiguousarray(arr)
         comm.Bcast(arr, root=root)
-        if arr is not t.data:
-            t.data[...] = arr
+        if arr is not t.array:
+            t.array[...] = arr
 
 
 def check_same(text: str, what: str) -> None:
@@ -191,22 +191,22 @@ class GradientBuckets:
         self.buckets: list[tuple[np.ndarray, list]] = []
         current, size, dtype = [], 0, None
         for p in reversed(params):
-            nbytes = p.data.size * p.data.dtype.itemsize
-            if current and (size + nbytes > cap or p.data.dtype != dtype):
+            nbytes = p.array.size * p.array.dtype.itemsize
+            if current and (size + nbytes > cap or p.array.dtype != dtype):
                 self._close(current, dtype)
                 current, size = [], 0
             current.append(p)
-            size, dtype = size + nbytes, p.data.dtype
+            size, dtype = size + nbytes, p.array.dtype
         if current:
             self._close(current, dtype)
 
     def _close(self, params: list, dtype) -> None:
-        total = sum(p.data.size for p in params)
+        total = sum(p.array.size for p in params)
         buf = np.zeros(total, dtype)
         slots, offset = [], 0
         for p in params:
-            slots.append((p, offset, offset + p.data.size))
-            offset += p.data.size
+            slots.append((p, offset, offset + p.array.size))
+            offset += p.array.size
         self.buckets.append((buf, slots))
 
     def __len__(self) -> int:
@@ -226,12 +226,12 @@ class GradientBuckets:
                 if g is None:
                     buf[lo:hi] = 0
                 else:
-                    buf[lo:hi] = np.asarray(g.data).reshape(-1)
+                    buf[lo:hi] = np.asarray(g.array).reshape(-1)
             comm.Allreduce(MPI.IN_PLACE, buf, op=MPI.SUM)
             buf /= n
             for p, lo, hi in slots:
                 if p.grad is not None:
-                    p.grad.data[...] = buf[lo:hi].reshape(p.grad.data.shape)
+                    p.grad.array[...] = buf[lo:hi].reshape(p.grad.array.shape)
 
 
 def all_reduce_gradients(model, bucket_mb: float = 4.0) -> None:

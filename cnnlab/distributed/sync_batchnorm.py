@@ -85,13 +85,13 @@ class SyncBatchNorm(_BatchNorm):
             return super().forward(x)
         factor = 0.1 if self.momentum is None else self.momentum
         if self.track_running_stats:
-            self.num_batches_tracked.data += 1
+            self.num_batches_tracked.array += 1
             if self.momentum is None:
-                factor = 1.0 / float(self.num_batches_tracked.data)
+                factor = 1.0 / float(self.num_batches_tracked.array)
         out, ctx = SyncBatchNormFn.apply_with_ctx(x, self.weight, self.bias, eps=self.eps)
         if self.track_running_stats:
             mean, var, m = ctx[6], ctx[7], ctx[3]
-            rm, rv = self.running_mean.data, self.running_var.data
+            rm, rv = self.running_mean.array, self.running_var.array
             rm *= 1 - factor
             rm += (factor * mean).astype(rm.dtype)
             rv *= 1 - factor

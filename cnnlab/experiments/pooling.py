@@ -49,7 +49,7 @@ def _accuracy(model, x, y, batch: int = 500) -> float:
     correct = 0
     with no_grad():
         for i in range(0, len(x), batch):
-            logits = backend.to_numpy(model(cnnlab.tensor(x[i : i + batch])).data)
+            logits = backend.to_numpy(model(cnnlab.tensor(x[i : i + batch])).array)
             correct += int((logits.argmax(axis=1) == y[i : i + batch]).sum())
     return correct / len(x)
 

@@ -140,7 +140,7 @@ class UnitPercentiles:
                 h = nn.Sequential(*layers[:last])(cnnlab.tensor(x))
         finally:
             trainer.model.train(was)
-        u = backend.to_numpy(h.data)[:, self.unit]
+        u = backend.to_numpy(h.array)[:, self.unit]
         p15, p50, p85 = np.percentile(u, [15, 50, 85])
         row = {"step": trainer.step, "p15": p15, "p50": p50, "p85": p85}
         _append(Path(trainer.out_dir) / "percentiles.csv", row)
@@ -163,7 +163,7 @@ class GradNorms:
         for i, m in enumerate(layers):
             g = m.weight.grad
             row[f"layer{i + 1}"] = (
-                float(np.linalg.norm(backend.to_numpy(g.data if hasattr(g, "data") else g)))
+                float(np.linalg.norm(backend.to_numpy(g.array if hasattr(g, "array") else g)))
                 if g is not None
                 else float("nan")
             )
@@ -192,9 +192,11 @@ def layer_statistics(model: nn.Module, x: np.ndarray, y: np.ndarray) -> dict:
             loss = nn.CrossEntropyLoss()(logits, cnnlab.tensor(y))
             model.zero_grad()
             loss.backward()
-            act = [float(np.std(backend.to_numpy(o.data).astype(np.float64))) for o in outputs]
+            act = [float(np.std(backend.to_numpy(o.array).astype(np.float64))) for o in outputs]
             grad = [
-                float(np.std(backend.to_numpy(o.grad.data if hasattr(o.grad, "data") else o.grad)))
+                float(
+                    np.std(backend.to_numpy(o.grad.array if hasattr(o.grad, "array") else o.grad))
+                )
                 if o.grad is not None
                 else float("nan")
                 for o in outputs

@@ -266,7 +266,7 @@ def finetune_all_job(ctx, n, seed: int):
             probe_head(model, f, y[idx], C=k["probe_C"], steps=k["probe_steps"], seed=seed)
             te = frozen_features(ctx, size, "test")["head_input"][last].astype(np.float32)
             # the probe stage's accuracy on the same test images, from the cached features
-            logits = te @ np.asarray(model._fc.weight.data).T + np.asarray(model._fc.bias.data)
+            logits = te @ np.asarray(model._fc.weight.array).T + np.asarray(model._fc.bias.array)
             extra["lp_test_acc"] = float((logits.argmax(1) == yt).mean())
             lr, lr_body = k["all_lr"], k["all_lr"] * k["all_body_factor"]
         else:

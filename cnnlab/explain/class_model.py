@@ -113,7 +113,7 @@ def class_model(
                     f(xt)
                 score = unit_scores(store["out"], channel, layer)[0]
             (g,) = cnnlab.grad(score, [xt])
-            g = None if g is None else g.data  # the raw array
+            g = None if g is None else g.array  # the raw array
             g = np.roll(to_numpy(g), (-dy, -dx), axis=(2, 3))
             history.append(float(score.item()))
             x = x + lr * g / (np.abs(g).max() + 1e-12)

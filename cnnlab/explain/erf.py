@@ -72,7 +72,7 @@ def effective_receptive_field(
         r, q = out.shape[2] // 2, out.shape[3] // 2
         unit = out[:, :, r, q] if channel is None else out[:, channel, r, q]
         (g,) = cnnlab.grad(unit.sum(), [xt])
-        g = None if g is None else g.data  # the raw array
+        g = None if g is None else g.array  # the raw array
     g = np.zeros(x.shape, x.dtype) if g is None else to_numpy(g)
     mag = np.abs(g).sum(1).mean(0).astype(np.float32)
     rows, cols = np.flatnonzero(mag.sum(1) > 0), np.flatnonzero(mag.sum(0) > 0)

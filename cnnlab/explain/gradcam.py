@@ -67,7 +67,7 @@ def grad_cam(model, image, layer=None, target=None, normalize=None) -> Explanati
                 f"got {None if acts is None else acts.shape}"
             )
         (g,) = cnnlab.grad(score, [acts])
-        g = None if g is None else g.data  # the raw array
+        g = None if g is None else g.array  # the raw array
     a = acts.numpy()[0]
     g = np.zeros_like(a) if g is None else to_numpy(g)[0]
     weights = g.mean(axis=(1, 2))

@@ -61,7 +61,7 @@ def input_gradient(model, images, target=None, normalize=None, rules=None):
         t = pick_target(logits, target)
         score = logits.reshape(logits.shape[0], -1)[:, t].sum()
         (g,) = cnnlab.grad(score, [x])
-        g = None if g is None else g.data  # the raw array
+        g = None if g is None else g.array  # the raw array
     if g is None:
         g = np.zeros(x.shape, x.dtype)
     return to_numpy(g), t, logits.numpy().reshape(logits.shape[0], -1)

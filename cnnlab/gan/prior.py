@@ -103,10 +103,10 @@ def generator_class_model(
         with cnnlab.no_grad():
             x = images()
             s, logits = scores(x)
-    s = backend.to_numpy(s.data)
+    s = backend.to_numpy(s.array)
     probs = F.softmax(logits, dim=1).numpy()
     best = int(np.argmax(s))
-    pics = backend.to_numpy(x.data)
+    pics = backend.to_numpy(x.array)
     return Explanation(
         pics[best],
         pics[best].mean(0),
@@ -119,7 +119,7 @@ def generator_class_model(
             "images": pics,
             "scores": s.tolist(),
             "probabilities": probs[:, target].tolist() if layer is None else None,
-            "z": backend.to_numpy(z.data),
+            "z": backend.to_numpy(z.array),
             "steps": steps,
         },
     )

@@ -32,7 +32,7 @@ def generate(generator, z: np.ndarray, y=None, batch_size: int = 256) -> np.ndar
                     img = generator(zt, np.asarray(y)[i : i + batch_size])
                 else:
                     img = generator(zt)
-                out.append(backend.to_numpy(img.data))
+                out.append(backend.to_numpy(img.array))
     finally:
         generator.train(was_training)
     return np.concatenate(out) if out else np.zeros((0,), np.float32)

@@ -48,7 +48,7 @@ def grad_norm(module: nn.Module) -> float:
     total = 0.0
     for p in module.parameters():
         if p.grad is not None:
-            g = backend.to_numpy(p.grad.data).astype(np.float64)
+            g = backend.to_numpy(p.grad.array).astype(np.float64)
             total += float((g * g).sum())
     return math.sqrt(total)
 
@@ -57,16 +57,16 @@ def grad_norm(module: nn.Module) -> float:
 def _running_stats_kept(*modules: nn.Module):
     """Run forwards in training mode (batch statistics) without moving any batch-norm
     running statistics or counters: they are put back on exit."""
-    saved = [(b, b.data.copy()) for m in modules for b in m.buffers() if b is not None]
+    saved = [(b, b.array.copy()) for m in modules for b in m.buffers() if b is not None]
     try:
         yield
     finally:
         for b, value in saved:
-            b.data[...] = value
+            b.array[...] = value
 
 
 def _sigmoid_mean(logits) -> float:
-    z = backend.to_numpy(logits.data).astype(np.float64)
+    z = backend.to_numpy(logits.array).astype(np.float64)
     return float((1.0 / (1.0 + np.exp(-z))).mean())
 
 

@@ -246,7 +246,7 @@ class _SpreadMax:
                 groups=shape[1],
             )[:, :, : g.shape[2], : g.shape[3]]
         (gz,) = cnnlab.grad((y * Tensor(g)).sum(), [z])
-        gz = None if gz is None else gz.data  # the raw array
+        gz = None if gz is None else gz.array  # the raw array
         return (gz,)
 
 
@@ -291,7 +291,7 @@ def empirical_receptive_field(model, input_shape, layer=None, unit=None) -> dict
             override_backward(pool_ops.MaxPool2d, spread),
         ):
             (g,) = cnnlab.grad(score, [x])
-            g = None if g is None else g.data  # the raw array
+            g = None if g is None else g.array  # the raw array
     finally:
         model.float()
         model.train(was_training)

@@ -23,7 +23,7 @@ __all__ = ["load_weights", "save_weights"]
 
 def _as_numpy(value, key: str) -> np.ndarray:
     if isinstance(value, Tensor):
-        value = value.data
+        value = value.array
     elif hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor
         value = value.detach().cpu().numpy()
     arr = backend.to_numpy(value)

@@ -40,7 +40,7 @@ FORMAT = "cnnlab.save"
 def _leaf(value, name: str):
     """(host array, kind) for a savable leaf, else None."""
     if isinstance(value, Tensor):
-        return backend.to_numpy(value.data), "tensor"
+        return backend.to_numpy(value.array), "tensor"
     if hasattr(value, "detach") and hasattr(value, "cpu") and hasattr(value, "numpy"):
         return value.detach().cpu().numpy(), "tensor"  # a torch tensor
     if isinstance(value, np.ndarray) or (hasattr(value, "shape") and hasattr(value, "dtype")):

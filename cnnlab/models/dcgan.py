@@ -53,7 +53,7 @@ def _one_hot(y, num_classes: int, like):
     idx = np.asarray(y.numpy() if hasattr(y, "numpy") else y, dtype=np.int64).reshape(-1)
     if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
         raise ValueError(f"DCGAN: class labels must be in [0, {num_classes}), got {idx}")
-    return cnnlab.tensor(np.eye(num_classes, dtype=like.data.dtype)[idx])
+    return cnnlab.tensor(np.eye(num_classes, dtype=like.array.dtype)[idx])
 
 
 def _needs_labels(name: str, num_classes: int, y) -> None:

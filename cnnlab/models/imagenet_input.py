@@ -58,8 +58,8 @@ class ImageNetInput(nn.Module):
             nh, nw = int(self.size * h / w), self.size
         if (nh, nw) == (h, w):
             return x
-        rh = cnnlab.tensor(self._matrix(h, nh, x.data))
-        rw_t = cnnlab.tensor(self._matrix(w, nw, x.data, transpose=True))
+        rh = cnnlab.tensor(self._matrix(h, nh, x.array))
+        rw_t = cnnlab.tensor(self._matrix(w, nw, x.array, transpose=True))
         return (rh @ x) @ rw_t
 
     def extra_repr(self) -> str:

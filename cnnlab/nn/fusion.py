@@ -99,17 +99,17 @@ def fold_conv_bn(weight, bias, bn, dtype=None) -> tuple[np.ndarray, np.ndarray]:
     (default: the weight's).
 
     Shape: weight ``(O, C/groups, KH, KW)``, bias ``(O,)`` or None -> the same shapes."""
-    w = np.asarray(weight.data if isinstance(weight, Tensor) else weight)
-    mean = np.asarray(bn.running_mean.data, np.float64)
-    var = np.asarray(bn.running_var.data, np.float64)
+    w = np.asarray(weight.array if isinstance(weight, Tensor) else weight)
+    mean = np.asarray(bn.running_mean.array, np.float64)
+    var = np.asarray(bn.running_var.array, np.float64)
     s = 1.0 / np.sqrt(var + bn.eps)
     if bn.weight is not None:
-        s = s * np.asarray(bn.weight.data, np.float64)
+        s = s * np.asarray(bn.weight.array, np.float64)
     t = -mean * s
     if bn.bias is not None:
-        t = t + np.asarray(bn.bias.data, np.float64)
+        t = t + np.asarray(bn.bias.array, np.float64)
     if bias is not None:
-        t = t + s * np.asarray(bias.data if isinstance(bias, Tensor) else bias, np.float64)
+        t = t + s * np.asarray(bias.array if isinstance(bias, Tensor) else bias, np.float64)
     dtype = w.dtype if dtype is None else np.dtype(dtype)
     return (w.astype(np.float64) * s.reshape(-1, 1, 1, 1)).astype(dtype), t.astype(dtype)
 

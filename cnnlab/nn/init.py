@@ -1,6 +1,6 @@
 """Weight initialisation (PyTorch's ``torch.nn.init`` names and formulas).
 
-Every function fills ``tensor.data`` in place (a Tensor, Parameter or raw array), records no
+Every function fills ``tensor.array`` in place (a Tensor, Parameter or raw array), records no
 graph, and returns ``tensor``. Random draws come from :func:`cnnlab.backend.default_rng`, so
 ``cnnlab.manual_seed(s)`` makes initialisation reproducible.
 """
@@ -32,7 +32,7 @@ __all__ = [
 
 
 def _array(tensor):
-    return tensor.data if isinstance(tensor, Tensor) else tensor
+    return tensor.array if isinstance(tensor, Tensor) else tensor
 
 
 def _fill(tensor, values):

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from cnnlab import backend
+from cnnlab import backend, devices
 from cnnlab.autograd import Tensor
 from cnnlab.nn.parameter import Parameter
 from cnnlab.nn.state import StateDict, StateDictError
@@ -270,7 +270,7 @@ class Module(StateDict):
             if set_to_none or p.grad is None:
                 p.grad = None
             else:  # zeros, not grad * 0 (which keeps inf and nan as nan)
-                p.grad = backend.get_array_module(p.grad.data).zeros_like(p.grad.data)
+                p.grad = backend.get_array_module(p.grad.array).zeros_like(p.grad.array)
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
         """Call ``fn`` on every submodule (children first) and then on self."""
@@ -288,24 +288,20 @@ class Module(StateDict):
                 for t in store.values():
                     if t is None:
                         continue
-                    t.data = fn(t.data)
+                    t.array = fn(t.array)
                     if t.grad is not None:
-                        t.grad = fn(t.grad.data)
+                        t.grad = fn(t.grad.array)
         return self
 
-    def to(self, *args, dtype=None, device: str | None = None) -> Module:
-        """``to(np.float64)``, ``to('cuda')``, ``to('cpu')`` or ``to(device=..., dtype=...)``;
-        converts in place and returns self. Only floating tensors change dtype."""
-        for a in args:
-            if isinstance(a, str) and (a == "cpu" or a.startswith("cuda")):
-                device = a
-            else:
-                dtype = a
+    def to(self, *args, dtype=None, device=None, non_blocking: bool = False) -> Module:
+        """``to(np.float64)``, ``to('cuda')``, ``to(cnnlab.device('cpu'))``, ``to(device,
+        dtype)`` or ``to(device=..., dtype=...)``; converts in place and returns self. Only
+        floating tensors change dtype. ``non_blocking`` is accepted (copies are synchronous)."""
+        dtype, device = devices.split_to_args("Module.to", args, dtype, device)
         if dtype is not None:
-            dt = np.dtype(dtype)
-            if dt.kind != "f":
-                raise ValueError(f"Module.to: dtype must be floating, got {dt}")
-            self._convert(lambda a: a.astype(dt, copy=False) if a.dtype.kind == "f" else a)
+            if dtype.kind != "f":
+                raise ValueError(f"Module.to: dtype must be floating, got {dtype}")
+            self._convert(lambda a: a.astype(dtype, copy=False) if a.dtype.kind == "f" else a)
         if device is not None:
             self._convert(lambda a: backend.to_device(a, device))
         return self

@@ -12,7 +12,7 @@ class Parameter(Tensor):
 
     def __init__(self, data, requires_grad: bool = True) -> None:
         if isinstance(data, Tensor):
-            data = data.data
+            data = data.array
         super().__init__(data, requires_grad=requires_grad)
 
     def __repr__(self) -> str:

@@ -47,10 +47,10 @@ class StateDict:
             destination = OrderedDict()
         for name, t in self._parameters.items():
             if t is not None:
-                destination[prefix + name] = t if keep_vars else backend.to_numpy(t.data).copy()
+                destination[prefix + name] = t if keep_vars else backend.to_numpy(t.array).copy()
         for name, t in self._buffers.items():
             if t is not None and name not in self._non_persistent_buffers:
-                destination[prefix + name] = t if keep_vars else backend.to_numpy(t.data).copy()
+                destination[prefix + name] = t if keep_vars else backend.to_numpy(t.array).copy()
         for name, m in self._modules.items():
             if m is not None:
                 m.state_dict(destination, prefix + name + ".", keep_vars)
@@ -92,6 +92,6 @@ class StateDict:
             )
         for k, a in arrays.items():
             t = own[k]
-            xp = backend.get_array_module(t.data)
-            t.data[...] = xp.asarray(a.astype(t.data.dtype, copy=False))
+            xp = backend.get_array_module(t.array)
+            t.array[...] = xp.asarray(a.astype(t.array.dtype, copy=False))
         return IncompatibleKeys(missing, unexpected)

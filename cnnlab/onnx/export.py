@@ -69,7 +69,7 @@ class GraphBuilder:
             return ""
         if self.is_value(x):
             return self.values[id(x)]
-        arr = x.data if isinstance(x, Tensor) else x
+        arr = x.array if isinstance(x, Tensor) else x
         key = id(arr)
         if key in self._const_ids:
             return self._const_ids[key]
@@ -113,7 +113,7 @@ def _param_names(model) -> dict:
     names = {}
     for prefix_fn in (model.named_parameters, model.named_buffers):
         for n, t in prefix_fn():
-            names.setdefault(id(t.data), n)
+            names.setdefault(id(t.array), n)
     return names
 
 

@@ -77,7 +77,7 @@ class BatchNorm(nn.BatchNorm2d):
 
 def _set(param, value) -> None:
     """Give ``param`` its own writable copy (ONNX's arrays are read-only views of the file)."""
-    param.data = np.array(value, copy=True, order="C")
+    param.array = np.array(value, copy=True, order="C")
 
 
 def _conv(n: Node):

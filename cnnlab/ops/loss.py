@@ -130,7 +130,7 @@ class NLLLoss(Function):
 
 
 def _array(t):
-    return t.data if isinstance(t, Tensor) else t
+    return t.array if isinstance(t, Tensor) else t
 
 
 def _check_class_target(name, input, target, weight, ignore_index, reduction):

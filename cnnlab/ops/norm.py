@@ -81,7 +81,7 @@ class BatchNorm(Function):
 
 
 def _array(t):
-    return t.data if isinstance(t, Tensor) else t
+    return t.array if isinstance(t, Tensor) else t
 
 
 def batch_norm(
@@ -97,7 +97,7 @@ def batch_norm(
     """Batch normalisation over dim 1 (PyTorch's ``F.batch_norm``).
 
     ``running_mean``/``running_var`` are arrays or Tensors (never differentiated). In training
-    they are updated *in place* (their ``.data``) as ``(1 - momentum) * old + momentum *
+    they are updated *in place* (their ``.array``) as ``(1 - momentum) * old + momentum *
     batch``, with the unbiased batch variance; they may be None in training. In eval they
     normalise the input. For a cumulative average pass ``momentum = 1 / num_batches``.
 

@@ -97,22 +97,22 @@ class Adam(Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                xp = backend.get_array_module(p.data)
-                g = -p.grad.data if group["maximize"] else p.grad.data
+                xp = backend.get_array_module(p.array)
+                g = -p.grad.array if group["maximize"] else p.grad.array
                 state = self.state.setdefault(p, {})
                 if not state:
                     state["step"] = 0.0
-                    state["exp_avg"] = xp.zeros_like(p.data)
-                    state["exp_avg_sq"] = xp.zeros_like(p.data)
+                    state["exp_avg"] = xp.zeros_like(p.array)
+                    state["exp_avg_sq"] = xp.zeros_like(p.array)
                     if group["amsgrad"]:
-                        state["max_exp_avg_sq"] = xp.zeros_like(p.data)
+                        state["max_exp_avg_sq"] = xp.zeros_like(p.array)
                 state["step"] += 1.0
                 step = state["step"]
                 if weight_decay != 0:
                     if group["decoupled_weight_decay"]:
-                        p.data *= 1 - lr * weight_decay
+                        p.array *= 1 - lr * weight_decay
                     else:
-                        g = g + weight_decay * p.data
+                        g = g + weight_decay * p.array
                 exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
                 _lerp_(exp_avg, g, 1 - beta1)
                 exp_avg_sq *= beta2
@@ -125,7 +125,7 @@ class Adam(Optimizer):
                 else:
                     v = exp_avg_sq
                 denom = xp.sqrt(v) / bias_correction2_sqrt + eps
-                p.data += -step_size * exp_avg / denom
+                p.array += -step_size * exp_avg / denom
         return loss
 
 

@@ -14,7 +14,7 @@ __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 
 def _grads(parameters) -> list:
     params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
-    return [p.grad.data for p in params if p.grad is not None]  # arrays, changed in place
+    return [p.grad.array for p in params if p.grad is not None]  # arrays, changed in place
 
 
 def _vector_norm(x, norm_type: float):

@@ -2,7 +2,7 @@
 
 An optimiser holds a list of *parameter groups*, each a dict with ``'params'`` (a list of
 Tensors) and its hyperparameters (``'lr'``, ...); keys a group leaves out are filled from the
-optimiser's defaults. ``step()`` updates ``p.data`` in place from ``p.grad`` with no graph and
+optimiser's defaults. ``step()`` updates ``p.array`` in place from ``p.grad`` with no graph and
 skips parameters whose ``grad`` is None, as in PyTorch.
 
 ``state_dict()`` follows PyTorch's layout, with parameters replaced by their index in the
@@ -100,10 +100,10 @@ class Optimizer:
                     continue
                 if set_to_none:
                     p.grad = None
-                elif getattr(getattr(p.grad.data, "flags", None), "writeable", True):
-                    p.grad.data[...] = 0
+                elif getattr(getattr(p.grad.array, "flags", None), "writeable", True):
+                    p.grad.array[...] = 0
                 else:
-                    p.grad = backend.get_array_module(p.grad.data).zeros_like(p.grad.data)
+                    p.grad = backend.get_array_module(p.grad.array).zeros_like(p.grad.array)
 
     def step(self, closure=None):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -202,7 +202,7 @@ def _import(value, p: Tensor, key: str, name: str, index):
             f"{name}.load_state_dict: state '{key}' of parameter {index} has shape "
             f"{tuple(value.shape)} but the parameter has shape {tuple(p.shape)}"
         )
-    xp = backend.get_array_module(p.data)
+    xp = backend.get_array_module(p.array)
     return xp.array(value, dtype=p.dtype, copy=True)
 
 

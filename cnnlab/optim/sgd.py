@@ -83,9 +83,9 @@ class SGD(Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                g = -p.grad.data if group["maximize"] else p.grad.data
+                g = -p.grad.array if group["maximize"] else p.grad.array
                 if weight_decay != 0:
-                    g = g + weight_decay * p.data
+                    g = g + weight_decay * p.array
                 if momentum != 0:
                     state = self.state.setdefault(p, {})
                     buf = state.get("momentum_buffer")
@@ -98,5 +98,5 @@ class SGD(Optimizer):
                         else:
                             buf += (1 - dampening) * g
                     g = g + momentum * buf if group["nesterov"] else buf
-                p.data -= lr * g
+                p.array -= lr * g
         return loss

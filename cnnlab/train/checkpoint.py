@@ -62,8 +62,8 @@ def _is_array(v) -> bool:
 
 def _encode(value, key: str, tensors: dict):
     """JSON-able skeleton of ``value``; arrays go to ``tensors`` under dotted keys."""
-    if hasattr(value, "data") and _is_array(getattr(value, "data", None)):  # a Tensor
-        value = value.data
+    if _is_array(getattr(value, "array", None)):  # a Tensor
+        value = value.array
     if _is_array(value):
         tensors[key] = np.array(backend.to_numpy(value), order="C")  # keeps 0-d shapes
         return {"__tensor__": key}

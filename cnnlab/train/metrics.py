@@ -19,7 +19,7 @@ __all__ = [
 
 
 def _host(a) -> np.ndarray:
-    return backend.to_numpy(getattr(a, "data", a))
+    return backend.to_numpy(getattr(a, "array", a))
 
 
 def _labels(pred) -> np.ndarray:

@@ -239,7 +239,7 @@ def predict_probs(info, batch: np.ndarray) -> np.ndarray:
         mean, std = (np.asarray(v, np.float32).reshape(1, -1, 1, 1) for v in info.normalize)
         batch = (batch - mean) / std
     with cnnlab.no_grad():
-        logits = backend.to_numpy(info.model(cnnlab.tensor(batch.astype(np.float32))).data)
+        logits = backend.to_numpy(info.model(cnnlab.tensor(batch.astype(np.float32))).array)
     z = logits - logits.max(axis=1, keepdims=True)
     return np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
 

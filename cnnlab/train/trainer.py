@@ -105,7 +105,7 @@ def evaluate(
                 logits = model(x)
                 if loss_fn is not None:
                     loss_avg.update(float(loss_fn(logits, y).item()), len(y))
-                out, t = backend.to_numpy(logits.data), backend.to_numpy(y.data)
+                out, t = backend.to_numpy(logits.array), backend.to_numpy(y.array)
                 correct += int((out.argmax(axis=1) == t).sum())
                 n += len(t)
                 if return_outputs:
@@ -290,8 +290,8 @@ class Trainer:
                 self.scheduler.step()
             n = len(y)
             seen += n
-            pred = backend.to_numpy(logits.data).argmax(axis=1)
-            batch_acc = float((pred == backend.to_numpy(y.data)).mean())
+            pred = backend.to_numpy(logits.array).argmax(axis=1)
+            batch_acc = float((pred == backend.to_numpy(y.array)).mean())
             loss_avg.update(value, n)
             acc_avg.update(batch_acc, n)
             self._call("on_step", {"loss": value, "acc": batch_acc, "n": n})

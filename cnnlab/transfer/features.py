@@ -47,7 +47,7 @@ def _hooks(model, layers):
             head = named[head_name(model)]
 
             def pre(module, inputs, key=None):
-                kept[key] = inputs[0].data.reshape(len(inputs[0].data), -1)
+                kept[key] = inputs[0].array.reshape(len(inputs[0].array), -1)
 
             handles.append(head.register_forward_pre_hook(pre))
             continue
@@ -59,7 +59,7 @@ def _hooks(model, layers):
             )
 
         def post(module, inputs, output, key=layer):
-            kept[key] = output.data.reshape(len(output.data), -1)
+            kept[key] = output.array.reshape(len(output.array), -1)
 
         handles.append(named[layer].register_forward_hook(post))
     return kept, handles

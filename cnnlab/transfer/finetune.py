@@ -83,7 +83,7 @@ def fit(
             batch_loss.backward()
             opt.step()
             sched.step()
-            loss, done = float(batch_loss.data), done + 1
+            loss, done = float(batch_loss.array), done + 1
             if done >= steps:
                 break
     model.eval()
@@ -104,6 +104,6 @@ def accuracy(model, images: np.ndarray, labels: np.ndarray, batch_size: int = 25
     with cnnlab.no_grad():
         for s in range(0, len(images), batch_size):
             out = _forward(model, np.asarray(images[s : s + batch_size], np.float32), call)
-            pred = backend.to_numpy(out.data).argmax(axis=1)
+            pred = backend.to_numpy(out.array).argmax(axis=1)
             right += int((pred == np.asarray(labels[s : s + batch_size])).sum())
     return right / max(1, len(images))

@@ -42,12 +42,12 @@ def probe_head(
 
     name = head_name(model) if head is None else head
     layer = dict(model.named_modules()).get(name)
-    if layer is None or not hasattr(layer, "weight") or layer.weight.data.ndim != 2:
+    if layer is None or not hasattr(layer, "weight") or layer.weight.array.ndim != 2:
         raise ValueError(
             f"probe_head: model {type(model).__name__} has no Linear layer named {name!r}"
         )
     f = np.asarray(features, np.float32)
-    k, d = layer.weight.data.shape
+    k, d = layer.weight.array.shape
     if f.ndim != 2 or f.shape[1] != d:
         raise ValueError(
             f"probe_head: features must be (N, {d}) (the inputs of {name}), got {f.shape}"
@@ -56,7 +56,7 @@ def probe_head(
         raise ValueError(f"probe_head: labels go up to {int(np.max(labels))}, {name} has {k}")
     scale = float(np.linalg.norm(f, axis=1).mean()) or 1.0
     r = linear_probe(f / scale, labels, C=C, steps=steps, normalize=None, num_classes=k, seed=seed)
-    layer.weight.data[...] = r["weight"] / scale
+    layer.weight.array[...] = r["weight"] / scale
     if getattr(layer, "bias", None) is not None:
-        layer.bias.data[...] = r["bias"]
+        layer.bias.array[...] = r["bias"]
     return {**r, "scale": scale}

@@ -77,8 +77,8 @@ def linear_probe(
     xs = prepare(x)
     cnnlab.manual_seed(seed)
     head = nn.Linear(x.shape[1], k)
-    head.weight.data[...] = 0.0  # the objective is convex: start at the origin, as lbfgs
-    head.bias.data[...] = 0.0
+    head.weight.array[...] = 0.0  # the objective is convex: start at the origin, as lbfgs
+    head.bias.array[...] = 0.0
     opt = optim.Adam(
         [
             {"params": [head.weight], "weight_decay": 1.0 / (C * len(x))},
@@ -99,8 +99,8 @@ def linear_probe(
         batch_loss.backward()
         opt.step()
         sched.step()
-        loss = float(batch_loss.data)
-    w, b = np.array(head.weight.data), np.array(head.bias.data)
+        loss = float(batch_loss.array)
+    w, b = np.array(head.weight.array), np.array(head.bias.array)
 
     def accuracy(f, labels):
         pred = (prepare(f) @ w.T + b).argmax(axis=1)

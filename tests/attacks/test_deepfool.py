@@ -18,8 +18,8 @@ def linear_model(seed=0, classes=4, d=16):
 
 def nearest_boundary(model, x, norm):
     """Distance from each x to the nearest decision boundary of a linear classifier (loop)."""
-    W = np.asarray(model[1].weight.data)
-    b = np.asarray(model[1].bias.data)
+    W = np.asarray(model[1].weight.array)
+    b = np.asarray(model[1].bias.array)
     out = []
     for xi in x.reshape(len(x), -1):
         f = W @ xi + b

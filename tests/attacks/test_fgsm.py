@@ -26,8 +26,8 @@ def torch_twin(model):
     conv, lin = model[0], model[4]
     with torch.no_grad():
         for tl, cl in ((twin[0], conv), (twin[4], lin)):
-            tl.weight.copy_(torch.from_numpy(np.asarray(cl.weight.data, np.float64)))
-            tl.bias.copy_(torch.from_numpy(np.asarray(cl.bias.data, np.float64)))
+            tl.weight.copy_(torch.from_numpy(np.asarray(cl.weight.array, np.float64)))
+            tl.bias.copy_(torch.from_numpy(np.asarray(cl.bias.array, np.float64)))
     return twin.eval()
 
 

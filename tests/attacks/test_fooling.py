@@ -38,7 +38,7 @@ def test_failure_is_reported():
     from cnnlab import nn
 
     model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3)).eval()
-    model[1].weight.data[...] = 0.0  # constant output: 1/3 for every class, forever
+    model[1].weight.array[...] = 0.0  # constant output: 1/3 for every class, forever
     r = fooling_images(model, (1, 2, 2), method="gradient", steps=3)
     assert not r.success.any() and r.success_rate == 0.0
     r = fooling_images(model, (1, 2, 2), method="evolution", steps=2, popsize=4)

@@ -36,8 +36,8 @@ def pixel_sensitive_model():
     m = nn.Sequential(nn.Flatten(), nn.Linear(64, 2)).eval()
     w = np.zeros((2, 64), np.float32)
     w[1, 5 * 8 + 6] = 10.0
-    m[1].weight.data[...] = w
-    m[1].bias.data[...] = np.array([5.0, 0.0], np.float32)
+    m[1].weight.array[...] = w
+    m[1].bias.array[...] = np.array([5.0, 0.0], np.float32)
     return m
 
 

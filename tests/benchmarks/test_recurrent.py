@@ -14,6 +14,6 @@ def test_pairs_agree_and_a_changed_pair_is_refused(kind):
     x = np.random.default_rng(0).standard_normal((4, 3, 6)).astype(np.float32)
     ours, theirs = _pair(kind, 6, 8)
     _check(kind, *_runs(ours, theirs, x, backward=True))
-    ours.weight_hh_l0.data[0, 0] += 1.0
+    ours.weight_hh_l0.array[0, 0] += 1.0
     with pytest.raises(SystemExit, match="disagree"):
         _check(kind, *_runs(ours, theirs, x, backward=True))

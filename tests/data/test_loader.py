@@ -30,7 +30,7 @@ class SlowPath(Dataset):
 
 
 def collect(loader):
-    return [(x.data.copy(), y.data.copy()) for x, y in loader]
+    return [(x.array.copy(), y.array.copy()) for x, y in loader]
 
 
 @pytest.mark.parametrize("prefetch, workers", [(0, 0), (2, 0), (3, 2)])
@@ -94,7 +94,7 @@ def test_state_round_trip_resumes_exactly(prefetch):
     resumed = DataLoader(ds, batch_size=4, shuffle=True, seed=999, prefetch=prefetch)
     resumed.load_state_dict(state)
     rest = collect(resumed)
-    got = [(x.data, y.data) for x, y in first] + rest
+    got = [(x.array, y.array) for x, y in first] + rest
     for (xa, ya), (xb, yb) in zip(full[6:], got, strict=True):
         np.testing.assert_array_equal(xa, xb)
         np.testing.assert_array_equal(ya, yb)
@@ -130,9 +130,9 @@ def test_abandoned_iterator_stops_its_threads():
 def test_per_item_path_collate_and_custom_collate():
     x, y = next(iter(DataLoader(SlowPath(5), batch_size=3)))
     assert x.shape == (3, 1, 2, 2) and y.dtype == np.int64
-    np.testing.assert_array_equal(y.data, [0, 1, 2])
+    np.testing.assert_array_equal(y.array, [0, 1, 2])
     loader = DataLoader(SlowPath(5), batch_size=2, collate_fn=lambda s: (np.array([len(s)]),))
-    assert [b[0].data.item() for b in loader] == [2, 2, 1]
+    assert [b[0].array.item() for b in loader] == [2, 2, 1]
 
 
 def test_tensor_dataset_and_subset_fast_paths():
@@ -141,7 +141,7 @@ def test_tensor_dataset_and_subset_fast_paths():
     assert [b[0].shape for b in batches] == [(4, 2), (4, 2), (2, 2)]
     sub = Subset(array_dataset(), [3, 1, 4])
     ((x, y),) = DataLoader(sub, batch_size=3)
-    np.testing.assert_array_equal(y.data, [3, 1, 4])
+    np.testing.assert_array_equal(y.array, [3, 1, 4])
 
 
 def test_loader_rejects_batch_size_zero():

@@ -14,8 +14,8 @@ def _pair(c, dtype=np.float64):
     bn = nn.BatchNorm2d(c, dtype=dtype)
     sync = convert_sync_batchnorm(nn.BatchNorm2d(c, dtype=dtype))
     for m in (bn, sync):
-        m.weight.data[:] = np.linspace(0.5, 2.0, c)
-        m.bias.data[:] = np.linspace(-1.0, 1.0, c)
+        m.weight.array[:] = np.linspace(0.5, 2.0, c)
+        m.bias.array[:] = np.linspace(-1.0, 1.0, c)
     return bn, sync
 
 
@@ -39,7 +39,7 @@ def test_one_rank_matches_batchnorm_forward_backward_and_running_stats(shape):
 def test_eval_mode_uses_the_running_statistics():
     bn, sync = _pair(3)
     for m in (bn, sync):
-        m.running_mean.data[:] = [0.1, 0.2, 0.3]
+        m.running_mean.array[:] = [0.1, 0.2, 0.3]
         m.eval()
     x = cnnlab.tensor(np.random.default_rng(1).normal(size=(2, 3, 4, 4)))
     np.testing.assert_allclose(sync(x).numpy(), bn(x).numpy())

@@ -42,7 +42,7 @@ def test_layer_statistics_gradient_std_matches_a_manual_backward():
     loss.backward()
     assert s["act_std"][0] == pytest.approx(float(h1.numpy().std()), rel=1e-5)
     assert s["grad_std"][0] == pytest.approx(
-        float(np.std(np.asarray(getattr(h1.grad, "data", h1.grad)))), rel=1e-5
+        float(np.std(np.asarray(getattr(h1.grad, "array", h1.grad)))), rel=1e-5
     )
 
 

@@ -13,7 +13,7 @@ def test_activations_are_the_layer_output():
     pad = conv.padding[0]
     xp = np.pad(x[0].astype(np.float64), pad)
     windows = np.lib.stride_tricks.sliding_window_view(xp, (5, 5))  # (28, 28, 5, 5)
-    w, bias = conv.weight.data[:, 0].astype(np.float64), conv.bias.data.astype(np.float64)
+    w, bias = conv.weight.array[:, 0].astype(np.float64), conv.bias.array.astype(np.float64)
     ref = np.maximum(np.einsum("ijkl,ckl->cij", windows, w) + bias[:, None, None], 0)
     np.testing.assert_allclose(a, ref, rtol=1e-4, atol=1e-5)
     grid = activation_grid(a)
@@ -24,8 +24,8 @@ def test_top_k_finds_the_images_that_excite_a_channel():
     model = nn.Sequential(nn.Conv2d(1, 2, 3))
     w = np.zeros((2, 1, 3, 3), np.float32)
     w[1, 0, 1, :] = 1.0  # channel 1 detects horizontal bars
-    model[0].weight.data[...] = w
-    model[0].bias.data[...] = 0
+    model[0].weight.array[...] = w
+    model[0].bias.array[...] = 0
     rng = np.random.default_rng(0)
     data = rng.random((40, 1, 12, 12), dtype=np.float32) * 0.3
     for i, strength in [(7, 3.0), (23, 2.0), (31, 1.5)]:

@@ -11,8 +11,8 @@ def _quadrant_model(quadrant):
     w = np.zeros((2, 16, 16), np.float32)
     r, c = quadrant
     w[1, r * 8 : r * 8 + 8, c * 8 : c * 8 + 8] = 1.0
-    model[1].weight.data[...] = w.reshape(2, -1)
-    model[1].bias.data[...] = 0
+    model[1].weight.array[...] = w.reshape(2, -1)
+    model[1].bias.array[...] = 0
     return model
 
 

@@ -133,7 +133,7 @@ def test_a_nan_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, data)
     good = {k: v.copy() for k, v in pair.state_dict().items()}
     trainer.epochs = 3
     w = pair.discriminator.main[0].weight
-    w.data[...] = np.nan
+    w.array[...] = np.nan
     trainer.fit()
     assert trainer.stopped is not None and "non-finite" in trainer.stopped
     assert trainer.epoch == 1 and any(w["check"] == "nan" for w in trainer.monitor.warnings)

@@ -147,7 +147,7 @@ def _step(kern, model, x, y):
         x.grad = None
         loss = F.cross_entropy(model(x), y)
         loss.backward()
-        return loss.item(), x.grad.data.copy(), [p.grad.data.copy() for p in model.parameters()]
+        return loss.item(), x.grad.array.copy(), [p.grad.array.copy() for p in model.parameters()]
 
 
 @pytest.mark.parametrize("groups", [1, 16])
@@ -172,10 +172,10 @@ def test_results_are_blocked_inside_and_nchw_when_read():
         assert layout.is_blocked(h._data)  # handed on in the blocked layout
         assert h.shape == (2, 16, 8, 8) and h.dtype == np.float32
         assert layout.is_blocked(h._data)  # shape and dtype do not convert it
-        data = h.data
+        data = h.array
         assert type(data) is np.ndarray and not layout.is_blocked(h._data)
     with cnnlab.set_kernels("numpy"):
-        ref = F.relu(bn(conv(x))).data
+        ref = F.relu(bn(conv(x))).array
     np.testing.assert_allclose(data, ref, rtol=1e-4, atol=1e-5)
 
 
@@ -185,9 +185,9 @@ def test_in_place_change_of_a_blocked_result_is_seen_by_the_next_op():
     with cnnlab.no_grad():
         with cnnlab.set_kernels("onednn"):
             h = conv1(x)
-            h.mul_(0.0)  # reads .data: the NCHW copy is the only one left
-            out = conv2(h).data
-    expected = np.broadcast_to(conv2.bias.data.reshape(1, 16, 1, 1), out.shape)
+            h.mul_(0.0)  # reads .array: the NCHW copy is the only one left
+            out = conv2(h).array
+    expected = np.broadcast_to(conv2.bias.array.reshape(1, 16, 1, 1), out.shape)
     np.testing.assert_allclose(out, expected, atol=1e-6)
 
 
@@ -207,7 +207,7 @@ def test_a_replacement_backward_sees_plain_arrays():
         x = cnnlab.tensor(_rand(1, 3, 8, 8), requires_grad=True)
         with cnnlab.set_kernels(kern), cnnlab.override_backward(ReLU, guided):
             conv2(F.relu(conv1(x))).sum().backward()
-        grads[kern] = x.grad.data
+        grads[kern] = x.grad.array
     assert all(c is np.ndarray and g is np.ndarray for c, g in seen)
     np.testing.assert_allclose(grads["onednn"], grads["numpy"], rtol=1e-3, atol=1e-4)
 

@@ -18,7 +18,7 @@ from cnnlab.nn import Module
 
 def _as_tensor(a, requires_grad: bool) -> cnnlab.Tensor:
     if isinstance(a, cnnlab.Tensor):
-        return cnnlab.tensor(a.data, requires_grad=requires_grad and a.dtype.kind == "f")
+        return cnnlab.tensor(a.array, requires_grad=requires_grad and a.dtype.kind == "f")
     a = np.asarray(a)
     return cnnlab.tensor(a, requires_grad=requires_grad and a.dtype.kind == "f")
 
@@ -96,10 +96,10 @@ def run_layer_test(
                 continue
             assert p.grad is not None, f"{name}: parameter {pname} got no gradient"
             assert p.grad.shape == p.shape and np.all(np.isfinite(p.grad)), pname
-            before = p.data.copy()
+            before = p.array.copy()
             with cnnlab.no_grad():
-                p.data -= lr * p.grad
-            assert not np.array_equal(before, p.data), f"{name}: SGD step left {pname} unchanged"
+                p.array -= lr * p.grad
+            assert not np.array_equal(before, p.array), f"{name}: SGD step left {pname} unchanged"
         if not params:
             assert float_in.grad is not None, f"{name}: no gradient reached the input"
             assert float_in.grad.shape == float_in.shape

@@ -28,7 +28,9 @@ def _steps(model, opt, n=3):
 
 
 def _snapshot(model):
-    return {k: np.array(v.data if hasattr(v, "data") else v) for k, v in model.state_dict().items()}
+    return {
+        k: np.array(v.array if hasattr(v, "array") else v) for k, v in model.state_dict().items()
+    }
 
 
 @pytest.mark.parametrize("make_opt", [

@@ -19,11 +19,11 @@ def _randomise_bn(model, seed=0):
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
             c = m.num_features
-            m.running_mean.data[...] = rng.standard_normal(c)
-            m.running_var.data[...] = rng.uniform(0.3, 3.0, c)
+            m.running_mean.array[...] = rng.standard_normal(c)
+            m.running_var.array[...] = rng.uniform(0.3, 3.0, c)
             if m.weight is not None:
-                m.weight.data[...] = rng.standard_normal(c)
-                m.bias.data[...] = rng.standard_normal(c)
+                m.weight.array[...] = rng.standard_normal(c)
+                m.bias.array[...] = rng.standard_normal(c)
     return model.eval()
 
 
@@ -138,7 +138,7 @@ def test_not_folded_for_a_subclass_with_its_own_forward(monkeypatch):
 def test_folded_weights_follow_changed_parameters():
     model, x = _pair()
     before, _ = _both(model, x)
-    model[1].running_mean.data += 1.0  # e.g. a further training epoch
+    model[1].running_mean.array += 1.0  # e.g. a further training epoch
     after, plain = _both(model, x)
     assert not np.allclose(before, after)
     np.testing.assert_allclose(after, plain, rtol=1e-5, atol=1e-5)
@@ -184,7 +184,7 @@ def test_folded_weights_match_pytorchs_fuse_conv_bn_eval():
         tconv.weight.copy_(torch.from_numpy(conv.weight.numpy()))
         tconv.bias.copy_(torch.from_numpy(conv.bias.numpy()))
         for name in ("weight", "bias", "running_mean", "running_var"):
-            getattr(tbn, name).copy_(torch.from_numpy(np.asarray(getattr(bn, name).data)))
+            getattr(tbn, name).copy_(torch.from_numpy(np.asarray(getattr(bn, name).array)))
     tfused = fuse_conv_bn_eval(tconv.eval(), tbn.eval())
     w, b = fusion.fold_conv_bn(conv.weight, conv.bias, bn)
     np.testing.assert_allclose(w, tfused.weight.detach().numpy(), rtol=1e-6, atol=1e-6)

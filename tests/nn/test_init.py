@@ -47,36 +47,36 @@ def test_distribution_std(fn, expected_std):
     w = _param(128, 64, 3, 3)  # 73,728 samples: std within ~1%
     assert fn(w) is w
     assert w.dtype == np.float32
-    assert w.data.std() == pytest.approx(expected_std, rel=0.03)
+    assert w.array.std() == pytest.approx(expected_std, rel=0.03)
 
 
 def test_uniform_bounds_and_kaiming_mean():
     w = init.kaiming_uniform_(_param(256, 100))
     bound = math.sqrt(2) * math.sqrt(3 / 100)
-    assert np.abs(w.data).max() <= bound and np.abs(w.data).max() > 0.95 * bound
+    assert np.abs(w.array).max() <= bound and np.abs(w.array).max() > 0.95 * bound
     w = init.kaiming_normal_(_param(512, 512))
-    assert abs(w.data.mean()) < 0.01 * w.data.std()
+    assert abs(w.array.mean()) < 0.01 * w.array.std()
 
 
 def test_manual_seed_makes_init_repeat_and_unseeded_draws_differ():
     cnnlab.manual_seed(3)
-    a = init.kaiming_normal_(_param(8, 4)).data.copy()
+    a = init.kaiming_normal_(_param(8, 4)).array.copy()
     cnnlab.manual_seed(3)
-    b = init.kaiming_normal_(_param(8, 4)).data.copy()
-    c = init.kaiming_normal_(_param(8, 4)).data.copy()
+    b = init.kaiming_normal_(_param(8, 4)).array.copy()
+    c = init.kaiming_normal_(_param(8, 4)).array.copy()
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(b, c)
 
 
 def test_constant_fills_in_place_without_graph():
     w = _param(3, 2)
-    arr = w.data
+    arr = w.array
     init.ones_(w)
-    assert w.data is arr and np.all(arr == 1)
+    assert w.array is arr and np.all(arr == 1)
     init.constant_(w, 0.25)
-    assert np.all(w.data == 0.25)
+    assert np.all(w.array == 0.25)
     init.zeros_(w)
-    assert np.all(w.data == 0) and w.grad is None and w.is_leaf
+    assert np.all(w.array == 0) and w.grad is None and w.is_leaf
     raw = np.empty((4, 4), np.float64)  # raw arrays work too
     init.normal_(raw)
     assert raw.std() > 0

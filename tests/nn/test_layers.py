@@ -134,19 +134,19 @@ def test_default_init_has_torchs_statistics(name):
 def test_default_init_bounds_and_other_layers():
     lin = nn.Linear(784, 512)
     bound = 1 / np.sqrt(784)  # kaiming_uniform_(a=sqrt(5)): gain sqrt(1/3) * sqrt(3/fan_in)
-    assert lin.weight.data.std() == pytest.approx(bound / np.sqrt(3), rel=0.01)  # 0.0206
+    assert lin.weight.array.std() == pytest.approx(bound / np.sqrt(3), rel=0.01)  # 0.0206
     assert np.abs(lin.bias.numpy()).max() <= bound and lin.bias.numpy().std() > 0.5 * bound
     assert nn.Linear(500, 300, dtype=np.float64).weight.dtype == np.float64
     bn = nn.BatchNorm2d(3)
-    assert np.all(bn.weight.data == 1) and np.all(bn.bias.data == 0)
+    assert np.all(bn.weight.array == 1) and np.all(bn.bias.array == 0)
     assert bn.num_batches_tracked.dtype == np.int64 and bn.num_batches_tracked.shape == ()
 
 
 def test_conv_and_linear_seeded():
     cnnlab.manual_seed(7)
-    a = nn.Conv2d(2, 3, 3).weight.data.copy()
+    a = nn.Conv2d(2, 3, 3).weight.array.copy()
     cnnlab.manual_seed(7)
-    np.testing.assert_array_equal(nn.Conv2d(2, 3, 3).weight.data, a)
+    np.testing.assert_array_equal(nn.Conv2d(2, 3, 3).weight.array, a)
 
 
 # ------------------------------------------------------------------- bad input shapes
@@ -309,7 +309,7 @@ def test_double_converts_parameters_and_buffers_and_matches_float32_output():
     assert all(p.dtype == np.float64 for p in model.parameters())
     assert model[1].running_mean.dtype == np.float64
     assert model[1].num_batches_tracked.dtype == np.int64
-    model[1].num_batches_tracked.data[...] = 0
+    model[1].num_batches_tracked.array[...] = 0
     y64 = model(cnnlab.tensor(x))
     assert y64.dtype == np.float64
     np.testing.assert_allclose(y64.numpy(), y32, rtol=1e-4, atol=1e-4)

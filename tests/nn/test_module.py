@@ -112,25 +112,25 @@ def test_state_dict_copies_and_order():
     assert list(sd) == ["scale", "a.weight", "a.bias", "a.count", "b.weight", "b.bias", "b.count"]
     assert all(isinstance(v, np.ndarray) for v in sd.values())
     sd["a.weight"][:] = 99  # a copy: the model is unchanged
-    assert net.a.weight.data[0] == 1
+    assert net.a.weight.array[0] == 1
     assert net.state_dict(keep_vars=True)["a.weight"] is net.a.weight
 
 
 def test_load_state_dict_in_place_and_cast():
     src, dst = Net(), Net()
-    src.a.weight.data[:] = [4, 5, 6]
-    src.a.count.data[...] = 7
+    src.a.weight.array[:] = [4, 5, 6]
+    src.a.count.array[...] = 7
     sd = src.state_dict()
     sd["b.bias"] = sd["b.bias"].astype(np.float64) + 1.5  # cast to the parameter's dtype
     sd["scale"] = cnnlab.tensor(np.array([2.0], np.float32))  # Tensors are fine too
-    weight_obj, weight_arr = dst.a.weight, dst.a.weight.data
+    weight_obj, weight_arr = dst.a.weight, dst.a.weight.array
     result = dst.load_state_dict(sd)
     assert result.missing_keys == [] and result.unexpected_keys == []
-    assert dst.a.weight is weight_obj and dst.a.weight.data is weight_arr  # in place
-    np.testing.assert_array_equal(dst.a.weight.data, [4, 5, 6])
-    assert dst.b.bias.dtype == np.float32 and dst.b.bias.data[0] == 1.5
+    assert dst.a.weight is weight_obj and dst.a.weight.array is weight_arr  # in place
+    np.testing.assert_array_equal(dst.a.weight.array, [4, 5, 6])
+    assert dst.b.bias.dtype == np.float32 and dst.b.bias.array[0] == 1.5
     assert dst.a.count.item() == 7 and dst.a.count.dtype == np.int64
-    assert dst.scale.data[0] == 2.0
+    assert dst.scale.array[0] == 2.0
 
 
 def test_load_state_dict_strict_errors_list_every_key():
@@ -139,14 +139,14 @@ def test_load_state_dict_strict_errors_list_every_key():
     del sd["a.bias"], sd["b.count"]
     sd["extra.weight"] = np.zeros(2)
     sd["a.weight"] = np.zeros(5, np.float32)
-    before = net.a.weight.data.copy()
+    before = net.a.weight.array.copy()
     with pytest.raises(StateDictError) as info:
         net.load_state_dict(sd)
     msg = str(info.value)
     for key in ("'a.bias'", "'b.count'", "'extra.weight'", "a.weight", "(5,)", "(3,)", "Net"):
         assert key in msg, (key, msg)
     assert "Missing key(s)" in msg and "Unexpected key(s)" in msg and "size mismatch" in msg
-    np.testing.assert_array_equal(net.a.weight.data, before)  # nothing loaded on error
+    np.testing.assert_array_equal(net.a.weight.array, before)  # nothing loaded on error
     assert isinstance(info.value, RuntimeError)  # torch raises RuntimeError here
 
     # strict=False: missing/unexpected are returned, but a shape mismatch still raises
@@ -155,7 +155,7 @@ def test_load_state_dict_strict_errors_list_every_key():
     sd["a.weight"] = np.full(3, 2, np.float32)
     missing, unexpected = net.load_state_dict(sd, strict=False)
     assert missing == ["a.bias", "b.count"] and unexpected == ["extra.weight"]
-    np.testing.assert_array_equal(net.a.weight.data, [2, 2, 2])
+    np.testing.assert_array_equal(net.a.weight.array, [2, 2, 2])
 
 
 def test_forward_hooks_capture_and_remove():
@@ -205,8 +205,8 @@ def test_repr_nested():
 def test_deepcopy_is_independent():
     net = Net()
     twin = copy.deepcopy(net)
-    twin.a.weight.data[:] = 0
-    assert net.a.weight.data[0] == 1
+    twin.a.weight.array[:] = 0
+    assert net.a.weight.array[0] == 1
     assert [n for n, _ in twin.named_parameters()] == [n for n, _ in net.named_parameters()]
 
 

@@ -78,7 +78,7 @@ def test_running_stats_follow_torch_over_steps_then_eval(momentum):
     rng = seeded(3)
     c = 4
     rm, rv = cnnlab.tensor(np.zeros(c, np.float32)), cnnlab.tensor(np.ones(c, np.float32))
-    rm_data = rm.data
+    rm_data = rm.array
     trm, trv = torch.zeros(c), torch.ones(c)
     w, b = rng.standard_normal(c).astype(np.float32), rng.standard_normal(c).astype(np.float32)
     for _ in range(5):
@@ -87,7 +87,7 @@ def test_running_stats_follow_torch_over_steps_then_eval(momentum):
         torch.nn.functional.batch_norm(
             torch.tensor(x), trm, trv, torch.tensor(w), torch.tensor(b), True, momentum
         )
-    assert rm.data is rm_data  # updated in place
+    assert rm.array is rm_data  # updated in place
     np.testing.assert_allclose(rm.numpy(), trm.numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(rv.numpy(), trv.numpy(), rtol=1e-5, atol=1e-6)
     x = rng.standard_normal((3, c, 2, 2)).astype(np.float32)

@@ -43,10 +43,10 @@ def test_adam_against_loop_reference():
     lr, (b1, b2), eps, wd = 0.1, (0.9, 0.999), 1e-8, 0.05
     rng = np.random.default_rng(3)
     p = Parameter(rng.standard_normal(5))
-    ref, m, v, vmax = p.data.copy(), 0.0, 0.0, 0.0
+    ref, m, v, vmax = p.array.copy(), 0.0, 0.0, 0.0
     opt = Adam([p], lr=lr, betas=(b1, b2), eps=eps, weight_decay=wd, amsgrad=True)
     for t in range(1, 8):
-        grad = np.sin(3 * p.data) + p.data**3  # any function of p
+        grad = np.sin(3 * p.array) + p.array**3  # any function of p
         p.grad = grad.copy()
         opt.step()
         g = np.sin(3 * ref) + ref**3 + wd * ref
@@ -54,7 +54,7 @@ def test_adam_against_loop_reference():
         v = b2 * v + (1 - b2) * g * g
         vmax = np.maximum(vmax, v)
         ref = ref - lr / (1 - b1**t) * m / (np.sqrt(vmax) / np.sqrt(1 - b2**t) + eps)
-        np.testing.assert_allclose(p.data, ref, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(p.array, ref, rtol=1e-12, atol=1e-14)
     assert opt.state[p]["step"] == 7.0
 
 
@@ -64,8 +64,8 @@ def test_adamw_decouples_weight_decay():
     p.grad, q.grad = np.zeros(3), np.zeros(3)
     AdamW([p], lr=0.1, weight_decay=0.5).step()
     Adam([q], lr=0.1, weight_decay=0.5).step()
-    np.testing.assert_allclose(p.data, 2.0 * (1 - 0.1 * 0.5))
-    np.testing.assert_allclose(q.data, 2.0 - 0.1, rtol=1e-7)
+    np.testing.assert_allclose(p.array, 2.0 * (1 - 0.1 * 0.5))
+    np.testing.assert_allclose(q.array, 2.0 - 0.1, rtol=1e-7)
     assert AdamW([p]).param_groups[0]["weight_decay"] == 1e-2
 
 

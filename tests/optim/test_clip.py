@@ -51,7 +51,7 @@ def test_clip_grad_norm_against_numpy(norm_type, max_norm):
 @pytest.mark.parametrize("max_norm", MAX_NORMS)
 def test_clip_grad_norm_matches_torch(norm_type, max_norm, dtype):
     params = make_params(dtype)
-    theirs = [torch.tensor(p.data, requires_grad=True) for p in params]
+    theirs = [torch.tensor(p.array, requires_grad=True) for p in params]
     for p, t in zip(params, theirs):
         t.grad = None if p.grad is None else torch.tensor(np.asarray(p.grad))
     total = clip_grad_norm_(params, max_norm, norm_type)
@@ -76,7 +76,7 @@ def test_clip_grad_norm_single_tensor_and_no_grads():
 
 def test_clip_grad_norm_nonfinite():
     params = make_params()
-    params[0].grad.data[0, 0] = np.inf
+    params[0].grad.array[0, 0] = np.inf
     with pytest.raises(RuntimeError, match="non-finite"):
         clip_grad_norm_(params, 1.0, error_if_nonfinite=True)
     assert np.asarray(params[1].grad).any(), "an error must leave the gradients untouched"

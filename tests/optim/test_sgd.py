@@ -76,8 +76,8 @@ def assert_same_training(make_opt, dtype, tol, make_sched=None, steps=20):
     theirs = train_torch(make_opt, x, y, init, steps, make_sched)
     for name, p, t in zip(SHAPES, ours, theirs):
         assert p.dtype == dtype
-        np.testing.assert_allclose(p.data, t, rtol=tol, atol=tol, err_msg=f"{name} differs")
-    moved = max(np.abs(p.data - a).max() for p, a in zip(ours, init))
+        np.testing.assert_allclose(p.array, t, rtol=tol, atol=tol, err_msg=f"{name} differs")
+    moved = max(np.abs(p.array - a).max() for p, a in zip(ours, init))
     assert moved > 1e-3, "the parameters barely moved: the comparison would prove nothing"
 
 
@@ -88,7 +88,7 @@ def assert_exact_resume(make_opt, make_sched=None, dtype=np.float64):
     params, opt, sched, lrs = train_cnnlab(make_opt, x, y, init, 10, make_sched)
     opt_state = opt.state_dict()
     sched_state = sched.state_dict() if sched else None
-    arrays = [p.data.copy() for p in params]
+    arrays = [p.array.copy() for p in params]
     train_cnnlab(make_opt, x, y, init, 3, make_sched, params, opt)  # saved dicts must not move
     new_params = [Parameter(a) for a in arrays]
     new_opt = make_opt(cnnlab.optim, new_params)
@@ -106,7 +106,7 @@ def assert_exact_resume(make_opt, make_sched=None, dtype=np.float64):
         lrs.append([g["lr"] for g in new_opt.param_groups])
     assert lrs == full[3]
     for p, q in zip(new_params, full[0]):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p.array, q.array)
 
 
 SGD_CONFIGS = {
@@ -143,13 +143,13 @@ def test_sgd_against_loop_reference():
     lr, mu = 0.1, 0.9
     p = Parameter(np.array([1.0, -2.0]))
     opt = SGD([p], lr=lr, momentum=mu, dampening=mu)
-    ref, m = p.data.copy(), None
+    ref, m = p.array.copy(), None
     for _ in range(5):
-        p.grad = p.data.copy()
+        p.grad = p.array.copy()
         opt.step()
         m = ref.copy() if m is None else mu * m + (1 - mu) * ref
         ref = ref - lr * m
-        np.testing.assert_allclose(p.data, ref, rtol=1e-14)
+        np.testing.assert_allclose(p.array, ref, rtol=1e-14)
 
 
 def test_sgd_validation():
@@ -199,8 +199,8 @@ def test_zero_grad_and_skip_none():
     opt = SGD([p, q], lr=0.1, momentum=0.9)
     p.grad = np.ones(2)
     opt.step()  # q has no gradient: unchanged and no state
-    np.testing.assert_array_equal(p.data, [0.9, 0.9])
-    np.testing.assert_array_equal(q.data, np.ones(3))
+    np.testing.assert_array_equal(p.array, [0.9, 0.9])
+    np.testing.assert_array_equal(q.array, np.ones(3))
     assert q not in opt.state and p in opt.state
     g = p.grad
     opt.zero_grad(set_to_none=False)
@@ -211,10 +211,10 @@ def test_zero_grad_and_skip_none():
 
 def test_updates_are_in_place():
     p = Parameter(np.ones(3))
-    data = p.data
+    data = p.array
     p.grad = np.ones(3)
     SGD([p], lr=0.5).step()
-    assert p.data is data
+    assert p.array is data
     np.testing.assert_array_equal(data, 0.5)
 
 
@@ -230,7 +230,7 @@ def test_closure_returns_loss():
 
     loss = opt.step(closure)
     assert float(loss.item()) == 9.0
-    np.testing.assert_allclose(p.data, [1.5])
+    np.testing.assert_allclose(p.array, [1.5])
 
 
 @pytest.mark.parametrize("config", ["plain", "momentum", "nesterov", "all"])

@@ -120,7 +120,7 @@ def test_a_crash_while_saving_leaves_the_previous_checkpoint_intact(tmp_path, mo
     save_checkpoint(path, model=model, epoch=1)
     before = path.read_bytes()
     with cnnlab.no_grad():
-        model.weight.data[...] = 42.0
+        model.weight.array[...] = 42.0
 
     def killed(fd):
         raise KeyboardInterrupt("killed mid-save")

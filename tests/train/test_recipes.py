@@ -135,4 +135,4 @@ def test_build_model_gives_input_size_only_to_factories_that_name_it(name):
     cfg = {**recipes.DEFAULTS, "model": name}
     info = {"num_classes": 10, "in_channels": 1, "input_size": [28, 28]}
     model = recipes.build_model(cfg, info)
-    assert sum(p.data.size for p in model.parameters()) > 0
+    assert sum(p.array.size for p in model.parameters()) > 0

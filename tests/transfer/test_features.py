@@ -23,7 +23,7 @@ def test_default_layer_is_the_classifier_input_and_equals_a_manual_forward():
     f, labels = features(model, (x, y), batch_size=3, progress=False)
     model.eval()
     with cnnlab.no_grad():
-        want = model.features(cnnlab.tensor(x)).flatten(1).data
+        want = model.features(cnnlab.tensor(x)).flatten(1).array
     assert f.shape == (10, want.shape[1]) and np.array_equal(labels, y)
     np.testing.assert_allclose(f, want, rtol=1e-6, atol=1e-6)
 
@@ -38,7 +38,7 @@ def test_a_named_layer_equals_the_forward_up_to_it_and_the_mode_is_restored():
         h = cnnlab.tensor(x)
         for m in list(model.features)[:4]:
             h = m(h)
-    np.testing.assert_allclose(f, h.data.reshape(10, -1), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(f, h.array.reshape(10, -1), rtol=1e-6, atol=1e-6)
 
 
 def test_datasets_and_several_layers_in_one_pass():

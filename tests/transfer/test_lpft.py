@@ -23,11 +23,11 @@ def test_the_head_computes_the_probes_logits_on_the_frozen_features():
     r = probe_head(model, f, y, C=10.0, steps=100)
     head = model.classifier[1]
     # the weight is the probe's (trained on f / scale) divided by the scale
-    np.testing.assert_allclose(np.asarray(head.weight.data), r["weight"] / r["scale"], rtol=1e-6)
-    np.testing.assert_allclose(np.asarray(head.bias.data), r["bias"], rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(head.weight.array), r["weight"] / r["scale"], rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(head.bias.array), r["bias"], rtol=1e-6)
     assert r["scale"] == pytest.approx(float(np.linalg.norm(f, axis=1).mean()), rel=1e-6)
     with cnnlab.no_grad():
-        logits = np.asarray(model(cnnlab.tensor(x)).data)
+        logits = np.asarray(model(cnnlab.tensor(x)).array)
     expected = (f / r["scale"]) @ r["weight"].T + r["bias"]
     np.testing.assert_allclose(logits, expected, rtol=1e-4, atol=1e-4)
     assert (logits.argmax(1) == y).mean() == pytest.approx(r["train_acc"])

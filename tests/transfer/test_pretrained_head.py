@@ -33,13 +33,13 @@ def test_a_new_head_has_the_right_shape_a_fresh_init_and_the_imagenet_body(image
     assert sd["_fc.weight"].shape == (10, 1280) and sd["_fc.bias"].shape == (10,)
     for k, v in imagenet.items():
         if not k.startswith("_fc."):
-            assert np.array_equal(np.asarray(sd[k].data), v), k
-    w = np.asarray(sd["_fc.weight"].data)
-    assert not np.array_equal(w, np.asarray(b.state_dict()["_fc.weight"].data))  # fresh
+            assert np.array_equal(np.asarray(sd[k].array), v), k
+    w = np.asarray(sd["_fc.weight"].array)
+    assert not np.array_equal(w, np.asarray(b.state_dict()["_fc.weight"].array))  # fresh
     assert abs(w.std() - np.sqrt(2 / 1280)) < 0.2 * np.sqrt(2 / 1280)  # cnnlab's He init
-    assert np.all(np.asarray(sd["_fc.bias"].data) == 0)
+    assert np.all(np.asarray(sd["_fc.bias"].array) == 0)
     full = _create()
-    assert np.array_equal(np.asarray(full.state_dict()["_fc.weight"].data), imagenet["_fc.weight"])
+    assert np.array_equal(np.asarray(full.state_dict()["_fc.weight"].array), imagenet["_fc.weight"])
 
 
 def test_the_two_grey_adapters_give_the_same_outputs(imagenet):
@@ -51,13 +51,15 @@ def test_the_two_grey_adapters_give_the_same_outputs(imagenet):
     assert avg._conv_stem.weight.shape[1] == 1
     x = cnnlab.tensor(np.random.default_rng(0).random((2, 1, 28, 28)).astype(np.float32))
     with cnnlab.no_grad():
-        np.testing.assert_allclose(avg(x).data, rep(x).data, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(avg(x).array, rep(x).array, rtol=1e-4, atol=1e-4)
         # repeat == the ImageNet model on the grey image copied to RGB and resized
-        rgb = np.repeat(x.data, 3, axis=1)
+        rgb = np.repeat(x.array, 3, axis=1)
         big = np.stack([resize_shorter(im.transpose(1, 2, 0), 32).transpose(2, 0, 1) for im in rgb])
         ref = _create(num_classes=4, image_size=None)
         ref.load_state_dict(rep.state_dict())
-        np.testing.assert_allclose(ref(cnnlab.tensor(big)).data, rep(x).data, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(
+            ref(cnnlab.tensor(big)).array, rep(x).array, rtol=1e-4, atol=1e-4
+        )
 
 
 def test_clear_errors_for_missing_weights_and_adapters():
@@ -70,7 +72,7 @@ def test_clear_errors_for_missing_weights_and_adapters():
 @pytest.mark.parametrize("size,shape", [(20, (9, 9)), (6, (13, 17)), (None, (5, 5))])
 def test_imagenet_input_resizes_as_the_image_pipeline(size, shape):
     x = np.random.default_rng(2).random((2, 1, *shape)).astype(np.float32)
-    y = ImageNetInput(size, repeat=True)(cnnlab.tensor(x)).data
+    y = ImageNetInput(size, repeat=True)(cnnlab.tensor(x)).array
     want = (
         x
         if size is None
