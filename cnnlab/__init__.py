@@ -75,6 +75,7 @@ _LAZY_SUBPACKAGES = (
 # Names re-exported from a lazily loaded subpackage: name -> subpackage.
 _LAZY_NAMES = {"summary": "inspect", "receptive_field": "inspect", "save": "io", "load": "io"}
 _LAZY_NAMES.update(features="transfer", linear_probe="transfer", Size="size")
+_LAZY_NAMES.update(Generator="generator")
 # The torch.* functions (cnnlab.functions), loaded on first use: name -> module.
 _LAZY_FUNCTIONS = {
     "functions.indexing": "argwhere diag meshgrid nonzero repeat_interleave roll",

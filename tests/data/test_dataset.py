@@ -98,3 +98,12 @@ def test_random_split_accepts_torch_style_generator():
     np.testing.assert_array_equal(a[0].indices, b[0].indices)
     with pytest.raises(TypeError, match="generator must be"):
         random_split(range(10), [5, 5], generator="seed")
+
+
+def test_random_split_with_cnnlab_generator_is_reproducible_and_stateful():
+    g = cnnlab.Generator().manual_seed(42)
+    a = random_split(range(10), [0.5, 0.5], generator=g)[0].indices
+    b = random_split(range(10), [0.5, 0.5], generator=g)[0].indices  # the state moved on
+    again = random_split(range(10), [0.5, 0.5], generator=cnnlab.Generator().manual_seed(42))
+    np.testing.assert_array_equal(again[0].indices, a)
+    assert not np.array_equal(a, b)
