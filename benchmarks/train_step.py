@@ -10,7 +10,7 @@ of one repeat's side-by-side samples, a measure of the machine's noise), with Py
 threads set to the BLAS threads cnnlab uses. A training step is forward + cross-entropy +
 backward + SGD-momentum update. PyTorch is also timed with channels_last memory format, and
 for inference with batch norm folded into the convolutions (``torch.fx``'s ``fuse``), which
-cnnlab does by itself under ``no_grad`` in eval mode (:mod:`cnnlab.nn.fusion`). Peak
+as cnnlab's inference workloads do with ``model.fuse()`` (:mod:`cnnlab.nn.fusion`). Peak
 memory is the resident-set growth of a fresh process running 5 steps of one framework (peak
 RSS, ``VmHWM``, after minus RSS before building the model). The kernels cnnlab ran (from
 ``cnnlab.kernels.info()``) are printed after the table; ``--kernels`` forces a backend.
@@ -19,6 +19,7 @@ RSS, ``VmHWM``, after minus RSS before building the model). The kernels cnnlab r
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import platform
 import subprocess
@@ -105,6 +106,9 @@ def cnnlab_step(model, w: Workload, x, y):
         loss.backward()
         opt.step()
         return float(loss.item())
+
+    if not w.train:  # inference as a user would run it: batch norm folded (cnnlab.nn.fusion)
+        model = copy.deepcopy(model).eval().fuse()
 
     def infer():
         with cnnlab.no_grad():

@@ -91,7 +91,7 @@ def main() -> None:
     args = p.parse_args()
     threads = blas_threads()
     torch.set_num_threads(threads)
-    ours = models.create("efficientnet_lite0", pretrained=True).eval()
+    ours = models.create("efficientnet_lite0", pretrained=True).eval().fuse()
     theirs = torch_twin(load_torch_checkpoint(weights_path("efficientnet_lite0")))
     print(f"# EfficientNet-Lite0 features, {threads} thread(s), torch {torch.__version__}")
     for size, batch in ((96, 32), (224, 8)):

@@ -69,13 +69,14 @@ _LAZY_SUBPACKAGES = (
     "backends",
     "accelerator",
     "return_types",
+    "display",
     "utils",
     "vision",
 )
 # Names re-exported from a lazily loaded subpackage: name -> subpackage.
 _LAZY_NAMES = {"summary": "inspect", "receptive_field": "inspect", "save": "io", "load": "io"}
 _LAZY_NAMES.update(features="transfer", linear_probe="transfer", Size="size")
-_LAZY_NAMES.update(Generator="generator")
+_LAZY_NAMES.update(show="display", Generator="generator")
 # The torch.* functions (cnnlab.functions), loaded on first use: name -> module.
 _LAZY_FUNCTIONS = {
     "functions.indexing": "argwhere diag meshgrid nonzero repeat_interleave roll",
@@ -275,6 +276,7 @@ __all__ = [
     "set_grad_enabled",
     "set_kernels",
     "set_num_threads",
+    "show",
     "sigmoid",
     "sign",
     "sin",

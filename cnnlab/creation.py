@@ -176,31 +176,37 @@ def normal(mean, std, size=None, *, dtype=None, device=None) -> Tensor:
 
 # -------------------------------------------------------------------------- *_like
 def zeros_like(input: Tensor, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """``zeros`` with ``input``'s shape, dtype and device (unless given)."""
     dtype, device = _like(input, dtype, device)
     return zeros(input.shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def ones_like(input: Tensor, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """``ones`` with ``input``'s shape, dtype and device (unless given)."""
     dtype, device = _like(input, dtype, device)
     return ones(input.shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def empty_like(input: Tensor, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """``empty`` with ``input``'s shape, dtype and device (unless given)."""
     dtype, device = _like(input, dtype, device)
     return empty(input.shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def full_like(input: Tensor, fill_value, *, dtype=None, device=None, requires_grad=False):
+    """``full`` with ``input``'s shape, dtype and device (unless given)."""
     dtype, device = _like(input, dtype, device)
     return full(input.shape, fill_value, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def rand_like(input: Tensor, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """``rand`` with ``input``'s shape, dtype and device (unless given)."""
     dtype, device = _like(input, dtype, device)
     return rand(input.shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def randn_like(input: Tensor, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """``randn`` with ``input``'s shape, dtype and device (unless given)."""
     dtype, device = _like(input, dtype, device)
     return randn(input.shape, dtype=dtype, device=device, requires_grad=requires_grad)
 

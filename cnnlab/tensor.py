@@ -326,29 +326,29 @@ class Tensor(TensorConversions, TensorInPlace, TensorMethods, TensorFactories):
     clip = clamp
 
     def relu(self):
-        from cnnlab.nn import functional as F
+        from cnnlab.ops import activation  # ops import Tensor: bound on first use
 
-        return F.relu(self)
+        return activation.relu(self)
 
     def sigmoid(self):
-        from cnnlab.nn import functional as F
+        from cnnlab.ops import activation  # ops import Tensor: bound on first use
 
-        return F.sigmoid(self)
+        return activation.sigmoid(self)
 
     def tanh(self):
-        from cnnlab.nn import functional as F
+        from cnnlab.ops import activation  # ops import Tensor: bound on first use
 
-        return F.tanh(self)
+        return activation.tanh(self)
 
     def softmax(self, dim):
-        from cnnlab.nn import functional as F
+        from cnnlab.ops import activation  # ops import Tensor: bound on first use
 
-        return F.softmax(self, dim)
+        return activation.softmax(self, dim)
 
     def log_softmax(self, dim):
-        from cnnlab.nn import functional as F
+        from cnnlab.ops import activation  # ops import Tensor: bound on first use
 
-        return F.log_softmax(self, dim)
+        return activation.log_softmax(self, dim)
 
     # ------------------------------------------------------------- reductions
     def sum(self, dim=None, keepdim: bool = False):

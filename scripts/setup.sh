@@ -48,7 +48,8 @@ fi
 # 2. Test-only packages. PyTorch is a reference for the tests, never a runtime dependency;
 #    torch==2.13.0 (CPU) installs from this machine's disk.
 if [ $want_test = 1 ]; then
-  if have_py "import pytest, sklearn, skimage" && command -v ruff >/dev/null; then
+  if have_py "import pytest, sklearn, skimage, nbclient, nbformat, ipykernel, ipywidgets" \
+     && command -v ruff >/dev/null; then
     echo "setup: test packages are installed"
   else
     echo "setup: installing test packages"

@@ -178,6 +178,7 @@ def test_explain_attack_and_image_folder_read_an_image_the_same_way(tmp_path):
 
 def test_predict_feeds_the_pipeline_output_to_the_model(tmp_path, monkeypatch):
     import cnnlab
+    from cnnlab.models.loading import LoadedModel
     from cnnlab.train import run
 
     p = _save(tmp_path, Image.fromarray(_rgb(40, 25, seed=9)), "b.png")
@@ -186,11 +187,7 @@ def test_predict_feeds_the_pipeline_output_to_the_model(tmp_path, monkeypatch):
     real_forward = model.forward
     model.forward = lambda x: (seen.append(x.numpy().copy()), real_forward(x))[1]
 
-    class Info:
-        pass
-
-    info = Info()
-    info.model, info.classes, info.shape, info.normalize = model.eval(), None, (1, 28, 28), None
-    monkeypatch.setattr("cnnlab.explain.command.load_model", lambda *a: info)
+    info = LoadedModel(model.eval(), (1, 28, 28))
+    monkeypatch.setattr("cnnlab.models.loading.open_model", lambda *a: info)
     run.predict_images("unused.safetensors", [p], topk=1)
     np.testing.assert_array_equal(seen[0][0], load_image(p, 28, channels=1))

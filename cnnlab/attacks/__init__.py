@@ -6,7 +6,7 @@ images the user gives. Models run in eval mode. Results are :class:`AttackResult
 whose ``success`` is judged on the final perturbed input: a failed attack is never a success.
 """
 
-from cnnlab.attacks.base import AttackResult, Normalized, input_gradient, predict_proba
+from cnnlab.attacks.base import AttackResult, input_gradient, predict_proba
 from cnnlab.attacks.deepfool import deepfool, deepfool_perturbation
 from cnnlab.attacks.fgsm import fgsm, pgd, project
 from cnnlab.attacks.fooling import FoolingResult, fooling_images
@@ -20,6 +20,7 @@ from cnnlab.attacks.report import (
     robustness_curve,
 )
 from cnnlab.attacks.universal import fooling_rate, universal, universal_perturbation
+from cnnlab.models.loading import Normalized
 
 __all__ = [
     "AttackResult",

@@ -14,42 +14,17 @@ import numpy as np
 
 import cnnlab
 import cnnlab.nn.functional as F
-from cnnlab import nn
 from cnnlab.backend import get_array_module, to_numpy
 
 __all__ = [
     "AttackResult",
     "as_labels",
-    "Normalized",
     "check_bounds",
     "eval_mode",
     "input_gradient",
     "make_result",
     "predict_proba",
 ]
-
-
-class Normalized(nn.Module):
-    """``model((x - mean) / std)``: puts a data set's normalisation inside the model, so that
-    attacks see images in [0, 1] and ε is measured on them.
-
-    Shape: x ``(N, C, H, W)`` -> the model's output.
-    """
-
-    def __init__(self, model, mean, std) -> None:
-        super().__init__()
-        self.model = model
-        self.register_buffer(
-            "mean",
-            cnnlab.tensor(np.asarray(mean, np.float32).reshape(1, -1, 1, 1)),
-            persistent=False,
-        )
-        self.register_buffer(
-            "std", cnnlab.tensor(np.asarray(std, np.float32).reshape(1, -1, 1, 1)), persistent=False
-        )
-
-    def forward(self, x):
-        return self.model((x - self.mean) / self.std)
 
 
 @contextmanager
@@ -171,6 +146,33 @@ class AttackResult:
             "mean_linf": float(self.linf[ok].mean()),
             "median_linf": float(np.median(self.linf[ok])),
         }
+
+    def _picture(self, n: int = 6):
+        """Clean, adversarial and difference (amplified) of the first ``n`` samples, one row
+        each: what Jupyter draws inline."""
+        from cnnlab.display import Picture, side_by_side
+        from cnnlab.explain.render import to_hwc
+
+        rows = []
+        for i in range(min(n, self.x.shape[0])):
+            d = self.x_adv[i] - self.x[i]
+            scale = float(np.abs(d).max()) or 1.0
+            cells = [self.x[i], self.x_adv[i], 0.5 + 0.5 * d / scale]
+            rows.append(side_by_side([np.clip(to_hwc(c), 0, 1) for c in cells], pad=2))
+        gap = np.ones((2, rows[0].shape[1], 3), np.float32)
+        grid = np.concatenate([r for row in rows for r in (row, gap)][:-1], axis=0)
+        return Picture(grid, f"{self.method}: clean | adversarial | difference", min_side=224)
+
+    def _repr_html_(self) -> str:
+        from cnnlab.display import html_table
+
+        s = self.summary()
+        table = html_table(
+            ["", "value"],
+            [[k, f"{v:.4g}" if isinstance(v, float) else v] for k, v in s.items()],
+            caption=f"{self.method} on {s['n']} images (rows: clean | adversarial | difference)",
+        )
+        return f'{table}<img src="{self._picture().data_uri()}" alt="{self.method} examples"/>'
 
     def summary(self) -> dict:
         """Success rate, accuracies and norms in one flat dict (for tables and JSON)."""

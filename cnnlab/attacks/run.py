@@ -1,8 +1,9 @@
-"""What ``cnnlab attack`` does: load a model and images, run one attack, write the report.
+"""What ``cnnlab attack`` does: load images, run one attack, write the report.
 
-Every model is wrapped so that it takes images in [0, 1]: a checkpoint trained by
-``cnnlab train`` gets its data set's normalisation inside (:class:`~cnnlab.attacks.base.
-Normalized`), zoo models such as EfficientNet-Lite0 already hold theirs.
+Every model is attacked on images in [0, 1]: the CLI opens it with
+:func:`cnnlab.models.open_model` and attacks ``pixel_model()`` (a checkpoint trained by
+``cnnlab train`` gets its data set's normalisation inside; zoo models such as
+EfficientNet-Lite0 already hold theirs).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from pathlib import Path
 import numpy as np
 
 from cnnlab.attacks import report
-from cnnlab.attacks.base import Normalized
 from cnnlab.attacks.deepfool import deepfool
 from cnnlab.attacks.fgsm import fgsm, pgd
 from cnnlab.attacks.fooling import fooling_images
@@ -20,21 +20,9 @@ from cnnlab.attacks.minimal import minimal_perturbation
 from cnnlab.attacks.one_pixel import one_pixel
 from cnnlab.attacks.universal import universal
 
-__all__ = ["METHODS", "load_inputs", "load_model", "resolve_target", "run_attack"]
+__all__ = ["METHODS", "load_inputs", "run_attack"]
 
 METHODS = ("fgsm", "pgd", "minimal", "deepfool", "universal", "one-pixel", "fooling", "report")
-
-
-def load_model(checkpoint=None, model_name=None, pretrained=False) -> tuple:
-    """``(model taking [0, 1] images, input shape (C, H, W), class names or None, data name)``:
-    a checkpoint's normalisation goes inside the model (:class:`Normalized`)."""
-    from cnnlab.explain.command import load_model as load
-
-    if checkpoint is None and model_name is None:
-        raise ValueError("attack: give a CHECKPOINT or --model NAME")
-    info = load(checkpoint, model_name, pretrained)
-    model = info.model if info.normalize is None else Normalized(info.model, *info.normalize)
-    return model.eval(), info.shape, info.classes, info.data
 
 
 def load_inputs(shape, images=(), data=None, n=16, root=None, offset=0) -> tuple:
@@ -58,22 +46,6 @@ def load_inputs(shape, images=(), data=None, n=16, root=None, offset=0) -> tuple
     x = x.reshape(len(idx), *shape) if x.ndim == 3 else x
     labels = np.asarray([int(p[1]) for p in pairs], dtype=np.int64)
     return x, labels, getattr(getattr(test, "dataset", test), "classes", None) or None
-
-
-def resolve_target(target, class_names):
-    """A class index from an int or a class name (case-insensitive, unique prefix allowed)."""
-    if target is None:
-        return None
-    if str(target).lstrip("-").isdigit():
-        return int(target)
-    names = [str(c).lower() for c in class_names or []]
-    t = str(target).lower()
-    hits = [i for i, c in enumerate(names) if c == t] or [
-        i for i, c in enumerate(names) if c.startswith(t)
-    ]
-    if len(hits) != 1:
-        raise ValueError(f"attack: --target {target!r} matches {len(hits)} class names")
-    return hits[0]
 
 
 def _label(i, names) -> str:

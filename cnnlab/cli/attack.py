@@ -62,11 +62,15 @@ def add_parser(subparsers, parents) -> None:
 
 
 def run(args) -> int:
-    from cnnlab.attacks.run import load_inputs, load_model, resolve_target, run_attack
+    from cnnlab.attacks.run import load_inputs, run_attack
+    from cnnlab.models.loading import open_model, resolve_class
 
     inputs = list(args.inputs)
     checkpoint = None if args.model else (inputs.pop(0) if inputs else None)
-    model, shape, classes, ckpt_data = load_model(checkpoint, args.model, args.pretrained)
+    if checkpoint is None and args.model is None:
+        raise ValueError("attack: give a CHECKPOINT or --model NAME")
+    info = open_model(checkpoint, args.model, args.pretrained)
+    model, shape, classes, ckpt_data = info.pixel_model(), info.shape, info.classes, info.data
     x = labels = None
     if args.method != "fooling":
         x, labels, data_classes = load_inputs(
@@ -85,7 +89,7 @@ def run(args) -> int:
         norm=args.norm,
         steps=args.steps,
         alpha=args.alpha,
-        target=resolve_target(args.target, classes),
+        target=resolve_class(args.target, classes),
         pixels=args.pixels,
         xi=args.xi,
         eps_values=args.eps_values,

@@ -59,15 +59,15 @@ def add_parser(subparsers, parents) -> None:
 
 
 def run(args) -> int:
-    from cnnlab.explain.command import load_model
     from cnnlab.explain.command import run as explain
+    from cnnlab.models.loading import open_model
 
     inputs = list(args.inputs)
     if args.model is None and not inputs:
         raise ValueError("explain: give a CHECKPOINT or --model NAME")
     checkpoint = None if args.model is not None else inputs.pop(0)
     images = inputs
-    info = load_model(checkpoint, args.model, args.pretrained)
+    info = open_model(checkpoint, args.model, args.pretrained)
     paths = explain(
         args.method,
         info,

@@ -56,6 +56,30 @@ class Explanation:
 
         return save_explanation(self, out_dir, prefix, with_overlay=overlay)
 
+    def _picture(self):
+        """Input, map and (same size) overlay side by side: what Jupyter draws inline."""
+        from cnnlab.display import Picture, side_by_side
+        from cnnlab.explain.render import heatmap, overlay, to_hwc
+
+        parts = [np.clip(to_hwc(self.image), 0, 1), heatmap(self.map, "inferno")]
+        if tuple(np.shape(self.map)) == tuple(np.shape(self.image)[-2:]):
+            parts.append(overlay(self.image, self.map, 0.6, "jet"))
+        h = max(112, parts[0].shape[0])  # small inputs enlarged so each pixel stays visible
+        big = [_resize_nearest(p, h) for p in parts]
+        title = None if self.target is None else f"target {self.target}"
+        return Picture(side_by_side(big), title, min_side=1)
+
+    def _repr_png_(self) -> bytes:
+        return self._picture().png()
+
+
+def _resize_nearest(a: np.ndarray, h: int) -> np.ndarray:
+    """``a`` (h0, w0[, 3]) enlarged or shrunk by nearest neighbour to height ``h``."""
+    w = max(1, round(a.shape[1] * h / a.shape[0]))
+    rows = (np.arange(h) * a.shape[0] // h).clip(0, a.shape[0] - 1)
+    cols = (np.arange(w) * a.shape[1] // w).clip(0, a.shape[1] - 1)
+    return a[rows][:, cols]
+
 
 @contextmanager
 def evaluating(model):

@@ -1,5 +1,6 @@
-"""What ``cnnlab explain`` does: load a model (a checkpoint or a registered name) and images,
-run one method and write its PNGs. The CLI module only parses arguments and calls :func:`run`.
+"""What ``cnnlab explain`` does: for a model opened by :func:`cnnlab.models.open_model` and
+images, run one method and write its PNGs. The CLI module only parses arguments and calls
+:func:`run`.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from cnnlab import explain as ex
 from cnnlab.explain.base import last_conv_name
 from cnnlab.explain.render import make_grid, save_png
 from cnnlab.images import load_image
+from cnnlab.models.loading import LoadedModel
 
-__all__ = ["METHODS", "ModelInfo", "load_model", "run"]
+__all__ = ["METHODS", "run"]
 
 METHODS = (
     "filters",
@@ -40,73 +42,12 @@ NEEDS_IMAGES = (
 )
 
 
-class ModelInfo:
-    """A model with what the methods need to feed it: input ``shape`` (C, H, W), explicit
-    ``normalize`` ((mean, std) or None), class names and the data set it was trained on."""
-
-    def __init__(self, model, shape, normalize=None, classes=None, data=None) -> None:
-        self.model, self.shape, self.normalize = model, tuple(shape), normalize
-        self.classes, self.data = classes, data
-
-    def class_index(self, target) -> int | None:
-        """``--target`` as a class index: an int, or a class name (case-insensitive, an
-        unambiguous prefix is enough, e.g. ``sneaker``)."""
-        if target is None or isinstance(target, int) or str(target).lstrip("-").isdigit():
-            return None if target is None else int(target)
-        names = [str(c).lower() for c in (self.classes or [])]
-        text = str(target).strip().lower()
-        hits = [i for i, c in enumerate(names) if c == text] or [
-            i for i, c in enumerate(names) if c.startswith(text)
-        ]
-        if len(hits) != 1:
-            known = ", ".join(str(c) for c in self.classes or []) or "none recorded"
-            raise ValueError(
-                f"explain: --target {target!r} names no single class; classes: {known}"
-            )
-        return hits[0]
-
-    def label(self, target) -> str:
-        if target is None:
-            return ""
-        return (
-            str(self.classes[target])
-            if self.classes and target < len(self.classes)
-            else str(target)
-        )
-
-
-def load_model(checkpoint=None, name: str | None = None, pretrained: bool = False) -> ModelInfo:
-    """A checkpoint (its config gives input size, normalisation, classes and data) or a
-    registered model (ImageNet class names with ``pretrained`` 1000-class weights), in eval
-    mode. Shared by ``cnnlab explain``, ``attack`` and ``predict``."""
-    if (checkpoint is None) == (name is None):
-        raise ValueError("give a CHECKPOINT or --model NAME (not both)")
-    if checkpoint is not None:
-        from cnnlab.train.checkpoint import model_from_checkpoint
-
-        model, ckpt = model_from_checkpoint(checkpoint)
-        cfg = ckpt.config
-        shape = (int(cfg.get("in_channels", 1)), *(cfg.get("input_size") or (28, 28)))
-        norm = (cfg["mean"], cfg["std"]) if "mean" in cfg and "std" in cfg else None
-        return ModelInfo(model.eval(), shape, norm, cfg.get("classes"), cfg.get("data"))
-    from cnnlab import models
-
-    model = models.create(name, pretrained=pretrained).eval()
-    info = models.info(name)
-    classes = None
-    if pretrained and info["num_classes"] == 1000:
-        from cnnlab.io import imagenet_classes
-
-        classes = imagenet_classes()
-    return ModelInfo(model, info["input_shape"], None, classes)
-
-
 @contextmanager
 def _bar(show: bool, desc: str):
     if not show:
         yield None
         return
-    from tqdm import tqdm
+    from tqdm.auto import tqdm
 
     bar = tqdm(desc=desc, unit="step", leave=False)
 
@@ -136,7 +77,7 @@ def _item_image(item) -> np.ndarray:
 
 def run(
     method: str,
-    info: ModelInfo,
+    info: LoadedModel,
     images: list,
     out_dir,
     target=None,

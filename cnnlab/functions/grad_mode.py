@@ -125,4 +125,5 @@ def _stack() -> list:
 
 
 def is_inference_mode_enabled() -> bool:
+    """Whether an ``inference_mode()`` block is active in this thread."""
     return bool(_stack() and _stack()[-1])

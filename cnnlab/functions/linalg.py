@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from cnnlab.autograd import Tensor
+from cnnlab.functions.out import into
 from cnnlab.ops import einsum as _einsum
 from cnnlab.ops.linalg import MatMul
 from cnnlab.ops.shape import transpose
@@ -20,19 +21,19 @@ def _need(name: str, what: str, t: Tensor, ndim: int) -> None:
         raise ValueError(f"{name}: {what} must be {ndim}-D, got shape {tuple(t.shape)}")
 
 
-def matmul(input: Tensor, other: Tensor) -> Tensor:
+def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     """The matrix product with NumPy's rules (1-D as vectors, batch dims broadcast)."""
-    return MatMul.apply(input, other)
+    return into("matmul", out, MatMul.apply(input, other), input, other)
 
 
-def mm(input: Tensor, mat2: Tensor) -> Tensor:
+def mm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
     """``(n, m) @ (m, p) -> (n, p)``."""
     _need("mm", "input", input, 2)
     _need("mm", "mat2", mat2, 2)
-    return MatMul.apply(input, mat2)
+    return into("mm", out, MatMul.apply(input, mat2), input, mat2)
 
 
-def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+def bmm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Batched ``(b, n, m) @ (b, m, p) -> (b, n, p)`` (no broadcasting, as PyTorch)."""
     _need("bmm", "input", input, 3)
     _need("bmm", "mat2", mat2, 3)
@@ -40,7 +41,7 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
         raise ValueError(
             f"bmm: batch sizes differ: input {tuple(input.shape)}, mat2 {tuple(mat2.shape)}"
         )
-    return MatMul.apply(input, mat2)
+    return into("bmm", out, MatMul.apply(input, mat2), input, mat2)
 
 
 def mv(input: Tensor, vec: Tensor) -> Tensor:

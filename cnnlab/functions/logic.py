@@ -46,66 +46,82 @@ def _bool(array) -> Tensor:
 
 
 def is_tensor(obj) -> bool:
+    """Whether ``obj`` is a cnnlab Tensor."""
     return isinstance(obj, Tensor)
 
 
 def is_floating_point(input: Tensor) -> bool:
+    """Whether the dtype is a floating one."""
     return input.dtype.kind == "f"
 
 
 def is_nonzero(input: Tensor) -> bool:
+    """The truth of a one-element tensor."""
     return bool(input)
 
 
 def eq(input, other) -> Tensor:
+    """``input == other`` elementwise."""
     return _bool(np.equal(_a(input), _a(other)))
 
 
 def ne(input, other) -> Tensor:
+    """``input != other`` elementwise."""
     return _bool(np.not_equal(_a(input), _a(other)))
 
 
 def gt(input, other) -> Tensor:
+    """``input > other`` elementwise."""
     return _bool(np.greater(_a(input), _a(other)))
 
 
 def ge(input, other) -> Tensor:
+    """``input >= other`` elementwise."""
     return _bool(np.greater_equal(_a(input), _a(other)))
 
 
 def lt(input, other) -> Tensor:
+    """``input < other`` elementwise."""
     return _bool(np.less(_a(input), _a(other)))
 
 
 def le(input, other) -> Tensor:
+    """``input <= other`` elementwise."""
     return _bool(np.less_equal(_a(input), _a(other)))
 
 
 def logical_and(input, other) -> Tensor:
+    """Elementwise logical and (nonzero is True)."""
     return _bool(np.logical_and(_a(input), _a(other)))
 
 
 def logical_or(input, other) -> Tensor:
+    """Elementwise logical or."""
     return _bool(np.logical_or(_a(input), _a(other)))
 
 
 def logical_xor(input, other) -> Tensor:
+    """Elementwise logical exclusive or."""
     return _bool(np.logical_xor(_a(input), _a(other)))
 
 
 def logical_not(input) -> Tensor:
+    """Elementwise logical not."""
     return _bool(np.logical_not(_a(input)))
 
 
 def isnan(input: Tensor) -> Tensor:
+    """Where the elements are NaN."""
     return _bool(get_array_module(_a(input)).isnan(_a(input)))
 
 
 def isinf(input: Tensor) -> Tensor:
+    """Where the elements are infinite."""
     return _bool(get_array_module(_a(input)).isinf(_a(input)))
 
 
 def isfinite(input: Tensor) -> Tensor:
+    """Where the elements are finite."""
     return _bool(get_array_module(_a(input)).isfinite(_a(input)))
 
 

@@ -11,6 +11,8 @@ import math
 from numbers import Number
 
 from cnnlab.autograd import Tensor
+from cnnlab.backend import get_default_dtype
+from cnnlab.functions.out import into
 from cnnlab.ops import elementwise as _ew
 from cnnlab.ops import pointwise as _pw
 
@@ -84,18 +86,22 @@ def _promote(a, b):
 
 
 def exp(input: Tensor) -> Tensor:
+    """``e ** x`` elementwise."""
     return _ew.Exp.apply(input)
 
 
 def log(input: Tensor) -> Tensor:
+    """The natural logarithm."""
     return _ew.Log.apply(input)
 
 
 def log2(input: Tensor) -> Tensor:
+    """The base-2 logarithm."""
     return _ew.Log.apply(input) * (1.0 / math.log(2.0))
 
 
 def log10(input: Tensor) -> Tensor:
+    """The base-10 logarithm."""
     return _ew.Log.apply(input) * (1.0 / math.log(10.0))
 
 
@@ -110,22 +116,27 @@ def expm1(input: Tensor) -> Tensor:
 
 
 def sqrt(input: Tensor) -> Tensor:
+    """The square root."""
     return _ew.Sqrt.apply(input)
 
 
 def rsqrt(input: Tensor) -> Tensor:
+    """``1 / sqrt(x)``."""
     return 1.0 / _ew.Sqrt.apply(input)
 
 
 def square(input: Tensor) -> Tensor:
+    """``x * x``."""
     return input * input
 
 
 def reciprocal(input: Tensor) -> Tensor:
+    """``1 / x``."""
     return 1.0 / input
 
 
 def abs(input: Tensor) -> Tensor:
+    """``|x|`` (gradient 0 at 0, as PyTorch)."""
     return _ew.Abs.apply(input)
 
 
@@ -133,6 +144,7 @@ absolute = abs
 
 
 def neg(input: Tensor) -> Tensor:
+    """``-x``."""
     return _ew.Neg.apply(input)
 
 
@@ -140,50 +152,62 @@ negative = neg
 
 
 def sin(input: Tensor) -> Tensor:
+    """The sine (radians)."""
     return _pw.Sin.apply(input)
 
 
 def cos(input: Tensor) -> Tensor:
+    """The cosine (radians)."""
     return _pw.Cos.apply(input)
 
 
 def tan(input: Tensor) -> Tensor:
+    """The tangent, ``sin / cos``."""
     return _pw.Sin.apply(input) / _pw.Cos.apply(input)
 
 
 def sigmoid(input: Tensor) -> Tensor:
+    """``1 / (1 + exp(-x))``."""
     return _act().sigmoid(input)
 
 
 def tanh(input: Tensor) -> Tensor:
+    """The hyperbolic tangent."""
     return _act().tanh(input)
 
 
 def relu(input: Tensor) -> Tensor:
+    """``max(x, 0)``."""
     return _act().relu(input)
 
 
 def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """``exp(x) / sum(exp(x))`` along ``dim``, in ``dtype`` if given."""
     return _act().softmax(input if dtype is None else input.astype(dtype), dim)
 
 
 def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """``log(softmax(x))`` along ``dim``, computed stably."""
     return _act().log_softmax(input if dtype is None else input.astype(dtype), dim)
 
 
 def floor(input: Tensor) -> Tensor:
+    """Round down (zero gradient)."""
     return _pw.Step.apply(input, how="floor")
 
 
 def ceil(input: Tensor) -> Tensor:
+    """Round up (zero gradient)."""
     return _pw.Step.apply(input, how="ceil")
 
 
 def trunc(input: Tensor) -> Tensor:
+    """Round toward zero (zero gradient)."""
     return _pw.Step.apply(input, how="trunc")
 
 
 def sign(input: Tensor) -> Tensor:
+    """-1, 0 or 1 by the sign (zero gradient)."""
     return _pw.Step.apply(input, how="sign")
 
 
@@ -227,49 +251,55 @@ clip = clamp
 
 
 def clamp_min(input: Tensor, min) -> Tensor:
+    """``clamp(input, min=min)``."""
     return clamp(input, min=min)
 
 
 def clamp_max(input: Tensor, max) -> Tensor:
+    """``clamp(input, max=max)``."""
     return clamp(input, max=max)
 
 
-def add(input, other, *, alpha=1) -> Tensor:
+def add(input, other, *, alpha=1, out=None) -> Tensor:
     """``input + alpha * other``."""
-    input, other = _promote(input, other)
-    return input + (other if alpha == 1 else other * alpha)
+    a, b = _promote(input, other)
+    return into("add", out, a + (b if alpha == 1 else b * alpha), input, other)
 
 
-def sub(input, other, *, alpha=1) -> Tensor:
+def sub(input, other, *, alpha=1, out=None) -> Tensor:
     """``input - alpha * other``."""
-    input, other = _promote(input, other)
-    return input - (other if alpha == 1 else other * alpha)
+    a, b = _promote(input, other)
+    return into("sub", out, a - (b if alpha == 1 else b * alpha), input, other)
 
 
 subtract = sub
 
 
-def mul(input, other) -> Tensor:
-    input, other = _promote(input, other)
-    return input * other
+def mul(input, other, *, out=None) -> Tensor:
+    """``input * other``."""
+    a, b = _promote(input, other)
+    return into("mul", out, a * b, input, other)
 
 
 multiply = mul
 
 
-def div(input, other, *, rounding_mode: str | None = None) -> Tensor:
+def div(input, other, *, rounding_mode: str | None = None, out=None) -> Tensor:
     """``input / other``; ``rounding_mode`` 'trunc' or 'floor' rounds the quotient."""
-    input, other = _promote(input, other)
-    q = input / other
-    if rounding_mode is None:
-        return q
-    if rounding_mode not in ("trunc", "floor"):
+    if out is not None:
+        return into("div", out, div(input, other, rounding_mode=rounding_mode), input, other)
+    if rounding_mode not in (None, "trunc", "floor"):
         raise ValueError(
             f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}"
         )
-    out = _pw.Step.apply(q, how=rounding_mode)
+    input, other = _promote(input, other)
+    q = input / other
     dtype = input.dtype if isinstance(input, Tensor) else None
-    return out.astype(dtype) if dtype is not None and dtype.kind in "iu" else out
+    integer = dtype is not None and dtype.kind in "iub"
+    if rounding_mode is None:  # true division of integers gives the default float dtype
+        return q.astype(get_default_dtype()) if integer and q.dtype.kind == "f" else q
+    rounded = _pw.Step.apply(q, how=rounding_mode)
+    return rounded.astype(dtype) if integer else rounded
 
 
 divide = true_divide = div

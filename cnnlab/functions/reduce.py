@@ -59,6 +59,7 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
 
 
 def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """The mean over ``dim`` (all dims by default); integer inputs need a floating ``dtype``."""
     if input.dtype.kind not in "fc" and dtype is None:
         raise RuntimeError(
             f"mean: could not infer the output dtype; the input has dtype {input.dtype}, "
@@ -124,6 +125,7 @@ def amax(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 
 
 def amin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """The smallest values over ``dim``; tied minima share the gradient."""
     return -_reduce.Amax.apply(-input, dim=dim, keepdim=keepdim)
 
 
@@ -143,22 +145,31 @@ def argmin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 
 
 def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Whether every element (over ``dim``) is nonzero."""
     return input.all(dim=dim, keepdim=keepdim)
 
 
 def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Whether any element (over ``dim``) is nonzero."""
     return input.any(dim=dim, keepdim=keepdim)
 
 
 def count_nonzero(input: Tensor, dim=None) -> Tensor:
+    """The number of nonzero elements (over ``dim``), int64."""
     a = input.array
     return _index(get_array_module(a).asarray(np.count_nonzero(a, axis=dim)))
 
 
 def _order(a, dim: int, descending: bool):
+    """Stable sorting indices along ``dim``; descending sorts the negated keys (so equal
+    values keep their order either way)."""
     xp = get_array_module(a)
-    key = -a if descending and a.dtype != np.bool_ else (~a if descending else a)
-    return xp.argsort(key, axis=dim, kind="stable")
+    if descending:
+        if a.dtype == np.bool_:
+            a = ~a
+        else:
+            a = -(a.astype(np.int64) if a.dtype.kind == "u" else a)  # unsigned would wrap
+    return xp.argsort(a, axis=dim, kind="stable")
 
 
 def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):

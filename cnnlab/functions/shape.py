@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from cnnlab.autograd import Tensor
 from cnnlab.backend import get_array_module
+from cnnlab.functions.out import into
 from cnnlab.ops import shape as _shape
 from cnnlab.ops.elementwise import Where
 from cnnlab.ops.gather import Gather
@@ -43,8 +44,22 @@ __all__ = [
     "vstack",
 ]
 
-cat = concat = concatenate = _shape.cat
-stack = _shape.stack
+
+def cat(tensors, dim: int = 0, *, out: Tensor | None = None) -> Tensor:
+    """Concatenate along ``dim``."""
+    tensors = list(tensors)
+    return into("cat", out, _shape.cat(tensors, dim), *tensors)
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim: int = 0, *, out: Tensor | None = None) -> Tensor:
+    """Stack along a new ``dim``."""
+    tensors = list(tensors)
+    return into("stack", out, _shape.stack(tensors, dim), *tensors)
+
+
 flatten = _shape.flatten
 transpose = swapaxes = _shape.transpose
 
@@ -55,10 +70,12 @@ def numel(input: Tensor) -> int:
 
 
 def reshape(input: Tensor, shape) -> Tensor:
+    """The same elements in ``shape`` (one dim may be -1)."""
     return input.reshape(shape)
 
 
 def permute(input: Tensor, dims) -> Tensor:
+    """The dims reordered as ``dims``."""
     return input.permute(dims)
 
 
@@ -72,6 +89,7 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
 
 
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    """A size-1 dim inserted at ``dim``."""
     return _shape.unsqueeze(input, dim)
 
 

@@ -54,9 +54,9 @@ class ClassifierProbe:
     """
 
     def __init__(self, checkpoint) -> None:
-        from cnnlab.explain.command import load_model
+        from cnnlab.models.loading import open_model
 
-        info = load_model(checkpoint)
+        info = open_model(checkpoint)
         self.model, self.shape, self.classes = info.model.eval(), info.shape, info.classes
         self.normalize, self.data = info.normalize, info.data
         self._layer = self._last_map_layer()

@@ -125,6 +125,26 @@ class Summary:
 
     __repr__ = __str__
 
+    def _repr_html_(self) -> str:
+        """The table as HTML, for Jupyter (names escaped)."""
+        from cnnlab.display import html_table
+
+        rf = lambda v: "" if v is None else "x".join(f"{x:g}" for x in v)  # noqa: E731
+        rows = [
+            [r.name, r.type, "x".join(map(str, r.output_shape)), _fmt_int(r.params) if r.params
+             else "-", _fmt_int(r.macs) if r.macs else "-", _fmt_bytes(r.memory),
+             rf(r.rf_size), rf(r.rf_jump), rf(r.rf_start)]
+            for r in self.rows
+        ]  # fmt: skip
+        t = self.totals
+        head = ["Layer", "Type", "Output shape", "Params", "MACs", "Memory", "RF", "Jump", "Start"]
+        caption = (
+            f"{self.model_name} on input {'x'.join(map(str, self.input_shape))}: "
+            f"{_fmt_int(t['params'])} parameters ({_fmt_int(t['trainable'])} trainable), "
+            f"{2 * t['macs'] / 1e9:.3f} GFLOPs, {_fmt_bytes(t['memory'])} of activations"
+        )
+        return html_table(head, rows, caption)
+
 
 def summary(model: nn.Module, input_shape, batch_size: int = 1) -> Summary:
     """Summarise ``model`` on an input of ``input_shape`` (C, H, W), one sample.

@@ -35,7 +35,7 @@ from cnnlab import nn
 from cnnlab.models.he_init import he_init_, he_initialised
 from cnnlab.models.imagenet_input import ImageNetInput
 from cnnlab.models.registry import register
-from cnnlab.nn.fusion import conv_bn
+from cnnlab.nn.fusion import fuse_modules
 from cnnlab.ops.conv import Conv2d as Conv2dOp
 
 # (repeats, kernel, stride, expand ratio, input channels, output channels) per stage
@@ -85,18 +85,28 @@ class MBConvBlock(nn.Module):
         if expand != 1:
             self._expand_conv = conv(cin, mid, 1, bias=False)
             self._bn0 = nn.BatchNorm2d(mid, eps=BN_EPS)
+            self._act0 = nn.ReLU6()
         self._depthwise_conv = conv(mid, mid, kernel, stride=stride, groups=mid, bias=False)
         self._bn1 = nn.BatchNorm2d(mid, eps=BN_EPS)
         self._project_conv = conv(mid, cout, 1, bias=False)
         self._bn2 = nn.BatchNorm2d(cout, eps=BN_EPS)
+        self._act1 = nn.ReLU6()
         self.expand, self.skip = expand, stride == 1 and cin == cout
 
     def forward(self, x):
         h = x
         if self.expand != 1:
-            h = conv_bn(self._expand_conv, self._bn0, h, act="relu6")
-        h = conv_bn(self._depthwise_conv, self._bn1, h, act="relu6")
-        return conv_bn(self._project_conv, self._bn2, h, residual=x if self.skip else None)
+            h = self._act0(self._bn0(self._expand_conv(h)))
+        h = self._act1(self._bn1(self._depthwise_conv(h)))
+        h = self._bn2(self._project_conv(h))
+        return h + x if self.skip else h
+
+    def fuse_model(self) -> None:
+        """Fold each batch norm (and ReLU6) into its conv (``model.fuse()``)."""
+        groups = [["_depthwise_conv", "_bn1", "_act1"], ["_project_conv", "_bn2"]]
+        if self.expand != 1:
+            groups.append(["_expand_conv", "_bn0", "_act0"])
+        fuse_modules(self, groups)
 
 
 class EfficientNetLite(nn.Module):
@@ -159,6 +169,7 @@ class EfficientNetLite(nn.Module):
         self._blocks = nn.ModuleList(blocks)
         self._conv_head = conv(320, 1280, 1, bias=False)
         self._bn1 = nn.BatchNorm2d(1280, eps=BN_EPS)
+        self._act_stem, self._act_head = nn.ReLU6(), nn.ReLU6()
         self._avg_pooling = nn.AdaptiveAvgPool2d(1)
         self._dropout = nn.Dropout(dropout)
         self._fc = nn.Linear(1280, num_classes)
@@ -169,7 +180,7 @@ class EfficientNetLite(nn.Module):
             x = (x - self.mean) / self.std
         elif self.normalize and self.grey == "average":  # the three channels' statistics agree
             x = (x - self.mean[:, :1]) / self.std[:, :1]
-        x = conv_bn(self._conv_stem, self._bn0, x, act="relu6")
+        x = self._act_stem(self._bn0(self._conv_stem(x)))
         return self.forward_from(x, 0)
 
     def forward_from(self, x, block: int):
@@ -178,9 +189,16 @@ class EfficientNetLite(nn.Module):
         activations of its frozen bottom this way."""
         for b in self._blocks[block:] if block else self._blocks:
             x = b(x)
-        x = conv_bn(self._conv_head, self._bn1, x, act="relu6")
+        x = self._act_head(self._bn1(self._conv_head(x)))
         x = self._avg_pooling(x).flatten(1)
         return self._fc(self._dropout(x))
+
+    def fuse_model(self) -> None:
+        """Fold the stem's and the head's batch norm and ReLU6 into their convs
+        (``model.fuse()``; each block folds its own)."""
+        fuse_modules(
+            self, [["_conv_stem", "_bn0", "_act_stem"], ["_conv_head", "_bn1", "_act_head"]]
+        )
 
 
 @register("efficientnet_lite0", input_shape=(3, 224, 224), num_classes=1000)

@@ -18,7 +18,7 @@ import cnnlab
 from cnnlab import nn
 from cnnlab.models.he_init import he_initialised
 from cnnlab.models.registry import register
-from cnnlab.nn.fusion import conv_bn
+from cnnlab.nn.fusion import fuse_modules
 
 
 class ShortcutA(nn.Module):
@@ -73,12 +73,15 @@ class BasicBlock(nn.Module):
                 raise ValueError(f"BasicBlock: shortcut must be 'A' or 'B', got {shortcut!r}")
 
     def forward(self, x):
-        # relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut): two passes in eval (nn.fusion)
-        out = conv_bn(self.conv1, self.bn1, x, act=self.relu)
-        shortcut = None
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
         if self.residual:
-            shortcut = x if self.downsample is None else self.downsample(x)
-        return conv_bn(self.conv2, self.bn2, out, act=self.relu, residual=shortcut)
+            out = out + (x if self.downsample is None else self.downsample(x))
+        return self.relu(out)
+
+    def fuse_model(self) -> None:
+        """Fold bn1 into conv1 and bn2 into conv2 (``model.fuse()``, cnnlab.nn.fusion)."""
+        fuse_modules(self, [["conv1", "bn1"], ["conv2", "bn2"]])
 
 
 class CifarResNet(nn.Module):
@@ -113,9 +116,13 @@ class CifarResNet(nn.Module):
         self.fc = nn.Linear(64, num_classes)
 
     def forward(self, x):
-        x = conv_bn(self.conv1, self.bn1, x, act=self.relu)
+        x = self.relu(self.bn1(self.conv1(x)))
         x = self.layer3(self.layer2(self.layer1(x)))
         return self.fc(self.avgpool(x).flatten(1))
+
+    def fuse_model(self) -> None:
+        """Fold the stem's batch norm and ReLU into its conv (``model.fuse()``)."""
+        fuse_modules(self, ["conv1", "bn1", "relu"])
 
 
 class ResNet(nn.Module):
@@ -140,9 +147,13 @@ class ResNet(nn.Module):
         self.fc = nn.Linear(512, num_classes)
 
     def forward(self, x):
-        x = self.maxpool(conv_bn(self.conv1, self.bn1, x, act=self.relu))
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return self.fc(self.avgpool(x).flatten(1))
+
+    def fuse_model(self) -> None:
+        """Fold the stem's batch norm and ReLU into its conv (``model.fuse()``)."""
+        fuse_modules(self, ["conv1", "bn1", "relu"])
 
 
 def _register_cifar(depth: int, residual: bool) -> None:

@@ -74,22 +74,8 @@ class Sequential(Module):
         return self
 
     def forward(self, x):
-        # a Conv2d followed by an eval-mode BatchNorm2d (and a ReLU, ReLU6 or Hardtanh) runs
-        # as one folded conv without gradients (cnnlab.nn.fusion says when, and how to turn
-        # it off)
-        from cnnlab.nn.fusion import can_fold, conv_bn, fusable_activation
-
-        mods = list(self._modules.values())
-        i = 0
-        while i < len(mods):
-            if i + 1 < len(mods) and can_fold(mods[i], mods[i + 1]):
-                act = mods[i + 2] if i + 2 < len(mods) else None
-                if act is not None and not fusable_activation(act):
-                    act = None
-                x = conv_bn(mods[i], mods[i + 1], x, act=act)
-                i += 3 if act is not None else 2
-            else:
-                x, i = mods[i](x), i + 1
+        for module in self._modules.values():
+            x = module(x)
         return x
 
 

@@ -1,4 +1,4 @@
-"""Batch norm folded into the convolution before it, and what follows fused in, for inference.
+"""Batch norm folded into the convolution before it, for inference, when the user asks.
 
 In eval mode batch norm is a fixed per-channel affine map of its input ``z``::
 
@@ -14,25 +14,22 @@ the same up to float rounding (the products are rounded in another order: differ
 about 1e-7 of the output's largest values in float32), as with PyTorch's
 ``torch.nn.utils.fusion.fuse_conv_bn_eval``.
 
-:func:`conv_bn` runs ``act(bn(conv(x)) + residual)`` (``act`` and ``residual`` optional)
-folded where that changes nothing a user can see, and as the layers one by one otherwise;
-``nn.Sequential`` (a ``Conv2d``, a ``BatchNorm2d`` and optionally a ``ReLU``, ``ReLU6`` or
-``Hardtanh``) and the zoo's ResNets and EfficientNet call it. Folded, the residual add and the
-activation run inside the convolution too (:class:`cnnlab.ops.conv_fused.FusedConv2d`:
-oneDNN's post-ops), so the three layers are one pass. It folds only when all of these hold:
+Nothing here happens by itself: a model computes exactly what its ``forward`` says until the
+user asks for fusion, as in PyTorch:
 
-- no gradient is being recorded (``cnnlab.no_grad()``): the folded weights are new arrays,
-  so gradients would not reach the layers' own parameters;
-- ``bn`` is a ``BatchNorm2d`` in eval mode with running statistics, ``conv`` a ``Conv2d``
-  (or a subclass that changes only ``_conv_forward``, like EfficientNet's TF padding) whose
-  output channels are ``bn``'s;
-- neither layer has a forward hook or pre-hook (a feature-map hook sees what it saw before),
-  and no :func:`cnnlab.autograd.trace` is watching (summaries, ONNX export see the layers);
-  an activation module with a hook of its own runs as itself, after the folded conv;
-- folding is on (``fold_batch_norm(False)`` turns it off, as a ``with`` block or for good).
+- :func:`fuse_conv_bn_eval` (PyTorch's name): a new convolution computing ``bn(conv(x))``;
+- :func:`fuse_modules` (``torch.ao.quantization.fuse_modules``' shape): named groups
+  ``[conv, bn]`` or ``[conv, bn, act]`` of a module replaced by one folded convolution
+  (:class:`ConvAct2d` when an activation is fused in: oneDNN runs it as a post-op, in the
+  same pass), the others by :class:`~cnnlab.nn.Identity`;
+- ``model.fuse()`` (:func:`fuse`): every ``Conv2d, BatchNorm2d[, ReLU/ReLU6/Hardtanh]`` run
+  of an ``nn.Sequential``, and the groups that the zoo's blocks name in their
+  ``fuse_model()`` (as torchvision's quantizable models do), for a model in eval mode.
 
-The folded weights are computed on every call from the layers' current parameters and
-statistics (a few thousand multiplications), so they are never stale.
+A fused model is an ordinary model with fewer layers: its convolutions hold the folded
+weights as Parameters, so it still trains, and the unfused model is unchanged by
+:func:`fuse_conv_bn_eval` (``fuse`` and ``fuse_modules`` change the model they are given:
+``copy.deepcopy`` it first to keep both).
 """
 
 from __future__ import annotations
@@ -41,56 +38,17 @@ import copy
 
 import numpy as np
 
-import cnnlab.nn.functional as F
 from cnnlab.autograd import is_grad_enabled, tracing
 from cnnlab.nn.layers.activation import Hardtanh, ReLU, ReLU6
 from cnnlab.nn.layers.conv import Conv2d
-from cnnlab.nn.layers.norm import BatchNorm2d, _BatchNorm
+from cnnlab.nn.layers.misc import Identity
+from cnnlab.nn.layers.norm import BatchNorm2d
+from cnnlab.nn.module import Module
 from cnnlab.nn.parameter import Parameter
 from cnnlab.ops.conv_fused import FusedConv2d
 from cnnlab.tensor import Tensor
 
-__all__ = ["can_fold", "conv_bn", "fold_batch_norm", "fold_conv_bn", "fuse_conv_bn_eval"]
-
-_enabled = [True]
-
-
-class fold_batch_norm:  # noqa: N801 - a function to the user; a class so `with` restores
-    """Turn folding on (``True``, the default) or off, at once and for every later call;
-    used as ``with fold_batch_norm(False): ...`` it restores the previous setting on exit
-    (to compare against the unfolded layers, say)."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.prev = _enabled[0]
-        _enabled[0] = bool(enabled)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        _enabled[0] = self.prev
-        return False
-
-
-def _hooked(m) -> bool:
-    return bool(m._forward_hooks or m._forward_pre_hooks)
-
-
-def can_fold(conv, bn) -> bool:
-    """Whether :func:`conv_bn` folds ``bn`` into ``conv`` now (the conditions above)."""
-    return (
-        _enabled[0]
-        and not is_grad_enabled()
-        and not tracing()
-        and isinstance(conv, Conv2d)
-        and type(conv).forward is Conv2d.forward
-        and isinstance(bn, BatchNorm2d)
-        and type(bn).forward is _BatchNorm.forward
-        and not bn.training
-        and bn.running_mean is not None
-        and conv.out_channels == bn.num_features
-        and not (_hooked(conv) or _hooked(bn))
-    )
+__all__ = ["ConvAct2d", "fold_conv_bn", "fuse", "fuse_conv_bn_eval", "fuse_modules"]
 
 
 def fold_conv_bn(weight, bias, bn, dtype=None) -> tuple[np.ndarray, np.ndarray]:
@@ -114,80 +72,6 @@ def fold_conv_bn(weight, bias, bn, dtype=None) -> tuple[np.ndarray, np.ndarray]:
     return (w.astype(np.float64) * s.reshape(-1, 1, 1, 1)).astype(dtype), t.astype(dtype)
 
 
-_NAMED = {"relu": ("relu",), "relu6": ("hardtanh", 0.0, 6.0)}  # FusedConv2d's act argument
-
-
-def fusable_activation(act):
-    """``act`` (a module, ``"relu"``, ``"relu6"`` or None) as FusedConv2d's ``act``
-    argument, or False where it must run as itself (another type, a subclass with its own
-    forward, or a hook)."""
-    if act is None or isinstance(act, str):
-        return None if act is None else _NAMED[act]
-    kind = type(act)
-    if kind not in (ReLU, ReLU6, Hardtanh) or _hooked(act):
-        return False
-    if kind is not Hardtanh:
-        return _NAMED["relu" if kind is ReLU else "relu6"]
-    if not act.min_val < act.max_val:
-        return False
-    return ("hardtanh", float(act.min_val), float(act.max_val))
-
-
-def _activate(act, y):
-    if act is None:
-        return y
-    if act == "relu":
-        return F.relu(y)
-    if act == "relu6":
-        return F.relu6(y)
-    return act(y)
-
-
-def conv_bn(conv, bn, x, act=None, residual=None):
-    """``act(bn(conv(x)) + residual)``: batch norm folded into the convolution's weights,
-    and the add and the activation fused into it, where :func:`can_fold` says so (the same
-    answer up to rounding, one pass instead of up to four); the layers one by one otherwise.
-    ``act``: None, ``"relu"``, ``"relu6"`` or an activation module; ``residual``: None or a
-    tensor of the output's shape."""
-    if not can_fold(conv, bn):
-        y = bn(conv(x))
-        return _activate(act, y if residual is None else y + residual)
-    conv._check(x)
-    # in the dtype the layers would compute in (float64 input, float32 layers: float64)
-    w, b = fold_conv_bn(conv.weight, conv.bias, bn, np.result_type(x.dtype, conv.weight.dtype))
-    fused = fusable_activation(act)
-    if fused is not False and _padding_known(conv) and _shape_ok(conv, x, residual):
-        pads = conv._pads(x)
-        return FusedConv2d.apply(
-            x, Tensor(w), Tensor(b), residual, stride=tuple(conv.stride), padding=pads,
-            dilation=tuple(conv.dilation), groups=conv.groups, act=fused,
-        )  # fmt: skip
-    y = conv._conv_forward(x, Tensor(w), Tensor(b))
-    return _activate(act, y if residual is None else y + residual)
-
-
-def _padding_known(conv) -> bool:
-    # the stock convolution, or a subclass that says what padding its own forward gives
-    kind = type(conv)
-    return kind._conv_forward is Conv2d._conv_forward or "_pads" in kind.__dict__
-
-
-def _shape_ok(conv, x, residual) -> bool:
-    """A residual fuses where it has the output's exact shape (else the add broadcasts, or
-    fails with its own message: the unfused path)."""
-    if residual is None:
-        return True
-    n, _, h, w = x.shape
-    top, bottom, left, right = conv._pads(x)
-    out = [
-        (size + lo + hi - d * (kk - 1) - 1) // s + 1
-        for size, lo, hi, d, kk, s in zip(
-            (h, w), (top, left), (bottom, right), conv.dilation, conv.kernel_size, conv.stride
-        )
-    ]
-    return tuple(residual.shape) == (n, conv.out_channels, *out)
-
-
 def fuse_conv_bn_eval(conv, bn):
     """A new convolution computing ``bn(conv(x))`` of eval-mode ``bn`` (PyTorch's
     ``torch.nn.utils.fusion.fuse_conv_bn_eval``): a copy of ``conv`` with the folded weight
@@ -206,6 +90,141 @@ def fuse_conv_bn_eval(conv, bn):
         )
     w, b = fold_conv_bn(conv.weight, conv.bias, bn)
     fused = copy.deepcopy(conv)
-    fused.weight = Parameter(w)
-    fused.bias = Parameter(b)
+    fused.weight = Parameter(w, requires_grad=conv.weight.requires_grad)
+    fused.bias = Parameter(b, requires_grad=conv.weight.requires_grad)
     return fused
+
+
+def _post_op(act):
+    """``act`` as FusedConv2d's post-op, or None where oneDNN has no such post-op."""
+    kind = type(act)
+    if kind in (ReLU, ReLU6):
+        return ("relu",) if kind is ReLU else ("hardtanh", 0.0, 6.0)
+    if kind is Hardtanh and act.min_val < act.max_val:
+        return ("hardtanh", float(act.min_val), float(act.max_val))
+    return None
+
+
+def _hooked(m) -> bool:
+    return bool(m._forward_hooks or m._forward_pre_hooks)
+
+
+class ConvAct2d(Module):
+    """``act(conv(x))`` for a ReLU, ReLU6 or Hardtanh ``act``, as PyTorch's ``ConvReLU2d``:
+    under ``no_grad`` one oneDNN pass (the activation is a post-op of the convolution);
+    while gradients are recorded, traced or hooked, the two layers one after the other.
+
+    Shape: as ``conv``."""
+
+    def __init__(self, conv: Conv2d, act: Module) -> None:
+        super().__init__()
+        if _post_op(act) is None:
+            raise TypeError(f"ConvAct2d: act must be ReLU, ReLU6 or Hardtanh, got {act!r}")
+        self.conv, self.act = conv, act
+
+    def forward(self, x):
+        conv = self.conv
+        if (
+            is_grad_enabled()
+            or tracing()
+            or _hooked(conv)
+            or _hooked(self.act)
+            or not _pads_known(conv)
+        ):
+            return self.act(conv(x))
+        conv._check(x)
+        return FusedConv2d.apply(
+            x, conv.weight, conv.bias, None, stride=tuple(conv.stride), padding=conv._pads(x),
+            dilation=tuple(conv.dilation), groups=conv.groups, act=_post_op(self.act),
+        )  # fmt: skip
+
+
+def _pads_known(conv) -> bool:
+    # the stock convolution, or a subclass that says what padding its own forward gives
+    kind = type(conv)
+    return kind._conv_forward is Conv2d._conv_forward or "_pads" in kind.__dict__
+
+
+def _get(module: Module, path: str) -> Module:
+    m = module
+    for part in path.split("."):
+        if part not in m._modules:
+            raise KeyError(f"fuse_modules: {type(module).__name__} has no submodule {path!r}")
+        m = m._modules[part]
+    return m
+
+
+def _set(module: Module, path: str, new: Module) -> None:
+    *parents, last = path.split(".")
+    for part in parents:
+        module = module._modules[part]
+    setattr(module, last, new)
+
+
+def fuse_modules(model: Module, groups) -> Module:
+    """Fuse each named group ``[conv, bn]`` or ``[conv, bn, act]`` of ``model`` in place:
+    ``conv`` becomes the folded convolution (a :class:`ConvAct2d` with ``act``), the others
+    :class:`~cnnlab.nn.Identity`. Names are dotted paths below ``model``. Returns ``model``."""
+    if groups and isinstance(groups[0], str):
+        groups = [groups]
+    for names in groups:
+        if len(names) not in (2, 3):
+            raise ValueError(f"fuse_modules: a group is [conv, bn] or [conv, bn, act], got {names}")
+        mods = [_get(model, n) for n in names]
+        fused = fuse_conv_bn_eval(mods[0], mods[1])
+        if len(names) == 3:
+            fused = ConvAct2d(fused, mods[2])
+            _set(model, names[2], Identity())
+        _set(model, names[0], fused)
+        _set(model, names[1], Identity())
+    return model
+
+
+def _sequential_groups(seq, shared: set) -> list:
+    """Runs of ``Conv2d, BatchNorm2d[, activation]`` among a Sequential's children."""
+    names = list(seq._modules)
+    mods = list(seq._modules.values())
+    groups, i = [], 0
+    while i + 1 < len(mods):
+        conv, bn = mods[i], mods[i + 1]
+        if (
+            type(conv) is Conv2d
+            and isinstance(bn, BatchNorm2d)
+            and conv.out_channels == bn.num_features
+            and not (_hooked(conv) or _hooked(bn))
+        ):
+            act = mods[i + 2] if i + 2 < len(mods) else None
+            if act is not None and (_post_op(act) is None or _hooked(act) or id(act) in shared):
+                act = None
+            groups.append(names[i : i + (3 if act is not None else 2)])
+            i += 3 if act is not None else 2
+        else:
+            i += 1
+    return groups
+
+
+def fuse(model: Module) -> Module:
+    """Fold every batch norm of an eval-mode ``model`` that follows its convolution: the
+    ``Conv2d, BatchNorm2d[, ReLU/ReLU6/Hardtanh]`` runs of each ``nn.Sequential``, and the
+    groups each submodule names in its ``fuse_model()``. Layers with a forward hook are left
+    as they are (a feature-map hook sees what it saw before). In place; returns ``model``."""
+    from cnnlab.nn.container import Sequential
+
+    for name, m in model.named_modules():
+        if isinstance(m, BatchNorm2d) and m.training:
+            raise ValueError(
+                f"fuse: batch norm {name or type(model).__name__!r} is in training mode; "
+                "fusion folds the running statistics: call model.eval() first"
+            )
+    seen: dict = {}
+    for m in model.modules():
+        for child in m._modules.values():
+            if child is not None:
+                seen[id(child)] = seen.get(id(child), 0) + 1
+    shared = {k for k, n in seen.items() if n > 1}  # a module used twice is not replaced
+    for m in list(model.modules()):
+        if isinstance(m, Sequential):
+            fuse_modules(m, _sequential_groups(m, shared))
+        elif hasattr(m, "fuse_model"):
+            m.fuse_model()
+    return model

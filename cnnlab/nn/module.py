@@ -260,6 +260,13 @@ class Module(StateDict):
     def eval(self) -> Module:
         return self.train(False)
 
+    def fuse(self) -> Module:
+        """Fold each batch norm into the convolution before it, for inference (in place;
+        the model must be in eval mode): see :mod:`cnnlab.nn.fusion`. Returns ``self``."""
+        from cnnlab.nn.fusion import fuse
+
+        return fuse(self)
+
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         for p in self.parameters():
             p.requires_grad_(requires_grad)

@@ -16,11 +16,10 @@ __all__ = ["compare_with_onnxruntime", "export_model"]
 def _model(checkpoint, name, pretrained):
     """``(model taking [0, 1] images, (C, H, W), class names, description)``: a checkpoint
     from ``cnnlab train`` gets its data set's normalisation inside the graph."""
-    from cnnlab.attacks.base import Normalized
-    from cnnlab.explain.command import load_model
+    from cnnlab.models.loading import open_model
 
-    info = load_model(checkpoint, name, pretrained)
-    model = info.model if info.normalize is None else Normalized(info.model, *info.normalize)
+    info = open_model(checkpoint, name, pretrained)
+    model = info.pixel_model()
     what = name or str(checkpoint)
     if info.normalize is not None:
         what += f" (normalisation mean={info.normalize[0]}, std={info.normalize[1]} inside)"

@@ -4,7 +4,7 @@ The maths is conv2d's (:mod:`cnnlab.ops.conv`), then an optional residual ``r`` 
 output's shape, then an optional ReLU or hardtanh (ReLU6), exactly as the three ops would
 compute it one after the other. The oneDNN kernels do all of it as the convolution writes
 its output (post-ops): no pass of its own for the add or the activation. The other kernels
-run the three steps. :mod:`cnnlab.nn.fusion` calls this under ``no_grad`` only, so there is
+run the three steps. ``cnnlab.nn.fusion.ConvAct2d`` calls this under ``no_grad`` only, so there is
 no backward.
 """
 

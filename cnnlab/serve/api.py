@@ -88,7 +88,7 @@ class Lab:
     @contextmanager
     def use(self, model_id: str | None):
         """The loaded model ``model_id`` (default: the server's), held under the lock."""
-        from cnnlab.explain.command import load_model
+        from cnnlab.models.loading import open_model
 
         mid = model_id or self.default
         if mid not in self._by_id:
@@ -97,9 +97,9 @@ class Lab:
             if mid not in self._cache:
                 c = self._by_id[mid]
                 if c.checkpoint is not None:
-                    info = load_model(checkpoint=c.checkpoint)
+                    info = open_model(checkpoint=c.checkpoint)
                 else:
-                    info = load_model(name=c.name, pretrained=c.pretrained)
+                    info = open_model(name=c.name, pretrained=c.pretrained)
                 while len(self._cache) >= self._size:
                     self._cache.pop(next(iter(self._cache)))
                 self._cache[mid] = Loaded(mid, info)
@@ -183,9 +183,7 @@ def _top(m: Loaded, probs: np.ndarray, k: int) -> list[dict]:
 def predict(m: Loaded, x: np.ndarray, topk: int = 5) -> dict:
     """Top-k classes with softmax probabilities (``cnnlab predict``'s computation) and the
     converted input as a PNG."""
-    from cnnlab.train.run import predict_probs
-
-    probs = predict_probs(m.info, x[None])[0]
+    probs = m.info.predict_probs(x[None])[0]
     return {"top": _top(m, probs, topk), "input": png_url(x)}
 
 
@@ -247,8 +245,6 @@ def attack(
     perturbation or the one-pixel attack (``eps`` unused), on ``x``: the adversarial image,
     the difference amplified, and the new prediction."""
     from cnnlab.attacks import fgsm, minimal_perturbation, one_pixel, pgd
-    from cnnlab.attacks.base import Normalized
-    from cnnlab.train.run import predict_probs
 
     if method not in ATTACK_METHODS:
         raise BadInput(f"method: expected one of {', '.join(ATTACK_METHODS)}, got {method!r}")
@@ -256,9 +252,7 @@ def attack(
     if not 0.0 <= eps <= 1.0:
         raise BadInput(f"eps: must be in [0, 1], got {eps}")
     t = target_class(m, target)
-    model = (
-        m.info.model if m.info.normalize is None else Normalized(m.info.model, *m.info.normalize)
-    )
+    model = m.info.pixel_model()
     xb = x[None].astype(np.float32)
     if method in ("minimal", "one-pixel") and x.size > SMALL_INPUT:
         raise BadInput(f"{method}: only for inputs of at most {SMALL_INPUT} values, not {x.shape}")
@@ -276,7 +270,7 @@ def attack(
     adv = res.x_adv[0]
     delta = adv - x
     scale = float(np.abs(delta).max())
-    probs = predict_probs(m.info, adv[None])[0]
+    probs = m.info.predict_probs(adv[None])[0]
     return {
         "method": method,
         "eps": eps,
@@ -335,7 +329,6 @@ def class_model(m: Loaded, target, steps: int = 100, progress=None) -> dict:
     (``cnnlab.explain.class_model``, at most :data:`MAX_CLASS_MODEL_STEPS` steps), with the
     target's probability on it; ``progress(step, steps)`` is called as it goes."""
     from cnnlab import explain as ex
-    from cnnlab.train.run import predict_probs
 
     t = target_class(m, target)
     if t is None:
@@ -347,7 +340,7 @@ def class_model(m: Loaded, target, steps: int = 100, progress=None) -> dict:
     m.info.model.eval()
     img = np.asarray(e.image, np.float32)
     shown = (img - img.min()) / max(float(img.max() - img.min()), 1e-12)
-    probs = predict_probs(m.info, img[None])[0]
+    probs = m.info.predict_probs(img[None])[0]
     return {
         "target": t,
         "class": m.classes[t],

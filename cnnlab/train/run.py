@@ -21,7 +21,6 @@ __all__ = [
     "evaluate_checkpoint",
     "format_eval_report",
     "predict_images",
-    "predict_probs",
     "train",
 ]
 
@@ -224,26 +223,6 @@ def format_eval_report(result: dict) -> str:
     return "\n".join(lines)
 
 
-def predict_probs(info, batch: np.ndarray) -> np.ndarray:
-    """Softmax probabilities of a batch of images in [0, 1] under a loaded model
-    (:class:`~cnnlab.explain.command.ModelInfo`: its normalisation is applied here), evaluated
-    under ``no_grad``. Shared by ``cnnlab predict`` and ``cnnlab serve``.
-
-    Shape:
-        - batch: (N, C, H, W); output: (N, classes)
-    """
-    import cnnlab
-
-    batch = np.asarray(batch, np.float32)
-    if info.normalize is not None:
-        mean, std = (np.asarray(v, np.float32).reshape(1, -1, 1, 1) for v in info.normalize)
-        batch = (batch - mean) / std
-    with cnnlab.no_grad():
-        logits = backend.to_numpy(info.model(cnnlab.tensor(batch.astype(np.float32))).array)
-    z = logits - logits.max(axis=1, keepdims=True)
-    return np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
-
-
 def predict_images(
     checkpoint,
     images: list,
@@ -259,13 +238,13 @@ def predict_images(
     """
     if topk < 1:
         raise ValueError(f"--topk must be at least 1, got {topk}")
-    from cnnlab.explain.command import load_model
     from cnnlab.images import load_image
+    from cnnlab.models.loading import open_model
 
-    info = load_model(checkpoint, model_name, pretrained)
+    info = open_model(checkpoint, model_name, pretrained)
     c, *size = info.shape
     batch = np.stack([load_image(p, tuple(size), channels=c) for p in images])
-    probs = predict_probs(info, 1.0 - batch if invert else batch)
+    probs = info.predict_probs(1.0 - batch if invert else batch)
     classes = list(info.classes or range(probs.shape[1]))
     k = min(topk, probs.shape[1])
     out = []

@@ -20,9 +20,9 @@ def load_feature_model(
     if (checkpoint is None) == (name is None):
         raise ValueError("give a CHECKPOINT or --model NAME (not both)")
     if checkpoint is not None:
-        from cnnlab.explain.command import load_model
+        from cnnlab.models.loading import open_model
 
-        info = load_model(checkpoint)
+        info = open_model(checkpoint)
         return info.model, info.normalize
     from cnnlab import models
 

@@ -76,21 +76,27 @@ def extract(
 ) -> tuple[dict, np.ndarray]:
     """Features at several layers in one pass: ``({layer: (N, D_layer)}, labels (N,))``.
 
-    The model runs in eval mode under ``no_grad`` (its mode is restored afterwards).
+    A copy of the model runs in eval mode under ``no_grad``, batch norm folded into its
+    convolutions; the model itself is not changed.
     """
+    import copy
+
     from tqdm.auto import tqdm
 
     import cnnlab
     from cnnlab import backend
 
     layers = list(layers)
+    # a copy with batch norm folded into the convolutions (cnnlab.nn.fusion: the same
+    # features up to float rounding, one pass fewer per layer); the hooks go on first, so
+    # that a watched layer keeps its own output (fuse leaves hooked layers alone)
+    model = copy.deepcopy(model).eval()
     kept, handles = _hooks(model, layers)
+    model.fuse()
     out = {layer: [] for layer in layers}
     labels = []
     whole = len(data[0]) if isinstance(data, (tuple, list)) else len(data)
     n = len(indices) if indices is not None else whole
-    was_training = model.training
-    model.eval()
     bar = tqdm(total=n, desc=desc, unit="img", disable=not progress, file=sys.stderr)
     try:
         with cnnlab.no_grad():
@@ -104,7 +110,6 @@ def extract(
         bar.close()
         for h in handles:
             h.remove()
-        model.train(was_training)
     labels = np.concatenate(labels) if labels else np.zeros(0, np.int64)
     feats = {k: np.concatenate(v) if v else np.zeros((0, 0), np.float32) for k, v in out.items()}
     return feats, labels

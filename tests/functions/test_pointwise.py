@@ -71,6 +71,8 @@ def test_div_rounding_modes_equal_torch(mode):
     np.testing.assert_array_equal(ours.numpy(), torch.div(torch.tensor(a), 2.0, rounding_mode=mode))
     ints = cnnlab.div(cnnlab.tensor([7, -7]), 2, rounding_mode="floor")
     assert ints.dtype == np.int64 and ints.tolist() == [3, -4]
+    true = cnnlab.div(cnnlab.tensor([7, -7]), cnnlab.tensor([2, 2]))
+    assert true.dtype == torch.div(torch.tensor([7, -7]), torch.tensor([2, 2])).numpy().dtype
 
 
 @requires_torch

@@ -117,3 +117,16 @@ def test_var_mean_and_std_mean_return_pairs():
     np.testing.assert_allclose(m.numpy(), np.mean(_x(), axis=1), rtol=1e-5)
     s, _ = cnnlab.std_mean(x)
     np.testing.assert_allclose(s.item(), np.std(_x(), ddof=1), rtol=1e-5)
+
+
+@requires_torch
+@pytest.mark.parametrize("dtype", ["uint8", "int64", "bool", "float64"])
+def test_descending_sort_and_topk_of_every_dtype_equal_torch(dtype):
+    x = np.array([3, 0, 7, 1, 250, 2]).astype(dtype)
+    ours = cnnlab.sort(cnnlab.tensor(x), descending=True, stable=True)
+    theirs = torch.sort(torch.tensor(x), descending=True, stable=True)
+    np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
+    np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+    if dtype != "bool":
+        top = cnnlab.topk(cnnlab.tensor(x), 2).indices.numpy()
+        np.testing.assert_array_equal(top, torch.topk(torch.tensor(x), 2).indices.numpy())

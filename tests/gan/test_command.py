@@ -139,7 +139,8 @@ def test_explain_generator_with_a_unit_drives_it_in_both_panels(runs, tmp_path, 
     # regression: --layer/--channel drove only the generator panel; the pixel-space one
     # beside it maximised the class logit
     from cnnlab.explain.base import last_conv_name
-    from cnnlab.explain.command import load_model, run
+    from cnnlab.explain.command import run
+    from cnnlab.models.loading import open_model as load_model
 
     info = load_model(runs["clf"])
     layer = last_conv_name(info.model)

@@ -1,7 +1,10 @@
-"""Batch norm folded into the convolution before it (cnnlab.nn.fusion): the same answers as
-the two layers, folded only where nothing visible changes, and PyTorch's folded weights."""
+"""Batch norm folded into the convolution before it (cnnlab.nn.fusion), only when asked:
+a model computes what its forward says until ``model.fuse()``; fused, the same answers as
+the layers, and PyTorch's folded weights."""
 
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 import pytest
@@ -27,32 +30,50 @@ def _randomise_bn(model, seed=0):
     return model.eval()
 
 
-class _Count:
-    """How many batch-norm ops ran (the folded path runs none)."""
+class _Counts:
+    """How many ReLU, hardtanh, add and batch-norm ops ran."""
 
     def __init__(self, monkeypatch):
-        self.n = 0
-        orig = BatchNorm.forward
+        from cnnlab.ops.activation import Hardtanh, ReLU
+        from cnnlab.ops.elementwise import Add
 
-        def counted(*args, **kwargs):
-            self.n += 1
-            return orig(*args, **kwargs)
+        self.n = {}
+        for cls in (ReLU, Hardtanh, Add, BatchNorm):
+            orig = cls.forward
+            name = cls.__name__
+            self.n[name] = 0
 
-        monkeypatch.setattr(BatchNorm, "forward", staticmethod(counted))
+            def counted(*args, _orig=orig, _name=name, **kwargs):
+                self.n[_name] += 1
+                return _orig(*args, **kwargs)
+
+            monkeypatch.setattr(cls, "forward", staticmethod(counted))
 
 
 def _both(model, x):
-    """(folded, unfolded) outputs without gradients."""
+    """(fused copy, model) outputs without gradients; the model itself stays unfused."""
+    fused = copy.deepcopy(model).fuse()
     with cnnlab.no_grad():
-        folded = model(cnnlab.tensor(x)).numpy()
-        with fusion.fold_batch_norm(False):
-            plain = model(cnnlab.tensor(x)).numpy()
-    return folded, plain
+        return fused(cnnlab.tensor(x)).numpy(), model(cnnlab.tensor(x)).numpy()
+
+
+def _n_bn(model) -> int:
+    return sum(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+
+
+@pytest.mark.parametrize("name, size", [("resnet20", 32), ("resnet18", 64)])
+def test_an_unfused_model_runs_every_layer_it_names(monkeypatch, name, size):
+    # no optimisation behind the user's back: eval + no_grad still runs each batch norm
+    model = _randomise_bn(models.create(name))
+    counts = _Counts(monkeypatch)
+    with cnnlab.no_grad():
+        model(cnnlab.tensor(seeded(2).standard_normal((1, 3, size, size)).astype(np.float32)))
+    assert counts.n["BatchNorm"] == _n_bn(model)
 
 
 @pytest.mark.parametrize("dtype, tol", [(np.float32, 1e-4), (np.float64, 1e-10)])
 @pytest.mark.parametrize("bias, affine, groups", [(0, 1, 1), (1, 0, 1), (1, 1, 4)])
-def test_sequential_folds_conv_bn_with_the_same_answer(
+def test_fuse_folds_a_sequentials_conv_bn_with_the_same_answer(
     monkeypatch, dtype, tol, bias, affine, groups
 ):
     model = nn.Sequential(
@@ -64,35 +85,42 @@ def test_sequential_folds_conv_bn_with_the_same_answer(
     )
     _randomise_bn(model)
     x = seeded(1).standard_normal((3, 8, 7, 6)).astype(dtype)
-    count = _Count(monkeypatch)
-    with cnnlab.no_grad():
-        folded = model(cnnlab.tensor(x)).numpy()
-    assert count.n == 0  # both batch norms folded away
-    with cnnlab.no_grad(), fusion.fold_batch_norm(False):
-        plain = model(cnnlab.tensor(x)).numpy()
-    assert count.n == 2
-    assert folded.dtype == dtype
-    np.testing.assert_allclose(folded, plain, rtol=tol, atol=tol)
+    counts = _Counts(monkeypatch)
+    fused, plain = _both(model, x)
+    assert counts.n["BatchNorm"] == 2 and counts.n["ReLU"] == 1  # the unfused pass only
+    assert fused.dtype == dtype
+    np.testing.assert_allclose(fused, plain, rtol=tol, atol=tol)
+
+
+def test_fuse_replaces_layers_by_the_folded_conv_and_identities():
+    model = _randomise_bn(
+        nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2))
+    )
+    assert model.fuse() is model
+    kinds = [type(m).__name__ for m in model]
+    assert kinds == ["ConvAct2d", "Identity", "Identity", "MaxPool2d"]
+    assert _n_bn(model) == 0
 
 
 @pytest.mark.parametrize("name, size", [("resnet20", 32), ("resnet18", 64)])
 def test_zoo_resnets_fold_every_batch_norm(monkeypatch, name, size):
     model = _randomise_bn(models.create(name))
     x = seeded(2).standard_normal((2, 3, size, size)).astype(np.float32)
-    count = _Count(monkeypatch)
-    folded, plain = _both(model, x)
-    n_bn = sum(isinstance(m, nn.BatchNorm2d) for m in model.modules())
-    assert count.n == n_bn  # only the unfolded pass ran them
-    np.testing.assert_allclose(folded, plain, rtol=1e-4, atol=1e-4 * np.abs(plain).max())
+    counts = _Counts(monkeypatch)
+    fused, plain = _both(model, x)
+    assert counts.n["BatchNorm"] == _n_bn(model)  # only the unfused pass ran them
+    np.testing.assert_allclose(fused, plain, rtol=1e-4, atol=1e-4 * np.abs(plain).max())
 
 
 def test_efficientnet_folds_through_its_tf_padding(monkeypatch):
     model = _randomise_bn(models.create("efficientnet_lite0", num_classes=10, image_size=64))
     x = seeded(3).random((2, 3, 64, 64)).astype(np.float32)
-    count = _Count(monkeypatch)
-    folded, plain = _both(model, x)
-    assert count.n == sum(isinstance(m, nn.BatchNorm2d) for m in model.modules())
-    np.testing.assert_allclose(folded, plain, rtol=1e-4, atol=1e-4 * np.abs(plain).max())
+    counts = _Counts(monkeypatch)
+    fused, plain = _both(model, x)
+    assert counts.n["BatchNorm"] == _n_bn(model)
+    n_relu6 = sum(isinstance(m, nn.ReLU6) for m in model.modules())
+    assert counts.n["Hardtanh"] == n_relu6  # every ReLU6 ran as a post-op of its conv
+    np.testing.assert_allclose(fused, plain, rtol=1e-4, atol=1e-4 * np.abs(plain).max())
 
 
 def _pair():
@@ -100,54 +128,79 @@ def _pair():
     return _randomise_bn(model), seeded(4).standard_normal((2, 3, 6, 6)).astype(np.float32)
 
 
-def test_not_folded_while_recording_gradients_or_training(monkeypatch):
-    model, x = _pair()
-    count = _Count(monkeypatch)
-    out = model(cnnlab.tensor(x))  # eval, but gradients recorded: they must reach bn.weight
-    out.sum().backward()
-    assert count.n == 1 and model[1].weight.grad is not None
+def test_fuse_needs_eval_mode_and_names_the_layer():
+    model, _ = _pair()
     model.train()
+    with pytest.raises(ValueError, match=r"batch norm '1' is in training mode.*eval\(\)"):
+        model.fuse()
+
+
+def test_a_fused_model_still_trains():
+    model, x = _pair()
+    model = nn.Sequential(*model, nn.ReLU()).fuse()
+    out = model(cnnlab.tensor(x))  # gradients recorded: conv then ReLU, as layers
+    out.sum().backward()
+    assert model[0].conv.weight.grad is not None and model[0].conv.bias.grad is not None
     with cnnlab.no_grad():
-        model(cnnlab.tensor(x))
-    assert count.n == 2  # training batch norm uses the batch's statistics: never folded
+        np.testing.assert_allclose(model(cnnlab.tensor(x)).numpy(), out.numpy(), rtol=1e-6)
 
 
-def test_not_folded_where_a_hook_watches_either_layer(monkeypatch):
+def test_a_hooked_layer_is_left_as_it_is(monkeypatch):
     model, x = _pair()
     seen = []
     model[0].register_forward_hook(lambda m, i, o: seen.append(o.numpy().copy()))
-    count = _Count(monkeypatch)
+    model.fuse()
+    assert isinstance(model[1], nn.BatchNorm2d)  # the hook still sees the conv's own output
     with cnnlab.no_grad():
         model(cnnlab.tensor(x))
-    assert count.n == 1 and len(seen) == 1  # the hook saw the conv's own output
     np.testing.assert_allclose(seen[0], model[0](cnnlab.tensor(x)).numpy(), rtol=1e-6)
 
 
-def test_not_folded_for_a_subclass_with_its_own_forward(monkeypatch):
+def test_a_shared_or_hooked_activation_runs_as_itself(monkeypatch):
+    relu = nn.ReLU()
+    model = _randomise_bn(
+        nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), relu, nn.Conv2d(4, 4, 1), relu)
+    )
+    model.fuse()
+    assert model[2] is relu and type(model[0]) is nn.Conv2d  # relu is used twice
+    hooked = nn.ReLU()
+    hooked.register_forward_hook(lambda m, i, o: None)
+    other = _randomise_bn(nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), hooked)).fuse()
+    assert other[2] is hooked and isinstance(other[1], nn.Identity)
+
+
+def test_a_subclass_with_its_own_forward_is_not_folded():
     class Doubled(nn.Conv2d):
         def forward(self, x):
             return super().forward(x) * 2
 
-    model = _randomise_bn(nn.Sequential(Doubled(3, 4, 3), nn.BatchNorm2d(4)))
-    count = _Count(monkeypatch)
+    model = _randomise_bn(nn.Sequential(Doubled(3, 4, 3), nn.BatchNorm2d(4))).fuse()
+    assert isinstance(model[1], nn.BatchNorm2d)
+
+
+def test_fuse_modules_by_name_and_its_errors():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.bn, self.act = nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU6()
+
+        def forward(self, x):
+            return self.act(self.bn(self.conv(x)))
+
+    net = _randomise_bn(Net())
+    x = seeded(5).standard_normal((2, 3, 6, 6)).astype(np.float32)
     with cnnlab.no_grad():
-        model(cnnlab.tensor(seeded(5).standard_normal((1, 3, 5, 5)).astype(np.float32)))
-    assert count.n == 1
-
-
-def test_folded_weights_follow_changed_parameters():
-    model, x = _pair()
-    before, _ = _both(model, x)
-    model[1].running_mean.array += 1.0  # e.g. a further training epoch
-    after, plain = _both(model, x)
-    assert not np.allclose(before, after)
-    np.testing.assert_allclose(after, plain, rtol=1e-5, atol=1e-5)
-
-
-def test_a_wrong_channel_count_still_gets_the_layers_message():
-    model, x = _pair()
-    with cnnlab.no_grad(), pytest.raises(ValueError, match=r"Conv2d.*3"):
-        model(cnnlab.tensor(x[:, :2]))
+        want = net(cnnlab.tensor(x)).numpy()
+    fusion.fuse_modules(net, ["conv", "bn", "act"])
+    assert isinstance(net.conv, fusion.ConvAct2d) and isinstance(net.act, nn.Identity)
+    with cnnlab.no_grad():
+        np.testing.assert_allclose(net(cnnlab.tensor(x)).numpy(), want, rtol=1e-5, atol=1e-5)
+    with pytest.raises(KeyError, match="no submodule 'nope'"):
+        fusion.fuse_modules(_randomise_bn(Net()), [["conv", "nope"]])
+    with pytest.raises(ValueError, match=r"\[conv, bn\] or \[conv, bn, act\]"):
+        fusion.fuse_modules(_randomise_bn(Net()), [["conv"]])
+    with pytest.raises(TypeError, match="ConvAct2d: act must be ReLU"):
+        fusion.ConvAct2d(nn.Conv2d(3, 4, 3), nn.Sigmoid())
 
 
 def test_fuse_conv_bn_eval_returns_a_folded_copy():
@@ -155,7 +208,7 @@ def test_fuse_conv_bn_eval_returns_a_folded_copy():
     conv, bn = model[0], model[1]
     w0 = conv.weight.numpy().copy()
     fused = fusion.fuse_conv_bn_eval(conv, bn)
-    with cnnlab.no_grad(), fusion.fold_batch_norm(False):
+    with cnnlab.no_grad():
         want = bn(conv(cnnlab.tensor(x))).numpy()
         got = fused(cnnlab.tensor(x)).numpy()
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
@@ -191,48 +244,15 @@ def test_folded_weights_match_pytorchs_fuse_conv_bn_eval():
     np.testing.assert_allclose(b, tfused.bias.detach().numpy(), rtol=1e-6, atol=1e-6)
 
 
-class _Counts:
-    """How many ReLU, hardtanh, add and batch-norm ops ran."""
-
-    def __init__(self, monkeypatch):
-        from cnnlab.ops.activation import Hardtanh, ReLU
-        from cnnlab.ops.elementwise import Add
-
-        self.n = {}
-        for cls in (ReLU, Hardtanh, Add, BatchNorm):
-            orig = cls.forward
-            name = cls.__name__
-            self.n[name] = 0
-
-            def counted(*args, _orig=orig, _name=name, **kwargs):
-                self.n[_name] += 1
-                return _orig(*args, **kwargs)
-
-            monkeypatch.setattr(cls, "forward", staticmethod(counted))
-
-
 @pytest.mark.parametrize("act", [nn.ReLU(), nn.ReLU6(), nn.Hardtanh(-0.5, 0.5)])
-def test_sequential_fuses_the_activation_after_conv_bn(monkeypatch, act):
+def test_the_activation_runs_as_a_post_op_of_the_folded_conv(monkeypatch, act):
     model = _randomise_bn(nn.Sequential(nn.Conv2d(4, 24, 3, padding=1), nn.BatchNorm2d(24), act))
     x = seeded(6).standard_normal((8, 4, 16, 16)).astype(np.float32)
     counts = _Counts(monkeypatch)
-    folded, plain = _both(model, x)
+    fused, plain = _both(model, x)
     name = "ReLU" if isinstance(act, nn.ReLU) else "Hardtanh"
-    assert counts.n[name] == 1 and counts.n["BatchNorm"] == 1  # the unfolded pass only
-    np.testing.assert_allclose(folded, plain, rtol=1e-5, atol=1e-5)
-
-
-def test_resnet20_runs_no_batch_norm_relu_or_add_of_its_own(monkeypatch):
-    model = _randomise_bn(models.create("resnet20"))
-    x = seeded(7).standard_normal((4, 3, 32, 32)).astype(np.float32)
-    counts = _Counts(monkeypatch)
-    with cnnlab.no_grad():
-        folded = model(cnnlab.tensor(x)).numpy()
-    assert counts.n == {"ReLU": 0, "Hardtanh": 0, "Add": 0, "BatchNorm": 0}
-    with cnnlab.no_grad(), fusion.fold_batch_norm(False):
-        plain = model(cnnlab.tensor(x)).numpy()
-    assert counts.n["ReLU"] == 19 and counts.n["Add"] == 9 and counts.n["BatchNorm"] == 19
-    np.testing.assert_allclose(folded, plain, rtol=1e-4, atol=1e-4 * np.abs(plain).max())
+    assert counts.n[name] == 1 and counts.n["BatchNorm"] == 1  # the unfused pass only
+    np.testing.assert_allclose(fused, plain, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("kernels", ["auto", "numpy"])
@@ -242,47 +262,6 @@ def test_a_nan_pixel_reaches_the_output_as_unfused(kernels):
     x = seeded(8).standard_normal((2, 3, 32, 32)).astype(np.float32)
     x[1, 0, 5, 5] = np.nan
     with cnnlab.set_kernels(kernels):
-        folded, plain = _both(model, x)
+        fused, plain = _both(model, x)
     assert np.isnan(plain[1]).all() and not np.isnan(plain[0]).any()
-    np.testing.assert_array_equal(np.isnan(folded), np.isnan(plain))
-
-
-def test_a_hooked_activation_runs_as_itself_after_the_folded_conv(monkeypatch):
-    relu = nn.ReLU()
-    seen = []
-    relu.register_forward_hook(lambda m, i, o: seen.append(1))
-    model = _randomise_bn(nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), relu))
-    x = seeded(9).standard_normal((2, 3, 6, 6)).astype(np.float32)
-    counts = _Counts(monkeypatch)
-    folded, plain = _both(model, x)
-    assert seen == [1, 1] and counts.n["BatchNorm"] == 1 and counts.n["ReLU"] == 2
-    np.testing.assert_allclose(folded, plain, rtol=1e-5, atol=1e-5)
-
-
-def test_tracing_sees_the_layers_unfolded(monkeypatch):
-    model, x = _pair()
-    ops = []
-    with cnnlab.no_grad(), cnnlab.autograd.trace(lambda fn, *a: ops.append(fn.__name__)):
-        model(cnnlab.tensor(x))
-    assert ops == ["Conv2d", "BatchNorm"]
-
-
-def test_the_fused_conv_refuses_gradients():
-    from cnnlab.ops.conv_fused import FusedConv2d
-
-    x = cnnlab.tensor(np.ones((1, 2, 4, 4), np.float32), requires_grad=True)
-    w = cnnlab.tensor(np.ones((3, 2, 1, 1), np.float32))
-    with pytest.raises(RuntimeError, match="inference only"):
-        FusedConv2d.apply(
-            x, w, None, None, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1,
-            act=("relu",),
-        )  # fmt: skip
-
-
-def test_a_float64_input_to_float32_layers_folds_in_float64():
-    # regression: the folded weights were rounded to the layers' float32 (2.6e-6 off)
-    model = _randomise_bn(models.create("resnet20"))
-    x = seeded(10).standard_normal((2, 3, 32, 32))  # float64
-    folded, plain = _both(model, x)
-    assert folded.dtype == plain.dtype == np.float64
-    np.testing.assert_allclose(folded, plain, rtol=1e-11, atol=1e-11)
+    np.testing.assert_array_equal(np.isnan(fused), np.isnan(plain))

@@ -181,7 +181,7 @@ def test_round_trip_of_cnnlab_exports_keeps_outputs_and_parameters(exported, nam
     loaded = load(path)
     shape = models.info(name)["input_shape"]
     x = cnnlab.tensor(np.random.default_rng(0).random((3, *shape), dtype=np.float32))
-    with cnnlab.no_grad():  # the model folds batch norm into its convs (nn.fusion): rounding
+    with cnnlab.no_grad():
         np.testing.assert_allclose(loaded(x).numpy(), model(x).numpy(), atol=1e-5, rtol=1e-5)
     theirs = loaded.state_dict()
     for key, value in model.state_dict().items():

@@ -135,7 +135,7 @@ def test_first_conv_arithmetic_equals_the_layer_output(loaded, x):
 
 def test_arithmetic_with_stride_and_colour_input():
     from cnnlab import nn
-    from cnnlab.explain.command import ModelInfo
+    from cnnlab.models.loading import LoadedModel as ModelInfo
 
     cnnlab.manual_seed(1)
     model = nn.Sequential(nn.Conv2d(3, 4, 3, stride=2, padding=1), nn.ReLU(), nn.Flatten())
@@ -257,7 +257,7 @@ class _ReusedReLU(cnnlab.nn.Module):
 def test_rows_of_a_module_called_twice_and_same_padding():
     # regression: rows were matched to leaf modules by position, wrong once a module is
     # called twice; SameConv2d pads in forward (0 on top/left, 1 on bottom/right here)
-    from cnnlab.explain.command import ModelInfo
+    from cnnlab.models.loading import LoadedModel as ModelInfo
 
     cnnlab.manual_seed(2)
     model = _ReusedReLU().eval()
@@ -310,7 +310,7 @@ def test_minimal_and_one_pixel_attacks(loaded, x):
 
 def test_minimal_is_refused_for_big_inputs():
     from cnnlab import nn
-    from cnnlab.explain.command import ModelInfo
+    from cnnlab.models.loading import LoadedModel as ModelInfo
 
     model = nn.Sequential(nn.Conv2d(3, 2, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten())
     m = api.Loaded("big", ModelInfo(model.eval(), (3, 64, 64)))

@@ -48,7 +48,7 @@ def test_datasets_and_several_layers_in_one_pass():
     ds = ArrayDataset((x[:, 0] * 255).astype(np.uint8), y)
     feats, labels = extract(model, ds, (None, "features.0"), batch_size=4, progress=False)
     ref, _ = features(model, (ds.get_batch(np.arange(10))[0], y), progress=False)
-    # the hook on features.0 keeps its batch norm unfolded there (cnnlab.nn.fusion): rounding
+    # extract runs a fused copy (cnnlab.nn.fusion): the same features up to rounding
     np.testing.assert_allclose(feats[None], ref, rtol=1e-6, atol=1e-6)
     assert feats["features.0"].shape == (10, 4 * 8 * 8) and np.array_equal(labels, y)
 

@@ -33,13 +33,13 @@ def test_a_new_head_has_the_right_shape_a_fresh_init_and_the_imagenet_body(image
     assert sd["_fc.weight"].shape == (10, 1280) and sd["_fc.bias"].shape == (10,)
     for k, v in imagenet.items():
         if not k.startswith("_fc."):
-            assert np.array_equal(np.asarray(sd[k].array), v), k
-    w = np.asarray(sd["_fc.weight"].array)
-    assert not np.array_equal(w, np.asarray(b.state_dict()["_fc.weight"].array))  # fresh
+            assert np.array_equal(np.asarray(sd[k]), v), k
+    w = np.asarray(sd["_fc.weight"])
+    assert not np.array_equal(w, np.asarray(b.state_dict()["_fc.weight"]))  # fresh
     assert abs(w.std() - np.sqrt(2 / 1280)) < 0.2 * np.sqrt(2 / 1280)  # cnnlab's He init
-    assert np.all(np.asarray(sd["_fc.bias"].array) == 0)
+    assert np.all(np.asarray(sd["_fc.bias"]) == 0)
     full = _create()
-    assert np.array_equal(np.asarray(full.state_dict()["_fc.weight"].array), imagenet["_fc.weight"])
+    assert np.array_equal(np.asarray(full.state_dict()["_fc.weight"]), imagenet["_fc.weight"])
 
 
 def test_the_two_grey_adapters_give_the_same_outputs(imagenet):

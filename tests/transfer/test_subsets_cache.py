@@ -42,7 +42,7 @@ def test_cache_extracts_once_and_resumes_from_chunks(tmp_path):
         path, make, (x, y), (None, "features.0"), chunk=4, progress=False, float16=("features.0",)
     )
     ref, _ = features(model, (x, y), progress=False)
-    # features.0's hook keeps its batch norm unfolded there (cnnlab.nn.fusion): rounding
+    # extract runs a fused copy (cnnlab.nn.fusion): the same features up to rounding
     np.testing.assert_allclose(got["head_input"], ref, rtol=1e-6, atol=1e-6)
     assert got["layer:features.0"].dtype == np.float16 and path.exists()
     again = cached_extract(path, lambda: pytest.fail("rebuilt"), (x, y), (None, "features.0"))

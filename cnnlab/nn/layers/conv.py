@@ -194,7 +194,7 @@ class Conv2d(_ConvNd):
 
     def _conv_forward(self, x, weight, bias):
         """This layer's convolution with the given weight and bias (PyTorch's name): what
-        :mod:`cnnlab.nn.fusion` runs with batch norm folded into them."""
+        subclasses such as EfficientNet's TF padding override."""
         return F.conv2d(x, weight, bias, self.stride, self.padding, self.dilation, self.groups)
 
     def _pads(self, x) -> tuple:
