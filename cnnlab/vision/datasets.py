@@ -1,5 +1,7 @@
 """torchvision-shaped data sets: ``MNIST``, ``FashionMNIST``, ``CIFAR10`` and ``FakeData``.
 
+``ImageFolder`` reads ``root/<class>/<image>`` files as torchvision's does.
+
 ``dataset[i]`` is ``(image, target)`` as in torchvision: the image a PIL Image (mode ``L`` or
 ``RGB``) passed through ``transform`` (``transforms.ToTensor()`` makes it a Tensor), the
 target an int passed through ``target_transform``. ``data`` and ``targets`` are Tensors.
@@ -23,7 +25,7 @@ from cnnlab.data import datasets as cdatasets
 from cnnlab.data.dataset import Dataset, DatasetError
 from cnnlab.data.datasets.paths import fashion_mnist_dirs, install_hint
 
-__all__ = ["CIFAR10", "MNIST", "FakeData", "FashionMNIST", "VisionDataset"]
+__all__ = ["CIFAR10", "MNIST", "FakeData", "FashionMNIST", "ImageFolder", "VisionDataset"]
 
 
 class VisionDataset(Dataset):
@@ -222,3 +224,52 @@ class FakeData(VisionDataset):
         raw = rng.integers(0, 256, (h, w, c), dtype=np.uint8)
         img = Image.fromarray(raw[..., 0] if c == 1 else raw, mode="L" if c == 1 else "RGB")
         return self._apply(img, int(rng.integers(0, self.num_classes)))
+
+
+IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
+
+
+def pil_loader(path):
+    """The image at ``path`` as an RGB PIL Image (torchvision's default loader)."""
+    from PIL import Image
+
+    with open(path, "rb") as f:
+        return Image.open(f).convert("RGB")
+
+
+class ImageFolder(VisionDataset):
+    """Images in ``root/<class>/...`` (classes: the sub-folder names, sorted), as
+    torchvision's ``ImageFolder``: ``dataset[i]`` is ``(loader(path), class_index)``;
+    ``samples`` lists ``(path, class_index)``, ``targets`` the indices."""
+
+    def __init__(
+        self, root, transform=None, target_transform=None, loader=None, is_valid_file=None
+    ):
+        super().__init__(root, None, transform, target_transform)
+        root = Path(root)
+        self.classes = sorted(d.name for d in root.iterdir() if d.is_dir()) if root.is_dir() else []
+        if not self.classes:
+            raise FileNotFoundError(f"ImageFolder: couldn't find any class folder in {root}")
+        self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
+        valid = is_valid_file or (lambda p: str(p).lower().endswith(IMG_EXTENSIONS))
+        self.samples = [
+            (str(path), self.class_to_idx[c])
+            for c in self.classes
+            for path in sorted((root / c).rglob("*"))
+            if path.is_file() and valid(str(path))
+        ]
+        if not self.samples:
+            raise FileNotFoundError(
+                f"ImageFolder: found no valid file in {root}'s class folders; supported "
+                f"extensions are: {', '.join(IMG_EXTENSIONS)}"
+            )
+        self.imgs = self.samples
+        self.targets = [t for _, t in self.samples]
+        self.loader = loader or pil_loader
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index):
+        path, target = self.samples[index]
+        return self._apply(self.loader(path), target)

@@ -58,3 +58,17 @@ def test_fake_data_is_stable_per_index():
     np.testing.assert_array_equal(ds[2][0].numpy(), x.numpy())
     with pytest.raises(IndexError):
         ds[4]
+
+
+def test_image_folder_as_torchvision(tmp_path):
+    for cls, colour in (("cat", 200), ("ant", 10)):
+        (tmp_path / cls).mkdir()
+        Image.fromarray(np.full((5, 6), colour, np.uint8)).save(tmp_path / cls / "a.png")
+    (tmp_path / "ant" / "notes.txt").write_text("not an image")
+    ds = datasets.ImageFolder(tmp_path, transform=transforms.ToTensor())
+    assert ds.classes == ["ant", "cat"] and ds.class_to_idx == {"ant": 0, "cat": 1}
+    assert len(ds) == 2 and ds.targets == [0, 1]
+    x, y = ds[1]
+    assert x.shape == (3, 5, 6) and y == 1 and abs(float(x.numpy().max()) - 200 / 255) < 1e-6
+    with pytest.raises(FileNotFoundError, match="class folder"):
+        datasets.ImageFolder(tmp_path / "ant")
