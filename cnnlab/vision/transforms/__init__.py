@@ -2,6 +2,7 @@
 from PIL Images or arrays). cnnlab's own vectorised augmentations live in
 :mod:`cnnlab.data.transforms`."""
 
+from cnnlab.vision.transforms import functional
 from cnnlab.vision.transforms.conversion import (
     Compose,
     Grayscale,
@@ -17,6 +18,7 @@ from cnnlab.vision.transforms.geometry import (
     Pad,
     RandomCrop,
     RandomHorizontalFlip,
+    RandomResizedCrop,
     RandomVerticalFlip,
     Resize,
 )
@@ -32,8 +34,10 @@ __all__ = [
     "Pad",
     "RandomCrop",
     "RandomHorizontalFlip",
+    "RandomResizedCrop",
     "RandomVerticalFlip",
     "Resize",
     "ToPILImage",
     "ToTensor",
+    "functional",
 ]

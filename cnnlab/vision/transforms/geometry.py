@@ -6,6 +6,7 @@ default generator, which ``cnnlab.manual_seed`` fixes)."""
 from __future__ import annotations
 
 import enum
+import math
 from numbers import Number
 
 import numpy as np
@@ -21,6 +22,7 @@ __all__ = [
     "Pad",
     "RandomCrop",
     "RandomHorizontalFlip",
+    "RandomResizedCrop",
     "RandomVerticalFlip",
     "Resize",
 ]
@@ -258,3 +260,58 @@ class RandomVerticalFlip(RandomHorizontalFlip):
     """Mirror top-bottom with probability ``p``."""
 
     axis = -2
+
+
+class RandomResizedCrop:
+    """A random window of ``scale`` (fraction of the area) and aspect ``ratio``, resized to
+    ``size``: torchvision's 10 tries, then its central-crop fallback."""
+
+    def __init__(
+        self,
+        size,
+        scale=(0.08, 1.0),
+        ratio=(3.0 / 4.0, 4.0 / 3.0),
+        interpolation=InterpolationMode.BILINEAR,
+        antialias=True,
+    ) -> None:
+        self.size = _size_pair(size, "RandomResizedCrop")
+        if scale[0] > scale[1] or ratio[0] > ratio[1]:
+            raise ValueError(
+                f"RandomResizedCrop: scale and ratio should be (min, max), got {scale}, {ratio}"
+            )
+        self.scale, self.ratio = tuple(scale), tuple(ratio)
+        self.resize = Resize(self.size, interpolation, antialias=antialias)
+
+    def get_params(self, height: int, width: int) -> tuple:
+        """``(top, left, h, w)`` of the window."""
+        rng = current_rng()
+        area = height * width
+        log_ratio = (math.log(self.ratio[0]), math.log(self.ratio[1]))
+        for _ in range(10):
+            target = area * rng.uniform(*self.scale)
+            aspect = math.exp(rng.uniform(*log_ratio))
+            w = int(round(math.sqrt(target * aspect)))
+            h = int(round(math.sqrt(target / aspect)))
+            if 0 < w <= width and 0 < h <= height:
+                return (
+                    int(rng.integers(0, height - h + 1)),
+                    int(rng.integers(0, width - w + 1)),
+                    h,
+                    w,
+                )
+        in_ratio = width / height
+        if in_ratio < min(self.ratio):
+            w, h = width, int(round(width / min(self.ratio)))
+        elif in_ratio > max(self.ratio):
+            h, w = height, int(round(height * max(self.ratio)))
+        else:
+            h, w = height, width
+        return (height - h) // 2, (width - w) // 2, h, w
+
+    def __call__(self, img):
+        a, pack = _planes(img, "RandomResizedCrop")
+        i, j, h, w = self.get_params(*a.shape[-2:])
+        return self.resize(pack(a[..., i : i + h, j : j + w]))
+
+    def __repr__(self) -> str:
+        return f"RandomResizedCrop(size={self.size}, scale={self.scale}, ratio={self.ratio})"

@@ -87,3 +87,15 @@ def test_flips_and_pad():
     )
     with pytest.raises(TypeError, match="PIL Image or Tensor"):
         T.RandomHorizontalFlip()(a)
+
+
+def test_random_resized_crop_window_and_fallback():
+    t = T.RandomResizedCrop(8, scale=(0.25, 0.5))
+    with rng_context(np.random.default_rng(0)):
+        i, j, h, w = t.get_params(40, 40)
+    assert 0.2 * 1600 <= h * w <= 0.55 * 1600 and 0.7 < w / h < 1.4
+    assert 0 <= i <= 40 - h and 0 <= j <= 40 - w
+    assert t(Image.fromarray(grid(40, 40))).size == (8, 8)
+    assert t(cnnlab.tensor(np.ones((3, 40, 40), np.float32))).shape == (3, 8, 8)
+    # a 1x20 strip cannot hold a 3/4..4/3 window of 25-50% of its area: the centre fallback
+    assert T.RandomResizedCrop(4, scale=(0.25, 0.5)).get_params(1, 20) == (0, 9, 1, 1)
