@@ -87,6 +87,27 @@ class _ImageArrays(VisionDataset):
     def __len__(self) -> int:
         return len(self._labels)
 
+    def get_batch(self, indices, rng=None):
+        """The DataLoader's vectorised path, taken when the transform is ToTensor, optionally
+        then Normalize (what they give item by item, computed on the whole batch); else None."""
+        from cnnlab.vision.transforms import Compose, Normalize, ToTensor
+
+        steps = (
+            self.transform.transforms if isinstance(self.transform, Compose) else [self.transform]
+        )
+        kinds = [type(t) for t in steps]
+        if self.transforms is not None or self.target_transform is not None:
+            return None
+        if kinds not in ([ToTensor], [ToTensor, Normalize]):
+            return None
+        idx = np.asarray(indices, dtype=np.int64)
+        raw = self._images[idx]
+        x = (raw[:, None] if raw.ndim == 3 else raw.transpose(0, 3, 1, 2)).astype(np.float32)
+        x /= np.float32(255)
+        if len(steps) == 2:
+            x = steps[1](Tensor(x)).array
+        return x, self._labels[idx]
+
     def __getitem__(self, index):
         from PIL import Image
 

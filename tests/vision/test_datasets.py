@@ -47,6 +47,14 @@ def test_idx_files_under_root_are_read_first(tmp_path):
     ds = datasets.MNIST(tmp_path)
     assert len(ds) == 2 and ds[1][1] == 7
     np.testing.assert_array_equal(np.asarray(ds[0][0]), images[0])
+    assert ds.get_batch([0, 1]) is None  # PIL images: no vectorised path
+    # ToTensor + Normalize: the loader's vectorised batch equals the items, bit for bit
+    ds.transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1,), (0.3,))])
+    x, y = ds.get_batch([1, 0])
+    np.testing.assert_array_equal(x[0], ds[1][0].numpy())
+    np.testing.assert_array_equal(y, [7, 3])
+    ds.target_transform = lambda t: t
+    assert ds.get_batch([0]) is None
 
 
 def test_fake_data_is_stable_per_index():
