@@ -16,8 +16,8 @@ import torchvision.transforms as transforms
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--cifar-root", default=None)
-parser.add_argument("--train-size", type=int, default=800)
-parser.add_argument("--test-size", type=int, default=400)
+parser.add_argument("--train-size", type=int, default=500)
+parser.add_argument("--test-size", type=int, default=300)
 args = parser.parse_args()
 
 normalise = transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
