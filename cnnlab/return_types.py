@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-__all__ = ["max", "median", "min", "sort", "topk", "kthvalue", "mode", "aminmax"]
+__all__ = ["kthvalue", "max", "median", "min", "sort", "topk"]
 
 _FIELDS = ("values", "indices")
 
@@ -18,5 +18,3 @@ sort = namedtuple("sort", _FIELDS)
 topk = namedtuple("topk", _FIELDS)
 median = namedtuple("median", _FIELDS)
 kthvalue = namedtuple("kthvalue", _FIELDS)
-mode = namedtuple("mode", _FIELDS)
-aminmax = namedtuple("aminmax", ("min", "max"))

@@ -17,6 +17,7 @@ from cnnlab import backend
 from cnnlab.backward import _root_grad, _run_backward
 from cnnlab.inplace import TensorInPlace
 from cnnlab.kernels import layout
+from cnnlab.promotion import promote
 from cnnlab.tensor_convert import TensorConversions
 from cnnlab.tensor_factories import TensorFactories
 from cnnlab.tensor_methods import TensorMethods
@@ -222,37 +223,40 @@ class Tensor(TensorConversions, TensorInPlace, TensorMethods, TensorFactories):
         self._grad = None
 
     # -------------------------------------------------------------- arithmetic
+    # arithmetic promotes its operands' dtypes as PyTorch does (cnnlab.promotion): a float32
+    # tensor times an int64 one is float32, an integer tensor divided by 255 is float32
     def __add__(self, o):
-        return _ew.Add.apply(self, o)
+        return _ew.Add.apply(*promote(self, o))
 
     def __radd__(self, o):
-        return _ew.Add.apply(o, self)
+        return _ew.Add.apply(*promote(o, self))
 
     def __sub__(self, o):
-        return _ew.Sub.apply(self, o)
+        return _ew.Sub.apply(*promote(self, o))
 
     def __rsub__(self, o):
-        return _ew.Sub.apply(o, self)
+        return _ew.Sub.apply(*promote(o, self))
 
     def __mul__(self, o):
-        return _ew.Mul.apply(self, o)
+        return _ew.Mul.apply(*promote(self, o))
 
     def __rmul__(self, o):
-        return _ew.Mul.apply(o, self)
+        return _ew.Mul.apply(*promote(o, self))
 
     def __truediv__(self, o):
-        return _ew.Div.apply(self, o)
+        return _ew.Div.apply(*promote(self, o, true_divide=True))
 
     def __rtruediv__(self, o):
-        return _ew.Div.apply(o, self)
+        return _ew.Div.apply(*promote(o, self, true_divide=True))
 
     def __pow__(self, o):
         if isinstance(o, Number):
-            return _ew.PowScalar.apply(self, exponent=o)
-        return _ew.Pow.apply(self, o)
+            x, _ = promote(self, o)
+            return _ew.PowScalar.apply(x, exponent=o)
+        return _ew.Pow.apply(*promote(self, o))
 
     def __rpow__(self, o):
-        return _ew.Pow.apply(o, self)
+        return _ew.Pow.apply(*promote(o, self))
 
     def __neg__(self):
         return _ew.Neg.apply(self)

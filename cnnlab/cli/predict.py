@@ -22,7 +22,7 @@ ImageNet weights) a zoo model is used instead of a checkpoint."""
 
 
 def add_parser(subparsers, parents) -> None:
-    from cnnlab.cli.args import intermixed
+    from cnnlab.cli.args import intermixed, positive_int
 
     p = subparsers.add_parser("predict", help=HELP, description=DESCRIPTION, parents=parents)
     intermixed(p)
@@ -34,7 +34,9 @@ def add_parser(subparsers, parents) -> None:
     )
     p.add_argument("--model", help="a zoo model name instead of a checkpoint")
     p.add_argument("--pretrained", action="store_true", help="load the model's published weights")
-    p.add_argument("--topk", type=int, default=5, help="classes to show per image (default: 5)")
+    p.add_argument(
+        "--topk", type=positive_int, default=5, help="classes to show per image (default: 5)"
+    )
     p.add_argument("--invert", action="store_true", help="invert brightness before classifying")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run)

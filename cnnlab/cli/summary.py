@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from cnnlab.cli.args import positive_int
+
 HELP = "show a model's layers: shapes, parameters, multiply-adds, memory, receptive fields"
 
 
@@ -12,7 +14,7 @@ def add_parser(subparsers, parents) -> None:
     p = subparsers.add_parser("summary", help=HELP, description=HELP, parents=parents)
     p.add_argument("model", help="a registered model name (see --list) or a checkpoint")
     p.add_argument("--input", help="input shape CxHxW (default: the model's nominal input)")
-    p.add_argument("--num-classes", type=int, help="classes of the model's head")
+    p.add_argument("--num-classes", type=positive_int, help="classes of the model's head")
     p.add_argument("--list", action="store_true", help="list the registered models and exit")
     p.add_argument("--json", action="store_true", help="print the rows and totals as JSON")
     p.set_defaults(func=run)

@@ -15,6 +15,7 @@ from cnnlab.backend import get_default_dtype
 from cnnlab.functions.out import into
 from cnnlab.ops import elementwise as _ew
 from cnnlab.ops import pointwise as _pw
+from cnnlab.promotion import promote
 
 __all__ = [
     "abs",
@@ -75,14 +76,8 @@ def _act():
 
 
 def _promote(a, b):
-    """PyTorch's rule for a floating tensor with an integer tensor: the integer one takes
-    the floating dtype (NumPy would widen float32 with int64 to float64)."""
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype.kind != b.dtype.kind:
-        if a.dtype.kind == "f" and b.dtype.kind in "iub":
-            return a, b.astype(a.dtype)
-        if b.dtype.kind == "f" and a.dtype.kind in "iub":
-            return a.astype(b.dtype), b
-    return a, b
+    """PyTorch's type promotion (cnnlab.promotion)."""
+    return promote(a, b)
 
 
 def exp(input: Tensor) -> Tensor:

@@ -66,8 +66,12 @@ def _zoo(pretrained_only: bool = False) -> list[Choice]:
     return out
 
 
-def list_choices(runs=None, checkpoint=None, model=None, pretrained=False) -> tuple[list, str]:
-    """``(choices, default id)``: the command line's model first, then the runs, then the zoo."""
+def list_choices(
+    runs=None, checkpoint=None, model=None, pretrained=False, allow_zoo=False
+) -> tuple[list, str]:
+    """``(choices, default id)``: the command line's model first, then the runs, then (with
+    ``allow_zoo``) the zoo. Without a model or a checkpoint in the runs, the default is the
+    zoo's ``fashion_cnn`` and it is the only zoo model offered."""
     choices: list[Choice] = []
     default = None
     if checkpoint is not None:
@@ -81,7 +85,7 @@ def list_choices(runs=None, checkpoint=None, model=None, pretrained=False) -> tu
         default = "cli:checkpoint"
     runs_choices = _runs(Path(runs)) if runs is not None else []
     choices += runs_choices
-    zoo = _zoo()
+    zoo = _zoo() if allow_zoo else []
     choices += zoo
     if model is not None:
         default = f"zoo:{model}:pretrained" if pretrained else f"zoo:{model}"
@@ -97,4 +101,6 @@ def list_choices(runs=None, checkpoint=None, model=None, pretrained=False) -> tu
             )
     if default is None:
         default = runs_choices[0].id if runs_choices else "zoo:fashion_cnn"
+    if not any(c.id == default for c in choices):
+        choices.append(Choice(default, "fashion_cnn (untrained)", name="fashion_cnn"))
     return choices, default

@@ -13,11 +13,17 @@ import numpy as np
 
 from cnnlab import backend
 from cnnlab.train import recipes
-from cnnlab.train.checkpoint import CheckpointError, load_checkpoint, model_from_checkpoint
+from cnnlab.train.checkpoint import (
+    CheckpointError,
+    check_config,
+    load_checkpoint,
+    model_from_checkpoint,
+)
 from cnnlab.train.metrics import confusion_matrix, per_class_accuracy
 from cnnlab.train.trainer import Trainer, evaluate
 
 __all__ = [
+    "check_run_dir",
     "evaluate_checkpoint",
     "format_eval_report",
     "predict_images",
@@ -41,6 +47,31 @@ def distributed_run(cfg: dict, resume):
     return from_config(cfg, resume, recipes.DEFAULT_LR)
 
 
+RUN_FILES = ("last.safetensors", "best.safetensors", "metrics.csv", "metrics.jsonl",
+             "summary.json", "curves.png", "metrics.png", "progress.gif", "fid.png")  # fmt: skip
+
+
+def check_run_dir(out_dir, resume=None, overwrite: bool = False) -> None:
+    """Refuse to start a run in a folder that already holds one (its checkpoints and metrics
+    would be overwritten and appended to) unless it is the run being resumed, or
+    ``overwrite`` says to start afresh: then the old run's files are deleted first."""
+    out_dir = Path(out_dir)
+    found = [n for n in RUN_FILES if (out_dir / n).exists()]
+    if not found:
+        return
+    if resume is not None:
+        ckpt = Path(resume)
+        if (ckpt if ckpt.is_dir() else ckpt.parent).resolve() == out_dir.resolve():
+            return
+    if not overwrite:
+        raise FileExistsError(
+            f"{out_dir} already holds a run ({', '.join(found)}): continue it with "
+            f"--resume {out_dir}, choose another --out, or start afresh with --overwrite"
+        )
+    for n in found:
+        (out_dir / n).unlink()
+
+
 def train(
     settings: dict | None = None,
     out_dir=None,
@@ -48,6 +79,7 @@ def train(
     progress: bool = True,
     root=None,
     *,
+    overwrite: bool = False,
     build_model=None,
     callbacks: list | None = None,
 ) -> dict:
@@ -55,7 +87,9 @@ def train(
 
     ``resume``: a run directory or checkpoint; the run continues with its saved config (and
     into its directory) to its planned number of epochs. Writes ``metrics.csv``,
-    ``curves.png``, ``last/best.safetensors`` and ``summary.json`` to ``out_dir``.
+    ``curves.png``, ``last/best.safetensors`` and ``summary.json`` to ``out_dir``; a folder
+    that already holds another run is refused unless ``overwrite`` (see
+    :func:`check_run_dir`).
     Returns the summary: test accuracy and loss (of the last epoch's model), epochs, time,
     paths. ``build_model(cfg, info)``, if given, builds the model instead of the registry
     (``cfg['model']`` is then only its name in the logs; experiments use it for their
@@ -70,6 +104,7 @@ def train(
     settings = {k: v for k, v in (settings or {}).items() if v is not None}
     if resume is not None:
         ckpt = load_checkpoint(resume)
+        check_config(ckpt)
         cfg = dict(ckpt.config)
         cfg.update({k: settings[k] for k in ("workers", "distributed") if k in settings})
         out_dir = Path(out_dir) if out_dir is not None else Path(ckpt.path).parent
@@ -87,6 +122,8 @@ def train(
         if int(cfg[key]) < 1:
             raise ValueError(f"--{key.replace('_', '-')} must be at least 1, got {cfg[key]}")
     ddp = distributed_run(cfg, resume)  # None unless --distributed
+    if ddp is None or ddp.is_main:
+        check_run_dir(out_dir, resume, overwrite)
     backend.manual_seed(int(cfg["seed"]))
     train_loader, val_loader, test_loader, info = recipes.build_split_loaders(cfg, root)
     cfg.update(info)

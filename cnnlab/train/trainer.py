@@ -69,6 +69,22 @@ class MetricsLog:
                     writer.writeheader()
                 writer.writerow(row)
 
+    def trim(self, step: int) -> int:
+        """Drop the rows logged after optimiser step ``step`` (a resumed run repeats them);
+        returns how many went."""
+        if self.path is None or not self.path.exists():
+            return 0
+        with open(self.path, newline="") as f:
+            if self.format == "jsonl":
+                rows = [json.loads(line) for line in f if line.strip()]
+            else:
+                rows = list(csv.DictReader(f))
+        keep = [r for r in rows if str(r.get("step", "")) == "" or int(r["step"]) <= step]
+        self.path.unlink()
+        for r in keep:
+            self.write(r)
+        return len(rows) - len(keep)
+
 
 def _lr(optimizer) -> float:
     return float(optimizer.param_groups[0]["lr"])
@@ -227,6 +243,7 @@ class Trainer:
         self.history = list(ckpt.metrics.get("history", []))
         self.best_acc = float(ckpt.metrics.get("best_acc", -math.inf))
         self.step = int(ckpt.metrics.get("step", 0))
+        self.log.trim(self.step)  # rows of the lost progress after the checkpoint
         return self.epoch
 
     # ------------------------------------------------------------------ loops
