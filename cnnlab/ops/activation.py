@@ -22,21 +22,25 @@ __all__ = [
     "Hardtanh",
     "LeakyReLU",
     "LogSoftmax",
+    "PReLU",
     "ReLU",
     "SiLU",
     "Sigmoid",
     "Softmax",
+    "Softplus",
     "Tanh",
     "elu",
     "gelu",
     "hardtanh",
     "leaky_relu",
     "log_softmax",
+    "prelu",
     "relu",
     "relu6",
     "sigmoid",
     "silu",
     "softmax",
+    "softplus",
     "tanh",
 ]
 
@@ -201,6 +205,41 @@ class GELU(Function):
         return (g * (c + x * pdf),)
 
 
+class Softplus(Function):
+    """``log(1 + exp(beta x)) / beta``; where ``beta x > threshold``, ``x`` itself."""
+
+    @staticmethod
+    def forward(x, *, beta=1.0, threshold=20.0):
+        xp = get_array_module(x)
+        bx = x * beta
+        soft = (xp.log1p(xp.exp(-xp.abs(bx))) + xp.maximum(bx, 0)) / beta  # no overflow
+        y = xp.where(bx > threshold, x, soft).astype(x.dtype, copy=False)
+        return y, (bx, threshold)
+
+    # dL/dx = g * sigmoid(beta x)  (g where beta x > threshold: the linear part)
+    @staticmethod
+    def backward(ctx, g):
+        bx, threshold = ctx
+        return (g * (bx > threshold) + g * _sigmoid(bx) * (bx <= threshold),)
+
+
+class PReLU(Function):
+    """``x if x > 0 else w * x`` with a learnt slope ``w`` broadcast against ``x``."""
+
+    @staticmethod
+    def forward(x, w):
+        xp = get_array_module(x, w)
+        pos = x > 0
+        return xp.where(pos, x, w * x).astype(x.dtype, copy=False), (x, w, pos)
+
+    # dL/dx = g if x > 0 else g * w,  dL/dw = g * x where x <= 0 (summed over broadcast dims)
+    @staticmethod
+    def backward(ctx, g):
+        x, w, pos = ctx
+        xp = get_array_module(g)
+        return xp.where(pos, g, g * w), xp.where(pos, 0, g * x)
+
+
 class Softmax(Function):
     @staticmethod
     def forward(x, *, dim):
@@ -286,6 +325,33 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return GELU.apply(input, approximate=approximate)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """``log(1 + exp(beta x)) / beta``, linear where ``beta x > threshold``.
+
+    Shape: any (elementwise)."""
+    if beta == 0:
+        raise ValueError("softplus: beta must be non-zero")
+    return Softplus.apply(input, beta=float(beta), threshold=float(threshold))
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """``x if x > 0 else weight * x``, ``weight`` one slope or one per channel (dim 1).
+
+    Shape: input ``(N, C, ...)`` or any shape with a 1-element weight; weight ``(1,)`` or
+    ``(C,)``; output has the input's shape.
+    """
+    n = weight.numel() if hasattr(weight, "numel") else np.size(weight)
+    if weight.ndim != 1 or (n != 1 and (input.ndim < 2 or input.shape[1] != n)):
+        got = tuple(input.shape)
+        raise ValueError(
+            f"prelu: expected a weight of shape (1,) or (C,) with C = input.shape[1], got "
+            f"weight {tuple(weight.shape)} for input {got}"
+        )
+    if n != 1:
+        weight = weight.reshape((n,) + (1,) * (input.ndim - 2))
+    return PReLU.apply(input, weight)
 
 
 def _dim(name: str, input, dim) -> int:

@@ -182,6 +182,27 @@ class Where(Function):
         return None, g * ctx, g * ~ctx
 
 
+class Erf(Function):
+    @staticmethod
+    def forward(x):
+        if get_array_module(x) is np:
+            from scipy.special import erf
+        else:  # pragma: no cover - CuPy only
+            from cupyx.scipy.special import erf
+        return erf(x).astype(x.dtype, copy=False), x
+
+    # dL/dx = g * 2 / sqrt(pi) * exp(-x^2)
+    @staticmethod
+    def backward(ctx, g):
+        xp = get_array_module(ctx)
+        return (g * (2 / np.sqrt(np.pi)) * xp.exp(-ctx * ctx),)
+
+
+def erf(x):
+    """The error function ``2 / sqrt(pi) * integral_0^x exp(-t^2) dt``. Shape: any."""
+    return Erf.apply(x)
+
+
 class Cast(Function):
     saves_inputs = False  # backward needs no input values
 

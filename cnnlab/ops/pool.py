@@ -29,6 +29,8 @@ __all__ = [
     "max_pool2d",
     "max_unpool2d",
     "avg_pool2d",
+    "avg_pool1d",
+    "max_pool1d",
 ]
 
 
@@ -267,3 +269,38 @@ def avg_pool2d(
         divisor_override=divisor_override,
     )
     return _unbatch(out, sq)
+
+
+def _as_2d(name, input, kernel_size, stride, padding, dilation=1):
+    """A 1-D pooling's arguments as 2-D ones over a height of 1."""
+    if input.ndim not in (2, 3):
+        raise ValueError(f"{name}: expected (N, C, L) or (C, L), got {tuple(input.shape)}")
+
+    def one(v, what):
+        v = tuple(v) if isinstance(v, (tuple, list)) else (v,)
+        if len(v) != 1:
+            raise ValueError(f"{name}: {what} must be an int or a 1-tuple, got {v}")
+        return v[0]
+
+    k = one(kernel_size, "kernel_size")
+    s = k if stride is None or stride == () else one(stride, "stride")
+    x = input.unsqueeze(-2)
+    return x, (1, k), (1, s), (0, one(padding, "padding")), (1, one(dilation, "dilation"))
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """1-D max pooling: ``max_pool2d`` over a height of 1 (a composite).
+
+    Shape: ``(N, C, L) -> (N, C, OL)`` (or without N), ``OL`` as in :func:`max_pool2d`.
+    """
+    x, k, s, p, d = _as_2d("max_pool1d", input, kernel_size, stride, padding, dilation)
+    return max_pool2d(x, k, s, p, d, ceil_mode).squeeze(-2)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """1-D average pooling: ``avg_pool2d`` over a height of 1 (a composite).
+
+    Shape: ``(N, C, L) -> (N, C, OL)`` (or without N), ``OL`` as in :func:`avg_pool2d`.
+    """
+    x, k, s, p, _ = _as_2d("avg_pool1d", input, kernel_size, stride, padding)
+    return avg_pool2d(x, k, s, p, ceil_mode, count_include_pad).squeeze(-2)

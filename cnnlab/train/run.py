@@ -102,6 +102,14 @@ def train(
     from cnnlab.distributed.training import DistributedTrainer
 
     settings = {k: v for k, v in (settings or {}).items() if v is not None}
+    if resume is not None and "task" not in settings:  # a run resumes as the task it was
+        settings["task"] = load_checkpoint(resume).config.get("task", "classify")
+    if settings.get("task", "classify") != "classify":  # --task segment: its own module
+        from cnnlab.train.segment import train_segmentation
+
+        if settings["task"] != "segment":
+            raise ValueError(f"--task must be 'classify' or 'segment', got {settings['task']!r}")
+        return train_segmentation(settings, out_dir, resume, progress, root, callbacks=callbacks)
     if resume is not None:
         ckpt = load_checkpoint(resume)
         check_config(ckpt)
@@ -204,20 +212,36 @@ def evaluate_checkpoint(
     progress: bool = False,
     root=None,
 ) -> dict:
-    """Accuracy, per-class accuracy and confusion matrix of a checkpoint on a test set.
+    """Accuracy, per-class accuracy and confusion matrix of a checkpoint (or an ONNX file,
+    opened by the model service) on a test set.
 
-    ``data`` defaults to the data the checkpoint was trained on. The confusion-matrix PNG
-    goes to ``out_dir`` (default: the checkpoint's folder).
+    ``data`` defaults to the data the checkpoint was trained on (an ONNX file needs it). The
+    confusion-matrix PNG goes to ``out_dir`` (default: the checkpoint's folder).
     """
     from cnnlab import data as cdata
     from cnnlab.data import transforms as T
     from cnnlab.train.plots import plot_confusion_matrix
 
-    model, ckpt = model_from_checkpoint(checkpoint)
-    cfg = ckpt.config
+    if str(checkpoint).lower().endswith(".onnx"):  # through the model service
+        from cnnlab.models.loading import open_model
+
+        info = open_model(checkpoint)
+        model, where, norm = info.model, str(checkpoint), info.normalize
+        c, *size = info.shape
+        cfg = {"classes": info.classes, "in_channels": c, "input_size": size}
+        cfg.update(image_size=size[0], grayscale=c == 1)
+    else:
+        model, ckpt = model_from_checkpoint(checkpoint)
+        cfg, where = ckpt.config, ckpt.path
+        if cfg.get("task") == "segment":  # IoU instead of accuracy: cnnlab/train/segment.py
+            from cnnlab.train.segment import evaluate_segment_checkpoint
+
+            args = (model, cfg, data, batch_size, limit, progress, root)
+            return {"checkpoint": ckpt.path, **evaluate_segment_checkpoint(*args)}
+        norm = (cfg["mean"], cfg["std"])
     data = data or cfg.get("data")
     if not data:
-        raise CheckpointError(f"{ckpt.path}: no data set recorded; pass --data")
+        raise CheckpointError(f"{where}: no data set recorded; pass --data")
     _, test_ds = recipes.load_datasets(
         data, root, cfg.get("image_size", 32), cfg.get("grayscale", False)
     )
@@ -225,17 +249,18 @@ def evaluate_checkpoint(
     want = (cfg.get("in_channels"), *cfg.get("input_size", shape[1:]))
     if tuple(shape) != tuple(want):
         raise ValueError(f"data {data!r} has images of shape {shape}, the model expects {want}")
-    test_ds.transform = T.Compose([T.Normalize(cfg["mean"], cfg["std"])])
+    if norm is not None:  # an ONNX export holds its normalisation inside: images in [0, 1]
+        test_ds.transform = T.Compose([T.Normalize(*norm)])
     if limit:
         test_ds = cdata.Subset(test_ds, np.arange(min(int(limit), len(test_ds))))
     loader = cdata.DataLoader(test_ds, batch_size, shuffle=False)
     res = evaluate(model, loader, return_outputs=True, progress=progress)
     classes = list(cfg.get("classes") or range(res["logits"].shape[1]))
     cm = confusion_matrix(res["targets"], res["logits"], len(classes))
-    out_dir = Path(out_dir) if out_dir is not None else Path(ckpt.path).parent
+    out_dir = Path(out_dir) if out_dir is not None else Path(where).parent
     png = plot_confusion_matrix(cm, classes, out_dir / f"confusion_{Path(str(data)).name}.png")
     return {
-        "checkpoint": ckpt.path,
+        "checkpoint": where,
         "data": data,
         "n": res["n"],
         "acc": res["acc"],
@@ -248,6 +273,10 @@ def evaluate_checkpoint(
 
 def format_eval_report(result: dict) -> str:
     """A human-readable accuracy line and per-class table."""
+    if result.get("task") == "segment":
+        from cnnlab.train.segment import format_segment_report
+
+        return format_segment_report(result)
     cm = np.asarray(result["confusion_matrix"])
     width = max(5, *(len(c) for c in result["classes"]))
     lines = [

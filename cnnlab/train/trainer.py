@@ -99,14 +99,15 @@ def evaluate(
     desc: str = "eval",
 ) -> dict:
     """Mean loss (if ``loss_fn``) and accuracy of ``model`` over ``loader``, in eval mode and
-    without a graph; the model's training flag is restored afterwards.
+    without a graph; the model's training flag is restored afterwards. For a segmenter
+    (logits (N, C, H, W), targets (N, H, W)) the accuracy is per pixel.
 
     Returns ``{'loss', 'acc', 'n'}``, plus ``logits`` (N, C) and ``targets`` (N,) NumPy
     arrays with ``return_outputs``.
     """
     was_training = model.training
     model.eval()
-    loss_avg, correct, n = RunningAverage(), 0, 0
+    loss_avg, correct, n, labels = RunningAverage(), 0, 0, 0
     outs, targets = [], []
     try:
         with no_grad():
@@ -124,12 +125,13 @@ def evaluate(
                 out, t = backend.to_numpy(logits.array), backend.to_numpy(y.array)
                 correct += int((out.argmax(axis=1) == t).sum())
                 n += len(t)
+                labels += t.size  # one per image, or per pixel for a segmenter's (N, H, W)
                 if return_outputs:
                     outs.append(out)
                     targets.append(t)
     finally:
         model.train(was_training)
-    result = {"loss": loss_avg.avg, "acc": correct / n if n else float("nan"), "n": n}
+    result = {"loss": loss_avg.avg, "acc": correct / labels if labels else float("nan"), "n": n}
     if return_outputs:
         result["logits"] = np.concatenate(outs) if outs else np.zeros((0, 0), np.float32)
         result["targets"] = np.concatenate(targets) if targets else np.zeros(0, np.int64)

@@ -261,6 +261,21 @@ def test_predict_on_a_pytorch_file_says_how_to_load_it_safely(tmp_path, capsys):
     assert main(["predict", str(tmp_path / "model.safetensors"), str(img), "--json"]) == 0
 
 
+def test_eval_of_the_exported_onnx_file_gives_the_checkpoints_accuracy(run_dir, capsys, tmp_path):
+    path = tmp_path / "digits.onnx"
+    assert main(["export", str(run_dir / "last.safetensors"), str(path)]) == 0
+    common = ["--data", "digits", "--json", "--limit", "80", "--out", str(tmp_path)]
+    capsys.readouterr()
+    assert main(["eval", str(run_dir / "last.safetensors"), *common]) == 0
+    ours = json.loads(capsys.readouterr().out)
+    assert main(["eval", str(path), *common]) == 0  # normalisation is inside the graph
+    onnx_result = json.loads(capsys.readouterr().out)
+    assert onnx_result["acc"] == ours["acc"] and onnx_result["n"] == 80
+    assert onnx_result["confusion_matrix"] == ours["confusion_matrix"]
+    assert main(["eval", str(path)]) == 2  # an ONNX file records no data set
+    assert "no data set recorded; pass --data" in capsys.readouterr().err
+
+
 def test_train_into_an_existing_run_is_refused_and_the_run_kept(run_dir, capsys):
     before = {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()}
     argv = ["train", "--data", "digits", "--epochs", "1", "--limit", "300", "--no-progress"]

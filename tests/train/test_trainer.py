@@ -79,6 +79,16 @@ def test_evaluate_restores_training_mode_and_counts_everything():
     assert evaluate(trainer.model, trainer.val_loader)["acc"] == pytest.approx(res["acc"])
 
 
+def test_evaluate_counts_pixels_for_a_segmenter():
+    rng = np.random.default_rng(0)
+    scores = rng.standard_normal((6, 3, 4, 5)).astype(np.float32)  # the "model" is identity
+    masks = rng.integers(0, 3, (6, 4, 5))
+    loader = data.DataLoader(data.TensorDataset(scores, masks), batch_size=4)
+    res = evaluate(nn.Identity(), loader)
+    assert res["n"] == 6
+    assert res["acc"] == pytest.approx((scores.argmax(1) == masks).mean())
+
+
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # overflow on the way to inf is expected
 def test_divergence_stops_with_a_clear_error_and_keeps_the_good_checkpoint(tmp_path):
     trainer = digits_run(tmp_path, epochs=3)
