@@ -1,16 +1,18 @@
 """``cnnlab.save(obj, path)`` and ``cnnlab.load(path)``: PyTorch's two calls, over safetensors.
 
-What can be saved: a Tensor, an array, or a dict (nested to any depth, str keys) of them,
-such as ``model.state_dict()``. Nested names are flattened with dots (``{"model": {"w": t}}``
-is stored as ``model.w``) and the nesting is written to the file's metadata, so ``load``
-gives back the same structure, with Tensors where Tensors were saved and arrays where arrays
-were. Anything else (a Module, an optimiser's state_dict with its lists and numbers, a
-lambda) raises a ValueError saying what to save instead. Nothing is ever pickled, so loading
-a file runs no code. Files written by other tools (``safetensors.torch.save_file``) load as
-a flat dict of Tensors. A ``torch.save`` file is read through the allowlisting reader
-(:func:`cnnlab.io.load_torch_checkpoint`), as ``torch.load(weights_only=True)`` reads it:
-its tensors come back as Tensors, its containers and numbers as they were, and a file that
-names anything else (a pickled class, a function) is refused before anything runs.
+What can be saved: a Tensor, an array, or a dict (nested to any depth, str keys) of them, such
+as ``model.state_dict()``. Nested names are flattened with dots (``{"model": {"w": t}}`` is
+stored as ``model.w``) and the nesting is written to the file's metadata, so ``load`` gives back
+the same structure, with Tensors where Tensors were saved and arrays where arrays were. A dict
+that also holds numbers, strings, lists, tuples or int keys (the tutorials' ``{"epoch": e,
+"model_state_dict": ..., "optimizer_state_dict": ...}``) is stored the same way, its structure
+as a JSON skeleton (:mod:`cnnlab.io.skeleton`). Anything else (a Module, a lambda) raises a
+ValueError saying what to save instead. Nothing is ever pickled, so loading a file runs no code.
+Files written by other tools (``safetensors.torch.save_file``) load as a flat dict of Tensors. A
+``torch.save`` file is read through the allowlisting reader
+(:func:`cnnlab.io.load_torch_checkpoint`), as ``torch.load(weights_only=True)`` reads it: its
+tensors come back as Tensors, its containers and numbers as they were, and a file that names
+anything else (a pickled class, a function) is refused before anything runs.
 
 Both calls take PyTorch's arguments: ``save(obj, f, pickle_module, pickle_protocol)`` and
 ``load(f, map_location, pickle_module, *, weights_only, mmap)``; ``f`` may be a path or a
@@ -28,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from cnnlab import backend
+from cnnlab.io import skeleton
 from cnnlab.io.safetensors_io import _atomic_write
 from cnnlab.io.torch_pickle import is_torch_file, load_torch_checkpoint
 from cnnlab.tensor import Tensor
@@ -66,17 +69,25 @@ def _flatten(obj, path: list, arrays: dict, entries: list) -> None:
     if isinstance(obj, dict):
         for k, v in obj.items():
             if not isinstance(k, str):
-                raise ValueError(f"cnnlab.save: keys must be str, got {k!r} in {name!r}")
+                raise _NotFlat
             _flatten(v, [*path, k], arrays, entries)
         return
+    raise _NotFlat
+
+
+class _NotFlat(Exception):
+    """The object holds more than Tensors, arrays and str-keyed dicts: stored as a skeleton."""
+
+
+def _refuse(obj, exc) -> ValueError:
     hint = (
         "save its state_dict() instead"
         if hasattr(obj, "state_dict")
-        else "for training state (optimiser, scheduler, epoch) use cnnlab.train.save_checkpoint"
+        else "convert it to one of those first"
     )
-    raise ValueError(
-        f"cnnlab.save: {name!r} is a {type(obj).__name__}; cnnlab.save stores Tensors, arrays "
-        f"and (nested) dicts of them, never pickles; {hint}"
+    return ValueError(
+        f"cnnlab.save: {exc}; cnnlab.save stores Tensors, arrays, numbers, strings and lists, "
+        f"tuples and dicts of them, never pickles; {hint}"
     )
 
 
@@ -106,8 +117,15 @@ def save(
         )
     arrays: dict = {}
     entries: list = []
-    _flatten(obj, [], arrays, entries)
-    layout = {"root": "dict" if isinstance(obj, dict) else "leaf", "entries": entries}
+    try:  # a state_dict: flat dotted names, readable by any safetensors reader
+        _flatten(obj, [], arrays, entries)
+        layout = {"root": "dict" if isinstance(obj, dict) else "leaf", "entries": entries}
+    except _NotFlat:  # {'epoch': 3, 'optimizer_state_dict': ...}: a JSON skeleton around it
+        arrays = {}
+        try:
+            layout = {"root": "skeleton", "skeleton": skeleton.encode(obj, "", arrays)}
+        except ValueError as exc:
+            raise _refuse(getattr(exc, "value", obj), exc) from None
     data = safetensors.numpy.save(arrays, metadata={FORMAT: json.dumps(layout)})
     if hasattr(f, "write"):
         f.write(data)
@@ -207,6 +225,8 @@ def load(
 
     if layout is None:
         return OrderedDict((k, make(k, "tensor")) for k in sorted(arrays))
+    if layout["root"] == "skeleton":
+        return skeleton.decode(layout["skeleton"], make)
     if layout["root"] == "leaf":
         ((_, key, kind),) = layout["entries"]
         return make(key, kind)

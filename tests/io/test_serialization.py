@@ -50,15 +50,52 @@ def test_foreign_safetensors_file_loads_flat(tmp_path):
 
 
 def test_unsupported_objects_are_refused_with_what_to_do(tmp_path):
-    with pytest.raises(ValueError, match="is a Linear.*state_dict"):
+    with pytest.raises(ValueError, match="cannot store a Linear at the top level.*state_dict"):
         cnnlab.save(nn.Linear(2, 2), tmp_path / "x")
-    opt = cnnlab.optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1)
-    with pytest.raises(ValueError, match="'param_groups' is a list.*save_checkpoint"):
-        cnnlab.save(opt.state_dict(), tmp_path / "x")
-    with pytest.raises(ValueError, match="keys must be str"):
-        cnnlab.save({1: np.ones(1)}, tmp_path / "x")
+    with pytest.raises(ValueError, match="cannot store a Linear at 'net'.*save its state_dict"):
+        cnnlab.save({"epoch": 1, "net": nn.Linear(2, 2)}, tmp_path / "x")
+    with pytest.raises(ValueError, match="cannot store a function at 'f'.*never pickles"):
+        cnnlab.save({"f": lambda: 1}, tmp_path / "x")
     with pytest.raises(ValueError, match="same name 'a.b'"):
         cnnlab.save({"a.b": np.ones(1), "a": {"b": np.ones(1)}}, tmp_path / "x")
+
+
+def test_a_tutorials_training_checkpoint_round_trips(tmp_path):
+    """torch.save({'epoch': ..., 'model_state_dict': ..., 'optimizer_state_dict': ...}) as the
+    tutorials write it: numbers, int-keyed optimiser state, tuples, None; training resumes."""
+    cnnlab.manual_seed(0)
+    model = nn.Linear(3, 2)
+    opt = cnnlab.optim.Adam(model.parameters(), lr=0.01)
+    x = cnnlab.randn(8, 3)
+
+    def step(m, o):
+        o.zero_grad()
+        m(x).pow(2).mean().backward()
+        o.step()
+
+    step(model, opt)
+    ckpt = {"epoch": 3, "model_state_dict": model.state_dict(), "loss": float("nan"),
+            "optimizer_state_dict": opt.state_dict(), "extra": (1, None, [2.5, "a"])}  # fmt: skip
+    cnnlab.save(ckpt, tmp_path / "ckpt.pt")
+    back = cnnlab.load(tmp_path / "ckpt.pt")
+    assert back["epoch"] == 3 and np.isnan(back["loss"]) and back["extra"] == (1, None, [2.5, "a"])
+    assert sorted(back["optimizer_state_dict"]["state"]) == [0, 1]
+    twin = nn.Linear(3, 2)
+    twin.load_state_dict(back["model_state_dict"])
+    twin_opt = cnnlab.optim.Adam(twin.parameters(), lr=0.5)
+    twin_opt.load_state_dict(back["optimizer_state_dict"])
+    assert twin_opt.param_groups[0]["lr"] == 0.01
+    step(model, opt)
+    step(twin, twin_opt)
+    np.testing.assert_array_equal(twin.weight.numpy(), model.weight.numpy())
+
+
+def test_a_state_dict_keeps_flat_names_for_other_readers(tmp_path):
+    cnnlab.save(nn.Linear(2, 2).state_dict(), tmp_path / "m.safetensors")
+    assert sorted(safetensors.numpy.load_file(str(tmp_path / "m.safetensors"))) == [
+        "bias",
+        "weight",
+    ]
 
 
 def test_corrupt_file_raises_naming_it(tmp_path):
