@@ -71,11 +71,13 @@ _LAZY_SUBPACKAGES = (
     "accelerator",
     "return_types",
     "display",
+    "utils",
+    "vision",
 )
 # Names re-exported from a lazily loaded subpackage: name -> subpackage.
 _LAZY_NAMES = {"summary": "inspect", "receptive_field": "inspect", "save": "io", "load": "io"}
 _LAZY_NAMES.update(features="transfer", linear_probe="transfer", Size="size")
-_LAZY_NAMES.update(show="display")
+_LAZY_NAMES.update(show="display", Generator="generator")
 # The torch.* functions (cnnlab.functions), loaded on first use: name -> module.
 _LAZY_FUNCTIONS = {
     "functions.indexing": "argwhere diag meshgrid nonzero repeat_interleave roll",

@@ -177,6 +177,12 @@ class Tensor(TensorConversions, TensorInPlace, TensorMethods, TensorFactories):
             extra = f", dtype={self.array.dtype}" + extra
         return f"tensor({body}{extra})"
 
+    def __format__(self, spec: str) -> str:
+        """A 0-d tensor formats as its number (``f"{loss:.4f}"``), as in PyTorch."""
+        if self.array.ndim == 0:
+            return format(self.array.item(), spec)
+        return object.__format__(self, spec)
+
     # ------------------------------------------------------------------ graph
     def detach(self) -> Tensor:
         """The same data, cut off from the graph."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import cnnlab
 from cnnlab import nn
+from cnnlab.models.he_init import he_initialised
 from cnnlab.models.registry import register
 
 __all__ = ["ASPP", "DilatedFCN", "UNet", "dilated_fcn", "unet_small"]
@@ -68,6 +69,7 @@ class DilatedFCN(nn.Module):
     Shape: (N, in_channels, H, W) -> (N, num_classes, H, W).
     """
 
+    @he_initialised  # cnnlab's choice for its zoo; the layers default to PyTorch's
     def __init__(
         self,
         num_classes: int = 11,
@@ -102,6 +104,7 @@ class UNet(nn.Module):
     (N, num_classes, H, W).
     """
 
+    @he_initialised  # cnnlab's choice for its zoo; the layers default to PyTorch's
     def __init__(self, num_classes: int = 11, in_channels: int = 1, widths=(16, 32, 64, 128)):
         super().__init__()
         widths = tuple(int(w) for w in widths)

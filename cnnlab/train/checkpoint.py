@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from cnnlab import backend
+from cnnlab.io import skeleton
 
 __all__ = [
     "Checkpoint",
@@ -57,48 +58,13 @@ class Checkpoint:
 
 
 # --------------------------------------------------------------------- encoding
-def _is_array(v) -> bool:
-    return hasattr(v, "shape") and hasattr(v, "dtype") and not isinstance(v, np.generic)
-
-
 def _encode(value, key: str, tensors: dict):
-    """JSON-able skeleton of ``value``; arrays go to ``tensors`` under dotted keys."""
-    if _is_array(getattr(value, "array", None)):  # a Tensor
-        value = value.array
-    if _is_array(value):
-        tensors[key] = np.array(backend.to_numpy(value), order="C")  # keeps 0-d shapes
-        return {"__tensor__": key}
-    if isinstance(value, np.generic):
-        return value.item()
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, tuple):
-        return {"__tuple__": [_encode(v, f"{key}.{i}", tensors) for i, v in enumerate(value)]}
-    if isinstance(value, list):
-        return [_encode(v, f"{key}.{i}", tensors) for i, v in enumerate(value)]
-    if isinstance(value, dict):
-        if all(isinstance(k, str) and not k.startswith("__") for k in value):
-            return {k: _encode(v, f"{key}.{k}", tensors) for k, v in value.items()}
-        return {
-            "__dict__": [
-                [_encode(k, "", {}), _encode(v, f"{key}.{k}", tensors)] for k, v in value.items()
-            ]
-        }
-    raise CheckpointError(f"cannot store a {type(value).__name__} at {key!r} in a checkpoint")
+    """JSON-able skeleton of ``value``; arrays go to ``tensors`` (cnnlab.io.skeleton)."""
+    return skeleton.encode(value, key, tensors, CheckpointError)
 
 
 def _decode(value, tensors: dict):
-    if isinstance(value, list):
-        return [_decode(v, tensors) for v in value]
-    if not isinstance(value, dict):
-        return value
-    if "__tensor__" in value:
-        return tensors[value["__tensor__"]]
-    if "__tuple__" in value:
-        return tuple(_decode(v, tensors) for v in value["__tuple__"])
-    if "__dict__" in value:
-        return {_decode(k, tensors): _decode(v, tensors) for k, v in value["__dict__"]}
-    return {k: _decode(v, tensors) for k, v in value.items()}
+    return skeleton.decode(value, lambda key, kind: tensors[key])
 
 
 # --------------------------------------------------------------------- writing
