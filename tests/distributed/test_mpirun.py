@@ -39,7 +39,9 @@ def test_user_loop_two_ranks_equal_one_process_with_the_double_batch(tmp_path, n
     (ref,), (r0, r1) = _states(one, 1), _states(two, 2)
     for k in ref:
         np.testing.assert_array_equal(r0[k], r1[k], err_msg=f"{k} differs across ranks")
-        np.testing.assert_allclose(r0[k], ref[k], rtol=1e-5, atol=1e-6, err_msg=k)
+        # float32, six SGD steps: the two runs sum in another order (batch 32 against two
+        # halves of 16, and the kernels' own blocking), about 1e-6 apart after six steps
+        np.testing.assert_allclose(r0[k], ref[k], rtol=1e-5, atol=5e-6, err_msg=k)
 
 
 def test_local_batchnorm_step_is_the_mean_of_the_ranks_gradients_by_hand(tmp_path):
