@@ -1,7 +1,7 @@
 # The two commands of the README. Each does its own set-up first, skipping what is there.
 PY ?= python3
 
-.PHONY: setup train test lint bench docs
+.PHONY: setup train test lint bench docs notebooks
 
 setup:  ## everything both commands need (skips what is there)
 	bash scripts/setup.sh --test
@@ -27,3 +27,6 @@ lint:
 
 bench:
 	$(PY) -m benchmarks.ops
+
+notebooks:  ## re-execute docs/lectures/*.ipynb in place, outputs saved (about 3 minutes)
+	$(PY) scripts/run_notebooks.py

@@ -57,15 +57,15 @@ def bench(client, model_id: str, shape, repeat: int) -> dict:
 
 
 def main(argv=None) -> int:
-    from cnnlab.serve.api import Lab
     from cnnlab.serve.app import create_app
+    from cnnlab.serve.lab import Lab
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", default="runs")
     p.add_argument("--repeat", type=int, default=10)
     p.add_argument("--efficientnet", action="store_true", help="also EfficientNet-Lite0 (224 px)")
     args = p.parse_args(argv)
-    lab = Lab(args.runs)
+    lab = Lab(args.runs, allow_zoo=args.efficientnet)
     client = create_app(lab).test_client()
     todo = [(lab.default, (1, 28, 28))]
     if args.efficientnet:

@@ -177,11 +177,6 @@ class Function:
 
     takes_needs_input_grad = False
 
-    # True for ops whose forward and backward take blocked-layout images (cnnlab.kernels.
-    # layout) as they are: the engine then passes a tensor's stored array unconverted, and
-    # the gradient as it comes; every other op sees plain arrays.
-    keeps_layout = False
-
     # False for ops whose backward needs no input values (add, sum, reshape ...): changing
     # their inputs in place afterwards is then harmless and not reported.
     saves_inputs = True
@@ -201,10 +196,7 @@ class Function:
     @classmethod
     def apply_with_ctx(cls, *inputs, **kwargs):
         """Run the op; return ``(output Tensor, ctx)`` so callers can read extra outputs."""
-        if cls.keeps_layout and cls not in _state.overrides:
-            arrays = [x._data if isinstance(x, Tensor) else x for x in inputs]
-        else:
-            arrays = [x.array if isinstance(x, Tensor) else x for x in inputs]
+        arrays = [x.array if isinstance(x, Tensor) else x for x in inputs]
         enabled = _state.grad_enabled
         needs = tuple(enabled and isinstance(x, Tensor) and x.requires_grad for x in inputs)
         if cls.takes_needs_input_grad:

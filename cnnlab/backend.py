@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnlab.devices import CPU, device, runnable
+
 try:  # CuPy is an optional extra; CI has none.
     import cupy as _cupy  # type: ignore[import-not-found]
 except Exception:  # pragma: no cover - depends on the machine
@@ -40,19 +42,23 @@ def to_numpy(a) -> np.ndarray:
     return np.asarray(a)
 
 
-def to_device(a, device: str):
-    """Move an array to ``'cpu'`` or ``'cuda'``."""
-    if device == "cpu":
+def to_device(a, device):
+    """Move an array to a device cnnlab runs on (``'cpu'``, ``'cuda'``, ``'cuda:1'`` or a
+    :class:`cnnlab.device`); any other device raises one line saying why."""
+    d = runnable(device)
+    if d.type == "cpu":
         return to_numpy(a)
-    if device.startswith("cuda"):
-        if _cupy is None:
-            raise RuntimeError("device 'cuda' needs CuPy: pip install cupy-cuda12x")
+    if d.index is None:
         return _cupy.asarray(a)
-    raise ValueError(f"unknown device {device!r}: expected 'cpu' or 'cuda'")
+    with _cupy.cuda.Device(d.index):  # pragma: no cover - needs a GPU
+        return _cupy.asarray(a)
 
 
-def device_of(a) -> str:
-    return "cuda" if get_array_module(a) is not np else "cpu"
+def device_of(a) -> device:
+    """The :class:`cnnlab.device` an array lives on (``cuda:N`` for a CuPy array)."""
+    if get_array_module(a) is np:
+        return CPU
+    return device("cuda", int(getattr(getattr(a, "device", None), "id", 0)))  # pragma: no cover
 
 
 def get_default_dtype() -> np.dtype:

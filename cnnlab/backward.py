@@ -2,9 +2,6 @@
 nodes): from a root gradient, visit the nodes in reverse topological order, run each op's
 backward (or a replacement from ``override_backward``), check, un-broadcast and cast the
 gradients it returns, and sum them per input. ``Tensor.backward`` and :func:`grad` call it.
-
-Gradients may arrive in the oneDNN kernels' blocked layout (:mod:`cnnlab.kernels.layout`):
-ops with ``keeps_layout`` get them as they are, every other backward plain arrays.
 """
 
 from __future__ import annotations
@@ -13,18 +10,8 @@ import weakref
 
 from cnnlab import backend, threads
 from cnnlab.autograd import _FREED, Node, _state
-from cnnlab.kernels import layout
 
 __all__ = ["grad"]
-
-
-def _dense_ctx(ctx):
-    # a replacement backward (cnnlab.override_backward) reads ctx as plain arrays
-    if layout.is_blocked(ctx):
-        return ctx.dense()
-    if type(ctx) is tuple and any(layout.is_blocked(c) for c in ctx):
-        return tuple(layout.dense(c) for c in ctx)
-    return ctx  # the same object: a replacement backward may key on it
 
 
 def _unbroadcast(g, shape: tuple):
@@ -47,7 +34,6 @@ def _check_grad(node: Node, i: int, parent: Tensor, g):
     if not hasattr(g, "shape"):
         g = xp.asarray(g)
     if g.shape != parent.shape:
-        g = layout.dense(g)  # summed over broadcast dims as a plain array
         try:
             g = _unbroadcast(g, parent.shape)
         except ValueError:
@@ -139,12 +125,7 @@ def _sweep(root: Tensor, grad_root, retain_graph: bool, targets=None):
         if node.versions:
             _check_versions(node)
         bw = _state.overrides.get(node.fn) or node.backward_fn
-        ctx = node.ctx
-        if bw is not None:  # a replacement backward reads plain arrays
-            g, ctx = layout.dense(g), _dense_ctx(ctx)
-        elif not node.fn.keeps_layout:
-            g = layout.dense(g)
-        in_grads = (bw or node.fn.backward)(ctx, g)
+        in_grads = (bw or node.fn.backward)(node.ctx, g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
         if len(in_grads) != len(node.parents):
@@ -161,9 +142,9 @@ def _sweep(root: Tensor, grad_root, retain_graph: bool, targets=None):
             if prev is None:
                 grads[key] = gi
             elif key in owned and prev.ndim:
-                grads[key] = layout.add_(prev, gi)
+                prev += gi
             else:
-                grads[key] = layout.add(prev, gi)
+                grads[key] = prev + gi
                 owned.add(key)
         if not retain_graph:
             node.ctx = _FREED

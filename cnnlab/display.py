@@ -61,6 +61,9 @@ class Picture:
     def _repr_png_(self) -> bytes:
         return self.png()
 
+    def _picture(self) -> Picture:  # show(picture) gives a copy (its own title, save)
+        return Picture(self.array, self.title, self.min_side)
+
     def __repr__(self) -> str:
         h, w = self.array.shape[:2]
         what = f" {self.title!r}" if self.title else ""
@@ -108,9 +111,10 @@ def show(x, *, title: str | None = None, ncol: int | None = None, normalize: boo
     ``x``: a Tensor or array: an image ``(H, W)``, ``(1 or 3, H, W)`` or ``(H, W, 3)``; a
     batch ``(N, 1 or 3, H, W)`` (a grid of ``ncol`` columns); feature maps ``(C, H, W)`` or
     ``(1, C, H, W)`` (one tile per channel); an explanation (``cnnlab.explain``: input, map
-    and overlay) or an attack result (``cnnlab.attacks``: clean, adversarial, difference).
-    ``normalize`` stretches each image (each feature map) to [0, 1]; otherwise values are
-    clipped to [0, 1]. ``save``: also write the PNG there."""
+    and overlay), an attack result (``cnnlab.attacks``: clean, adversarial, difference) or a
+    Picture (a scene's ``show(i)``, for example). ``normalize`` stretches each image (each
+    feature map) to [0, 1]; otherwise values are clipped to [0, 1]. ``save``: also write the
+    PNG there."""
     if hasattr(x, "_picture"):
         pic = x._picture()
         pic.title = title or pic.title

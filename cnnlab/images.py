@@ -4,7 +4,11 @@ Every command that reads a picture (``predict``, ``explain``, ``attack``, ``Imag
 goes through :func:`load_image`, so one file always gives the same input. The rule, in
 torchvision's terms, is ``Resize(max(H, W), antialias=True)`` then ``CenterCrop((H, W))``:
 
-1. **Open** a path, bytes, a file object or a PIL image; apply the EXIF orientation.
+1. **Open** a path, bytes, a file object or a PIL image; apply the EXIF orientation. A file
+   of more than :data:`MAX_PIXELS` pixels is refused from its header, before it is decoded
+   (a 20000 x 20000 PNG is 390 kB on disk and gigabytes decoded); reading one needs about
+   16 (RGB) to 24 (RGBA to grey) bytes per pixel at its peak: float32 colour and its
+   grey or composited copy (measured on 4096 x 4096 files: 259 and 387 MB).
 2. **Colour**: every mode (1-bit, grey, 16-bit grey, float, palette, RGB, RGBA, CMYK ...)
    becomes float RGB or grey in [0, 1]. 16-bit (and 32-bit integer ``I``) images are scaled
    by 1/65535, not clipped; float images are clipped to [0, 1];
@@ -20,10 +24,20 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 
 import numpy as np
 
-__all__ = ["center_crop", "load_image", "read_image", "resize_matrix", "resize_shorter"]
+__all__ = [
+    "MAX_PIXELS",
+    "center_crop",
+    "load_image",
+    "read_image",
+    "resize_matrix",
+    "resize_shorter",
+]
+
+MAX_PIXELS = 40_000_000  # 40 megapixels: a 7300 x 5500 photo; at most about 1 GB to read
 
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
@@ -33,15 +47,34 @@ def _open(source):
 
     if hasattr(source, "convert") and hasattr(source, "mode"):  # already a PIL image
         return source.copy()
+    name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else "the image"
     if isinstance(source, (bytes, bytearray)):
         source = io.BytesIO(source)
     try:
-        with Image.open(source) as im:
-            im.load()
-            return im.copy()  # the first frame of an animation
-    except (OSError, ValueError, SyntaxError) as e:
-        name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else "the image"
+        with warnings.catch_warnings():  # our own limit below is lower than PIL's warning
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(source)
+    except Image.DecompressionBombError as e:  # PIL's own ceiling, far above ours
         raise ValueError(f"cannot read image {name}: {e}") from None
+    except (OSError, ValueError, SyntaxError) as e:
+        raise ValueError(f"cannot read image {name}: {e}") from None
+    try:
+        w, h = im.size
+        if w * h > MAX_PIXELS:
+            raise ValueError(
+                f"image {name} is {w}x{h} = {w * h / 1e6:.0f} megapixels, more than the "
+                f"{MAX_PIXELS / 1e6:.0f} read at most (cnnlab.images.MAX_PIXELS); shrink it first"
+            )
+        im.load()
+        if getattr(im, "n_frames", 1) == 1:
+            return im  # loaded, its file closed: no second copy of its pixels
+        first = im.copy()  # the first frame of an animation, detached from its file
+        im.close()
+        return first
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+        im.close()
+        msg = str(e) if str(e).startswith(f"image {name} ") else f"cannot read image {name}: {e}"
+        raise ValueError(msg) from None
 
 
 def read_image(source, channels: int = 3, background: float = 1.0) -> np.ndarray:
@@ -55,7 +88,9 @@ def read_image(source, channels: int = 3, background: float = 1.0) -> np.ndarray
 
     if channels not in (1, 3):
         raise ValueError(f"read_image: channels must be 1 or 3, got {channels}")
-    im = ImageOps.exif_transpose(_open(source))
+    im = _open(source)
+    if im.getexif().get(0x0112, 1) != 1:  # EXIF orientation: turned (a copy) only if needed
+        im = ImageOps.exif_transpose(im)
     mode = im.mode
     if mode.startswith("I;16") or mode == "I":
         a = np.asarray(im, dtype=np.float32) / 65535.0  # 16-bit grey (mode I: 16-bit range)
@@ -68,21 +103,35 @@ def read_image(source, channels: int = 3, background: float = 1.0) -> np.ndarray
             im = im.convert("RGBA" if "transparency" in im.info else "RGB")
         elif mode not in ("L", "RGB", "RGBA", "LA"):
             im = im.convert("RGBA" if "A" in mode or "transparency" in im.info else "RGB")
-        a = np.asarray(im, dtype=np.float32) / 255.0
+        has_alpha = im.mode in ("RGBA", "LA")
+        pixels = np.asarray(im)
+        del im  # one copy of the 8-bit pixels, then their floats (once: scaled in place)
+        a = pixels.astype(np.float32)
+        del pixels
+        a /= 255.0
         if a.ndim == 2:
             a = a[..., None]
-        alpha = a[..., -1:] if im.mode in ("RGBA", "LA") else None
+        alpha = a[..., -1:] if has_alpha else None
         colour = a[..., :-1] if alpha is not None else a
         rgb = np.repeat(colour, 3, axis=-1) if colour.shape[-1] == 1 else colour
         if channels == 1 and colour.shape[-1] == 1:
             rgb = colour  # grey stays grey exactly
     if alpha is not None:
-        rgb = rgb * alpha + np.float32(background) * (1.0 - alpha)
+        if rgb is colour:  # composite in place: the floats of the image exist once
+            rgb *= alpha
+            behind = 1.0 - alpha
+            behind *= np.float32(background)  # the same products as background * (1 - alpha)
+            rgb += behind
+        else:
+            rgb = rgb * alpha + np.float32(background) * (1.0 - alpha)
     if channels == 1 and rgb.shape[-1] == 3:
         rgb = (rgb @ _LUMA)[..., None]
     elif channels == 3 and rgb.shape[-1] == 1:
         rgb = np.repeat(rgb, 3, axis=-1)
-    return np.clip(rgb, 0.0, 1.0).astype(np.float32)
+    rgb = rgb.astype(np.float32, copy=False)
+    if not rgb.flags.writeable:  # a view of PIL's buffer (mode F): clip a copy
+        rgb = rgb.copy()
+    return np.clip(rgb, 0.0, 1.0, out=rgb)
 
 
 def resize_shorter(image: np.ndarray, size: int) -> np.ndarray:

@@ -16,8 +16,11 @@ import numpy as np
 from cnnlab import backend
 from cnnlab.backward import _root_grad, _run_backward
 from cnnlab.inplace import TensorInPlace
-from cnnlab.kernels import layout
+from cnnlab.memory_format import contiguous_format, is_format
+from cnnlab.promotion import promote
 from cnnlab.tensor_convert import TensorConversions
+from cnnlab.tensor_factories import TensorFactories
+from cnnlab.tensor_methods import TensorMethods
 
 __all__ = ["Tensor", "tensor"]
 
@@ -36,7 +39,7 @@ def _as_array(data, dtype=None):
     return arr
 
 
-class Tensor(TensorConversions, TensorInPlace):
+class Tensor(TensorConversions, TensorInPlace, TensorMethods, TensorFactories):
     """An n-dimensional array with an optional gradient and a record of how it was made."""
 
     __slots__ = (
@@ -81,14 +84,8 @@ class Tensor(TensorConversions, TensorInPlace):
     # ----------------------------------------------------------------- properties
     @property
     def array(self):
-        """The engine's raw NumPy (or CuPy) array behind this tensor: what ops compute on.
-
-        An op's result the oneDNN kernels kept in their blocked layout (cnnlab.kernels.
-        layout) becomes a plain NCHW array here, the first time it is read."""
-        d = self._data
-        if layout.is_blocked(d):
-            d = self._data = d.dense()
-        return d
+        """The engine's raw NumPy (or CuPy) array behind this tensor: what ops compute on."""
+        return self._data
 
     @array.setter
     def array(self, value) -> None:
@@ -128,7 +125,6 @@ class Tensor(TensorConversions, TensorInPlace):
 
     def _accumulate_grad(self, g) -> None:
         """Add the array ``g`` into ``.grad`` (the engine calls this for leaves)."""
-        g = layout.dense(g)
         if self._grad is None:
             self._grad = Tensor._make(g.copy(), False)
         else:
@@ -147,8 +143,8 @@ class Tensor(TensorConversions, TensorInPlace):
         return self._data.ndim
 
     @property
-    def device(self) -> str:
-        return "cpu" if layout.is_blocked(self._data) else backend.device_of(self._data)
+    def device(self) -> backend.device:
+        return backend.device_of(self._data)
 
     @property
     def is_leaf(self) -> bool:
@@ -180,6 +176,12 @@ class Tensor(TensorConversions, TensorInPlace):
         if self.array.dtype != np.float32:
             extra = f", dtype={self.array.dtype}" + extra
         return f"tensor({body}{extra})"
+
+    def __format__(self, spec: str) -> str:
+        """A 0-d tensor formats as its number (``f"{loss:.4f}"``), as in PyTorch."""
+        if self.array.ndim == 0:
+            return format(self.array.item(), spec)
+        return object.__format__(self, spec)
 
     # ------------------------------------------------------------------ graph
     def detach(self) -> Tensor:
@@ -214,37 +216,40 @@ class Tensor(TensorConversions, TensorInPlace):
         self._grad = None
 
     # -------------------------------------------------------------- arithmetic
+    # arithmetic promotes its operands' dtypes as PyTorch does (cnnlab.promotion): a float32
+    # tensor times an int64 one is float32, an integer tensor divided by 255 is float32
     def __add__(self, o):
-        return _ew.Add.apply(self, o)
+        return _ew.Add.apply(*promote(self, o))
 
     def __radd__(self, o):
-        return _ew.Add.apply(o, self)
+        return _ew.Add.apply(*promote(o, self))
 
     def __sub__(self, o):
-        return _ew.Sub.apply(self, o)
+        return _ew.Sub.apply(*promote(self, o))
 
     def __rsub__(self, o):
-        return _ew.Sub.apply(o, self)
+        return _ew.Sub.apply(*promote(o, self))
 
     def __mul__(self, o):
-        return _ew.Mul.apply(self, o)
+        return _ew.Mul.apply(*promote(self, o))
 
     def __rmul__(self, o):
-        return _ew.Mul.apply(o, self)
+        return _ew.Mul.apply(*promote(o, self))
 
     def __truediv__(self, o):
-        return _ew.Div.apply(self, o)
+        return _ew.Div.apply(*promote(self, o, true_divide=True))
 
     def __rtruediv__(self, o):
-        return _ew.Div.apply(o, self)
+        return _ew.Div.apply(*promote(o, self, true_divide=True))
 
     def __pow__(self, o):
         if isinstance(o, Number):
-            return _ew.PowScalar.apply(self, exponent=o)
-        return _ew.Pow.apply(self, o)
+            x, _ = promote(self, o)
+            return _ew.PowScalar.apply(x, exponent=o)
+        return _ew.Pow.apply(*promote(self, o))
 
     def __rpow__(self, o):
-        return _ew.Pow.apply(o, self)
+        return _ew.Pow.apply(*promote(o, self))
 
     def __neg__(self):
         return _ew.Neg.apply(self)
@@ -423,8 +428,17 @@ class Tensor(TensorConversions, TensorInPlace):
             index = tuple(i.array if isinstance(i, Tensor) else i for i in index)
         return _shape.GetItem.apply(self, index=index)
 
-    def contiguous(self):
-        return self
+    def contiguous(self, memory_format=contiguous_format) -> Tensor:
+        """This tensor where its array lies in memory as ``memory_format``
+        (``cnnlab.contiguous_format`` or ``cnnlab.channels_last``), else a copy that does
+        (in the graph, as PyTorch)."""
+        if is_format(self._data, memory_format, "Tensor.contiguous"):
+            return self
+        return _copy.Contiguous.apply(self, memory_format=memory_format)
+
+    def is_contiguous(self, memory_format=contiguous_format) -> bool:
+        """Whether the array lies in memory as ``memory_format`` (see :meth:`contiguous`)."""
+        return is_format(self._data, memory_format, "Tensor.is_contiguous")
 
 
 def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
@@ -434,6 +448,7 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
 
 
 # The ops import Tensor from this module, so they are bound after Tensor exists.
+from cnnlab.ops import copy as _copy  # noqa: E402
 from cnnlab.ops import elementwise as _ew  # noqa: E402
 from cnnlab.ops import linalg as _linalg  # noqa: E402
 from cnnlab.ops import reduce as _reduce  # noqa: E402

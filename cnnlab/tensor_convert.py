@@ -12,16 +12,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cnnlab import backend
+from cnnlab import backend, devices
 from cnnlab.ops import copy as _copy
 from cnnlab.ops import elementwise as _ew
 
 if TYPE_CHECKING:
     from cnnlab.tensor import Tensor
-
-
-def _is_device(target) -> bool:
-    return isinstance(target, str) and (target == "cpu" or target.startswith("cuda"))
 
 
 class TensorConversions:
@@ -95,25 +91,33 @@ class TensorConversions:
     def bool(self) -> Tensor:
         return self.astype(np.bool_)
 
-    def to(self, *args, dtype=None, device: str | None = None) -> Tensor:
-        """``to('cpu')``, ``to('cuda')``, ``to(dtype)``, ``to(other_tensor)`` or
-        ``to(device=..., dtype=...)``. Differentiable (a graph op); returns ``self`` when
-        nothing changes, as PyTorch."""
-        for a in args:
-            if _is_device(a):
-                device = a
-            elif isinstance(a, TensorConversions):
-                dtype, device = a.dtype, a.device
-            else:
-                dtype = a
+    def to(
+        self,
+        *args,
+        dtype=None,
+        device=None,
+        non_blocking: bool = False,
+        copy: bool = False,
+        memory_format=None,
+    ) -> Tensor:
+        """``to('cpu')``, ``to(cnnlab.device('cuda'))``, ``to(dtype)``, ``to(device, dtype)``,
+        ``to(other_tensor)`` or ``to(device=..., dtype=...)``. Differentiable (a graph op);
+        returns ``self`` when nothing changes and ``copy`` is False, as PyTorch.
+        ``non_blocking`` is accepted (copies here are synchronous); ``memory_format``
+        (``cnnlab.channels_last``...) as ``contiguous(memory_format=...)``."""
+        dtype, device = devices.split_to_args("Tensor.to", args, dtype, device)
         out = self
-        if dtype is not None and np.dtype(dtype) != self.dtype:
+        if dtype is not None and dtype != self.dtype:
             out = out.astype(dtype)
-        if device is not None:
-            if not _is_device(device):
-                raise ValueError(f"Tensor.to: unknown device {device!r}: expected 'cpu' or 'cuda'")
-            if device.split(":")[0] != self.device:
-                out = _copy.ToDevice.apply(out, device=device)
+        here = self.device
+        if device is not None and (
+            device.type != here.type or (device.index is not None and device != here)
+        ):
+            out = _copy.ToDevice.apply(out, device=device)
+        if memory_format is not None:
+            out = out.contiguous(memory_format=memory_format)
+        if copy and out is self:
+            out = self.clone()
         return out
 
     def cpu(self) -> Tensor:

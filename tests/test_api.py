@@ -77,3 +77,15 @@ def test_summary_save_load_and_dtype_names_are_reexported_lazily():
     assert cnnlab.float32 == "float32" and cnnlab.long == "int64"
     out = _fresh("import cnnlab; print(cnnlab.save.__module__, cnnlab.float64)")
     assert out.split() == ["cnnlab.io.serialization", "float64"]
+
+
+def test_every_public_name_resolves_and_the_torch_functions_load_lazily():
+    out = _fresh(
+        "import sys, json, cnnlab\n"
+        "lazy = ('linalg', 'logic', 'pointwise', 'reduce', 'shape')\n"
+        "early = [m for m in lazy if 'cnnlab.functions.' + m in sys.modules]\n"
+        "missing = [n for n in cnnlab.__all__ if not hasattr(cnnlab, n)]\n"
+        "print(json.dumps([early, missing, cnnlab.max is cnnlab.functions.reduce.max]))"
+    )
+    early, missing, same = json.loads(out)
+    assert early == [] and missing == [] and same

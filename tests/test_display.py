@@ -88,3 +88,11 @@ def test_an_attack_result_displays_its_table_and_examples():
     assert "<caption>fgsm on 3 images" in out and 'src="data:image/png;base64,' in out
     w, h = _png_size(show(r).png())
     assert h >= 224 and w > h / 3
+
+
+def test_show_takes_a_picture_and_copies_it(tmp_path):
+    pic = Picture(np.full((4, 4, 3), 0.5), "scene")
+    shown = show(pic, title="other", save=tmp_path / "p.png")
+    assert shown is not pic and pic.title == "scene" and shown.title == "other"
+    np.testing.assert_array_equal(shown.array, pic.array)
+    assert (tmp_path / "p.png").read_bytes() == pic.png()

@@ -191,3 +191,55 @@ def test_predict_feeds_the_pipeline_output_to_the_model(tmp_path, monkeypatch):
     monkeypatch.setattr("cnnlab.models.loading.open_model", lambda *a: info)
     run.predict_images("unused.safetensors", [p], topk=1)
     np.testing.assert_array_equal(seen[0][0], load_image(p, 28, channels=1))
+
+
+def _png_header(path, w: int, h: int) -> None:
+    """A PNG whose header says ``w`` x ``h`` grey pixels and whose data is one empty chunk:
+    a few bytes on disk, gigabytes if anything decoded it."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data)
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)
+    body = chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + body)
+
+
+@pytest.mark.parametrize("side", [10_000, 20_000, 100_000])
+def test_huge_images_are_refused_from_the_header_naming_the_file(tmp_path, side):
+    import json
+    import subprocess
+    import sys
+
+    path = tmp_path / f"huge{side}.png"
+    _png_header(path, side, side)
+    code = (
+        "import json, resource, sys\n"
+        "from cnnlab.images import load_image\n"
+        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "try:\n    load_image(sys.argv[1], (28, 28), channels=1); msg = 'loaded'\n"
+        "except ValueError as e:\n    msg = str(e)\n"
+        "grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base\n"
+        "print(json.dumps([msg, grown * 1024]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
+    msg, grown = json.loads(done.stdout)
+    assert str(path) in msg and "\n" not in msg, msg
+    assert "megapixels" in msg or "decompression bomb" in msg, msg
+    assert grown < 16 * 1024**2  # before: 1.6 GB for the 10000 x 10000 one, decoded
+    assert "Warning" not in done.stderr, done.stderr
+
+
+def test_the_pixel_limit_is_checked_before_decoding(tmp_path, monkeypatch):
+    from cnnlab import images
+
+    path = tmp_path / "big.png"
+    Image.fromarray(np.zeros((40, 50), np.uint8)).save(path)
+    monkeypatch.setattr(images, "MAX_PIXELS", 1999)
+    with pytest.raises(ValueError, match=r"big\.png is 50x40 = 0 megapixels, more than"):
+        load_image(path, (28, 28), channels=1)
+    monkeypatch.setattr(images, "MAX_PIXELS", 2000)
+    assert load_image(path, (28, 28), channels=1).shape == (1, 28, 28)

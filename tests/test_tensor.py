@@ -197,3 +197,10 @@ def test_comparison_matches_torch():
     ours = (cnnlab.tensor(a) > 0) == (cnnlab.tensor(a) < 1)
     theirs = (torch.tensor(a) > 0) == (torch.tensor(a) < 1)
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_zero_dim_tensor_formats_as_its_number():
+    loss = cnnlab.tensor(0.123456)
+    assert f"{loss:.4f}" == "0.1235" and f"{cnnlab.tensor(7):>3d}" == "  7"
+    with pytest.raises(TypeError, match="unsupported format string"):
+        f"{cnnlab.ones(2):.2f}"

@@ -22,7 +22,13 @@ robustness.png + robustness.md (report), perturbation.png (universal), fooling.p
 
 def add_parser(subparsers, parents) -> None:
     from cnnlab.attacks.run import METHODS
-    from cnnlab.cli.args import intermixed
+    from cnnlab.cli.args import (
+        intermixed,
+        non_negative_float,
+        non_negative_int,
+        positive_float,
+        positive_int,
+    )
 
     p = subparsers.add_parser("attack", help=HELP, description=DESCRIPTION, parents=parents)
     intermixed(p)
@@ -37,25 +43,33 @@ def add_parser(subparsers, parents) -> None:
     p.add_argument("--pretrained", action="store_true", help="load the model's published weights")
     p.add_argument("--data", help="attack the test images of this data set (name or folder)")
     p.add_argument("--root", help="where the data set's files are")
-    p.add_argument("-n", "--num-images", type=int, default=16, help="test images (default: 16)")
-    p.add_argument("--eps", type=float, help="perturbation size (default 0.1 L∞, 1.0 L2)")
-    p.add_argument("--eps-values", type=float, nargs="+", help="report: the ε grid")
+    p.add_argument(
+        "-n", "--num-images", type=positive_int, default=16, help="test images (default: 16)"
+    )
+    p.add_argument(
+        "--eps", type=non_negative_float, help="perturbation size (default 0.1 L∞, 1.0 L2)"
+    )
+    p.add_argument("--eps-values", type=non_negative_float, nargs="+", help="report: the ε grid")
     p.add_argument(
         "--norm", choices=("inf", "2"), help="L∞ or L2 (default: L2 for deepfool, else L∞)"
     )
-    p.add_argument("--steps", type=int, default=10, help="PGD steps (default: 10)")
-    p.add_argument("--alpha", type=float, help="PGD step size (default: 2.5 eps / steps)")
+    p.add_argument("--steps", type=positive_int, default=10, help="PGD steps (default: 10)")
+    p.add_argument("--alpha", type=positive_float, help="PGD step size (default: 2.5 eps / steps)")
     p.add_argument("--target", help="target class (index or name) for a targeted attack")
     p.add_argument("--pixels", type=int, choices=(1, 3, 5), default=1, help="one-pixel: pixels")
-    p.add_argument("--xi", type=float, help="universal: radius of v (default 0.2 L∞, 4.0 L2)")
+    p.add_argument(
+        "--xi", type=positive_float, help="universal: radius of v (default 0.2 L∞, 4.0 L2)"
+    )
     p.add_argument("--fooling-method", choices=("gradient", "evolution"), default="gradient")
     p.add_argument(
         "--start", choices=("noise", "blank"), default="noise", help="fooling: start image"
     )
     p.add_argument(
-        "--iterations", type=int, help="iterations of minimal/deepfool/one-pixel/universal/fooling"
+        "--iterations",
+        type=positive_int,
+        help="iterations of minimal/deepfool/one-pixel/universal/fooling",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--out", required=True, help="folder for the results")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run)

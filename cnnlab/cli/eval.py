@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 
+from cnnlab.cli.args import positive_int
+
 HELP = "evaluate a checkpoint on a test set"
 
 
 def add_parser(subparsers, parents) -> None:
     p = subparsers.add_parser("eval", help=HELP, description=HELP, parents=parents)
-    p.add_argument("checkpoint", help="a .safetensors checkpoint or a run directory")
+    p.add_argument("checkpoint", help="a .safetensors checkpoint, a run directory or an .onnx file")
     p.add_argument("--data", help="test data (default: what the model was trained on)")
     p.add_argument("--root", help="where the data set's files are")
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--limit", type=int, help="evaluate only the first N test images")
+    p.add_argument("--batch-size", type=positive_int, default=256)
+    p.add_argument("--limit", type=positive_int, help="evaluate only the first N test images")
     p.add_argument(
         "--out", help="folder for the confusion-matrix PNG (default: beside the checkpoint)"
     )

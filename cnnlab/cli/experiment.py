@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from cnnlab.cli.args import positive_int
+
 HELP = "run one of the lectures' experiments and report whether its claim reproduces"
 
 EPILOG = """examples:
@@ -38,7 +40,9 @@ def add_parser(subparsers, parents) -> None:
         help="fashion-mnist (default), mnist, mnist-subset, cifar10 or an image folder",
     )
     p.add_argument("--root", help="where the data set's files are (default: the standard place)")
-    p.add_argument("--seeds", type=int, help="seeds per configuration (default: per budget)")
+    p.add_argument(
+        "--seeds", type=positive_int, help="seeds per configuration (default: per budget)"
+    )
     p.add_argument("--out", help="experiment folder (default: runs/experiments/NAME-<timestamp>)")
     p.add_argument(
         "--resume",

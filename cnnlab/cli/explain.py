@@ -18,7 +18,7 @@ overlay) into --out; the target class defaults to the model's top prediction."""
 
 
 def add_parser(subparsers, parents) -> None:
-    from cnnlab.cli.args import intermixed
+    from cnnlab.cli.args import intermixed, non_negative_int, positive_int
     from cnnlab.explain.command import METHODS
 
     p = subparsers.add_parser("explain", help=HELP, description=DESCRIPTION, parents=parents)
@@ -37,16 +37,18 @@ def add_parser(subparsers, parents) -> None:
     p.add_argument("--layer", help="dotted layer name (gradcam, activations, topk, filters, erf)")
     p.add_argument(
         "--channel",
-        type=int,
+        type=non_negative_int,
         help="channel of --layer (topk; class-model: the unit both panels maximise)",
     )
-    p.add_argument("--k", type=int, default=9, help="images to show (topk; default: 9)")
+    p.add_argument("--k", type=positive_int, default=9, help="images to show (topk; default: 9)")
     p.add_argument("--data", help="data set to search (topk), e.g. fashion-mnist; default: IMAGEs")
-    p.add_argument("--limit", type=int, help="search only the first LIMIT images (topk)")
-    p.add_argument("--samples", type=int, help="noisy copies (smoothgrad) or images (erf)")
-    p.add_argument("--patch", type=int, help="occlusion patch side in pixels")
-    p.add_argument("--stride", type=int, help="occlusion stride (default: patch / 2)")
-    p.add_argument("--steps", type=int, help="gradient-ascent steps (class-model; default: 200)")
+    p.add_argument("--limit", type=positive_int, help="search only the first LIMIT images (topk)")
+    p.add_argument("--samples", type=positive_int, help="noisy copies (smoothgrad) or images (erf)")
+    p.add_argument("--patch", type=positive_int, help="occlusion patch side in pixels")
+    p.add_argument("--stride", type=positive_int, help="occlusion stride (default: patch / 2)")
+    p.add_argument(
+        "--steps", type=positive_int, help="gradient-ascent steps (class-model; default: 200)"
+    )
     p.add_argument(
         "--generator",
         metavar="GAN_CKPT",

@@ -3,6 +3,8 @@ t-SNE / PCA map)."""
 
 from __future__ import annotations
 
+from cnnlab.cli.args import positive_int
+
 HELP = "extract features of a data set at a layer (for a linear probe, kNN, t-SNE)"
 
 
@@ -15,12 +17,14 @@ def add_parser(subparsers, parents) -> None:
     p.add_argument("--root", help="where the data set's files are")
     p.add_argument("--split", choices=["train", "test"], default="test")
     p.add_argument("--layer", help="layer name (default: the classifier's input)")
-    p.add_argument("--image-size", type=int, help="with --pretrained: the model's input size")
-    p.add_argument("--limit", type=int, help="only the first N images")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument(
+        "--image-size", type=positive_int, help="with --pretrained: the model's input size"
+    )
+    p.add_argument("--limit", type=positive_int, help="only the first N images")
+    p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument("--out", default="features.npz", help="output .npz (features, labels)")
     p.add_argument("--tsne", metavar="PNG", help="also draw a t-SNE (or PCA) map of them")
-    p.add_argument("--tsne-points", type=int, default=2000, help="points in the map")
+    p.add_argument("--tsne-points", type=positive_int, default=2000, help="points in the map")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from cnnlab.cli.args import positive_int
+from cnnlab.cli.args import non_negative_int, positive_float, positive_int
 
 HELP = "train a DCGAN, sample it, interpolate, find neighbours, evaluate its samples"
 
@@ -49,7 +49,7 @@ def add_parser(subparsers, parents) -> None:
     )
     t.add_argument("--ngf", type=positive_int, help="generator width (default: 64)")
     t.add_argument("--ndf", type=positive_int, help="discriminator width (default: 64)")
-    t.add_argument("--lr", type=float, help="Adam learning rate of both (default: 2e-4)")
+    t.add_argument("--lr", type=positive_float, help="Adam learning rate of both (default: 2e-4)")
     t.add_argument("--limit", type=positive_int, help="use only the first N training images")
     t.add_argument(
         "--classifier",
@@ -59,7 +59,13 @@ def add_parser(subparsers, parents) -> None:
     )
     t.add_argument("--out", help="run directory (default: runs/gan/<timestamp>)")
     t.add_argument("--resume", metavar="DIR", help="continue the run in DIR (or a checkpoint)")
-    t.add_argument("--seed", type=int, help="random seed (default: 0)")
+    t.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start afresh in an --out folder that already holds a run (deleting its "
+        "checkpoint and metrics); without it such a folder is refused",
+    )
+    t.add_argument("--seed", type=non_negative_int, help="random seed (default: 0)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.set_defaults(func=run_train)
     from cnnlab.cli import gan_tools
@@ -91,6 +97,7 @@ def run_train(args) -> int:
         progress=not args.no_progress,
         root=args.root,
         classifier=args.classifier,
+        overwrite=args.overwrite,
     )
     final = s["final"]
     line = f"{s['epochs']} epochs of {s['data']} in {s['total_train_time_s']:.0f}s"

@@ -7,13 +7,13 @@ import json
 
 
 def add_parsers(sub, parents) -> None:
-    from cnnlab.cli.args import positive_int
+    from cnnlab.cli.args import non_negative_int, positive_int
 
     s = sub.add_parser("sample", help="a grid of samples", parents=parents)
     s.add_argument("checkpoint", metavar="CKPT", help="a gan train run directory or checkpoint")
     s.add_argument("-n", type=positive_int, default=64, help="samples (default: 64)")
     s.add_argument("--class", dest="class_name", metavar="NAME", help="class (conditional)")
-    s.add_argument("--seed", type=int, default=0, help="latent seed (default: 0)")
+    s.add_argument("--seed", type=non_negative_int, default=0, help="latent seed (default: 0)")
     s.add_argument("--out", default="samples.png", help="PNG to write (default: samples.png)")
     s.set_defaults(func=run_sample)
 
@@ -22,7 +22,7 @@ def add_parsers(sub, parents) -> None:
     i.add_argument("--steps", type=positive_int, default=10, help="images per row (default: 10)")
     i.add_argument("--rows", type=positive_int, default=8, help="rows (default: 8)")
     i.add_argument("--slerp", action="store_true", help="spherical instead of linear")
-    i.add_argument("--seed", type=int, default=0)
+    i.add_argument("--seed", type=non_negative_int, default=0)
     i.add_argument("--out", default="interpolate.png", help="PNG (default: interpolate.png)")
     i.set_defaults(func=run_interpolate)
 
@@ -35,7 +35,7 @@ def add_parsers(sub, parents) -> None:
     nb.add_argument("--classifier", metavar="CKPT", help="also search in its feature space")
     nb.add_argument("-n", type=positive_int, default=8, help="samples (default: 8)")
     nb.add_argument("-k", type=positive_int, default=5, help="neighbours each (default: 5)")
-    nb.add_argument("--seed", type=int, default=0)
+    nb.add_argument("--seed", type=non_negative_int, default=0)
     nb.add_argument("--out", default="neighbours.png", help="PNG (default: neighbours.png)")
     nb.set_defaults(func=run_neighbours)
 
@@ -49,7 +49,7 @@ def add_parsers(sub, parents) -> None:
     e.add_argument("-n", type=positive_int, default=10000, help="samples (default: 10000)")
     e.add_argument("--root", help="where the data set's files are")
     e.add_argument("--no-references", action="store_true", help="skip real/noise/blur rows")
-    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--seed", type=non_negative_int, default=0)
     e.add_argument("--out", help="folder for evaluate.json and the histogram (default: run's)")
     e.add_argument("--json", action="store_true", help="print the numbers as JSON")
     e.set_defaults(func=run_evaluate)

@@ -26,6 +26,7 @@ COMMANDS = {
     "experiment": "cnnlab.cli.experiment",
     "features": "cnnlab.cli.features",
     "gan": "cnnlab.cli.gan",
+    "run": "cnnlab.cli.run",
 }
 
 

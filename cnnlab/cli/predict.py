@@ -1,4 +1,5 @@
-"""``cnnlab predict``: top-k classes of image files under a trained checkpoint."""
+"""``cnnlab predict``: top-k classes of image files under a trained checkpoint, or (with
+``--task segment``) their predicted masks drawn over them."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ ImageNet weights) a zoo model is used instead of a checkpoint."""
 
 
 def add_parser(subparsers, parents) -> None:
-    from cnnlab.cli.args import intermixed
+    from cnnlab.cli.args import intermixed, positive_int
 
     p = subparsers.add_parser("predict", help=HELP, description=DESCRIPTION, parents=parents)
     intermixed(p)
@@ -34,9 +35,19 @@ def add_parser(subparsers, parents) -> None:
     )
     p.add_argument("--model", help="a zoo model name instead of a checkpoint")
     p.add_argument("--pretrained", action="store_true", help="load the model's published weights")
-    p.add_argument("--topk", type=int, default=5, help="classes to show per image (default: 5)")
+    p.add_argument(
+        "--topk", type=positive_int, default=5, help="classes to show per image (default: 5)"
+    )
     p.add_argument("--invert", action="store_true", help="invert brightness before classifying")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument(
+        "--task",
+        choices=["classify", "segment"],
+        default="classify",
+        help="segment: write IMAGE_segment.png, the predicted mask over the image (default: "
+        "classify)",
+    )
+    p.add_argument("--out", help="with --task segment: folder for the PNGs (default: the image's)")
     p.set_defaults(func=run)
 
 
@@ -47,6 +58,8 @@ def run(args) -> int:
     checkpoint = None if args.model else inputs.pop(0)
     if not inputs:
         raise ValueError("predict: give at least one IMAGE file")
+    if args.task == "segment":
+        return _segment(args, checkpoint, inputs)
     results = predict_images(
         checkpoint,
         inputs,
@@ -62,4 +75,19 @@ def run(args) -> int:
         print(r["image"])
         for name, p in r["top"]:
             print(f"  {p:7.2%}  {name}")
+    return 0
+
+
+def _segment(args, checkpoint, inputs) -> int:
+    from cnnlab.train.segment import predict_segmentation
+
+    if checkpoint is None:
+        raise ValueError("predict --task segment: give a trained CHECKPOINT, not --model")
+    results = predict_segmentation(checkpoint, inputs, args.out, args.invert)
+    if args.json:
+        print(json.dumps(results))
+        return 0
+    for r in results:
+        found = ", ".join(f"{k} {v:.1%}" for k, v in r["classes"].items()) or "background only"
+        print(f"{r['image']}: {found}\n  overlay {r['overlay']}")
     return 0

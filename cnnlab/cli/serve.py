@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
+import sys
+
+from cnnlab.cli.args import positive_int
+
 HELP = "a browser lab for your model: layers, feature maps, receptive fields, explanations, attacks"
 
 DESCRIPTION = (
@@ -11,9 +16,24 @@ DESCRIPTION = (
 Serves one page and its JSON API on http://HOST:PORT/ (127.0.0.1 unless --host says otherwise)
 and prints the address; it opens no browser. The page offers CHECKPOINT (a .safetensors file or
 run directory) or --model NAME (with --pretrained for published weights), every checkpoint in
---runs (each run's best/last.safetensors) and the zoo's models. The server only reads the
-checkpoints it lists and writes nothing."""
+--runs (each run's best/last.safetensors) and, with --allow-zoo, the zoo's models. The server
+only reads the checkpoints it lists and writes nothing.
+
+On 127.0.0.1 it answers only requests addressed to this machine from its own page. Any other
+--host (0.0.0.0: every network the machine is on) makes it reachable by others: it then
+prints a warning and a generated token, once, in the address to open (as Jupyter does)."""
 )
+
+
+MEMORY_BUDGET_MB = 2048
+
+
+def port(text: str) -> int:
+    """An argparse ``type``: a TCP port, 0 (any free one) to 65535."""
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port in [0, 65535], got {text}")
+    return value
 
 
 def add_parser(subparsers, parents) -> None:
@@ -23,7 +43,19 @@ def add_parser(subparsers, parents) -> None:
     p.add_argument("--pretrained", action="store_true", help="load the model's published weights")
     p.add_argument("--runs", default="runs", help="folder of training runs to list (default: runs)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    p.add_argument("--port", type=port, default=8000, help="port (default: 8000)")
+    p.add_argument(
+        "--allow-zoo",
+        action="store_true",
+        help="also offer the zoo's models (each loaded on a request, within --memory-budget)",
+    )
+    p.add_argument(
+        "--memory-budget",
+        type=positive_int,
+        default=MEMORY_BUDGET_MB,
+        metavar="MB",
+        help=f"megabytes of weights the loaded models may hold (default: {MEMORY_BUDGET_MB})",
+    )
     p.set_defaults(func=run)
 
 
@@ -32,8 +64,9 @@ def run(args) -> int:
         import flask  # noqa: F401
     except ImportError:
         raise RuntimeError("cnnlab serve needs Flask: pip install 'cnnlab[serve]'") from None
-    from cnnlab.serve.api import Lab
     from cnnlab.serve.app import create_app
+    from cnnlab.serve.guard import Guard, is_loopback, new_token
+    from cnnlab.serve.lab import Lab
 
     if args.checkpoint is not None and args.model is not None:
         raise ValueError("serve: give a CHECKPOINT or --model NAME, not both")
@@ -43,10 +76,23 @@ def run(args) -> int:
         from cnnlab import models
 
         models.info(args.model)  # an unknown name fails here, with the known ones
-    lab = Lab(args.runs, args.checkpoint, args.model, args.pretrained)
+    budget = args.memory_budget * 1024**2
+    lab = Lab(args.runs, args.checkpoint, args.model, args.pretrained, allow_zoo=args.allow_zoo,
+              memory_budget=budget)  # fmt: skip
     with lab.use(None):  # load the first model now: a bad checkpoint fails before serving
         pass
-    app = create_app(lab)
-    print(f"cnnlab serve: http://{args.host}:{args.port}/  (Ctrl-C to stop)", flush=True)
+    token = None if is_loopback(args.host) else new_token()
+    app = create_app(lab, Guard(args.host, token))
+    if token is None:
+        print(f"cnnlab serve: http://{args.host}:{args.port}/  (Ctrl-C to stop)", flush=True)
+    else:
+        print(
+            f"cnnlab serve: warning: --host {args.host} makes the lab reachable from other "
+            "machines; anyone with the token below can run models on this one",
+            file=sys.stderr,
+            flush=True,
+        )
+        print(f"cnnlab serve: http://{args.host}:{args.port}/?token={token}  (Ctrl-C to stop)",
+              flush=True)  # fmt: skip
     app.run(host=args.host, port=args.port, threaded=True, use_reloader=False)
     return 0

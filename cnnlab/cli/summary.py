@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import json
 
+from cnnlab.cli.args import positive_int
+
 HELP = "show a model's layers: shapes, parameters, multiply-adds, memory, receptive fields"
 
 
 def add_parser(subparsers, parents) -> None:
     p = subparsers.add_parser("summary", help=HELP, description=HELP, parents=parents)
-    p.add_argument("model", help="a registered model name (see --list) or a checkpoint")
+    p.add_argument(
+        "model", help="a registered model name (see --list), a checkpoint or an .onnx file"
+    )
     p.add_argument("--input", help="input shape CxHxW (default: the model's nominal input)")
-    p.add_argument("--num-classes", type=int, help="classes of the model's head")
+    p.add_argument("--num-classes", type=positive_int, help="classes of the model's head")
     p.add_argument("--list", action="store_true", help="list the registered models and exit")
     p.add_argument("--json", action="store_true", help="print the rows and totals as JSON")
     p.set_defaults(func=run)
@@ -38,7 +42,12 @@ def run(args) -> int:
             shape = "x".join(map(str, info["input_shape"] or ()))
             print(f"{name:24s} {shape:12s} {info['doc']}")
         return 0
-    if args.model.endswith(".safetensors") or "/" in args.model:
+    if args.model.lower().endswith(".onnx"):  # through the model service, as every command
+        from cnnlab.models.loading import open_model
+
+        loaded = open_model(args.model)
+        model, name, shape = loaded.model, args.model, loaded.shape
+    elif args.model.endswith(".safetensors") or "/" in args.model:
         from cnnlab.train.checkpoint import model_from_checkpoint
 
         model, ckpt = model_from_checkpoint(args.model)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from cnnlab.cli.args import positive_int
+from cnnlab.cli.args import fraction, non_negative_int, positive_float, positive_int
 
 HELP = "train a model (default: fashion_cnn on Fashion-MNIST)"
 
@@ -14,6 +14,7 @@ EPILOG = """examples:
   cnnlab train --model lenet5 --data mnist-subset --epochs 50 --augment
   cnnlab train --model lstm_rows --data mnist-subset   # an LSTM reading rows (adam, clipping)
   cnnlab train --data digits --epochs 1 --limit 300 --out /tmp/run
+  cnnlab train --task segment --data fashion-scenes --model unet_small   # per-pixel classes
   cnnlab train --val-split 0.1                   # pick best.safetensors on held-out images
   cnnlab train --resume runs/20250101-120000     # continue an interrupted run
   cnnlab train --model efficientnet_lite0 --pretrained --freeze features --image-size 96
@@ -21,20 +22,6 @@ EPILOG = """examples:
   cnnlab train --nprocs 2 --batch-size 64        # 2 MPI ranks here: global batch 2 x 64
   mpirun -n 4 -hostfile hosts cnnlab train --distributed   # several machines
 """
-
-
-def positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
-
-
-def fraction(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
-    return value
 
 
 def add_parser(subparsers, parents) -> None:
@@ -45,6 +32,17 @@ def add_parser(subparsers, parents) -> None:
         parents=parents,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--task",
+        choices=["classify", "segment"],
+        help="classify (default) or segment: per-pixel classes of --data fashion-scenes or "
+        "mnist-scenes (default model unet_small, adam, 8 epochs; scored by mean IoU)",
+    )
+    p.add_argument(
+        "--loss",
+        choices=["ce", "dice", "ce+dice"],
+        help="with --task segment: per-pixel cross-entropy (default), soft Dice, or both",
     )
     p.add_argument("--model", help="registered model name (default: fashion_cnn)")
     p.add_argument(
@@ -72,7 +70,7 @@ def add_parser(subparsers, parents) -> None:
         help="random shifts and flips (affine for digits); default off, on for the "
         "recurrent models",
     )
-    p.add_argument("--label-smoothing", type=float, help="default: 0.1")
+    p.add_argument("--label-smoothing", type=fraction, help="default: 0.1")
     p.add_argument(
         "--grad-clip",
         type=positive_float,
@@ -109,7 +107,14 @@ def add_parser(subparsers, parents) -> None:
     )
     p.add_argument("--out", help="run directory (default: runs/<timestamp>)")
     p.add_argument("--resume", metavar="DIR", help="continue the run in DIR (or a checkpoint)")
-    p.add_argument("--seed", type=int, help="random seed (default: 0)")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        default=None,
+        help="start afresh in an --out folder that already holds a run, deleting its "
+        "checkpoints and metrics (without it such a folder is refused)",
+    )
+    p.add_argument("--seed", type=non_negative_int, help="random seed (default: 0)")
     p.add_argument("--limit", type=positive_int, help="use only the first N training images")
     p.add_argument(
         "--val-split",
@@ -147,7 +152,7 @@ def add_parser(subparsers, parents) -> None:
     p.set_defaults(func=run)
 
 
-_FLAGS = ("augment", "grayscale", "no_progress", "sync_bn", "pretrained")
+_FLAGS = ("augment", "grayscale", "no_progress", "sync_bn", "pretrained", "overwrite")
 _VALUES = (
     "model", "data", "root", "epochs", "batch_size", "lr", "optimizer", "label_smoothing",
     "image_size", "out", "resume", "seed", "limit", "val_split", "workers", "lr_scaling",
@@ -158,8 +163,10 @@ _VALUES = (
 def _launch(args) -> int:
     """``--nprocs N``: the same options, with --distributed, on N ranks started by mpirun."""
     from cnnlab.distributed.launch import run_mpirun
-    from cnnlab.train.run import default_run_dir
+    from cnnlab.train.run import check_run_dir, default_run_dir
 
+    if args.out is not None and not args.overwrite:
+        check_run_dir(args.out, args.resume)  # one line here, before any rank starts
     argv = ["train", "--distributed"]
     if args.out is None and args.resume is None:  # one directory, chosen once for all ranks
         args.out = str(default_run_dir())
@@ -167,7 +174,7 @@ def _launch(args) -> int:
         if getattr(args, dest, None) is not None:
             argv += [f"--{dest.replace('_', '-')}", str(getattr(args, dest))]
     argv += [f"--{d.replace('_', '-')}" for d in _FLAGS if getattr(args, d, None)]
-    return run_mpirun(args.nprocs, argv)
+    return run_mpirun(args.nprocs, argv, args.out or args.resume)
 
 
 def run(args) -> int:
@@ -185,13 +192,15 @@ def run(args) -> int:
         from cnnlab.distributed import mpi
 
         if mpi.world_size() > 1:
-            launch.fail_rank(exc)
+            launch.fail_rank(exc, args.out or args.resume)
         raise
 
 
 def _run(args, train) -> int:
 
     settings = {
+        "task": args.task,
+        "loss": args.loss,
         "model": args.model,
         "data": args.data,
         "epochs": args.epochs,
@@ -221,7 +230,15 @@ def _run(args, train) -> int:
         resume=args.resume,
         progress=not args.no_progress,
         root=args.root,
+        overwrite=bool(args.overwrite),
     )
+    if s.get("task") == "segment":
+        print(
+            f"test mean IoU {s['test_miou']:.4f}, pixel accuracy {s['test_pixel_acc']:.4f} "
+            f"({s['model']} on {s['data']}, {s['epochs']} epochs, "
+            f"{s['total_train_time_s']:.0f}s training)\nrun directory {s['out_dir']}"
+        )
+        return 0
     if s.get("world_size", 1) > 1:
         from cnnlab.distributed import mpi
 

@@ -15,11 +15,14 @@ from numbers import Integral
 import numpy as np
 
 from cnnlab import backend
+from cnnlab.autograd import Tensor
 
 __all__ = [
     "ArrayDataset",
+    "ConcatDataset",
     "Dataset",
     "DatasetError",
+    "IterableDataset",
     "Subset",
     "TensorDataset",
     "random_split",
@@ -39,6 +42,17 @@ class Dataset:
         raise NotImplementedError
 
     def __getitem__(self, index):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __add__(self, other) -> ConcatDataset:
+        return ConcatDataset([self, other])
+
+
+class IterableDataset:
+    """Stream-style dataset: subclasses define ``__iter__`` yielding samples; the
+    DataLoader batches them in the order they come (no shuffling, no sampler)."""
+
+    def __iter__(self):  # pragma: no cover - abstract
         raise NotImplementedError
 
 
@@ -130,31 +144,42 @@ class ArrayDataset(Dataset):
 
 
 class TensorDataset(Dataset):
-    """Samples are the ``i``-th rows of each array (or Tensor) given.
+    """Samples are the ``i``-th rows of each array (or Tensor) given, as Tensors (PyTorch's
+    ``TensorDataset``): ``ds[i]`` is a tuple with one Tensor row per array.
 
     Shape:
         - every array: (N, ...); a sample: one row of each
     """
 
-    def __init__(self, *arrays) -> None:
-        if not arrays:
+    def __init__(self, *tensors) -> None:
+        if not tensors:
             raise ValueError("TensorDataset needs at least one array")
-        self.arrays = tuple(backend.to_numpy(getattr(a, "array", a)) for a in arrays)
+        self.arrays = tuple(backend.to_numpy(_raw(a)) for a in tensors)
         n = len(self.arrays[0])
         if any(len(a) != n for a in self.arrays):
             sizes = [len(a) for a in self.arrays]
             raise ValueError(f"TensorDataset: arrays differ in their first dimension: {sizes}")
+
+    @property
+    def tensors(self) -> tuple:
+        """The whole columns as Tensors (PyTorch's attribute), sharing memory."""
+        return tuple(Tensor(a) for a in self.arrays)
 
     def __len__(self) -> int:
         return len(self.arrays[0])
 
     def __getitem__(self, index):
         index = _check_index(index, len(self), "TensorDataset")
-        return tuple(a[index] for a in self.arrays)
+        return tuple(Tensor(np.asarray(a[index])) for a in self.arrays)
 
     def get_batch(self, indices, rng=None):
         indices = np.asarray(indices, dtype=np.int64)
         return tuple(a[indices] for a in self.arrays)
+
+
+def _raw(a):
+    """The array behind a Tensor (or ``a`` itself)."""
+    return a.array if isinstance(a, Tensor) else a
 
 
 class Subset(Dataset):
@@ -190,12 +215,45 @@ class Subset(Dataset):
         return None if targets is None else np.asarray(targets)[self.indices]
 
 
+class ConcatDataset(Dataset):
+    """The samples of several datasets one after another (PyTorch's ``ConcatDataset``);
+    ``cumulative_sizes[i]`` is the number of samples in the first ``i + 1`` datasets."""
+
+    def __init__(self, datasets) -> None:
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+        for d in self.datasets:
+            if isinstance(d, IterableDataset):
+                raise TypeError("ConcatDataset does not support IterableDataset")
+        self.cumulative_sizes = np.cumsum([len(d) for d in self.datasets]).tolist()
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index):
+        index = _check_index(index, len(self), "ConcatDataset")
+        k = int(np.searchsorted(self.cumulative_sizes, index, side="right"))
+        start = self.cumulative_sizes[k - 1] if k > 0 else 0
+        return self.datasets[k][index - start]
+
+
 def _resolve_generator(generator) -> np.random.Generator:
+    """A NumPy Generator from None (cnnlab's default), a Generator, an int seed, or a
+    torch-style generator object with ``initial_seed()``."""
     if generator is None:
         return backend.default_rng()
     if isinstance(generator, np.random.Generator):
         return generator
-    return np.random.default_rng(generator)
+    if isinstance(getattr(generator, "generator", None), np.random.Generator):
+        return generator.generator
+    if callable(getattr(generator, "initial_seed", None)):
+        return np.random.default_rng(int(generator.initial_seed()))
+    if isinstance(generator, Integral):
+        return np.random.default_rng(int(generator))
+    raise TypeError(
+        f"generator must be None, an int seed or a numpy Generator, got {type(generator).__name__}"
+    )
 
 
 def random_split(dataset, lengths: Sequence, generator=None) -> list[Subset]:

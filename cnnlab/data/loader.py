@@ -1,4 +1,4 @@
-"""DataLoader: batches of Tensors, seeded shuffling, vectorised gathering, thread prefetch.
+"""DataLoader: batches of Tensors, seeded shuffling, samplers, vectorised gathering, prefetch.
 
 Every epoch's order and every batch's augmentation come from generators derived from
 ``(seed, epoch)`` and ``(seed, epoch, batch)``, so an epoch is reproducible on its own,
@@ -9,6 +9,7 @@ batches can be built in any order by any thread, and resuming from :meth:`state_
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral, Number
 
@@ -16,94 +17,195 @@ import numpy as np
 
 from cnnlab import backend
 from cnnlab.autograd import Tensor
+from cnnlab.data.dataset import IterableDataset, _resolve_generator
+from cnnlab.data.sampler import RandomSampler, SequentialSampler
 from cnnlab.data.transforms import rng_context
 
-__all__ = ["DataLoader", "default_collate"]
+__all__ = ["DataLoader", "default_collate", "default_convert", "get_worker_info"]
 
 
-def _as_batch_array(values: list) -> np.ndarray:
-    first = values[0]
-    if isinstance(first, Tensor):
-        values = [backend.to_numpy(v.array) for v in values]
-        first = values[0]
-    if isinstance(first, (bool, np.bool_)):
-        return np.asarray(values, dtype=bool)
-    if isinstance(first, (Integral, np.integer)):
-        return np.asarray(values, dtype=np.int64)
-    if isinstance(first, Number):
-        return np.asarray(values, dtype=backend.get_default_dtype())
-    return np.stack([np.asarray(v) for v in values])
+def _stack(arrays: list, xp=np):
+    try:
+        return xp.stack(arrays)
+    except ValueError as e:
+        shapes = sorted({tuple(a.shape) for a in arrays})
+        raise RuntimeError(
+            f"default_collate: stack expects each sample to have the same size, got shapes {shapes}"
+        ) from e
 
 
-def default_collate(samples: list) -> tuple[np.ndarray, ...]:
-    """Stack a list of samples (tuples of arrays/numbers) field by field.
+def default_collate(batch: list):
+    """Merge a list of samples into a batch, as ``torch.utils.data.default_collate``.
+
+    Tensors and NumPy arrays are stacked into one Tensor (a new leading dimension); Python
+    ints give an int64 Tensor, floats a float64 Tensor, bools a bool Tensor; strings stay a
+    list; dicts, named tuples and sequences are collated field by field (a tuple sample gives
+    a list, as in PyTorch).
 
     Shape:
-        - samples: N tuples ``(image (C, H, W), label)``; output: ``(images (N, C, H, W),
-          labels (N,) int64)``; ints become int64, floats the default dtype
+        - batch: N samples ``(image (C, H, W), label)``; output: ``[images (N, C, H, W),
+          labels (N,) int64]``
     """
-    if not isinstance(samples[0], (tuple, list)):
-        return (_as_batch_array(samples),)
-    return tuple(_as_batch_array(list(field)) for field in zip(*samples))
+    elem = batch[0]
+    if isinstance(elem, Tensor):
+        xp = backend.get_array_module(elem.array)
+        return Tensor(_stack([xp.asarray(b.array) for b in batch], xp))
+    if isinstance(elem, np.ndarray) or (isinstance(elem, np.generic) and elem.ndim == 0):
+        if elem.dtype.kind in "SUO":
+            raise TypeError(
+                f"default_collate: cannot batch NumPy arrays of dtype {elem.dtype}; "
+                "only numbers and booleans"
+            )
+        return Tensor(_stack([np.asarray(b) for b in batch]))
+    if isinstance(elem, bool):
+        return Tensor(np.asarray(batch, dtype=bool))
+    if isinstance(elem, Integral):
+        return Tensor(np.asarray(batch, dtype=np.int64))
+    if isinstance(elem, Number):
+        return Tensor(np.asarray(batch, dtype=np.float64))
+    if isinstance(elem, (str, bytes)):
+        return list(batch)
+    if isinstance(elem, Mapping):
+        return {key: default_collate([d[key] for d in batch]) for key in elem}
+    if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # a named tuple
+        return type(elem)(*(default_collate(list(f)) for f in zip(*batch)))
+    if isinstance(elem, Sequence):
+        if any(len(b) != len(elem) for b in batch):
+            raise RuntimeError(
+                "default_collate: each element in list of batch should be of equal size"
+            )
+        fields = [default_collate(list(f)) for f in zip(*batch)]
+        if isinstance(elem, (tuple, list)):
+            return fields
+        try:
+            return type(elem)(fields)
+        except TypeError:  # a sequence type that cannot be built from a list
+            return fields
+    raise TypeError(
+        "default_collate: batch must contain Tensors, NumPy arrays, numbers, dicts or lists; "
+        f"found {type(elem).__name__}"
+    )
+
+
+def default_convert(data):
+    """One sample with its NumPy arrays made Tensors (``batch_size=None``: no batching)."""
+    if isinstance(data, np.ndarray) and data.dtype.kind not in "SUO":
+        return Tensor(data)
+    if isinstance(data, Mapping):
+        return {k: default_convert(v) for k, v in data.items()}
+    if isinstance(data, tuple) and hasattr(data, "_fields"):
+        return type(data)(*(default_convert(v) for v in data))
+    if isinstance(data, (tuple, list)):
+        return [default_convert(v) for v in data]
+    return data
+
+
+def get_worker_info():
+    """None: cnnlab's workers are threads of this process, which see the dataset directly
+    (PyTorch returns None in the main process too)."""
+    return None
 
 
 class DataLoader:
-    """Iterate over ``dataset`` in batches of Tensors: ``(images (N, C, H, W), labels (N,))``.
+    """Iterate over ``dataset`` in batches, with PyTorch's arguments.
 
     Args:
-        batch_size: samples per batch.
+        batch_size: samples per batch; None yields samples one by one, unbatched.
         shuffle: a new seeded permutation each epoch.
+        sampler: an iterable of indices (mutually exclusive with ``shuffle``).
+        batch_sampler: an iterable of index lists (exclusive with batch_size, shuffle,
+            sampler and drop_last).
+        num_workers: threads building batches (0: one background thread when ``prefetch``).
+        collate_fn: ``list of samples -> batch``; NumPy arrays in a tuple or list it returns
+            become Tensors. Default :func:`default_collate`.
         drop_last: drop the last batch if it is smaller than ``batch_size``.
+        generator: a NumPy Generator (or int) to draw the shuffling seed from.
+        prefetch_factor: batches built ahead per worker (sets ``prefetch``).
+        worker_init_fn: called with each worker's id when an epoch starts (workers > 0).
+        pin_memory, timeout, multiprocessing_context, persistent_workers, pin_memory_device,
+            in_order: accepted for PyTorch scripts; they change nothing here (the workers
+            are threads and memory is host memory).
         seed: base seed of the order and augmentation; if None, drawn from ``generator`` or,
             failing that, from ``cnnlab.backend.default_rng()`` (so ``manual_seed`` fixes it).
-        generator: a NumPy Generator to draw the seed from.
-        num_workers: threads building batches (0 or 1: one background thread).
         prefetch: batches built ahead of the consumer; 0 loads in the calling thread.
-        collate_fn: ``list of samples -> tuple of arrays``; disables the vectorised path.
 
-    Datasets with ``get_batch(indices, rng)`` (array datasets whose transforms have a batch
-    form) are gathered with one fancy index per batch instead of a loop over samples.
-    Each batch's augmentation draws from its own generator, seeded by (seed, epoch, batch).
+    Every epoch's order and every batch's augmentation come from generators derived from
+    ``(seed, epoch)`` and ``(seed, epoch, batch)``. Datasets with ``get_batch(indices, rng)``
+    (array datasets whose transforms have a batch form) are gathered with one fancy index
+    per batch instead of a loop over samples.
 
     Shape:
-        - yields: ``(images (N, C, H, W) float32, labels (N,) int64)`` Tensors, N =
+        - yields: ``[images (N, C, H, W) float32, labels (N,) int64]`` Tensors, N =
           ``batch_size`` (smaller for the last batch unless ``drop_last``)
     """
 
     def __init__(
         self,
         dataset,
-        batch_size: int = 1,
-        shuffle: bool = False,
-        drop_last: bool = False,
-        seed: int | None = None,
-        generator: np.random.Generator | None = None,
+        batch_size: int | None = 1,
+        shuffle: bool | None = None,
+        sampler=None,
+        batch_sampler=None,
         num_workers: int = 0,
-        prefetch: int = 2,
         collate_fn=None,
+        pin_memory: bool = False,
+        drop_last: bool = False,
+        timeout: float = 0,
+        worker_init_fn=None,
+        multiprocessing_context=None,
+        generator=None,
+        *,
+        prefetch_factor: int | None = None,
+        persistent_workers: bool = False,
+        pin_memory_device: str = "",
+        in_order: bool = True,
+        seed: int | None = None,
+        prefetch: int = 2,
     ) -> None:
-        if batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size must be >= 1, got {batch_size}")
+        _check_options(dataset, batch_size, shuffle, sampler, batch_sampler, drop_last)
         if num_workers < 0 or prefetch < 0:
             raise ValueError(
                 f"DataLoader: need num_workers, prefetch >= 0, got {num_workers}, {prefetch}"
             )
+        if prefetch_factor is not None:
+            if num_workers == 0:
+                raise ValueError(
+                    "DataLoader: prefetch_factor option could only be specified in "
+                    "multiprocessing: let num_workers > 0 to enable it"
+                )
+            prefetch = prefetch_factor * num_workers
         self.dataset = dataset
         self.batch_size = batch_size
-        self.shuffle = shuffle
+        self.shuffle = bool(shuffle)
         self.drop_last = drop_last
         self.num_workers = num_workers
         self.prefetch = prefetch
         self.collate_fn = collate_fn
+        self.worker_init_fn = worker_init_fn
+        self.pin_memory, self.timeout = pin_memory, timeout
+        self.persistent_workers = persistent_workers
+        self._user_sampler = sampler
+        self.batch_sampler = batch_sampler
+        if sampler is None and not isinstance(dataset, IterableDataset):
+            sampler = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
+        self.sampler = sampler  # PyTorch's attribute; the order itself is seeded below
         if seed is None:
-            seed = int((generator or backend.default_rng()).integers(2**63))
+            rng = backend.default_rng() if generator is None else _resolve_generator(generator)
+            seed = int(rng.integers(2**63))
         self.seed = int(seed)
         self._epoch = 0  # the epoch the next __iter__ runs
         self._skip = 0  # batches of that epoch already consumed (after load_state_dict)
         self._position = None  # (epoch, batches consumed) of the live iterator
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        if isinstance(self.dataset, IterableDataset):
+            n = len(self.dataset)  # TypeError if the stream has no length, as in PyTorch
+        elif self.batch_sampler is not None:
+            return len(self.batch_sampler)
+        else:
+            n = len(self._user_sampler if self._user_sampler is not None else self.dataset)
+        if self.batch_size is None:
+            return n
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     # ------------------------------------------------------------------ state
@@ -125,31 +227,105 @@ class DataLoader:
 
     # ------------------------------------------------------------------ batches
     def _order(self, epoch: int) -> np.ndarray:
+        if self._user_sampler is not None:
+            return np.fromiter((int(i) for i in self._user_sampler), dtype=np.int64)
         n = len(self.dataset)
         if not self.shuffle:
             return np.arange(n)
         return np.random.default_rng([self.seed, epoch]).permutation(n)
 
-    def _batch_indices(self, order: np.ndarray, b: int) -> np.ndarray:
-        return order[b * self.batch_size : (b + 1) * self.batch_size]
+    def _epoch_batches(self, epoch: int) -> list:
+        """This epoch's batches as index arrays (one index each when ``batch_size`` is None)."""
+        if self.batch_sampler is not None:
+            return [np.asarray(list(b), dtype=np.int64) for b in self.batch_sampler]
+        order = self._order(epoch)
+        size = 1 if self.batch_size is None else self.batch_size
+        stop = len(order) - len(order) % size if self.drop_last else len(order)
+        return [order[i : i + size] for i in range(0, stop, size)]
 
-    def _load(self, indices: np.ndarray, epoch: int, b: int) -> tuple:
+    def _load(self, indices: np.ndarray, epoch: int, b: int):
         rng = np.random.default_rng([self.seed, epoch, b, 1])
-        arrays = None
+        if self.batch_size is None and self.batch_sampler is None:
+            with rng_context(rng):
+                return (self.collate_fn or default_convert)(self.dataset[int(indices[0])])
         get_batch = getattr(self.dataset, "get_batch", None)
+        arrays = None
         if self.collate_fn is None and get_batch is not None:
             arrays = get_batch(indices, rng)
-        if arrays is None:
-            with rng_context(rng):
-                samples = [self.dataset[int(i)] for i in indices]
-            arrays = (self.collate_fn or default_collate)(samples)
-        return tuple(a if isinstance(a, Tensor) else Tensor(a) for a in arrays)
+        if arrays is not None:
+            return [a if isinstance(a, Tensor) else Tensor(a) for a in arrays]
+        with rng_context(rng):
+            samples = [self.dataset[int(i)] for i in indices]
+        if self.collate_fn is None:
+            return default_collate(samples)
+        return _arrays_to_tensors(self.collate_fn(samples))
 
     def __iter__(self):
+        if isinstance(self.dataset, IterableDataset):
+            return _iterate_stream(self)
         epoch, start = self._epoch, self._skip
         self._epoch, self._skip = epoch + 1, 0
         self._position = (epoch, start)
+        if self.worker_init_fn is not None and self.num_workers > 0:
+            for worker_id in range(self.num_workers):
+                self.worker_init_fn(worker_id)
         return _LoaderIterator(self, epoch, start)
+
+
+def _check_options(dataset, batch_size, shuffle, sampler, batch_sampler, drop_last) -> None:
+    """PyTorch's rules on which DataLoader options go together (same messages)."""
+    if batch_size is not None and (
+        not isinstance(batch_size, Integral) or isinstance(batch_size, bool) or batch_size < 1
+    ):
+        raise ValueError(f"DataLoader: batch_size must be >= 1 or None, got {batch_size!r}")
+    if isinstance(dataset, IterableDataset):
+        if shuffle:
+            raise ValueError(
+                f"DataLoader with IterableDataset: expected unspecified shuffle option, but got "
+                f"shuffle={shuffle}"
+            )
+        if sampler is not None or batch_sampler is not None:
+            raise ValueError(
+                "DataLoader with IterableDataset: expected no sampler or batch_sampler"
+            )
+    if sampler is not None and shuffle:
+        raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
+    if batch_sampler is not None and (
+        batch_size != 1 or shuffle or sampler is not None or drop_last
+    ):
+        raise ValueError(
+            "DataLoader: batch_sampler option is mutually exclusive with batch_size, shuffle, "
+            "sampler, and drop_last"
+        )
+    if batch_size is None and drop_last:
+        raise ValueError(
+            "DataLoader: batch_size=None option disables auto-batching and is mutually "
+            "exclusive with drop_last"
+        )
+
+
+def _arrays_to_tensors(batch):
+    """A custom collate's tuple or list with its NumPy arrays made Tensors."""
+    if isinstance(batch, (tuple, list)) and not hasattr(batch, "_fields"):
+        return type(batch)(Tensor(a) if isinstance(a, np.ndarray) else a for a in batch)
+    return Tensor(batch) if isinstance(batch, np.ndarray) else batch
+
+
+def _iterate_stream(loader: DataLoader):
+    """Batches of an IterableDataset, in the calling thread, in the order it yields."""
+    collate = loader.collate_fn or default_collate
+    if loader.batch_size is None:
+        for sample in loader.dataset:
+            yield (loader.collate_fn or default_convert)(sample)
+        return
+    batch = []
+    for sample in loader.dataset:
+        batch.append(sample)
+        if len(batch) == loader.batch_size:
+            yield _arrays_to_tensors(collate(batch))
+            batch = []
+    if batch and not loader.drop_last:
+        yield _arrays_to_tensors(collate(batch))
 
 
 class _LoaderIterator:
@@ -158,9 +334,9 @@ class _LoaderIterator:
     def __init__(self, loader: DataLoader, epoch: int, start: int) -> None:
         self.loader = loader
         self.epoch = epoch
-        self.order = loader._order(epoch)
+        self.batches = loader._epoch_batches(epoch)
         self.next_batch = start
-        self.num_batches = len(loader)
+        self.num_batches = len(self.batches)
         self.pending: deque = deque()
         self.pool = None
         if loader.prefetch > 0:
@@ -173,7 +349,7 @@ class _LoaderIterator:
     def _fill(self) -> None:
         while len(self.pending) < self.ahead and self.submitted < self.num_batches:
             b = self.submitted
-            idx = self.loader._batch_indices(self.order, b)
+            idx = self.batches[b]
             self.pending.append(self.pool.submit(self.loader._load, idx, self.epoch, b))
             self.submitted += 1
 
@@ -187,8 +363,7 @@ class _LoaderIterator:
         b = self.next_batch
         try:
             if self.pool is None:
-                idx = self.loader._batch_indices(self.order, b)
-                batch = self.loader._load(idx, self.epoch, b)
+                batch = self.loader._load(self.batches[b], self.epoch, b)
             else:
                 batch = self.pending.popleft().result()  # re-raises a worker's exception
                 self._fill()

@@ -27,6 +27,7 @@ __all__ = [
     "RandomHorizontalFlip",
     "ToFloat",
     "Transform",
+    "current_rng",
     "rng_context",
 ]
 
@@ -42,6 +43,12 @@ def rng_context(rng: np.random.Generator):
         yield rng
     finally:
         _local.rng = prev
+
+
+def current_rng() -> np.random.Generator:
+    """The generator random transforms draw from in this thread: the one :func:`rng_context`
+    installed (a DataLoader batch's), else ``cnnlab.backend.default_rng()``."""
+    return _resolve(None)
 
 
 def _resolve(rng) -> np.random.Generator:

@@ -14,13 +14,14 @@ the ranks do not fight over the cores.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 import traceback
 from pathlib import Path
 
-__all__ = ["fail_rank", "find_mpirun", "mpirun_command", "run_mpirun"]
+__all__ = ["fail_rank", "find_mpirun", "last_checkpoint", "mpirun_command", "run_mpirun"]
 
 
 def find_mpirun() -> str | None:
@@ -58,27 +59,85 @@ def mpirun_command(nprocs: int, args: list[str], mpirun: str | None = None) -> l
     return cmd + [sys.executable, "-m", "cnnlab", *args]
 
 
-def run_mpirun(nprocs: int, args: list[str]) -> int:
-    """Run ``cnnlab <args>`` on ``nprocs`` local ranks through mpirun; its exit status."""
+# what Open MPI says when a rank ends: by a signal, with a status, or by cnnlab's fail_rank
+_SIGNAL = re.compile(r"process rank (\d+) with PID \d+ .*exited on signal (\d+)(?: \(([^)]*)\))?")
+_STATUS = re.compile(r"Process name: \[\[\d+,\d+\],(\d+)\]\s+Exit code:\s+(\d+)")
+_FAILED = re.compile(r"^cnnlab: rank (\d+) of \d+ failed: (.*?); stopping every rank", re.M)
+
+
+def _what_happened(text: str, nprocs: int, status: int) -> str:
+    """Which rank ended the job and how, from mpirun's and the ranks' messages."""
+    if m := _FAILED.search(text):
+        return f"rank {m[1]} of {nprocs} failed ({m[2]})"
+    text = " ".join(text.split())  # mpirun wraps its banner's lines
+    if m := _SIGNAL.search(text):
+        name = f" ({m[3]})" if m[3] else ""
+        return f"rank {m[1]} of {nprocs} was killed by signal {m[2]}{name}"
+    if m := _STATUS.search(text):
+        return f"rank {m[1]} of {nprocs} exited with status {m[2]}"
+    return f"mpirun ended with status {status}"
+
+
+def last_checkpoint(run_dir) -> str:
+    """``PATH (epoch E)`` of a run folder's ``last.safetensors``, read from its header only."""
+    import json
+
+    path = Path(run_dir)
+    path = path if path.suffix == ".safetensors" else path / "last.safetensors"
+    try:
+        with open(path, "rb") as f:
+            n = int.from_bytes(f.read(8), "little")
+            header = json.loads(f.read(min(n, 64 * 1024**2)))
+        epoch = json.loads(header["__metadata__"]["cnnlab.checkpoint"])["epoch"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"none in {run_dir} (no epoch finished)" if not path.exists() else str(path)
+    return f"{path} (epoch {epoch})"
+
+
+def run_mpirun(nprocs: int, args: list[str], run_dir=None) -> int:
+    """Run ``cnnlab <args>`` on ``nprocs`` local ranks through mpirun; its exit status.
+
+    mpirun's messages pass through; when the job fails, one cnnlab line ends them: which
+    rank, what happened, and the last good checkpoint in ``run_dir``."""
     cmd = mpirun_command(nprocs, args)
     env = dict(os.environ)
     threads = str(max(1, (os.cpu_count() or 1) // nprocs))
     for name in ("OMP_NUM_THREADS", "CNNLAB_NUM_THREADS"):
         env.setdefault(name, threads)
     print(f"cnnlab: {' '.join(cmd)}", file=sys.stderr, flush=True)
-    return subprocess.call(cmd, env=env)
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True, errors="replace")
+    seen = []
+    for line in proc.stderr:
+        sys.stderr.write(line)
+        seen.append(line)
+    status = proc.wait()
+    if status != 0:
+        what = _what_happened("".join(seen[-200:]), nprocs, status)
+        where = f"; last good checkpoint: {last_checkpoint(run_dir)}" if run_dir else ""
+        again = f"; continue with: cnnlab train --nprocs {nprocs} --resume {run_dir}"
+        print(
+            f"cnnlab: {what}; training stopped{where}{again if run_dir else ''}",
+            file=sys.stderr,
+            flush=True,
+        )
+    return status
 
 
-def fail_rank(exc: BaseException) -> None:
-    """Report ``exc`` as this rank's failure and end every rank of the job (``MPI_Abort``),
-    so no rank waits forever in a collective for one that is gone."""
+def fail_rank(exc: BaseException, run_dir=None) -> None:
+    """Report ``exc`` as this rank's failure (one line: the rank, the cause and the last good
+    checkpoint in ``run_dir``) and end every rank of the job (``MPI_Abort``), so no rank
+    waits forever in a collective for one that is gone."""
     from cnnlab.distributed import mpi
 
     r, n = mpi.rank(), mpi.world_size()
-    cause = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    cause = " ".join("".join(traceback.format_exception_only(type(exc), exc)).split())
+    where = (
+        f"last good checkpoint: {last_checkpoint(run_dir)}"
+        if run_dir
+        else ("the last checkpoint on disk is intact")
+    )
     print(
-        f"cnnlab: rank {r} of {n} failed: {cause}; stopping every rank "
-        "(the last checkpoint on disk is intact)",
+        f"cnnlab: rank {r} of {n} failed: {cause}; stopping every rank ({where})",
         file=sys.stderr,
         flush=True,
     )

@@ -27,6 +27,7 @@ __all__ = [
     "barrier",
     "broadcast_parameters",
     "check_same",
+    "gather_text",
     "init",
     "is_initialized",
     "launched_by_mpirun",
@@ -170,6 +171,20 @@ def check_same(text: str, what: str) -> None:
             f"cnnlab.distributed: rank(s) {odd} have a different {what} from rank 0; "
             "start every rank with the same options and the same cnnlab version"
         )
+
+
+def gather_text(text: str) -> list[str]:
+    """Every rank's ``text`` (by rank), through the buffer interface: lengths, then bytes."""
+    comm = _comm()
+    if comm is None:
+        return [text]
+    raw = np.frombuffer(text.encode(), np.uint8).copy()
+    sizes = np.zeros(comm.Get_size(), np.int64)
+    comm.Allgather(np.array([raw.size], np.int64), sizes)
+    out = np.zeros(int(sizes.sum()), np.uint8)
+    comm.Allgatherv(raw, [out, sizes.tolist()])
+    ends = np.cumsum(sizes)
+    return [bytes(out[e - n : e]).decode() for n, e in zip(sizes, ends)]
 
 
 class GradientBuckets:

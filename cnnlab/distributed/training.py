@@ -21,7 +21,13 @@ from cnnlab.distributed import mpi
 from cnnlab.distributed.sampler import DistributedDataLoader, shard_range
 from cnnlab.train.trainer import Trainer, evaluate
 
-__all__ = ["DistributedRun", "DistributedTrainer", "from_config", "reduce_metrics"]
+__all__ = [
+    "DistributedRun",
+    "DistributedTrainer",
+    "check_same_options",
+    "from_config",
+    "reduce_metrics",
+]
 
 LR_SCALINGS = ("none", "linear")
 
@@ -84,6 +90,26 @@ class DistributedTrainer(Trainer):
         return reduce_metrics(res)
 
 
+def check_same_options(cfg: dict) -> None:
+    """Refuse ranks started with different options, naming each option that differs and
+    its value on rank 0 and on the rank that differs."""
+    texts = mpi.gather_text(json.dumps(cfg, sort_keys=True, default=str))
+    first = json.loads(texts[0])
+    diffs = []
+    for r, text in enumerate(texts[1:], 1):
+        other = json.loads(text)
+        for k in sorted(set(first) | set(other)):
+            if first.get(k) != other.get(k):
+                name = "--" + k.replace("_", "-")
+                diffs.append(f"{name} ({first.get(k)} on rank 0, {other.get(k)} on rank {r})")
+    if diffs:
+        shown = "; ".join(diffs[:6]) + (f"; and {len(diffs) - 6} more" if len(diffs) > 6 else "")
+        raise RuntimeError(
+            f"cnnlab.distributed: the ranks were started with different options: {shown}; "
+            "start every rank with the same options"
+        )
+
+
 class DistributedRun:
     """The distributed side of one ``cnnlab train`` run (see the module docstring)."""
 
@@ -134,7 +160,7 @@ class DistributedRun:
             model = convert_sync_batchnorm(model)
         shapes = [(n, tuple(p.shape), str(p.dtype)) for n, p in model.named_parameters()]
         mpi.check_same(code_fingerprint(), "cnnlab code (the package's source files)")
-        mpi.check_same(json.dumps(self.cfg, sort_keys=True, default=str), "configuration")
+        check_same_options(self.cfg)
         mpi.check_same(repr(shapes), "model (parameter names and shapes)")
         mpi.broadcast_parameters(model)
         return model

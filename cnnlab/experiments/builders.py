@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from cnnlab import models, nn
+from cnnlab.models.he_init import he_initialised
 from cnnlab.nn import init as nn_init
 
 __all__ = [
@@ -88,6 +89,7 @@ def deep_mlp_budgets(depth: int) -> dict:
     }
 
 
+@he_initialised
 def deep_mlp(
     in_features: int,
     num_classes: int = 10,
@@ -101,7 +103,7 @@ def deep_mlp(
     """A plain fully connected network of ``depth`` Linear layers (``depth - 1`` hidden
     layers of ``width`` units, each Linear [-> BatchNorm1d] -> activation, then the output).
 
-    ``init`` names an :data:`INITS` entry (None: the layers' default, He); ``dropout``
+    ``init`` names an :data:`INITS` entry (None: He, cnnlab's choice for these nets); ``dropout``
     drops hidden units after each activation with that probability. The init and
     activation experiments use it at depth 20-30, the batch-norm experiment as Ioffe &
     Szegedy's three layers of 100 sigmoid units.
@@ -129,6 +131,7 @@ def deep_mlp(
 POOLINGS = ("max", "avg", "strided", "none")
 
 
+@he_initialised
 def pooling_cnn(
     in_channels: int = 1,
     num_classes: int = 10,
@@ -175,6 +178,7 @@ ABLATIONS = {  # the deck's slides: which AlexNet layers go
 }
 
 
+@he_initialised
 def ablated_alexnet(
     drop: tuple = (), num_classes: int = 10, in_channels: int = 1, dropout: float = 0.5
 ) -> nn.Module:

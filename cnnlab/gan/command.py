@@ -78,6 +78,7 @@ def train_gan(
     progress: bool = True,
     root=None,
     classifier=None,
+    overwrite: bool = False,
 ) -> dict:
     """Train a DCGAN with :data:`DEFAULTS` updated by ``settings`` (None values ignored).
 
@@ -85,7 +86,9 @@ def train_gan(
     its planned epochs (``settings['epochs']`` may raise that number). ``classifier``: a
     classifier checkpoint of the same data; with it each epoch records the Fréchet distance
     and the collapse check uses its predicted classes. Writes metrics.csv, metrics.png,
-    samples/epoch_NNN.png, progress.gif, fid.png, last.safetensors and summary.json.
+    samples/epoch_NNN.png, progress.gif, fid.png, last.safetensors and summary.json; a
+    folder that already holds another run is refused unless ``overwrite``
+    (:func:`cnnlab.train.run.check_run_dir`).
     """
     settings = {k: v for k, v in (settings or {}).items() if v is not None}
     if resume is not None:
@@ -100,6 +103,9 @@ def train_gan(
     else:
         cfg = {**DEFAULTS, **settings}
         out_dir = Path(out_dir) if out_dir is not None else _default_out()
+    from cnnlab.train.run import check_run_dir
+
+    check_run_dir(out_dir, resume, overwrite)
     for key in ("epochs", "batch_size", "latent"):
         if int(cfg[key]) < 1:
             raise ValueError(f"gan train: --{key.replace('_', '-')} must be >= 1, got {cfg[key]}")

@@ -16,7 +16,11 @@ Two on-disk formats are read:
   8-byte little-endian element count followed by its raw bytes.
 
 Tensors come back as C-contiguous NumPy arrays (each its own copy; storage sharing between
-tensors is not kept). bfloat16 storages are widened to float32, which is exact.
+tensors is not kept, tensors with the same storage and geometry come back as one array).
+bfloat16 storages are widened to float32, which is exact.
+
+Files are untrusted: :mod:`cnnlab.io.torch_storage` states and enforces the bound on what
+reading one may allocate (checked before anything is allocated for its tensors).
 """
 
 from __future__ import annotations
@@ -27,12 +31,36 @@ import os
 import pickle
 import struct
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["UnsafePickleError", "load_torch_checkpoint"]
+from cnnlab.io.torch_storage import (
+    MAX_DEPTH,
+    MAX_INFLATION,
+    MAX_PICKLE_BYTES,
+    MAX_PICKLE_OPS,
+    MAX_VIEW_FACTOR,
+    Callable,
+    PendingTensor,
+    Storage,
+    StorageType,
+    materialize,
+    plan_tensors,
+    resolve,
+)
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_INFLATION",
+    "MAX_PICKLE_BYTES",
+    "MAX_PICKLE_OPS",
+    "MAX_VIEW_FACTOR",
+    "UnsafePickleError",
+    "load_torch_checkpoint",
+]
 
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _LEGACY_PROTOCOL = 1001
@@ -66,67 +94,13 @@ class UnsafePickleError(pickle.UnpicklingError):
     """The checkpoint names a Python global outside the allowlist; nothing was executed."""
 
 
-class _StorageType:
-    """Stand-in for ``torch.FloatStorage`` & co.: only records the element type."""
-
-    __slots__ = ("name", "dtype")
-
-    def __init__(self, name: str, dtype: str):
-        self.name, self.dtype = name, dtype
-
-    @property
-    def itemsize(self) -> int:
-        return 2 if self.dtype == "bfloat16" else np.dtype(self.dtype).itemsize
-
-
-class _Storage:
-    """One flat torch storage; ``data`` is filled when its bytes are read (for legacy files,
-    only after the object pickle). A storage *view* (pre-0.4 files) slices its root."""
-
-    __slots__ = ("stype", "numel", "data", "root", "offset")
-
-    def __init__(self, stype: _StorageType, numel: int, root=None, offset: int = 0):
-        self.stype, self.numel, self.data = stype, int(numel), None
-        self.root, self.offset = root, int(offset)
-
-    def fill(self, raw: bytes, byteorder: str, where: str) -> None:
-        need = self.numel * self.stype.itemsize
-        if len(raw) < need:
-            raise ValueError(f"{where}: storage truncated ({len(raw)} of {need} bytes)")
-        order = "<" if byteorder == "little" else ">"
-        if self.stype.dtype == "bfloat16":  # the top 16 bits of a float32
-            bits = np.frombuffer(raw, f"{order}u2", self.numel).astype(np.uint32) << 16
-            self.data = bits.view(np.float32)
-        elif self.stype.dtype == "?":
-            self.data = np.frombuffer(raw, np.uint8, self.numel) != 0
-        else:
-            dt = np.dtype(self.stype.dtype).newbyteorder(order)
-            self.data = np.frombuffer(raw, dt, self.numel).astype(dt.newbyteorder("="))
-
-    def array(self) -> np.ndarray:
-        if self.root is not None:
-            return self.root.array()[self.offset : self.offset + self.numel]
-        if not isinstance(self.data, np.ndarray) or self.data.ndim != 1:
-            raise ValueError("storage has no data (missing from the file?)")
-        return self.data
-
-
-class _PendingTensor:
-    """What the rebuild stand-ins return; made into an ndarray once all storages are read."""
-
-    __slots__ = ("storage", "offset", "size", "stride")
-
-    def __init__(self, storage, offset, size, stride):
-        self.storage, self.offset, self.size, self.stride = storage, offset, size, stride
-
-
 def _rebuild_tensor(storage, storage_offset, size, stride):
-    return _PendingTensor(storage, storage_offset, size, stride)
+    return PendingTensor(storage, storage_offset, size, stride)
 
 
 def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False,
                        backward_hooks=None, metadata=None):  # fmt: skip
-    return _PendingTensor(storage, storage_offset, size, stride)
+    return PendingTensor(storage, storage_offset, size, stride)
 
 
 def _rebuild_parameter(data, requires_grad=True, backward_hooks=None):
@@ -139,18 +113,6 @@ def _rebuild_parameter_with_state(data, requires_grad, backward_hooks, state):
 
 def _torch_size(dims=()):
     return tuple(int(d) for d in dims)
-
-
-class _Callable:
-    """A fresh wrapper per lookup, so a crafted BUILD opcode cannot alter our functions."""
-
-    __slots__ = ("fn",)
-
-    def __init__(self, fn):
-        self.fn = fn
-
-    def __call__(self, *args, **kwargs):
-        return self.fn(*args, **kwargs)
 
 
 _FUNCTIONS = {
@@ -166,19 +128,35 @@ def _allowed_global(module: str, name: str):
     if (module, name) == ("collections", "OrderedDict"):
         return collections.OrderedDict
     if (module, name) in _FUNCTIONS:
-        return _Callable(_FUNCTIONS[(module, name)])
+        return Callable(_FUNCTIONS[(module, name)])
     storage_modules = ("torch", "torch.cuda", "torch.storage")
     if module in storage_modules and name in _STORAGE_DTYPES:
-        return _StorageType(name, _STORAGE_DTYPES[name])
+        return StorageType(name, _STORAGE_DTYPES[name])
     if module == "torch" and name in _TORCH_DTYPES:
         return np.dtype(_TORCH_DTYPES[name])
     return None
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
+def _counted(op):
+    def counted(self):
+        self._ops += 1
+        if self._ops > MAX_PICKLE_OPS:
+            raise ValueError(f"{self._where}: its pickle has more than {MAX_PICKLE_OPS} operations")
+        return op(self)
+
+    return counted
+
+
+class _RestrictedUnpickler(pickle._Unpickler):
+    """Python's own unpickler (the pure-Python one, so that every operation is counted: a
+    pickle of a few megabytes can otherwise make hundreds of millions of bytes of objects)
+    with globals from the allowlist only."""
+
+    dispatch = {code: _counted(op) for code, op in pickle._Unpickler.dispatch.items()}
+
     def __init__(self, file, where: str, persistent_load=None):
         super().__init__(file, encoding="utf-8")
-        self._where, self._persistent = where, persistent_load
+        self._where, self._persistent, self._ops = where, persistent_load, 0
 
     def find_class(self, module, name):
         obj = _allowed_global(module, name)
@@ -202,106 +180,93 @@ def _storage_pid(pid, where: str) -> tuple:
             f"refusing to load {where}: persistent id {kind!r} is not a storage "
             "(whole-module pickles are not supported; save a state_dict instead)"
         )
-    if len(pid) < 5 or not isinstance(pid[1], _StorageType) or not isinstance(pid[4], int):
+    if len(pid) < 5 or not isinstance(pid[1], StorageType) or not isinstance(pid[4], int):
         raise ValueError(f"{where}: malformed storage record {pid!r}")
     return pid
 
 
-def _materialize(t: _PendingTensor, where: str) -> np.ndarray:
-    if not isinstance(t.storage, _Storage):
-        raise ValueError(f"{where}: tensor record without a storage")
-    flat = t.storage.array()
-    try:
-        size = tuple(int(n) for n in t.size)
-        stride = tuple(int(s) for s in t.stride)
-        offset = int(t.offset)
-    except (TypeError, ValueError):
-        raise ValueError(f"{where}: malformed tensor record") from None
-    if len(size) != len(stride) or min((offset, *size, *stride)) < 0:
-        raise ValueError(f"{where}: bad tensor geometry size={size} stride={stride}")
-    if 0 in size:
-        return np.zeros(size, flat.dtype)
-    last = offset + sum((n - 1) * s for n, s in zip(size, stride))
-    if last >= flat.size:  # as_strided must never reach outside the storage
-        raise ValueError(
-            f"{where}: tensor (size={size}, stride={stride}, offset={offset}) exceeds its "
-            f"storage of {flat.size} elements"
-        )
-    strides = tuple(s * flat.itemsize for s in stride)
-    view = np.lib.stride_tricks.as_strided(flat[offset:], shape=size, strides=strides)
-    return view.copy(order="C")
-
-
-def _resolve(obj, where: str, memo: dict):
-    """Replace every pending tensor in ``obj`` by its array, keeping container types."""
-    key = id(obj)
-    if key in memo:
-        return memo[key]
-    if isinstance(obj, _PendingTensor):
-        out = _materialize(obj, where)
-    elif isinstance(obj, dict):
-        out = type(obj)()
-        memo[key] = out
-        for k, v in obj.items():
-            out[k] = _resolve(v, where, memo)
-        for k, v in getattr(obj, "__dict__", {}).items():  # e.g. a state_dict's _metadata
-            setattr(out, k, _resolve(v, where, memo))
-    elif isinstance(obj, list):
-        out = []
-        memo[key] = out
-        out.extend(_resolve(v, where, memo) for v in obj)
-    elif isinstance(obj, tuple):
-        out = tuple(_resolve(v, where, memo) for v in obj)
-    elif isinstance(obj, (_Storage, _StorageType, _Callable)):
-        raise ValueError(f"{where}: bare storages or functions are not supported")
-    else:
-        out = obj
-    memo[key] = out
-    return out
+def _member_size(info: zipfile.ZipInfo, where: str) -> int:
+    """A zip member's uncompressed size, refusing one that inflates like a zip bomb."""
+    if info.compress_type != zipfile.ZIP_STORED:
+        if info.file_size > MAX_INFLATION * info.compress_size + 65536:
+            raise ValueError(
+                f"{where}: {info.filename} inflates {info.compress_size} bytes to "
+                f"{info.file_size} (more than {MAX_INFLATION}x: a zip bomb?)"
+            )
+    return info.file_size
 
 
 def _load_zip(path: Path, where: str):
     with zipfile.ZipFile(path) as zf:
-        names = set(zf.namelist())
-        pkls = sorted(n for n in names if n.endswith("/data.pkl") and n.count("/") == 1)
+        infos = {i.filename: i for i in zf.infolist()}
+        pkls = sorted(n for n in infos if n.endswith("/data.pkl") and n.count("/") == 1)
         if not pkls:
             raise ValueError(f"{where}: zip archive without <name>/data.pkl; not a torch.save file")
         prefix = pkls[0][: -len("data.pkl")]
         byteorder = "little"
-        if prefix + "byteorder" in names:
-            byteorder = zf.read(prefix + "byteorder").decode("ascii").strip()
-        storages: dict[str, _Storage] = {}
+        if prefix + "byteorder" in infos:
+            byteorder = zf.read(prefix + "byteorder")[:16].decode("ascii").strip()
+        storages: dict[str, Storage] = {}
 
         def persistent_load(pid):
             _, stype, key, _location, numel = _storage_pid(pid, where)[:5]
             key = str(key)
             if key not in storages:
                 member = f"{prefix}data/{key}"
-                if member not in names:
+                if member not in infos:
                     raise ValueError(f"{where}: missing storage file {member}")
-                storage = _Storage(stype, numel)
-                storage.fill(zf.read(member), byteorder, where)
+                storage = Storage(stype, numel, source=member)
+                size = _member_size(infos[member], where)
+                if size < storage.nbytes:
+                    raise ValueError(f"{where}: storage truncated ({size} of {storage.nbytes} "
+                                     f"bytes in {member})")  # fmt: skip
                 storages[key] = storage
             return storages[key]
 
+        if _member_size(infos[pkls[0]], where) > MAX_PICKLE_BYTES:
+            raise ValueError(f"{where}: {pkls[0]} is larger than {MAX_PICKLE_BYTES} bytes")
         raw = zf.read(pkls[0])
-        return _RestrictedUnpickler(io.BytesIO(raw), where, persistent_load).load()
+        obj = _RestrictedUnpickler(io.BytesIO(raw), where, persistent_load).load()
+        plan = plan_tensors(obj, where)
+        for storage in storages.values():
+            if storage.need:
+                with zf.open(storage.source) as member:
+                    storage.fill(member.read(storage.need * storage.stype.itemsize), byteorder,
+                                 where)  # fmt: skip
+        return obj, plan
+
+
+class _Bounded:
+    """A file object whose reads never ask for more than the file holds: the unpickler sizes
+    its buffers by what a (crafted) length field says, so a huge one must come back short."""
+
+    def __init__(self, f, size: int):
+        self.f, self.size = f, size
+
+    def read(self, n: int = -1) -> bytes:
+        left = max(0, self.size - self.f.tell())
+        return self.f.read(left if n is None or n < 0 else min(n, left))
+
+    def readline(self, limit: int = -1) -> bytes:
+        return self.f.readline(limit)
 
 
 def _load_legacy(path: Path, where: str):
-    storages: dict[str, _Storage] = {}
+    storages: dict[str, Storage] = {}
 
     def persistent_load(pid):
         pid = _storage_pid(pid, where)
         stype, key, numel = pid[1], str(pid[2]), pid[4]
-        root = storages.setdefault(key, _Storage(stype, numel))
+        root = storages.setdefault(key, Storage(stype, numel))
         view = pid[5] if len(pid) > 5 else None
         if view is None:
             return root
         view_key, offset, view_numel = view
-        return storages.setdefault(str(view_key), _Storage(stype, view_numel, root, offset))
+        return storages.setdefault(str(view_key), Storage(stype, view_numel, root, offset))
 
-    with open(path, "rb") as f:
+    size = path.stat().st_size
+    with open(path, "rb") as raw:
+        f = _Bounded(raw, size)
         plain = _RestrictedUnpickler(f, where)  # no globals, no persistent ids
         if plain.load() != _LEGACY_MAGIC:
             raise ValueError(f"{where}: not a PyTorch checkpoint (bad magic number)")
@@ -311,19 +276,26 @@ def _load_legacy(path: Path, where: str):
         byteorder = "little" if sys_info.get("little_endian", True) else "big"
         result = _RestrictedUnpickler(f, where, persistent_load).load()
         keys = _RestrictedUnpickler(f, where).load()
+        plan = plan_tensors(result, where)
         for key in keys:
             storage = storages.get(str(key))
             if storage is None or storage.root is not None:
-                raise ValueError(f"{where}: unknown storage key {key!r}")
-            head = f.read(8)
+                raise ValueError(f"{where}: unknown storage key {key!r:.40}")
+            head = raw.read(8)
             if len(head) != 8:
                 raise ValueError(f"{where}: file truncated before storage {key!r}")
             (numel,) = struct.unpack("<q", head)
             if numel != storage.numel:
                 raise ValueError(f"{where}: storage {key!r} has {numel} elements, expected "
                                  f"{storage.numel}")  # fmt: skip
-            storage.fill(f.read(numel * storage.stype.itemsize), byteorder, where)
-    return result
+            left = size - raw.tell()
+            if storage.nbytes > left:
+                raise ValueError(f"{where}: storage truncated ({left} of {storage.nbytes} bytes "
+                                 f"left for storage {key!r})")  # fmt: skip
+            start = raw.tell()
+            storage.fill(raw.read(storage.need * storage.stype.itemsize), byteorder, where)
+            raw.seek(start + storage.nbytes)
+    return result, plan
 
 
 def is_torch_file(head: bytes) -> bool:
@@ -351,14 +323,24 @@ def load_torch_checkpoint(path: str | os.PathLike) -> Any:
         head = f.read(512)
     try:
         if head[:4] == b"PK\x03\x04":
-            obj = _load_zip(path, where)
+            obj, plan = _load_zip(path, where)
         elif head[257:262] == b"ustar":
             raise ValueError(f"{where}: the pre-0.4 tar checkpoint format is not supported")
         else:
-            obj = _load_legacy(path, where)
-    except (UnsafePickleError, ValueError):
+            obj, plan = _load_legacy(path, where)
+        arrays = materialize(plan)
+    except UnsafePickleError:
         raise
+    except ValueError as exc:
+        msg = " ".join(str(exc).split())[:500]  # one line, whatever the file put in it
+        raise ValueError(msg if where in msg else f"{where}: {msg}") from None
+    except (MemoryError, RecursionError, OverflowError) as exc:
+        raise ValueError(f"{where}: refused, reading it would need too much "
+                         f"({type(exc).__name__})") from None  # fmt: skip
     except (pickle.UnpicklingError, EOFError, TypeError, AttributeError, KeyError,
-            IndexError, struct.error, zipfile.BadZipFile, UnicodeDecodeError) as exc:  # fmt: skip
-        raise ValueError(f"cannot read {where} as a PyTorch checkpoint: {exc}") from exc
-    return _resolve(obj, where, {})
+            IndexError, struct.error, zipfile.BadZipFile, UnicodeDecodeError, zlib.error,
+            NotImplementedError, RuntimeError, OSError) as exc:  # fmt: skip
+        # a corrupt zip (unknown compression, encryption, bad deflate data) lands here too
+        msg = " ".join(str(exc).split())[:500]
+        raise ValueError(f"cannot read {where} as a PyTorch checkpoint: {msg}") from exc
+    return resolve(obj, where, {}, arrays)

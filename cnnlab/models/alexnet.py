@@ -10,10 +10,12 @@ Attribute names follow torchvision (features, avgpool, classifier).
 from __future__ import annotations
 
 from cnnlab import nn
+from cnnlab.models.he_init import he_initialised
 from cnnlab.models.registry import register
 
 
 class AlexNet(nn.Module):
+    @he_initialised  # cnnlab's choice for its zoo; the layers default to PyTorch's
     def __init__(self, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5):
         super().__init__()
         self.features = nn.Sequential(
@@ -51,6 +53,7 @@ class AlexNetSmall(nn.Module):
     """AlexNet's pattern (big-stride-free conv stack, three max pools, two wide fc layers)
     scaled for 28x28 / 32x32 inputs: 5 conv layers 64-128-256-256-128, fc 1024-1024."""
 
+    @he_initialised  # cnnlab's choice for its zoo; the layers default to PyTorch's
     def __init__(self, num_classes: int = 10, in_channels: int = 1, dropout: float = 0.5):
         super().__init__()
         self.features = nn.Sequential(

@@ -20,6 +20,7 @@ import numpy as np
 
 import cnnlab
 from cnnlab import nn
+from cnnlab.models.he_init import he_initialised
 from cnnlab.models.registry import register
 
 
@@ -63,6 +64,7 @@ def _needs_labels(name: str, num_classes: int, y) -> None:
 
 
 class Generator(nn.Module):
+    @he_initialised  # the draws dcgan_init_ then replaces, as before PyTorch's default
     def __init__(
         self,
         nz: int = 100,
@@ -106,6 +108,7 @@ CONDITIONING = ("concat", "projection")
 
 
 class Discriminator(nn.Module):
+    @he_initialised  # the draws dcgan_init_ then replaces, as before PyTorch's default
     def __init__(
         self,
         ndf: int = 64,

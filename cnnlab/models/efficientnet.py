@@ -32,6 +32,7 @@ import numpy as np
 
 import cnnlab
 from cnnlab import nn
+from cnnlab.models.he_init import he_init_, he_initialised
 from cnnlab.models.imagenet_input import ImageNetInput
 from cnnlab.models.registry import register
 from cnnlab.nn.fusion import fuse_modules
@@ -109,6 +110,7 @@ class MBConvBlock(nn.Module):
 
 
 class EfficientNetLite(nn.Module):
+    @he_initialised  # cnnlab's choice for its zoo; the layers default to PyTorch's
     def __init__(
         self,
         num_classes: int = 1000,
@@ -231,7 +233,7 @@ def efficientnet_lite0(
         if num_classes != 1000:  # keep the fresh head of the constructor
             state.pop("_fc.weight")
             state.pop("_fc.bias")
-            model._fc.reset_parameters()
+            he_init_(model._fc)
             missing = model.load_state_dict(state, strict=False).missing_keys
             if sorted(missing) != ["_fc.bias", "_fc.weight"]:
                 raise RuntimeError(f"efficientnet_lite0: weights lack {sorted(missing)}")

@@ -10,6 +10,7 @@ subsampling coefficients and sparse C3 connection table); ``'modern'`` uses ReLU
 from __future__ import annotations
 
 from cnnlab import nn
+from cnnlab.models.he_init import he_initialised
 from cnnlab.models.registry import register
 
 __all__ = ["LeNet5", "lenet5"]
@@ -23,6 +24,7 @@ class LeNet5(nn.Module):
         - input: (N, in_channels, input_size, input_size); output: (N, num_classes)
     """
 
+    @he_initialised  # cnnlab's choice for its zoo; the layers default to PyTorch's
     def __init__(
         self,
         num_classes: int = 10,

@@ -151,19 +151,15 @@ def _open_onnx(path: Path) -> LoadedModel:
     """An ONNX image classifier: its first graph input must be (N, C, H, W) with C, H and W
     fixed; class names from cnnlab's metadata (None otherwise)."""
     from cnnlab.onnx import load
-    from cnnlab.onnx.export import _onnx
 
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such ONNX file")
-    model = load(path).eval()
-    graph = _onnx().load(str(path), load_external_data=False).graph
-    consts = {i.name for i in graph.initializer}
-    first = next((v for v in graph.input if v.name not in consts), None)
-    dims = [] if first is None else first.type.tensor_type.shape.dim
-    shape = [d.dim_value if d.HasField("dim_value") else None for d in dims]
+    model = load(path).eval()  # read once, with cnnlab.onnx.read's checks on untrusted files
+    first = model.input_names[0] if model.input_names else None
+    shape = list(model.input_shapes[0] or []) if model.input_shapes else []
     if len(shape) != 4 or any(s is None or s < 1 for s in shape[1:]):
         raise ValueError(
             f"{path}: expected an image model whose input is (N, C, H, W) with C, H, W fixed, "
-            f"got input {getattr(first, 'name', None)!r} of shape {shape}"
+            f"got input {first!r} of shape {shape}"
         )
     return LoadedModel(model, shape[1:], None, model.class_names, None, str(path))

@@ -14,6 +14,7 @@ them with Adam and gradient clipping (``cnnlab train`` does for these names: see
 from __future__ import annotations
 
 from cnnlab import nn
+from cnnlab.models.he_init import he_initialised
 from cnnlab.models.registry import register
 from cnnlab.nn import init
 
@@ -48,6 +49,7 @@ class RowRNN(nn.Module):
         - input: (N, in_channels, H, input_size); output: (N, num_classes)
     """
 
+    @he_initialised  # cnnlab's choice for its zoo; the layers default to PyTorch's
     def __init__(
         self,
         cell: str = "lstm",
@@ -87,6 +89,7 @@ class ConvLSTM(nn.Module):
         - input: (N, in_channels, input_size, input_size); output: (N, num_classes)
     """
 
+    @he_initialised  # cnnlab's choice for its zoo; the layers default to PyTorch's
     def __init__(
         self,
         num_classes: int = 10,

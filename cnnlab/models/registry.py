@@ -15,13 +15,21 @@ __all__ = ["create", "info", "names", "register"]
 _REGISTRY: dict[str, dict] = {}
 
 
-def register(name: str, *, input_shape: tuple | None = None, num_classes: int | None = 10):
+def register(
+    name: str,
+    *,
+    input_shape: tuple | None = None,
+    num_classes: int | None = 10,
+    task: str = "classify",
+):
     """Decorator: register ``factory`` under ``name``.
 
     Args:
         name: the name ``create`` and ``cnnlab train --model`` use.
         input_shape: the (C, H, W) input the factory's defaults expect.
         num_classes: the factory's default number of classes (None: not a classifier).
+        task: what its output is: ``'classify'`` (N, classes) or ``'segment'`` (N, classes,
+            H, W); tools that only classify (the browser lab) skip the others.
     """
 
     def decorator(factory: Callable) -> Callable:
@@ -32,6 +40,7 @@ def register(name: str, *, input_shape: tuple | None = None, num_classes: int | 
             "factory": factory,
             "input_shape": tuple(input_shape) if input_shape is not None else None,
             "num_classes": num_classes,
+            "task": task,
             "doc": (inspect.getdoc(factory) or "").split("\n")[0],
         }
         return factory
@@ -51,7 +60,7 @@ def _entry(name: str) -> dict:
 
 
 def info(name: str) -> dict:
-    """``{'name', 'input_shape', 'num_classes', 'doc'}`` of a registered model."""
+    """``{'name', 'input_shape', 'num_classes', 'task', 'doc'}`` of a registered model."""
     return {k: v for k, v in _entry(name).items() if k != "factory"}
 
 

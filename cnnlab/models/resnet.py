@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import cnnlab
 from cnnlab import nn
+from cnnlab.models.he_init import he_initialised
 from cnnlab.models.registry import register
 from cnnlab.nn.fusion import fuse_modules
 
@@ -84,6 +85,7 @@ class BasicBlock(nn.Module):
 
 
 class CifarResNet(nn.Module):
+    @he_initialised  # cnnlab's choice for its zoo; the layers default to PyTorch's
     def __init__(
         self,
         depth: int = 20,
@@ -126,6 +128,7 @@ class CifarResNet(nn.Module):
 class ResNet(nn.Module):
     """ImageNet-style ResNet with basic blocks (torchvision's names)."""
 
+    @he_initialised  # cnnlab's choice for its zoo; the layers default to PyTorch's
     def __init__(self, blocks: list, num_classes: int = 1000, in_channels: int = 3):
         super().__init__()
         self.conv1 = nn.Conv2d(in_channels, 64, 7, stride=2, padding=3, bias=False)

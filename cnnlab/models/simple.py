@@ -18,6 +18,7 @@ PyTorch's default U(-1/sqrt(fan_in), 1/sqrt(fan_in)), whose small initial logits
 from __future__ import annotations
 
 from cnnlab import nn
+from cnnlab.models.he_init import he_initialised
 from cnnlab.models.registry import register
 from cnnlab.nn import init
 
@@ -31,6 +32,7 @@ class FashionCNN(nn.Module):
         - input: (N, in_channels, input_size, input_size); output: (N, num_classes)
     """
 
+    @he_initialised  # cnnlab's choice for its zoo; the layers default to PyTorch's
     def __init__(
         self,
         num_classes: int = 10,

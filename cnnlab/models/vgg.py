@@ -5,6 +5,7 @@ parameters at 224x224 with 1000 classes) and CIFAR-sized heads for 32x32 inputs.
 from __future__ import annotations
 
 from cnnlab import nn
+from cnnlab.models.he_init import he_initialised
 from cnnlab.models.registry import register
 
 CONFIGS = {
@@ -54,6 +55,7 @@ def make_features(cfg: list, in_channels: int, batch_norm: bool) -> nn.Sequentia
 
 
 class VGG(nn.Module):
+    @he_initialised  # cnnlab's choice for its zoo; the layers default to PyTorch's
     def __init__(
         self,
         depth: int = 16,

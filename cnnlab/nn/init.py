@@ -8,6 +8,8 @@ graph, and returns ``tensor``. Random draws come from :func:`cnnlab.backend.defa
 from __future__ import annotations
 
 import math
+import threading
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -19,6 +21,7 @@ __all__ = [
     "constant_",
     "kaiming_normal_",
     "kaiming_uniform_",
+    "layer_init",
     "normal_",
     "ones_",
     "uniform_",
@@ -135,6 +138,27 @@ def kaiming_uniform_(tensor, a: float = 0, mode: str = "fan_in", nonlinearity: s
 
 def kaiming_normal_(tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"):
     """He: N(0, std^2) with ``std = gain / sqrt(fan)``; with the defaults (a=0) the gain is
-    sqrt(2), so std = sqrt(2 / fan_in): cnnlab's default for Conv and Linear weights."""
+    sqrt(2), so std = sqrt(2 / fan_in): what the zoo's networks use (``models.he_init``)."""
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
     return normal_(tensor, 0.0, std)
+
+
+_layer_init = threading.local()  # this thread's override of the layers' default init
+
+
+@contextmanager
+def layer_init(fn):
+    """Inside the block, ``Linear`` and ``Conv*`` layers built in this thread initialise with
+    ``fn(layer)`` instead of PyTorch's default (used by the zoo for He: ``models.he_init``).
+    The layers draw nothing else, so a seeded build draws exactly what ``fn`` draws."""
+    previous = getattr(_layer_init, "fn", None)
+    _layer_init.fn = fn
+    try:
+        yield
+    finally:
+        _layer_init.fn = previous
+
+
+def layer_init_override():
+    """The function set by the innermost :func:`layer_init` block, or None."""
+    return getattr(_layer_init, "fn", None)

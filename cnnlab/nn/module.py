@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from cnnlab import backend
+from cnnlab import backend, devices
 from cnnlab.autograd import Tensor
+from cnnlab.memory_format import as_format, is_format
 from cnnlab.nn.parameter import Parameter
 from cnnlab.nn.state import StateDict, StateDictError
 
@@ -300,21 +301,24 @@ class Module(StateDict):
                         t.grad = fn(t.grad.array)
         return self
 
-    def to(self, *args, dtype=None, device: str | None = None) -> Module:
-        """``to(np.float64)``, ``to('cuda')``, ``to('cpu')`` or ``to(device=..., dtype=...)``;
-        converts in place and returns self. Only floating tensors change dtype."""
-        for a in args:
-            if isinstance(a, str) and (a == "cpu" or a.startswith("cuda")):
-                device = a
-            else:
-                dtype = a
+    def to(
+        self, *args, dtype=None, device=None, non_blocking: bool = False, memory_format=None
+    ) -> Module:
+        """``to(np.float64)``, ``to('cuda')``, ``to(cnnlab.device('cpu'))``, ``to(device,
+        dtype)`` or ``to(device=..., dtype=...)``; converts in place and returns self. Only
+        floating tensors change dtype. ``non_blocking`` is accepted (copies are synchronous).
+        ``memory_format=cnnlab.channels_last`` lays every 4-D parameter and buffer out
+        channels last (the same values; see cnnlab.memory_format), as PyTorch."""
+        dtype, device = devices.split_to_args("Module.to", args, dtype, device)
         if dtype is not None:
-            dt = np.dtype(dtype)
-            if dt.kind != "f":
-                raise ValueError(f"Module.to: dtype must be floating, got {dt}")
-            self._convert(lambda a: a.astype(dt, copy=False) if a.dtype.kind == "f" else a)
+            if dtype.kind != "f":
+                raise ValueError(f"Module.to: dtype must be floating, got {dtype}")
+            self._convert(lambda a: a.astype(dtype, copy=False) if a.dtype.kind == "f" else a)
         if device is not None:
             self._convert(lambda a: backend.to_device(a, device))
+        if memory_format is not None:
+            is_format(np.empty(0), memory_format, "Module.to")  # a clear error for a bad one
+            self._convert(lambda a: as_format(a, memory_format) if a.ndim == 4 else a)
         return self
 
     def double(self) -> Module:

@@ -14,10 +14,12 @@ from __future__ import annotations
 import numpy as np
 
 import cnnlab
+import cnnlab.nn.functional as F
 from cnnlab import nn
+from cnnlab.onnx.conv import conv_any, conv_transpose_any
 from cnnlab.onnx.node import Node, as_tensor, make_op
 
-__all__ = ["WEIGHTED", "BatchNorm", "Conv", "MaxPool", "AvgPool"]
+__all__ = ["WEIGHTED", "BatchNorm", "Conv"]
 
 
 # --------------------------------------------------------------------------- layers
@@ -81,13 +83,13 @@ def _set(param, value) -> None:
 
 
 def _conv(n: Node):
-    w = n.need_const(1, "the weight")
+    w = n.const(1)
     b = n.const(2)
-    if w.ndim != 4:
-        n.fail(f"only 2-D convolutions are supported, got a weight of shape {w.shape}")
     auto = n.attr("auto_pad", "NOTSET")
     if auto not in ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"):
         n.fail(f"unknown auto_pad {auto!r}")
+    if w is None or w.ndim != 4 or (n.has(2) and b is None):
+        return conv_any(n), n.inputs[:3]  # 1-D, or weights given at run time
     sym, extra = _split_pads(None if auto != "NOTSET" else n.attr("pads"))
     g = n.attr("group", 1)
     conv = Conv(
@@ -110,15 +112,12 @@ def _conv(n: Node):
 
 
 def _conv_transpose(n: Node):
-    w = n.need_const(1, "the weight")
+    w = n.const(1)
     b = n.const(2)
-    if w.ndim != 4:
-        n.fail(f"only 2-D transposed convolutions are supported, got weight shape {w.shape}")
-    if n.attr("auto_pad", "NOTSET") != "NOTSET" or n.attr("output_shape") is not None:
-        n.fail("auto_pad and output_shape are not supported (give pads and output_padding)")
-    sym, extra = _split_pads(n.attr("pads"))
-    if any(extra):
-        n.fail(f"asymmetric pads {n.attr('pads')} are not supported")
+    sym, extra = _split_pads(n.attr("pads") if w is not None and w.ndim == 4 else None)
+    general = n.attr("auto_pad", "NOTSET") != "NOTSET" or n.attr("output_shape") is not None
+    if general or w is None or w.ndim != 4 or any(extra) or (n.has(2) and b is None):
+        return conv_transpose_any(n), n.inputs[:3]
     g = n.attr("group", 1)
     conv = nn.ConvTranspose2d(
         w.shape[0],
@@ -146,9 +145,9 @@ def _round(v: float) -> float:
 def _batch_norm(n: Node):
     if len([o for o in n.outputs if o]) > 1 or n.attr("training_mode", 0):
         n.fail("only the inference form (one output, training_mode=0) is supported")
-    scale, shift, mean, var = (
-        n.need_const(i, what) for i, what in enumerate(("scale", "B", "mean", "var"), start=1)
-    )
+    if any(n.const(i) is None for i in range(1, 5)):
+        return _batch_norm_late(n), n.inputs[:5]
+    scale, shift, mean, var = (n.const(i) for i in range(1, 5))
     bn = BatchNorm(
         scale.shape[0],
         eps=_round(n.attr("epsilon", 1e-5)),
@@ -163,6 +162,17 @@ def _batch_norm(n: Node):
     ):
         _set(t, v)
     return bn, n.inputs[:1]
+
+
+def _batch_norm_late(n: Node):
+    """Statistics and affine given at run time: ``F.batch_norm`` in eval form."""
+    eps = _round(n.attr("epsilon", 1e-5))
+
+    def run(x, scale, shift, mean, var):
+        r = [np.asarray(v.numpy() if hasattr(v, "numpy") else v) for v in (mean, var)]
+        return F.batch_norm(x, r[0], r[1], as_tensor(scale), as_tensor(shift), False, eps=eps)
+
+    return make_op("BatchNormalization", run, f"epsilon={eps}")
 
 
 def _linear(weight, bias, dtype) -> nn.Linear:
@@ -200,83 +210,10 @@ def _matmul(n: Node):
     return make_op("MatMul", lambda a, b: as_tensor(a) @ b), n.inputs
 
 
-# --------------------------------------------------------------------------- pooling
-class MaxPool(nn.MaxPool2d):
-    """``nn.MaxPool2d`` with ONNX's asymmetric pads or ``auto_pad`` (padded with -inf)."""
-
-    def __init__(self, *args, extra_pad=(0, 0, 0, 0), auto_pad="NOTSET", **kw) -> None:
-        super().__init__(*args, **kw)
-        self.extra_pad, self.auto_pad = tuple(extra_pad), auto_pad
-
-    def forward(self, x):
-        pad = self.extra_pad
-        if self.auto_pad.startswith("SAME"):
-            k, s = _pair(self.kernel_size), _pair(self.stride)
-            pad = _same_pads(x, k, s, _pair(self.dilation), self.auto_pad)
-        if any(pad):
-            x = cnnlab.pad(x, pad, value=-np.inf)
-        return super().forward(x)
-
-
-class AvgPool(nn.AvgPool2d):
-    """``nn.AvgPool2d`` with ONNX's asymmetric pads (zeros counted in, count_include_pad)."""
-
-    def __init__(self, *args, extra_pad=(0, 0, 0, 0), **kw) -> None:
-        super().__init__(*args, **kw)
-        self.extra_pad = tuple(extra_pad)
-
-    def forward(self, x):
-        if any(self.extra_pad):
-            x = cnnlab.pad(x, self.extra_pad)
-        return super().forward(x)
-
-
-def _pair(v) -> tuple:
-    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
-
-
-def _pool_args(n: Node):
-    if len([o for o in n.outputs if o]) > 1:
-        n.fail("the indices output is not supported")
-    k = n.attr("kernel_shape")
-    if k is None or len(k) != 2:
-        n.fail(f"only 2-D pooling is supported, got kernel_shape {k}")
-    auto = n.attr("auto_pad", "NOTSET")
-    if auto not in ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"):
-        n.fail(f"unknown auto_pad {auto!r}")
-    sym, extra = _split_pads(None if auto != "NOTSET" else n.attr("pads"))
-    args = dict(kernel_size=tuple(k), stride=tuple(n.attr("strides", [1, 1])), padding=sym)
-    return args, extra, auto, bool(n.attr("ceil_mode", 0))
-
-
-def _max_pool(n: Node):
-    args, extra, auto, ceil = _pool_args(n)
-    if n.attr("storage_order", 0):
-        n.fail("storage_order=1 is not supported")
-    dil = tuple(n.attr("dilations", [1, 1]))
-    pool = MaxPool(**args, dilation=dil, ceil_mode=ceil, extra_pad=extra, auto_pad=auto)
-    return pool, n.inputs[:1]
-
-
-def _avg_pool(n: Node):
-    args, extra, auto, ceil = _pool_args(n)
-    include = bool(n.attr("count_include_pad", 0))
-    if auto.startswith("SAME") or (any(extra) and not include):
-        n.fail("asymmetric or automatic padding needs count_include_pad=1")
-    if n.attr("dilations") not in (None, [1, 1]):
-        n.fail("dilated average pooling is not supported")
-    pool = AvgPool(**args, ceil_mode=ceil, count_include_pad=include, extra_pad=extra)
-    return pool, n.inputs[:1]
-
-
 WEIGHTED = {
     "Conv": _conv,
     "ConvTranspose": _conv_transpose,
     "BatchNormalization": _batch_norm,
     "Gemm": _gemm,
     "MatMul": _matmul,
-    "MaxPool": _max_pool,
-    "AveragePool": _avg_pool,
-    "GlobalAveragePool": lambda n: (nn.AdaptiveAvgPool2d(1), n.inputs[:1]),
-    "GlobalMaxPool": lambda n: (nn.AdaptiveMaxPool2d(1), n.inputs[:1]),
 }

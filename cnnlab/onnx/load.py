@@ -17,9 +17,10 @@ import numpy as np
 from cnnlab import nn
 from cnnlab.autograd import Tensor, no_grad
 from cnnlab.onnx.export import _onnx
-from cnnlab.onnx.node import Node
+from cnnlab.onnx.node import Node, dtype_checked, supported_onnx_dtypes
+from cnnlab.onnx.read import MAX_FOLD_ELEMENTS, fold_size, read_model
 
-__all__ = ["OnnxModel", "load"]
+__all__ = ["OnnxModel", "build_steps", "load", "outer_names", "run_step", "split_nodes"]
 
 _COMPONENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
 
@@ -31,8 +32,9 @@ class _Group(nn.Module):
 class OnnxModel(nn.Module):
     """An ONNX graph run by cnnlab modules, node by node in topological order.
 
-    ``input_names``/``output_names`` are the graph's; ``metadata`` its ``metadata_props``
-    and ``class_names`` the JSON list cnnlab's exporter writes there (None if absent).
+    ``input_names``/``output_names`` are the graph's and ``input_shapes`` its inputs' shapes
+    (None for a symbolic dim); ``metadata`` its ``metadata_props`` and ``class_names`` the
+    JSON list cnnlab's exporter writes there (None if absent).
 
     Shape: the graph's inputs -> its outputs (one Tensor, or a tuple for several outputs).
     """
@@ -43,6 +45,7 @@ class OnnxModel(nn.Module):
         self.constants = constants
         self.input_names, self.output_names = list(input_names), list(output_names)
         self.opset, self.metadata = opset, dict(metadata)
+        self.input_shapes: list = []  # set by load
         names = self.metadata.get("class_names")
         self.class_names = json.loads(names) if names else None
         # the paths weights name (and their parents) are kept for the layers holding them
@@ -87,7 +90,11 @@ class OnnxModel(nn.Module):
         values = dict(self.constants)
         values.update(zip(self.input_names, inputs))
         for module, _, ins, outs in self._steps:
-            values[outs[0]] = module(*[values[n] if n else None for n in ins])
+            out = run_step(module, [values[n] if n else None for n in ins])
+            if isinstance(out, tuple):  # several outputs (Split, LSTM ...): as many as named
+                values.update((name, o) for name, o in zip(outs, out) if name)
+            else:
+                values[outs[0]] = out
         out = tuple(values[n] for n in self.output_names)
         return out[0] if len(out) == 1 else out
 
@@ -129,8 +136,9 @@ def _unique(name: str, used: set, root) -> str:
 
 def _constant(onnx, proto) -> np.ndarray:
     attr = {a.name: a for a in proto.attribute}
+    where = f"node {proto.name or '(unnamed)'!r} (Constant)"
     if "value" in attr:
-        return onnx.numpy_helper.to_array(attr["value"].t)
+        return dtype_checked(onnx.numpy_helper.to_array(attr["value"].t), where)
     for key, dtype in (
         ("value_float", np.float32),
         ("value_floats", np.float32),
@@ -139,12 +147,41 @@ def _constant(onnx, proto) -> np.ndarray:
     ):
         if key in attr:
             return np.asarray(onnx.helper.get_attribute_value(attr[key]), dtype)
-    raise ValueError(f"node {proto.name!r} (Constant): unsupported value {sorted(attr)}")
+    raise ValueError(f"{where}: unsupported value {'/'.join(sorted(attr)) or '(none)'}")
 
 
-def _fold(module, values) -> np.ndarray:
+def run_step(module, values):
+    """``module(*values)``, any failure turned into one line naming the node and its op
+    (a NumPy error deep in an op says nothing about which node of the graph met it)."""
+    try:
+        return module(*values)
+    except Exception as e:
+        node = getattr(module, "onnx_node", None)
+        if node is None:
+            raise
+        why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if why.startswith(f"node {node}"):
+            raise ValueError(why) from e
+        raise ValueError(f"node {node}: {why}") from e
+
+
+def _build(rule, n: Node):
+    """``rule(n)``, a malformed node (a missing attribute, a wrong type) reported in one
+    line naming it rather than as the Python error it causes."""
+    try:
+        return rule(n)
+    except ValueError:
+        raise
+    except Exception as e:
+        why = (str(e).strip().splitlines() or [""])[0]
+        raise ValueError(f"node {n.name!r} ({n.op}): malformed ({type(e).__name__}: {why})") from e
+
+
+def _fold(module, values) -> np.ndarray | tuple:
     with no_grad():
-        out = module(*values)
+        out = run_step(module, values)
+    if isinstance(out, tuple):
+        return tuple(o.numpy() if isinstance(o, Tensor) else np.asarray(o) for o in out)
     return out.numpy() if isinstance(out, Tensor) else np.asarray(out)
 
 
@@ -158,15 +195,16 @@ def _weight_path(proto, consts: dict) -> str | None:
     return None
 
 
-def _sorted_nodes(nodes: list, known: set) -> list:
+def _sorted_nodes(nodes: list, known: set, label: str) -> list:
     """``nodes`` in an order where each comes after the nodes its inputs come from."""
     pending, order, ready = list(nodes), [], set(known)
+    needs = {id(n): [*n.input, *_node_outer(n)] for n in nodes}  # If's branches read outer values
     while pending:
-        rest = [n for n in pending if not all(i in ready or not i for i in n.input)]
+        rest = [n for n in pending if not all(i in ready or not i for i in needs[id(n)])]
         done = [n for n in pending if n not in rest]
         if not done:
-            missing = sorted({i for n in rest for i in n.input if i and i not in ready})
-            raise ValueError(f"load: the graph is not a DAG or lacks values {missing[:5]}")
+            missing = sorted({i for n in rest for i in needs[id(n)] if i and i not in ready})
+            raise ValueError(f"load: {label}: the graph is not a DAG or lacks values {missing[:5]}")
         for n in done:
             order.append(n)
             ready.update(o for o in n.output if o)
@@ -174,10 +212,77 @@ def _sorted_nodes(nodes: list, known: set) -> list:
     return order
 
 
-def load(path) -> OnnxModel:
-    """Load an ONNX file (or a ``ModelProto``) as a cnnlab :class:`OnnxModel` in eval mode.
+def split_nodes(onnx, nodes, consts: dict, importers) -> tuple[list, list]:
+    """Read Constant nodes into ``consts``; return the other nodes and the unsupported ones."""
+    todo, problems = [], []
+    for node in nodes:
+        if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
+            try:
+                consts[node.output[0]] = _constant(onnx, node)
+            except ValueError as e:
+                problems.append(str(e))
+        elif node.domain not in ("", "ai.onnx") or node.op_type not in importers:
+            where = f" in domain {node.domain!r}" if node.domain else ""
+            problems.append(f"{node.name or '(unnamed)'} ({node.op_type}{where})")
+        else:
+            todo.append(node)
+    return todo, problems
 
-    Every unsupported op is reported at once, each with its node name. Supported: see
+
+def build_steps(onnx, todo, opset: int, consts: dict, known: set, label: str):
+    """``(steps, problems)``: a module per node in run order; nodes computed from constants
+    alone are folded into ``consts`` (under :data:`MAX_FOLD_ELEMENTS` values each)."""
+    from cnnlab.onnx.ops import IMPORTERS
+
+    steps, problems = [], []
+    for node in _sorted_nodes(todo, known | set(consts), label):
+        try:
+            n = Node(node, opset, consts, onnx)
+            module, ins = _build(IMPORTERS[node.op_type], n)
+            module.onnx_node = f"{n.name!r} ({n.op})"
+            if all(i in consts for i in ins if i) and any(ins):
+                values = [consts.get(i) for i in ins]
+                size = fold_size(node.op_type, values)
+                if size > MAX_FOLD_ELEMENTS:
+                    n.fail(
+                        f"computing this constant while loading would make {size} values, "
+                        f"over the cap of {MAX_FOLD_ELEMENTS}"
+                    )
+                out = _fold(module, values)
+                outs = out if isinstance(out, tuple) else (out,)
+                consts.update((name, o) for name, o in zip(node.output, outs) if name)
+                continue  # computed from constants only (PyTorch's padding arithmetic, say)
+        except ValueError as e:
+            problems.append(str(e))
+            continue
+        name = node.name or node.op_type.lower()
+        steps.append((module, _weight_path(node, consts), name, node.op_type, ins, node.output))
+    return steps, problems
+
+
+def outer_names(graph) -> list:
+    """The values a subgraph reads from the graph around it (used, not made inside)."""
+    made = {i.name for i in graph.initializer} | {v.name for v in graph.input}
+    used = []
+    for node in graph.node:
+        for name in [*node.input, *_node_outer(node)]:
+            if name and name not in made and name not in used:
+                used.append(name)
+        made.update(node.output)
+    return used
+
+
+def _node_outer(node) -> list:
+    return [n for a in node.attribute if a.HasField("g") for n in outer_names(a.g)]
+
+
+def load(path) -> OnnxModel:
+    """Load an ONNX file (a path, its bytes, or a ``ModelProto``) as a cnnlab
+    :class:`OnnxModel` in eval mode.
+
+    Every unsupported op is reported at once, each with its node name; files from anyone are
+    read with the checks of :mod:`cnnlab.onnx.read` (opset range, external data inside the
+    model's folder, a cap on constants computed while loading). Supported ops: see
     ``cnnlab.onnx.ops.IMPORTERS``.
 
     Shape: whatever the graph's inputs and outputs are (``(N, C, H, W) -> (N, classes)`` for
@@ -186,42 +291,51 @@ def load(path) -> OnnxModel:
     from cnnlab.onnx.ops import IMPORTERS
 
     onnx = _onnx()
-    proto = path if isinstance(path, onnx.ModelProto) else onnx.load(str(path))
+    proto, label = read_model(onnx, path)
     graph = proto.graph
-    opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
-    if opset is None:
-        raise ValueError("load: the model has no default-domain (ai.onnx) opset")
-    consts = {i.name: onnx.numpy_helper.to_array(i) for i in graph.initializer}
-    problems, todo = [], []
-    for node in graph.node:
-        if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
-            consts[node.output[0]] = _constant(onnx, node)
-        elif node.domain not in ("", "ai.onnx") or node.op_type not in IMPORTERS:
-            where = f" in domain {node.domain!r}" if node.domain else ""
-            problems.append(f"{node.name or '(unnamed)'} ({node.op_type}{where})")
-        else:
-            todo.append(node)
-    if problems:
-        raise ValueError(
-            f"load: unsupported ONNX ops in {len(problems)} nodes: {', '.join(problems)}; "
-            f"supported: {', '.join(sorted(IMPORTERS))}"
-        )
-    inputs = [v.name for v in graph.input if v.name not in consts]
-    steps = []
-    for node in _sorted_nodes(todo, set(inputs) | set(consts)):
-        n = Node(node, opset, consts, onnx)
+    opset = next(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx"))
+    problems, consts = [], {}
+    for init in graph.initializer:
         try:
-            module, ins = IMPORTERS[node.op_type](n)
+            where = f"initializer {init.name!r}"
+            consts[init.name] = dtype_checked(onnx.numpy_helper.to_array(init), where)
         except ValueError as e:
             problems.append(str(e))
+        except Exception as e:
+            problems.append(f"initializer {init.name!r}: unreadable ({type(e).__name__})")
+    for v in graph.input:
+        kind = v.type.WhichOneof("value")
+        if v.name in consts:
             continue
-        if all(i in consts for i in node.input if i) and any(node.input):
-            consts[node.output[0]] = _fold(module, [consts.get(i) for i in ins])
-            continue  # computed from constants only (PyTorch's padding arithmetic, say)
-        name = node.name or node.op_type.lower()
-        steps.append((module, _weight_path(node, consts), name, node.op_type, ins, node.output))
+        if kind != "tensor_type":
+            problems.append(f"graph input {v.name!r}: a {kind or 'typeless'} value, not a tensor")
+        elif v.type.tensor_type.elem_type not in supported_onnx_dtypes(onnx):
+            name = onnx.TensorProto.DataType.Name(v.type.tensor_type.elem_type)
+            problems.append(f"graph input {v.name!r}: dtype {name} is not supported")
     if problems:
-        raise ValueError(f"load: cannot build {len(problems)} nodes: {'; '.join(problems)}")
+        raise ValueError(f"load: {label}: {'; '.join(problems)}")
+    todo, problems = split_nodes(onnx, graph.node, consts, IMPORTERS)
+    if problems:
+        raise ValueError(
+            f"load: {label}: unsupported ONNX ops in {len(problems)} nodes: "
+            f"{', '.join(problems)}; supported: {', '.join(sorted(IMPORTERS))}"
+        )
+    inputs = [v.name for v in graph.input if v.name not in consts]
+    steps, problems = build_steps(onnx, todo, opset, consts, set(inputs), label)
+    if problems:
+        raise ValueError(
+            f"load: {label}: cannot build {len(problems)} nodes: {'; '.join(problems)}"
+        )
     meta = {p.key: p.value for p in proto.metadata_props}
     outputs = [v.name for v in graph.output]
-    return OnnxModel(steps, consts, inputs, outputs, opset, meta).eval()
+    model = OnnxModel(steps, consts, inputs, outputs, opset, meta)
+    model.input_shapes = [_shape_of(v) for v in graph.input if v.name not in consts]
+    return model.eval()
+
+
+def _shape_of(value_info) -> tuple | None:
+    """A graph input's shape, None for each symbolic dim (None if no shape is given)."""
+    t = value_info.type.tensor_type
+    if not t.HasField("shape"):
+        return None
+    return tuple(d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim)

@@ -9,7 +9,40 @@ import cnnlab
 from cnnlab import nn
 from cnnlab.autograd import Tensor
 
-__all__ = ["Node", "Op", "as_tensor", "is_array", "make_op"]
+__all__ = [
+    "DTYPES",
+    "Node",
+    "Op",
+    "as_tensor",
+    "dtype_checked",
+    "is_array",
+    "integral",
+    "make_op",
+    "raw",
+    "supported_onnx_dtypes",
+    "wrap_like",
+]
+
+# the NumPy dtypes cnnlab computes with (ONNX's bfloat16, float8, int4, strings... are not)
+DTYPES = frozenset(
+    np.dtype(t)
+    for t in (
+        "float16 float32 float64 int8 int16 int32 int64 uint8 uint16 uint32 uint64 bool"
+    ).split()
+)
+
+
+def dtype_checked(array, where: str):
+    """``array`` if cnnlab computes with its dtype, else a one-line error naming ``where``."""
+    dtype = getattr(array, "dtype", None)
+    if dtype not in DTYPES:
+        raise ValueError(f"{where}: dtype {dtype} is not supported")
+    return array
+
+
+def supported_onnx_dtypes(onnx) -> set:
+    """The ONNX ``TensorProto`` element types of :data:`DTYPES`."""
+    return {onnx.helper.np_dtype_to_tensor_dtype(d) for d in DTYPES}
 
 
 class Node:
@@ -23,6 +56,8 @@ class Node:
         for k, v in self.attrs.items():
             if isinstance(v, bytes):
                 self.attrs[k] = v.decode()
+            elif isinstance(v, list) and v and isinstance(v[0], bytes):
+                self.attrs[k] = [b.decode() for b in v]
 
     def attr(self, key: str, default=None):
         return self.attrs.get(key, default)
@@ -38,6 +73,15 @@ class Node:
         if v is None:
             raise ValueError(f"node {self.name!r} ({self.op}): {what} must be a constant")
         return v
+
+    def has(self, i: int) -> bool:
+        """Whether optional input ``i`` is given."""
+        return i < len(self.inputs) and bool(self.inputs[i])
+
+    def ints(self, i: int):
+        """Input ``i`` as a list of ints if it is a constant; None if absent or run-time."""
+        v = self.const(i)
+        return None if v is None else [int(a) for a in np.asarray(v).reshape(-1)]
 
     def fail(self, why: str):
         raise ValueError(f"node {self.name!r} ({self.op}): {why}")
@@ -78,3 +122,20 @@ def is_array(v) -> bool:
 
 def as_tensor(v):
     return v if isinstance(v, Tensor) else cnnlab.tensor(np.asarray(v))
+
+
+def raw(v) -> np.ndarray:
+    """A run-time value (Tensor or array) as a NumPy array."""
+    return v.numpy() if isinstance(v, Tensor) else np.asarray(v)
+
+
+def integral(*vs) -> bool:
+    """Whether every value is an integer or boolean array (no gradient flows through it)."""
+    return all(raw(v).dtype.kind in "iub" for v in vs)
+
+
+def wrap_like(result, *sources):
+    """``result`` (an array) as a Tensor if any source was one, so that Tensors stay Tensors."""
+    return (
+        cnnlab.tensor(np.asarray(result)) if any(isinstance(s, Tensor) for s in sources) else result
+    )

@@ -14,8 +14,16 @@ import math
 import numpy as np
 
 from cnnlab.kernels.windows import pair
+from cnnlab.onnx.control import CONTROL
+from cnnlab.onnx.export_rules import MORE_EXPORTERS
 from cnnlab.onnx.layers import WEIGHTED
-from cnnlab.onnx.recurrent import RECURRENT_EXPORTERS
+from cnnlab.onnx.logic import LOGIC
+from cnnlab.onnx.norms import NORMS
+from cnnlab.onnx.pooling import POOLING
+from cnnlab.onnx.recurrent import RECURRENT_EXPORTERS, RECURRENT_IMPORTERS
+from cnnlab.onnx.reductions import REDUCTIONS
+from cnnlab.onnx.resize import RESIZE
+from cnnlab.onnx.shapes import SHAPES
 from cnnlab.onnx.simple import SIMPLE
 
 __all__ = ["EXPORTERS", "IMPORTERS"]
@@ -332,6 +340,18 @@ EXPORTERS = {
     "Cast": _cast,
     "Where": _where,
     **RECURRENT_EXPORTERS,
+    **MORE_EXPORTERS,
 }
 
-IMPORTERS = {**WEIGHTED, **SIMPLE}
+IMPORTERS = {
+    **WEIGHTED,
+    **POOLING,
+    **SIMPLE,
+    **SHAPES,
+    **REDUCTIONS,
+    **NORMS,
+    **RESIZE,
+    **RECURRENT_IMPORTERS,
+    **LOGIC,
+    **CONTROL,
+}

@@ -14,7 +14,6 @@ import numpy as np
 from cnnlab import kernels
 from cnnlab.autograd import Function, Tensor
 from cnnlab.backend import get_array_module
-from cnnlab.kernels import layout
 
 __all__ = [
     "ELU",
@@ -22,21 +21,25 @@ __all__ = [
     "Hardtanh",
     "LeakyReLU",
     "LogSoftmax",
+    "PReLU",
     "ReLU",
     "SiLU",
     "Sigmoid",
     "Softmax",
+    "Softplus",
     "Tanh",
     "elu",
     "gelu",
     "hardtanh",
     "leaky_relu",
     "log_softmax",
+    "prelu",
     "relu",
     "relu6",
     "sigmoid",
     "silu",
     "softmax",
+    "softplus",
     "tanh",
 ]
 
@@ -52,21 +55,15 @@ class ReLU(Function):
         deconv = lambda ctx, g: (g * (g > 0),)                # deconvnet
     """
 
-    keeps_layout = True  # element-wise: a blocked-layout image stays in its layout
-
     @staticmethod
     def forward(x):
-        k = kernels.pick("relu", x, x_shape=x.shape)
-        y = k.relu_forward(x if k.keeps_layout else layout.dense(x))
+        y = kernels.relu_forward(x)
         return y, y
 
     # dL/dx = g * (x > 0) = g * (y > 0)
     @staticmethod
     def backward(ctx, g):
-        k = kernels.pick("relu", g, x_shape=g.shape)
-        if not k.keeps_layout:
-            g, ctx = layout.dense(g), layout.dense(ctx)
-        return (k.relu_backward(g, ctx),)
+        return (kernels.relu_backward(g, ctx),)
 
 
 class LeakyReLU(Function):
@@ -89,24 +86,16 @@ class Hardtanh(Function):
     strictly inside exactly where ``x`` is, so the output (alive in the graph anyway) is all
     backward needs."""
 
-    keeps_layout = True  # element-wise: a blocked-layout image stays in its layout
-
     @staticmethod
     def forward(x, *, min_val=-1.0, max_val=1.0):
-        bounds = {"min_val": min_val, "max_val": max_val}
-        k = kernels.pick("hardtanh", x, x_shape=x.shape, **bounds)
-        y = k.hardtanh_forward(x if k.keeps_layout else layout.dense(x), **bounds)
+        y = kernels.hardtanh_forward(x, min_val=min_val, max_val=max_val)
         return y, (y, min_val, max_val)
 
     # dL/dx = g where min_val < x < max_val (equivalently min_val < y < max_val), else 0
     @staticmethod
     def backward(ctx, g):
         y, min_val, max_val = ctx
-        bounds = {"min_val": min_val, "max_val": max_val}
-        k = kernels.pick("hardtanh", g, x_shape=g.shape, **bounds)
-        if not k.keeps_layout:
-            g, y = layout.dense(g), layout.dense(y)
-        return (k.hardtanh_backward(g, y, **bounds),)
+        return (kernels.hardtanh_backward(g, y, min_val=min_val, max_val=max_val),)
 
 
 class ELU(Function):
@@ -201,6 +190,41 @@ class GELU(Function):
         return (g * (c + x * pdf),)
 
 
+class Softplus(Function):
+    """``log(1 + exp(beta x)) / beta``; where ``beta x > threshold``, ``x`` itself."""
+
+    @staticmethod
+    def forward(x, *, beta=1.0, threshold=20.0):
+        xp = get_array_module(x)
+        bx = x * beta
+        soft = (xp.log1p(xp.exp(-xp.abs(bx))) + xp.maximum(bx, 0)) / beta  # no overflow
+        y = xp.where(bx > threshold, x, soft).astype(x.dtype, copy=False)
+        return y, (bx, threshold)
+
+    # dL/dx = g * sigmoid(beta x)  (g where beta x > threshold: the linear part)
+    @staticmethod
+    def backward(ctx, g):
+        bx, threshold = ctx
+        return (g * (bx > threshold) + g * _sigmoid(bx) * (bx <= threshold),)
+
+
+class PReLU(Function):
+    """``x if x > 0 else w * x`` with a learnt slope ``w`` broadcast against ``x``."""
+
+    @staticmethod
+    def forward(x, w):
+        xp = get_array_module(x, w)
+        pos = x > 0
+        return xp.where(pos, x, w * x).astype(x.dtype, copy=False), (x, w, pos)
+
+    # dL/dx = g if x > 0 else g * w,  dL/dw = g * x where x <= 0 (summed over broadcast dims)
+    @staticmethod
+    def backward(ctx, g):
+        x, w, pos = ctx
+        xp = get_array_module(g)
+        return xp.where(pos, g, g * w), xp.where(pos, 0, g * x)
+
+
 class Softmax(Function):
     @staticmethod
     def forward(x, *, dim):
@@ -286,6 +310,33 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return GELU.apply(input, approximate=approximate)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """``log(1 + exp(beta x)) / beta``, linear where ``beta x > threshold``.
+
+    Shape: any (elementwise)."""
+    if beta == 0:
+        raise ValueError("softplus: beta must be non-zero")
+    return Softplus.apply(input, beta=float(beta), threshold=float(threshold))
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """``x if x > 0 else weight * x``, ``weight`` one slope or one per channel (dim 1).
+
+    Shape: input ``(N, C, ...)`` or any shape with a 1-element weight; weight ``(1,)`` or
+    ``(C,)``; output has the input's shape.
+    """
+    n = weight.numel() if hasattr(weight, "numel") else np.size(weight)
+    if weight.ndim != 1 or (n != 1 and (input.ndim < 2 or input.shape[1] != n)):
+        got = tuple(input.shape)
+        raise ValueError(
+            f"prelu: expected a weight of shape (1,) or (C,) with C = input.shape[1], got "
+            f"weight {tuple(weight.shape)} for input {got}"
+        )
+    if n != 1:
+        weight = weight.reshape((n,) + (1,) * (input.ndim - 2))
+    return PReLU.apply(input, weight)
 
 
 def _dim(name: str, input, dim) -> int:

@@ -27,7 +27,6 @@ from __future__ import annotations
 from cnnlab import kernels
 from cnnlab.autograd import Function, Tensor
 from cnnlab.backend import get_array_module
-from cnnlab.kernels import layout
 from cnnlab.ops.shape import Reshape
 
 __all__ = ["Conv2d", "ConvTranspose2d", "conv1d", "conv2d", "conv_transpose2d"]
@@ -40,54 +39,34 @@ def _promote(*arrays):
     return [None if a is None else a.astype(dt, copy=False) for a in arrays]
 
 
-def _pick(x, w, b, x_shape, geometry: dict):
-    return kernels.pick("conv2d", x, w, b, x_shape=tuple(x_shape), w_shape=w.shape, **geometry)
-
-
 class Conv2d(Function):
-    """The oneDNN kernels may take ``x`` and ``g``, and give ``y`` and ``dL/dx``, in their
-    blocked layout (``keeps_layout``: cnnlab.kernels.layout); other kernels see NCHW."""
-
     takes_needs_input_grad = True
-    keeps_layout = True
 
     # padding: (top, bottom, left, right)
     @staticmethod
     def forward(x, w, b, *, stride, padding, dilation, groups, needs_input_grad=(True,) * 3):
-        if layout.is_blocked(x) and (w.dtype != x.dtype or (b is not None and b.dtype != x.dtype)):
-            x = x.dense()
-        if not layout.is_blocked(x):
-            x, w, b = _promote(x, w, b)
+        x, w, b = _promote(x, w, b)
         geo = {
             "stride": tuple(stride),
             "padding": tuple(padding),
             "dilation": tuple(dilation),
             "groups": groups,
         }
-        k = _pick(x, w, b, x.shape, geo)
-        if k.keeps_layout:
-            nhwc = k.module.channels_last(x, groups, inference=not any(needs_input_grad))
-            y = k.conv2d_forward(x, w, b, blocked=True, channels_last=nhwc, **geo)
-        else:
-            x = layout.dense(x)
-            y = k.conv2d_forward(x, w, b, **geo)
+        y = kernels.conv2d_forward(x, w, b, **geo)
         need_x, need_w, need_b = needs_input_grad
         # dL/dx needs W, dL/dW needs x: keep only what the asked-for gradients need
-        ctx = (k, x if need_w else None, w if need_x else None, x.shape, w.shape, geo, need_b)
+        ctx = (x if need_w else None, w if need_x else None, x.shape, w.shape, geo, need_b)
         return y, ctx
 
     # dL/dx = crop(col2im(W^T · g));  dL/dW = sum_n g[n] · cols[n]^T;  dL/db = sum of g
     @staticmethod
     def backward(ctx, g):
-        k, x, w, x_shape, w_shape, geo, need_b = ctx
-        if not k.keeps_layout:
-            g = layout.dense(g)
-        kw = {"blocked": True} if k.keeps_layout else {}
-        gx = None if w is None else k.conv2d_backward_data(g, w, x_shape=x_shape, **geo, **kw)
+        x, w, x_shape, w_shape, geo, need_b = ctx
+        gx = None if w is None else kernels.conv2d_backward_data(g, w, x_shape=x_shape, **geo)
         if x is not None:
-            gw, gb = k.conv2d_backward_weights(x, g, w_shape=w_shape, bias=need_b, **geo)
+            gw, gb = kernels.conv2d_backward_weights(x, g, w_shape=w_shape, bias=need_b, **geo)
         else:
-            gw, gb = None, (layout.dense(g).sum(axis=(0, 2, 3)) if need_b else None)
+            gw, gb = None, (g.sum(axis=(0, 2, 3)) if need_b else None)
         return gx, gw, gb
 
 
@@ -131,8 +110,7 @@ class ConvTranspose2d(Function):
             "groups": groups,
         }
         y_shape = (x.shape[0], w.shape[1] * groups, oh, ow)
-        k = _pick(x, w, None, y_shape, geo)
-        y = k.conv2d_backward_data(x, w, x_shape=y_shape, **geo)
+        y = kernels.conv2d_backward_data(x, w, x_shape=y_shape, **geo)
         if eh or ew:
             full = xp.zeros((*y_shape[:2], oh + eh, ow + ew), dtype=y.dtype)
             full[:, :, :oh, :ow] = y
@@ -141,7 +119,6 @@ class ConvTranspose2d(Function):
             y = y + b.reshape(1, -1, 1, 1)
         need_x, need_w, need_b = needs_input_grad
         ctx = (
-            k,
             x if need_w else None,
             w if need_x else None,
             x.shape,
@@ -157,14 +134,12 @@ class ConvTranspose2d(Function):
     # gradient; dL/db = sum of g over N, H, W
     @staticmethod
     def backward(ctx, g):
-        k, x, w, x_shape, w_shape, geo, (oh, ow), need_b = ctx
+        x, w, x_shape, w_shape, geo, (oh, ow), need_b = ctx
         gc = g[:, :, :oh, :ow]
-        if gc.shape != g.shape:
-            gc = get_array_module(g).ascontiguousarray(gc)
-        gx = None if w is None else k.conv2d_forward(gc, w, None, **geo)
+        gx = None if w is None else kernels.conv2d_forward(gc, w, None, **geo)
         gw = None
         if x is not None:
-            gw, _ = k.conv2d_backward_weights(gc, x, w_shape=w_shape, bias=False, **geo)
+            gw, _ = kernels.conv2d_backward_weights(gc, x, w_shape=w_shape, bias=False, **geo)
         gb = g.sum(axis=(0, 2, 3)) if need_b else None
         return gx, gw, gb
 

@@ -2,17 +2,16 @@
 
 The maths is conv2d's (:mod:`cnnlab.ops.conv`), then an optional residual ``r`` of the
 output's shape, then an optional ReLU or hardtanh (ReLU6), exactly as the three ops would
-compute it one after the other. The oneDNN kernels do all of it as the convolution writes
-its output (post-ops): no pass of its own for the add or the activation. The other kernels
-run the three steps. ``cnnlab.nn.fusion.ConvAct2d`` calls this under ``no_grad`` only, so there is
-no backward.
+compute it one after the other. :func:`cnnlab.kernels.conv2d_forward` takes the chain as
+``post``: the oneDNN kernels do all of it as the convolution writes its output (no pass of
+its own for the add or the activation), the other kernels run the three steps.
+``cnnlab.nn.fusion.ConvAct2d`` calls this under ``no_grad`` only, so there is no backward.
 """
 
 from __future__ import annotations
 
 from cnnlab import kernels
 from cnnlab.autograd import Function
-from cnnlab.kernels import layout
 
 __all__ = ["FusedConv2d"]
 
@@ -21,11 +20,9 @@ ACTIVATIONS = ("relu", "hardtanh")
 
 class FusedConv2d(Function):
     """``act(conv2d(x, w, b) + addend)``; ``addend`` may be None, ``act`` is None,
-    ``("relu",)`` or ``("hardtanh", min_val, max_val)``. padding: (top, bottom, left, right).
-    Blocked-layout images pass through (``keeps_layout``) as they do for Conv2d."""
+    ``("relu",)`` or ``("hardtanh", min_val, max_val)``. padding: (top, bottom, left, right)."""
 
     takes_needs_input_grad = True
-    keeps_layout = True
 
     @staticmethod
     def forward(x, w, b, addend, *, stride, padding, dilation, groups, act, needs_input_grad):
@@ -40,21 +37,7 @@ class FusedConv2d(Function):
             "groups": groups,
         }
         post = ((("add",),) if addend is not None else ()) + ((tuple(act),) if act else ())
-        # the convolution decides the backend; oneDNN's then runs the chain as post-ops where
-        # it has a fast kernel for them, else one step at a time (kernels/onednn/conv_post.py)
-        k = kernels.pick("conv2d", x, w, b, x_shape=tuple(x.shape), w_shape=w.shape, **geo)
-        if k.keeps_layout:  # inference: on NHWC images (kernels.onednn.conv.channels_last)
-            y = k.conv2d_forward(
-                x, w, b, **geo, blocked=True, post=post, addend=addend, channels_last=True
-            )
-            return y, None
-        y = k.conv2d_forward(layout.dense(x), w, b, **geo)
-        if addend is not None:
-            y += layout.dense(addend)
-        if act is None:
-            return y, None
-        bounds = {} if act[0] == "relu" else {"min_val": act[1], "max_val": act[2]}
-        return getattr(k, f"{act[0]}_forward")(y, **bounds), None
+        return kernels.conv2d_forward(x, w, b, **geo, post=post, addend=addend), None
 
     @staticmethod
     def backward(ctx, g):  # pragma: no cover - forward refuses to run with gradients

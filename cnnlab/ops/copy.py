@@ -1,9 +1,11 @@
-"""Copies that stay in the graph: ``clone`` and device moves (``Tensor.to('cuda')``)."""
+"""Copies that stay in the graph: ``clone``, device moves (``Tensor.to('cuda')``) and memory
+format changes (``Tensor.contiguous``)."""
 
 from __future__ import annotations
 
 from cnnlab import backend
 from cnnlab.autograd import Function
+from cnnlab.memory_format import as_format
 
 
 class Clone(Function):
@@ -30,3 +32,18 @@ class ToDevice(Function):
     @staticmethod
     def backward(ctx, g):
         return (backend.to_device(g, ctx),)
+
+
+class Contiguous(Function):
+    """The same values laid out as ``memory_format`` (cnnlab.memory_format)."""
+
+    saves_inputs = False
+
+    @staticmethod
+    def forward(x, *, memory_format):
+        return as_format(x, memory_format), None
+
+    # dL/dx = g (the values are x's; only their order in memory changed)
+    @staticmethod
+    def backward(ctx, g):
+        return (g,)

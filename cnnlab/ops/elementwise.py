@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnlab import kernels
 from cnnlab.autograd import Function
 from cnnlab.backend import get_array_module
-from cnnlab.kernels import layout
 
 
 class Add(Function):
     saves_inputs = False  # backward needs no input values
-    keeps_layout = True  # two blocked-layout images alike add as flat buffers (residuals)
 
     @staticmethod
     def forward(a, b):
-        return layout.add(a, b), None
+        return kernels.add(a, b), None
 
     # dL/da = g, dL/db = g (the engine sums over broadcast dims)
     @staticmethod
@@ -180,6 +179,27 @@ class Where(Function):
     @staticmethod
     def backward(ctx, g):
         return None, g * ctx, g * ~ctx
+
+
+class Erf(Function):
+    @staticmethod
+    def forward(x):
+        if get_array_module(x) is np:
+            from scipy.special import erf
+        else:  # pragma: no cover - CuPy only
+            from cupyx.scipy.special import erf
+        return erf(x).astype(x.dtype, copy=False), x
+
+    # dL/dx = g * 2 / sqrt(pi) * exp(-x^2)
+    @staticmethod
+    def backward(ctx, g):
+        xp = get_array_module(ctx)
+        return (g * (2 / np.sqrt(np.pi)) * xp.exp(-ctx * ctx),)
+
+
+def erf(x):
+    """The error function ``2 / sqrt(pi) * integral_0^x exp(-t^2) dt``. Shape: any."""
+    return Erf.apply(x)
 
 
 class Cast(Function):

@@ -143,11 +143,12 @@ class Interpolate(Function):
     """Separable resize: per spatial axis ``y = x[i0] * l0 + x[i1] * l1`` (nearest: ``x[i0]``).
 
     ``maps`` holds one ``(i0, i1, l0, l1)`` per spatial axis (``None`` for an identity axis;
-    ``i1, l0, l1`` None for nearest); index arrays are NumPy, non-decreasing.
+    ``i1, l0, l1`` None for nearest); index arrays are NumPy, non-decreasing. ``mode`` and
+    ``align_corners`` (F.interpolate's) are kept for the ONNX exporter.
     """
 
     @staticmethod
-    def forward(x, *, maps):
+    def forward(x, *, maps, mode=None, align_corners=None):
         xp = get_array_module(x)
         y, in_sizes = x, []
         for axis, m in enumerate(maps, start=2):
@@ -264,4 +265,4 @@ def interpolate(
         _axis_map(mode, n, o, s, bool(align_corners), input.dtype)
         for n, o, s in zip(in_sizes, out, scales)
     )
-    return Interpolate.apply(input, maps=maps)
+    return Interpolate.apply(input, maps=maps, mode=mode, align_corners=bool(align_corners))

@@ -19,7 +19,6 @@ from __future__ import annotations
 from cnnlab import kernels
 from cnnlab.autograd import Function, Tensor
 from cnnlab.backend import get_array_module
-from cnnlab.kernels import layout
 from cnnlab.kernels.windows import out_size, pair
 
 __all__ = [
@@ -29,6 +28,8 @@ __all__ = [
     "max_pool2d",
     "max_unpool2d",
     "avg_pool2d",
+    "avg_pool1d",
+    "max_pool1d",
 ]
 
 
@@ -67,7 +68,6 @@ def _geometry(name, shape, kernel, stride, padding, dilation, ceil_mode) -> dict
 # ----------------------------------------------------------------------------- max pooling
 class MaxPool2d(Function):
     takes_needs_input_grad = True
-    keeps_layout = True  # the oneDNN kernels pool a blocked-layout image in its layout
 
     @staticmethod
     def forward(
@@ -82,24 +82,20 @@ class MaxPool2d(Function):
         needs_input_grad=(True,),
     ):
         geo = _geometry("max_pool2d", x.shape, kernel_size, stride, padding, dilation, ceil_mode)
-        # the indices are PyTorch's flat positions, which only the NumPy kernels give
-        k = kernels.pick("max_pool2d", x, numpy_only=return_indices, x_shape=x.shape, **geo)
-        if not k.keeps_layout:
-            x = layout.dense(x)
         state = indices = None
         if needs_input_grad[0] or return_indices:
-            y, state = k.max_pool2d_forward(x, **geo)
+            y, state = kernels.max_pool2d_forward(x, **geo, return_indices=return_indices)
         else:  # nothing will ask for dL/dx: no argmax
-            y = k.max_pool2d_inference(x, **geo)
-        if return_indices:
-            indices = k.module.max_pool2d_indices(state)
-        return y, (k, state, indices)
+            y = kernels.max_pool2d_inference(x, **geo)
+        if return_indices:  # PyTorch's flat positions
+            indices = kernels.max_pool2d_indices(state)
+        return y, (state, indices)
 
     # dL/dx[argmax of each window] += g (overlapping windows add)
     @staticmethod
     def backward(ctx, g):
-        k, state, _ = ctx
-        return (k.max_pool2d_backward(g if k.keeps_layout else layout.dense(g), state),)
+        state, _ = ctx
+        return (kernels.max_pool2d_backward(g, state),)
 
 
 class MaxUnpool2d(Function):
@@ -134,8 +130,6 @@ class MaxUnpool2d(Function):
 
 # ----------------------------------------------------------------------------- average pooling
 class AvgPool2d(Function):
-    keeps_layout = True  # as MaxPool2d
-
     @staticmethod
     def forward(
         x,
@@ -149,24 +143,17 @@ class AvgPool2d(Function):
     ):
         geo = _geometry("avg_pool2d", x.shape, kernel_size, stride, padding, 1, ceil_mode)
         del geo["dilation"]
+        if divisor_override == 0:
+            raise ValueError("avg_pool2d: divisor_override must be non-zero, got 0")
         geo["count_include_pad"] = bool(count_include_pad)
-        if divisor_override is not None:
-            if divisor_override == 0:
-                raise ValueError("avg_pool2d: divisor_override must be non-zero, got 0")
-            geo["divisor_override"] = divisor_override  # only the NumPy kernels take it
-        k = kernels.pick(
-            "avg_pool2d", x, numpy_only=divisor_override is not None, x_shape=x.shape, **geo
-        )
-        if not k.keeps_layout:
-            x = layout.dense(x)
-        return k.avg_pool2d_forward(x, **geo), (k, tuple(x.shape), geo)
+        geo["divisor_override"] = divisor_override
+        return kernels.avg_pool2d_forward(x, **geo), (tuple(x.shape), geo)
 
     # dL/dx = sum over the windows covering x of g / divisor
     @staticmethod
     def backward(ctx, g):
-        k, shape, geo = ctx
-        g = g if k.keeps_layout else layout.dense(g)
-        return (k.avg_pool2d_backward(g, x_shape=shape, **geo),)
+        shape, geo = ctx
+        return (kernels.avg_pool2d_backward(g, x_shape=shape, **geo),)
 
 
 # ----------------------------------------------------------------------------- functional API
@@ -267,3 +254,38 @@ def avg_pool2d(
         divisor_override=divisor_override,
     )
     return _unbatch(out, sq)
+
+
+def _as_2d(name, input, kernel_size, stride, padding, dilation=1):
+    """A 1-D pooling's arguments as 2-D ones over a height of 1."""
+    if input.ndim not in (2, 3):
+        raise ValueError(f"{name}: expected (N, C, L) or (C, L), got {tuple(input.shape)}")
+
+    def one(v, what):
+        v = tuple(v) if isinstance(v, (tuple, list)) else (v,)
+        if len(v) != 1:
+            raise ValueError(f"{name}: {what} must be an int or a 1-tuple, got {v}")
+        return v[0]
+
+    k = one(kernel_size, "kernel_size")
+    s = k if stride is None or stride == () else one(stride, "stride")
+    x = input.unsqueeze(-2)
+    return x, (1, k), (1, s), (0, one(padding, "padding")), (1, one(dilation, "dilation"))
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """1-D max pooling: ``max_pool2d`` over a height of 1 (a composite).
+
+    Shape: ``(N, C, L) -> (N, C, OL)`` (or without N), ``OL`` as in :func:`max_pool2d`.
+    """
+    x, k, s, p, d = _as_2d("max_pool1d", input, kernel_size, stride, padding, dilation)
+    return max_pool2d(x, k, s, p, d, ceil_mode).squeeze(-2)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """1-D average pooling: ``avg_pool2d`` over a height of 1 (a composite).
+
+    Shape: ``(N, C, L) -> (N, C, OL)`` (or without N), ``OL`` as in :func:`avg_pool2d`.
+    """
+    x, k, s, p, _ = _as_2d("avg_pool1d", input, kernel_size, stride, padding)
+    return avg_pool2d(x, k, s, p, ceil_mode, count_include_pad).squeeze(-2)

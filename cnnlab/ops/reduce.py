@@ -1,9 +1,11 @@
-"""Reductions: sum, max and their composites (mean, var, min)."""
+"""Reductions: sum, prod, max and their composites (mean, var, min)."""
 
 from __future__ import annotations
 
+from cnnlab import return_types
 from cnnlab.autograd import Function
 from cnnlab.backend import get_array_module
+from cnnlab.ops.pointwise import Maximum, Minimum
 from cnnlab.tensor import Tensor
 
 
@@ -37,6 +39,30 @@ class Sum(Function):
     def backward(ctx, g):
         shape, axes, keepdim = ctx
         return (_expand_back(g, shape, axes, keepdim),)
+
+
+class Prod(Function):
+    @staticmethod
+    def forward(x, *, dim=None, keepdim=False):
+        axes = _axes(dim, x.ndim)
+        y = get_array_module(x).asarray(x.prod(axis=axes, keepdims=keepdim))
+        return y, (x, axes, keepdim)
+
+    # dL/dx_k = g * prod_{j != k} x_j, from exclusive products from the left and the right
+    # (exact where some x_j are zero, unlike g * y / x_k)
+    @staticmethod
+    def backward(ctx, g):
+        x, axes, keepdim = ctx
+        xp = get_array_module(x)
+        last = tuple(range(x.ndim - len(axes), x.ndim))
+        moved = xp.moveaxis(x, axes, last)
+        rows = moved.reshape(moved.shape[: x.ndim - len(axes)] + (-1,))
+        one = xp.ones(rows.shape[:-1] + (1,), dtype=x.dtype)
+        left = xp.cumprod(xp.concatenate([one, rows[..., :-1]], axis=-1), axis=-1)
+        flipped = rows[..., ::-1]
+        right = xp.cumprod(xp.concatenate([one, flipped[..., :-1]], axis=-1), axis=-1)[..., ::-1]
+        others = xp.moveaxis((left * right).reshape(moved.shape), last, axes)
+        return (_expand_back(g, x.shape, axes, keepdim) * others,)
 
 
 class Amax(Function):
@@ -93,18 +119,23 @@ def argmax_array(x, dim=None, keepdim=False):
 
 
 def max(x: Tensor, dim=None, keepdim=False):
-    """Largest value; with ``dim`` a ``(values, indices)`` pair, as ``torch.max``."""
+    """Largest value; with ``dim`` a named pair ``(values, indices)``; with a tensor the
+    elementwise maximum, as ``torch.max``."""
+    if isinstance(dim, Tensor):
+        return Maximum.apply(x, dim)
     if dim is None:
         return Amax.apply(x, dim=None, keepdim=False)
     values, ctx = MaxDim.apply_with_ctx(x, dim=dim, keepdim=keepdim)
-    return values, Tensor._make(ctx[4], False)
+    return return_types.max(values, Tensor._make(ctx[4], False))
 
 
 def min(x: Tensor, dim=None, keepdim=False):
+    if isinstance(dim, Tensor):
+        return Minimum.apply(x, dim)
     if dim is None:
         return -Amax.apply(-x, dim=None, keepdim=False)
     values, idx = max(-x, dim=dim, keepdim=keepdim)
-    return -values, idx
+    return return_types.min(-values, idx)
 
 
 def mean(x: Tensor, dim=None, keepdim=False):

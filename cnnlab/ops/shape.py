@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from cnnlab.autograd import Function
 from cnnlab.backend import get_array_module
 from cnnlab.tensor import Tensor
@@ -120,6 +122,42 @@ class Pad(Function):
         return (g[ctx],)
 
 
+class PadIndexed(Function):
+    """Padding by repeating the input's own values: per padded axis ``y = x.take(index)``,
+    ``index`` mapping each output position to the input position it copies. ``mode`` and
+    ``pad`` (F.pad's arguments) are kept for the ONNX exporter."""
+
+    @staticmethod
+    def forward(x, *, index, mode=None, pad=None):
+        xp = get_array_module(x)
+        y = x
+        for axis, idx in index:
+            y = y.take(xp.asarray(idx), axis=axis)
+        return y, (index, x.shape)
+
+    # dL/dx = per padded axis in reverse: scatter-add g back to the positions each copied
+    @staticmethod
+    def backward(ctx, g):
+        index, shape = ctx
+        xp = get_array_module(g)
+        for axis, idx in reversed(index):
+            out = xp.zeros(g.shape[:axis] + (shape[axis],) + g.shape[axis + 1 :], g.dtype)
+            xp.add.at(out, (slice(None),) * axis + (xp.asarray(idx),), g)
+            g = out
+        return (g,)
+
+
+def _pad_index(mode: str, n: int, before: int, after: int) -> np.ndarray:
+    i = np.arange(-before, n + after)
+    if mode == "replicate":
+        return np.clip(i, 0, n - 1)
+    if mode == "circular":
+        return i % n
+    period = 2 * (n - 1)  # reflect: mirror about the edges, the edge value not repeated
+    j = np.abs(i) % period if period else np.zeros_like(i)
+    return np.where(j >= n, period - j, j)
+
+
 def cat(tensors, dim: int = 0) -> Tensor:
     """Concatenate along ``dim``."""
     return Cat.apply(*tensors, dim=dim)
@@ -134,10 +172,33 @@ def stack(tensors, dim: int = 0) -> Tensor:
 
 
 def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
-    """``torch.nn.functional.pad``: ``pad`` lists (left, right) pairs from the last dim back."""
-    if mode != "constant":
-        raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
-    return Pad.apply(x, pad=tuple(int(p) for p in pad), value=value)
+    """``torch.nn.functional.pad``: ``pad`` lists (left, right) pairs from the last dim back.
+
+    ``mode`` 'constant' (fills ``value``), 'reflect' (mirrors, edge not repeated),
+    'replicate' (repeats the edge) or 'circular' (wraps around).
+
+    Shape: any; each padded dim grows by its two pads.
+    """
+    pad = tuple(int(p) for p in pad)
+    if mode == "constant":
+        return Pad.apply(x, pad=pad, value=value)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise ValueError(
+            f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}"
+        )
+    if len(pad) % 2 or len(pad) // 2 > x.ndim or min(pad, default=0) < 0:
+        raise ValueError(f"pad: expected non-negative pairs for at most {x.ndim} dims, got {pad}")
+    index = []
+    for i in range(len(pad) // 2):
+        axis, (a, b) = x.ndim - 1 - i, pad[2 * i : 2 * i + 2]
+        n = x.shape[axis]
+        if (a or b) and (n == 0 or (mode == "reflect" and max(a, b) >= n)):
+            raise ValueError(
+                f"pad: mode {mode!r} needs pads below the size of dim {axis} ({n}), got {(a, b)}"
+            )
+        if a or b:
+            index.append((axis, _pad_index(mode, n, a, b)))
+    return PadIndexed.apply(x, index=tuple(index), mode=mode, pad=pad) if index else x
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:

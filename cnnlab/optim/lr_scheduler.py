@@ -31,6 +31,13 @@ __all__ = [
     "CosineAnnealingLR",
     "SequentialLR",
     "ReduceLROnPlateau",
+    "MultiplicativeLR",
+    "ConstantLR",
+    "PolynomialLR",
+    "ChainedScheduler",
+    "CyclicLR",
+    "OneCycleLR",
+    "CosineAnnealingWarmRestarts",
 ]
 
 
@@ -447,3 +454,13 @@ class ReduceLROnPlateau(LRScheduler):
             new = max(old * self.factor, min_lr)
             if old - new > self.eps:
                 group["lr"] = new
+
+
+# The factor and cyclic schedules live in their own files and are PyTorch's names here too.
+from cnnlab.optim.lr_cycles import CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR  # noqa: E402
+from cnnlab.optim.lr_factors import (  # noqa: E402
+    ChainedScheduler,
+    ConstantLR,
+    MultiplicativeLR,
+    PolynomialLR,
+)

@@ -204,3 +204,11 @@ def _import(value, p: Tensor, key: str, name: str, index):
         )
     xp = backend.get_array_module(p.array)
     return xp.array(value, dtype=p.dtype, copy=True)
+
+
+def check_range(optimizer: str, group: dict, key: str, low: float = 0.0, high=None) -> None:
+    """Raise ValueError naming the optimiser unless ``low <= group[key]`` (and ``< high``)."""
+    value = group[key]
+    if not low <= value or (high is not None and not value < high):
+        expected = f">= {low}" if high is None else f"in [{low}, {high})"
+        raise ValueError(f"{optimizer}: invalid {key} value: {value} (expected {expected})")

@@ -4,27 +4,24 @@ fields, ``cnnlab.explain``, ``cnnlab.attacks``). :mod:`cnnlab.serve.app` only ma
 
 Images are what :func:`read_image` made of an upload with :func:`cnnlab.images.load_image`,
 the pipeline ``cnnlab predict`` uses: float ``(C, H, W)`` in [0, 1]. A :class:`Lab` holds the
-models on offer and one lock: requests run one at a time, each model in eval mode, and the
-forward-only work under ``no_grad``.
+models on offer and one lock (:mod:`cnnlab.serve.lab`): requests run one at a time, each model
+in eval mode, and the forward-only work under ``no_grad``.
 """
 
 from __future__ import annotations
 
 import math
-import threading
-from contextlib import contextmanager
 
 import numpy as np
 
 import cnnlab
 from cnnlab import nn
-from cnnlab.serve.catalogue import list_choices
+from cnnlab.serve import params
 from cnnlab.serve.encode import BadInput, check_image_bytes, decode, png_url
 from cnnlab.serve.inside import _forward_all, arithmetic, features, filters, first_conv, unit
 from cnnlab.serve.inside import top_images as _top_images
 
 __all__ = [
-    "Lab",
     "Loaded",
     "arithmetic",
     "attack",
@@ -56,6 +53,7 @@ class Loaded:
 
     def __init__(self, id: str, info) -> None:
         self.id, self.info = id, info
+        self.bytes = 0  # parameters and buffers, set by the Lab
         self.summary = cnnlab.summary(info.model, info.shape)
         self.rows = self.summary.rows
         self.leaves = _leaves(info.model)
@@ -70,42 +68,6 @@ class Loaded:
     def classes(self) -> list[str]:
         n = _num_classes(self)
         return [str(c) for c in (self.info.classes or range(n))][:n]
-
-
-class Lab:
-    """The models on offer (by id) with a cache of loaded ones and the one request lock."""
-
-    def __init__(self, runs=None, checkpoint=None, model=None, pretrained=False, cache=2):
-        self.choices, self.default = list_choices(runs, checkpoint, model, pretrained)
-        self._by_id = {c.id: c for c in self.choices}
-        self._cache: dict = {}
-        self._size = cache
-        self.lock = threading.Lock()
-
-    def catalogue(self) -> dict:
-        return {"models": [c.public() for c in self.choices], "default": self.default}
-
-    @contextmanager
-    def use(self, model_id: str | None):
-        """The loaded model ``model_id`` (default: the server's), held under the lock."""
-        from cnnlab.models.loading import open_model
-
-        mid = model_id or self.default
-        if mid not in self._by_id:
-            raise BadInput(f"model: unknown id {mid!r}; GET /api/models lists the choices")
-        with self.lock:
-            if mid not in self._cache:
-                c = self._by_id[mid]
-                if c.checkpoint is not None:
-                    info = open_model(checkpoint=c.checkpoint)
-                else:
-                    info = open_model(name=c.name, pretrained=c.pretrained)
-                while len(self._cache) >= self._size:
-                    self._cache.pop(next(iter(self._cache)))
-                self._cache[mid] = Loaded(mid, info)
-            m = self._cache[mid]
-            m.info.model.eval()
-            yield m
 
 
 def _leaves(model) -> list:
@@ -192,10 +154,7 @@ def target_class(m: Loaded, target) -> int | None:
     if target is None or target == "":
         return None
     n = _num_classes(m)
-    try:
-        t = int(target)
-    except (TypeError, ValueError):
-        raise BadInput(f"target: expected a class index, got {target!r}") from None
+    t = params.integer({"target": target}, "target")
     if not 0 <= t < n:
         raise BadInput(f"target: class must be in [0, {n}), got {t}")
     return t
@@ -334,8 +293,17 @@ def class_model(m: Loaded, target, steps: int = 100, progress=None) -> dict:
     if t is None:
         raise BadInput("target: give the class to synthesise")
     steps = max(1, min(int(steps), MAX_CLASS_MODEL_STEPS))
+    # from noise, not from a flat image: on a flat input ReLU networks such as LeNet-5 can
+    # have exactly zero gradient, and the result stays a flat (black) square
     e = ex.class_model(
-        m.info.model, t, m.info.shape, steps=steps, normalize=m.info.normalize, progress=progress
+        m.info.model,
+        t,
+        m.info.shape,
+        steps=steps,
+        normalize=m.info.normalize,
+        progress=progress,
+        init="noise",
+        baseline=0.5,
     )
     m.info.model.eval()
     img = np.asarray(e.image, np.float32)

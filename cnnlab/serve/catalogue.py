@@ -1,7 +1,8 @@
 """The models a server offers: checkpoints found in the runs folder (each run's
 ``best.safetensors`` and ``last.safetensors``, labelled from its ``summary.json``), the one
-given on the command line, and the zoo's classifiers. The page asks for a model by its ``id``
-only, so no path from a client ever reaches the file system."""
+given on the command line, and the zoo's classifiers (segmenters and their runs are left
+out: the page shows class scores). The page asks for a model by its ``id`` only, so no path
+from a client ever reaches the file system."""
 
 from __future__ import annotations
 
@@ -36,6 +37,13 @@ def _run_label(run: Path, file: Path, runs: Path) -> str:
     return f"{label} ({s.get('model', '?')} on {s.get('data', '?')}{acc})"
 
 
+def _task(run: Path) -> str:
+    try:
+        return json.loads((run / "summary.json").read_text()).get("task", "classify")
+    except (OSError, ValueError, AttributeError):
+        return "classify"
+
+
 def _runs(runs: Path, depth: int = 3) -> list[Choice]:
     out = []
     if not runs.is_dir():
@@ -44,6 +52,8 @@ def _runs(runs: Path, depth: int = 3) -> list[Choice]:
         p for p in runs.rglob("*.safetensors") if len(p.relative_to(runs).parts) <= depth
     )
     for f in files:
+        if _task(f.parent) != "classify":
+            continue  # a segmentation run: the lab shows class scores only (for now)
         rel = f.relative_to(runs).as_posix()
         out.append(Choice(f"run:{rel}", _run_label(f.parent, f, runs), checkpoint=f))
     return out
@@ -61,13 +71,19 @@ def _zoo(pretrained_only: bool = False) -> list[Choice]:
         info = models.info(name)
         if info["num_classes"] is None or len(info["input_shape"]) != 3:
             continue  # not a classifier (the DCGAN parts)
+        if info["task"] != "classify":
+            continue  # a segmenter: its output is a mask, not class scores
         if not pretrained_only:
             out.append(Choice(f"zoo:{name}", f"{name} (untrained)", name=name))
     return out
 
 
-def list_choices(runs=None, checkpoint=None, model=None, pretrained=False) -> tuple[list, str]:
-    """``(choices, default id)``: the command line's model first, then the runs, then the zoo."""
+def list_choices(
+    runs=None, checkpoint=None, model=None, pretrained=False, allow_zoo=False
+) -> tuple[list, str]:
+    """``(choices, default id)``: the command line's model first, then the runs, then (with
+    ``allow_zoo``) the zoo. Without a model or a checkpoint in the runs, the default is the
+    zoo's ``fashion_cnn`` and it is the only zoo model offered."""
     choices: list[Choice] = []
     default = None
     if checkpoint is not None:
@@ -81,7 +97,7 @@ def list_choices(runs=None, checkpoint=None, model=None, pretrained=False) -> tu
         default = "cli:checkpoint"
     runs_choices = _runs(Path(runs)) if runs is not None else []
     choices += runs_choices
-    zoo = _zoo()
+    zoo = _zoo() if allow_zoo else []
     choices += zoo
     if model is not None:
         default = f"zoo:{model}:pretrained" if pretrained else f"zoo:{model}"
@@ -97,4 +113,6 @@ def list_choices(runs=None, checkpoint=None, model=None, pretrained=False) -> tu
             )
     if default is None:
         default = runs_choices[0].id if runs_choices else "zoo:fashion_cnn"
+    if not any(c.id == default for c in choices):
+        choices.append(Choice(default, "fashion_cnn (untrained)", name="fashion_cnn"))
     return choices, default

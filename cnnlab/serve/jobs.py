@@ -1,6 +1,7 @@
-"""Long work in the background (class models): a job runs in its own thread, reports
-progress, can be cancelled, and keeps its result until a few newer jobs replace it. Clients
-start a job, poll its status and fetch the result from the status."""
+"""Long work in the background (class models): a job runs in its own thread beside the
+request path, reports progress, can be cancelled, and keeps its result until a few newer jobs
+replace it. One job runs at a time: starting another while it runs raises :class:`Busy`
+(HTTP 409). Clients start a job, poll its status and fetch the result from the status."""
 
 from __future__ import annotations
 
@@ -8,11 +9,15 @@ import itertools
 import threading
 import traceback
 
-__all__ = ["Cancelled", "Jobs"]
+__all__ = ["Busy", "Cancelled", "Jobs"]
 
 
 class Cancelled(Exception):
     """Raised inside a job's work by its progress callback once the job is cancelled."""
+
+
+class Busy(Exception):
+    """A job is already running (HTTP 409)."""
 
 
 class _Job:
@@ -44,10 +49,21 @@ class Jobs:
         self._keep = keep
         self._lock = threading.Lock()
 
-    def start(self, work) -> str:
-        """Run ``work(progress)`` in a thread; returns the job's id."""
-        job = _Job(f"job{next(self._ids)}")
+    def check_idle(self) -> None:
+        """Raise :class:`Busy` if a job is running."""
         with self._lock:
+            running = [j.id for j in self._jobs.values() if j.state == "running"]
+        if running:
+            raise Busy(f"job {running[0]} is still running: wait for it or cancel it")
+
+    def start(self, work) -> str:
+        """Run ``work(progress)`` in a thread; returns the job's id. Raises :class:`Busy`
+        while another job runs."""
+        with self._lock:
+            running = [j.id for j in self._jobs.values() if j.state == "running"]
+            if running:
+                raise Busy(f"job {running[0]} is still running: wait for it or cancel it")
+            job = _Job(f"job{next(self._ids)}")
             self._jobs[job.id] = job
             finished = [j for j in self._jobs.values() if j.state != "running"]
             for old in finished[: max(0, len(self._jobs) - self._keep)]:
@@ -60,8 +76,8 @@ class Jobs:
             except Cancelled:
                 job.state = "cancelled"
             except Exception as e:  # reported to the client, the server goes on
-                job.error, job.state = f"{type(e).__name__}: {e}", "error"
-                traceback.print_exc()
+                job.error, job.state = str(e) or type(e).__name__, "error"
+                traceback.print_exc()  # the server's log has the details, the page a line
 
         threading.Thread(target=run, daemon=True, name=job.id).start()
         return job.id

@@ -21,11 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from cnnlab import backend
+from cnnlab.io import skeleton
 
 __all__ = [
     "Checkpoint",
     "CheckpointError",
     "atomic_write_bytes",
+    "check_config",
     "load_checkpoint",
     "model_from_checkpoint",
     "restore",
@@ -56,48 +58,13 @@ class Checkpoint:
 
 
 # --------------------------------------------------------------------- encoding
-def _is_array(v) -> bool:
-    return hasattr(v, "shape") and hasattr(v, "dtype") and not isinstance(v, np.generic)
-
-
 def _encode(value, key: str, tensors: dict):
-    """JSON-able skeleton of ``value``; arrays go to ``tensors`` under dotted keys."""
-    if _is_array(getattr(value, "array", None)):  # a Tensor
-        value = value.array
-    if _is_array(value):
-        tensors[key] = np.array(backend.to_numpy(value), order="C")  # keeps 0-d shapes
-        return {"__tensor__": key}
-    if isinstance(value, np.generic):
-        return value.item()
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, tuple):
-        return {"__tuple__": [_encode(v, f"{key}.{i}", tensors) for i, v in enumerate(value)]}
-    if isinstance(value, list):
-        return [_encode(v, f"{key}.{i}", tensors) for i, v in enumerate(value)]
-    if isinstance(value, dict):
-        if all(isinstance(k, str) and not k.startswith("__") for k in value):
-            return {k: _encode(v, f"{key}.{k}", tensors) for k, v in value.items()}
-        return {
-            "__dict__": [
-                [_encode(k, "", {}), _encode(v, f"{key}.{k}", tensors)] for k, v in value.items()
-            ]
-        }
-    raise CheckpointError(f"cannot store a {type(value).__name__} at {key!r} in a checkpoint")
+    """JSON-able skeleton of ``value``; arrays go to ``tensors`` (cnnlab.io.skeleton)."""
+    return skeleton.encode(value, key, tensors, CheckpointError)
 
 
 def _decode(value, tensors: dict):
-    if isinstance(value, list):
-        return [_decode(v, tensors) for v in value]
-    if not isinstance(value, dict):
-        return value
-    if "__tensor__" in value:
-        return tensors[value["__tensor__"]]
-    if "__tuple__" in value:
-        return tuple(_decode(v, tensors) for v in value["__tuple__"])
-    if "__dict__" in value:
-        return {_decode(k, tensors): _decode(v, tensors) for k, v in value["__dict__"]}
-    return {k: _decode(v, tensors) for k, v in value.items()}
+    return skeleton.decode(value, lambda key, kind: tensors[key])
 
 
 # --------------------------------------------------------------------- writing
@@ -235,6 +202,49 @@ def restore(
     return ckpt.epoch
 
 
+MAX_CLASSES = 1_000_000
+MAX_CHANNELS = 4096
+MAX_SIDE = 8192
+
+
+def _count(cfg: dict, key: str, hi: int, where: str):
+    v = cfg.get(key)
+    if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= hi):
+        raise CheckpointError(f"{where}: config {key}={v!r:.40} is not an integer in [1, {hi}]")
+    return v
+
+
+def check_config(ckpt: Checkpoint) -> None:
+    """Check a checkpoint's config against its own tensors before a model is built from it:
+    a crafted config (``num_classes=3000000`` beside a 10-class LeNet's weights) would make
+    us build a model of gigabytes before ``load_state_dict`` refused it. ``num_classes`` must
+    be the first dimension of some tensor (the classifier's weight and bias), ``in_channels``
+    at most :data:`MAX_CHANNELS` (a grey model may repeat its input into an RGB stem, so it
+    is not matched to a weight), ``input_size`` two sides of at most :data:`MAX_SIDE`."""
+    cfg, where = ckpt.config, ckpt.path
+    if not isinstance(cfg, dict):
+        raise CheckpointError(f"{where}: the config is a {type(cfg).__name__}, not a mapping")
+    shapes = [tuple(np.shape(v)) for v in ckpt.model_state.values()]
+    n = _count(cfg, "num_classes", MAX_CLASSES, where)
+    if n is not None and shapes and not any(s and s[0] == n for s in shapes):
+        raise CheckpointError(
+            f"{where}: config num_classes={n}, but no tensor has {n} rows (the last one is "
+            f"{shapes[-1]}): the config does not match the weights"
+        )
+    _count(cfg, "in_channels", MAX_CHANNELS, where)  # not matched to a stem: grey="repeat"
+    size = cfg.get("input_size")
+    if size is not None and not (
+        isinstance(size, (list, tuple))
+        and len(size) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_SIDE for v in size)
+    ):
+        raise CheckpointError(
+            f"{where}: config input_size={size!r:.60} is not two sides in [1, {MAX_SIDE}]"
+        )
+    if not isinstance(cfg.get("model_options", {}), dict):
+        raise CheckpointError(f"{where}: config model_options is not a mapping")
+
+
 def model_from_checkpoint(path):
     """Rebuild the model a checkpoint was trained with (from its config) and load its weights.
 
@@ -246,6 +256,7 @@ def model_from_checkpoint(path):
     cfg = ckpt.config
     if "model" not in cfg:
         raise CheckpointError(f"{ckpt.path}: no model name in the checkpoint's config")
+    check_config(ckpt)
     model = models.create(
         cfg["model"],
         num_classes=cfg.get("num_classes"),

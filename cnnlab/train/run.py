@@ -13,11 +13,17 @@ import numpy as np
 
 from cnnlab import backend
 from cnnlab.train import recipes
-from cnnlab.train.checkpoint import CheckpointError, load_checkpoint, model_from_checkpoint
+from cnnlab.train.checkpoint import (
+    CheckpointError,
+    check_config,
+    load_checkpoint,
+    model_from_checkpoint,
+)
 from cnnlab.train.metrics import confusion_matrix, per_class_accuracy
 from cnnlab.train.trainer import Trainer, evaluate
 
 __all__ = [
+    "check_run_dir",
     "evaluate_checkpoint",
     "format_eval_report",
     "predict_images",
@@ -41,6 +47,31 @@ def distributed_run(cfg: dict, resume):
     return from_config(cfg, resume, recipes.DEFAULT_LR)
 
 
+RUN_FILES = ("last.safetensors", "best.safetensors", "metrics.csv", "metrics.jsonl",
+             "summary.json", "curves.png", "metrics.png", "progress.gif", "fid.png")  # fmt: skip
+
+
+def check_run_dir(out_dir, resume=None, overwrite: bool = False) -> None:
+    """Refuse to start a run in a folder that already holds one (its checkpoints and metrics
+    would be overwritten and appended to) unless it is the run being resumed, or
+    ``overwrite`` says to start afresh: then the old run's files are deleted first."""
+    out_dir = Path(out_dir)
+    found = [n for n in RUN_FILES if (out_dir / n).exists()]
+    if not found:
+        return
+    if resume is not None:
+        ckpt = Path(resume)
+        if (ckpt if ckpt.is_dir() else ckpt.parent).resolve() == out_dir.resolve():
+            return
+    if not overwrite:
+        raise FileExistsError(
+            f"{out_dir} already holds a run ({', '.join(found)}): continue it with "
+            f"--resume {out_dir}, choose another --out, or start afresh with --overwrite"
+        )
+    for n in found:
+        (out_dir / n).unlink()
+
+
 def train(
     settings: dict | None = None,
     out_dir=None,
@@ -48,6 +79,7 @@ def train(
     progress: bool = True,
     root=None,
     *,
+    overwrite: bool = False,
     build_model=None,
     callbacks: list | None = None,
 ) -> dict:
@@ -55,7 +87,9 @@ def train(
 
     ``resume``: a run directory or checkpoint; the run continues with its saved config (and
     into its directory) to its planned number of epochs. Writes ``metrics.csv``,
-    ``curves.png``, ``last/best.safetensors`` and ``summary.json`` to ``out_dir``.
+    ``curves.png``, ``last/best.safetensors`` and ``summary.json`` to ``out_dir``; a folder
+    that already holds another run is refused unless ``overwrite`` (see
+    :func:`check_run_dir`).
     Returns the summary: test accuracy and loss (of the last epoch's model), epochs, time,
     paths. ``build_model(cfg, info)``, if given, builds the model instead of the registry
     (``cfg['model']`` is then only its name in the logs; experiments use it for their
@@ -68,8 +102,17 @@ def train(
     from cnnlab.distributed.training import DistributedTrainer
 
     settings = {k: v for k, v in (settings or {}).items() if v is not None}
+    if resume is not None and "task" not in settings:  # a run resumes as the task it was
+        settings["task"] = load_checkpoint(resume).config.get("task", "classify")
+    if settings.get("task", "classify") != "classify":  # --task segment: its own module
+        from cnnlab.train.segment import train_segmentation
+
+        if settings["task"] != "segment":
+            raise ValueError(f"--task must be 'classify' or 'segment', got {settings['task']!r}")
+        return train_segmentation(settings, out_dir, resume, progress, root, callbacks=callbacks)
     if resume is not None:
         ckpt = load_checkpoint(resume)
+        check_config(ckpt)
         cfg = dict(ckpt.config)
         cfg.update({k: settings[k] for k in ("workers", "distributed") if k in settings})
         out_dir = Path(out_dir) if out_dir is not None else Path(ckpt.path).parent
@@ -87,6 +130,8 @@ def train(
         if int(cfg[key]) < 1:
             raise ValueError(f"--{key.replace('_', '-')} must be at least 1, got {cfg[key]}")
     ddp = distributed_run(cfg, resume)  # None unless --distributed
+    if ddp is None or ddp.is_main:
+        check_run_dir(out_dir, resume, overwrite)
     backend.manual_seed(int(cfg["seed"]))
     train_loader, val_loader, test_loader, info = recipes.build_split_loaders(cfg, root)
     cfg.update(info)
@@ -167,20 +212,36 @@ def evaluate_checkpoint(
     progress: bool = False,
     root=None,
 ) -> dict:
-    """Accuracy, per-class accuracy and confusion matrix of a checkpoint on a test set.
+    """Accuracy, per-class accuracy and confusion matrix of a checkpoint (or an ONNX file,
+    opened by the model service) on a test set.
 
-    ``data`` defaults to the data the checkpoint was trained on. The confusion-matrix PNG
-    goes to ``out_dir`` (default: the checkpoint's folder).
+    ``data`` defaults to the data the checkpoint was trained on (an ONNX file needs it). The
+    confusion-matrix PNG goes to ``out_dir`` (default: the checkpoint's folder).
     """
     from cnnlab import data as cdata
     from cnnlab.data import transforms as T
     from cnnlab.train.plots import plot_confusion_matrix
 
-    model, ckpt = model_from_checkpoint(checkpoint)
-    cfg = ckpt.config
+    if str(checkpoint).lower().endswith(".onnx"):  # through the model service
+        from cnnlab.models.loading import open_model
+
+        info = open_model(checkpoint)
+        model, where, norm = info.model, str(checkpoint), info.normalize
+        c, *size = info.shape
+        cfg = {"classes": info.classes, "in_channels": c, "input_size": size}
+        cfg.update(image_size=size[0], grayscale=c == 1)
+    else:
+        model, ckpt = model_from_checkpoint(checkpoint)
+        cfg, where = ckpt.config, ckpt.path
+        if cfg.get("task") == "segment":  # IoU instead of accuracy: cnnlab/train/segment.py
+            from cnnlab.train.segment import evaluate_segment_checkpoint
+
+            args = (model, cfg, data, batch_size, limit, progress, root)
+            return {"checkpoint": ckpt.path, **evaluate_segment_checkpoint(*args)}
+        norm = (cfg["mean"], cfg["std"])
     data = data or cfg.get("data")
     if not data:
-        raise CheckpointError(f"{ckpt.path}: no data set recorded; pass --data")
+        raise CheckpointError(f"{where}: no data set recorded; pass --data")
     _, test_ds = recipes.load_datasets(
         data, root, cfg.get("image_size", 32), cfg.get("grayscale", False)
     )
@@ -188,17 +249,18 @@ def evaluate_checkpoint(
     want = (cfg.get("in_channels"), *cfg.get("input_size", shape[1:]))
     if tuple(shape) != tuple(want):
         raise ValueError(f"data {data!r} has images of shape {shape}, the model expects {want}")
-    test_ds.transform = T.Compose([T.Normalize(cfg["mean"], cfg["std"])])
+    if norm is not None:  # an ONNX export holds its normalisation inside: images in [0, 1]
+        test_ds.transform = T.Compose([T.Normalize(*norm)])
     if limit:
         test_ds = cdata.Subset(test_ds, np.arange(min(int(limit), len(test_ds))))
     loader = cdata.DataLoader(test_ds, batch_size, shuffle=False)
     res = evaluate(model, loader, return_outputs=True, progress=progress)
     classes = list(cfg.get("classes") or range(res["logits"].shape[1]))
     cm = confusion_matrix(res["targets"], res["logits"], len(classes))
-    out_dir = Path(out_dir) if out_dir is not None else Path(ckpt.path).parent
+    out_dir = Path(out_dir) if out_dir is not None else Path(where).parent
     png = plot_confusion_matrix(cm, classes, out_dir / f"confusion_{Path(str(data)).name}.png")
     return {
-        "checkpoint": ckpt.path,
+        "checkpoint": where,
         "data": data,
         "n": res["n"],
         "acc": res["acc"],
@@ -211,6 +273,10 @@ def evaluate_checkpoint(
 
 def format_eval_report(result: dict) -> str:
     """A human-readable accuracy line and per-class table."""
+    if result.get("task") == "segment":
+        from cnnlab.train.segment import format_segment_report
+
+        return format_segment_report(result)
     cm = np.asarray(result["confusion_matrix"])
     width = max(5, *(len(c) for c in result["classes"]))
     lines = [

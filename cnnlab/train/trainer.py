@@ -69,6 +69,22 @@ class MetricsLog:
                     writer.writeheader()
                 writer.writerow(row)
 
+    def trim(self, step: int) -> int:
+        """Drop the rows logged after optimiser step ``step`` (a resumed run repeats them);
+        returns how many went."""
+        if self.path is None or not self.path.exists():
+            return 0
+        with open(self.path, newline="") as f:
+            if self.format == "jsonl":
+                rows = [json.loads(line) for line in f if line.strip()]
+            else:
+                rows = list(csv.DictReader(f))
+        keep = [r for r in rows if str(r.get("step", "")) == "" or int(r["step"]) <= step]
+        self.path.unlink()
+        for r in keep:
+            self.write(r)
+        return len(rows) - len(keep)
+
 
 def _lr(optimizer) -> float:
     return float(optimizer.param_groups[0]["lr"])
@@ -83,14 +99,15 @@ def evaluate(
     desc: str = "eval",
 ) -> dict:
     """Mean loss (if ``loss_fn``) and accuracy of ``model`` over ``loader``, in eval mode and
-    without a graph; the model's training flag is restored afterwards.
+    without a graph; the model's training flag is restored afterwards. For a segmenter
+    (logits (N, C, H, W), targets (N, H, W)) the accuracy is per pixel.
 
     Returns ``{'loss', 'acc', 'n'}``, plus ``logits`` (N, C) and ``targets`` (N,) NumPy
     arrays with ``return_outputs``.
     """
     was_training = model.training
     model.eval()
-    loss_avg, correct, n = RunningAverage(), 0, 0
+    loss_avg, correct, n, labels = RunningAverage(), 0, 0, 0
     outs, targets = [], []
     try:
         with no_grad():
@@ -108,12 +125,13 @@ def evaluate(
                 out, t = backend.to_numpy(logits.array), backend.to_numpy(y.array)
                 correct += int((out.argmax(axis=1) == t).sum())
                 n += len(t)
+                labels += t.size  # one per image, or per pixel for a segmenter's (N, H, W)
                 if return_outputs:
                     outs.append(out)
                     targets.append(t)
     finally:
         model.train(was_training)
-    result = {"loss": loss_avg.avg, "acc": correct / n if n else float("nan"), "n": n}
+    result = {"loss": loss_avg.avg, "acc": correct / labels if labels else float("nan"), "n": n}
     if return_outputs:
         result["logits"] = np.concatenate(outs) if outs else np.zeros((0, 0), np.float32)
         result["targets"] = np.concatenate(targets) if targets else np.zeros(0, np.int64)
@@ -227,6 +245,7 @@ class Trainer:
         self.history = list(ckpt.metrics.get("history", []))
         self.best_acc = float(ckpt.metrics.get("best_acc", -math.inf))
         self.step = int(ckpt.metrics.get("step", 0))
+        self.log.trim(self.step)  # rows of the lost progress after the checkpoint
         return self.epoch
 
     # ------------------------------------------------------------------ loops

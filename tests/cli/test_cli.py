@@ -259,3 +259,66 @@ def test_predict_on_a_pytorch_file_says_how_to_load_it_safely(tmp_path, capsys):
     model.load_state_dict(io.load_torch_checkpoint(tmp_path / "model.pth"))
     save_checkpoint(tmp_path / "model.safetensors", model=model, config={"model": "lenet5"})
     assert main(["predict", str(tmp_path / "model.safetensors"), str(img), "--json"]) == 0
+
+
+def test_eval_of_the_exported_onnx_file_gives_the_checkpoints_accuracy(run_dir, capsys, tmp_path):
+    path = tmp_path / "digits.onnx"
+    assert main(["export", str(run_dir / "last.safetensors"), str(path)]) == 0
+    common = ["--data", "digits", "--json", "--limit", "80", "--out", str(tmp_path)]
+    capsys.readouterr()
+    assert main(["eval", str(run_dir / "last.safetensors"), *common]) == 0
+    ours = json.loads(capsys.readouterr().out)
+    assert main(["eval", str(path), *common]) == 0  # normalisation is inside the graph
+    onnx_result = json.loads(capsys.readouterr().out)
+    assert onnx_result["acc"] == ours["acc"] and onnx_result["n"] == 80
+    assert onnx_result["confusion_matrix"] == ours["confusion_matrix"]
+    assert main(["eval", str(path)]) == 2  # an ONNX file records no data set
+    assert "no data set recorded; pass --data" in capsys.readouterr().err
+
+
+def test_train_into_an_existing_run_is_refused_and_the_run_kept(run_dir, capsys):
+    before = {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()}
+    argv = ["train", "--data", "digits", "--epochs", "1", "--limit", "300", "--no-progress"]
+    assert main([*argv, "--out", str(run_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "already holds a run" in err and "--overwrite" in err and len(err.splitlines()) == 1
+    assert {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()} == before
+
+
+def test_resume_trims_the_metrics_of_lost_progress(run_dir, tmp_path, capsys):
+    import csv
+    import shutil
+
+    run = tmp_path / "copy"
+    shutil.copytree(run_dir, run)
+    rows = list(csv.DictReader(open(run / "metrics.csv")))
+    step = max(int(r["step"]) for r in rows)
+    with open(run / "metrics.csv", "a") as f:  # a crash after logging, before the checkpoint
+        f.write(f"step,2,{step + 5},0.1,1.0,0.5,,,,\nepoch,2,{step + 9},0.1,1.0,0.5,,,,\n")
+    assert main(["train", "--resume", str(run), "--no-progress"]) == 0
+    after = list(csv.DictReader(open(run / "metrics.csv")))
+    assert after == rows  # the lost rows are gone, nothing duplicated
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--lr", "inf"], "argument --lr: expected a finite number, got inf"),
+        (["train", "--lr", "nan"], "argument --lr: expected a finite number"),
+        (["train", "--seed", "-1"], "argument --seed: must be a non-negative integer, got -1"),
+        (["train", "--label-smoothing", "1.5"], "argument --label-smoothing: must be in"),
+        (["train", "--batch-size", "ten"], "argument --batch-size: expected an integer"),
+        (["eval", "run", "--limit", "-5"], "argument --limit: must be a positive integer"),
+        (["eval", "run", "--batch-size", "0"], "argument --batch-size: must be a positive"),
+        (["attack", "fgsm", "--eps", "-0.1"], "argument --eps: must be at least 0"),
+        (["attack", "fgsm", "--steps", "0"], "argument --steps: must be a positive integer"),
+        (["predict", "x.png", "--topk", "0"], "argument --topk: must be a positive integer"),
+        (["explain", "saliency", "x.png", "--steps", "-3"], "argument --steps: must be"),
+        (["summary", "lenet5", "--num-classes", "0"], "argument --num-classes: must be"),
+        (["gan", "train", "--lr", "inf"], "argument --lr: expected a finite number"),
+    ],
+)
+def test_bad_option_values_are_refused_naming_the_option(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1, err

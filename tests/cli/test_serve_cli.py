@@ -46,3 +46,44 @@ def test_serve_prints_the_address_and_answers(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_serve_on_every_address_warns_and_needs_its_token(tmp_path):
+    import re
+    import urllib.error
+
+    port = _free_port()
+    cmd = [sys.executable, "-m", "cnnlab", "serve", "--model", "lenet5", "--port", str(port)]
+    cmd += ["--runs", str(tmp_path), "--host", "0.0.0.0"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        warning = proc.stderr.readline()
+        assert "warning: --host 0.0.0.0" in warning and "token" in warning
+        line = proc.stdout.readline()
+        token = re.search(rf"http://0\.0\.0\.0:{port}/\?token=([\w-]+)", line).group(1)
+        assert len(token) >= 40
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{base}/api/models", timeout=5)
+                raise AssertionError("answered without the token")
+            except urllib.error.HTTPError as e:
+                assert e.code == 403 and "token" in json.load(e)["error"]
+                break
+            except urllib.error.URLError:
+                time.sleep(0.1)
+        req = urllib.request.Request(
+            f"{base}/api/models", headers={"Authorization": f"token {token}"}
+        )
+        with urllib.request.urlopen(req, timeout=5) as r:
+            assert json.load(r)["default"] == "zoo:lenet5"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_bad_serve_values_name_the_option(capsys):
+    assert main(["serve", "--port", "70000"]) == 2
+    assert "--port" in capsys.readouterr().err
+    assert main(["serve", "--memory-budget", "0"]) == 2
+    assert "--memory-budget" in capsys.readouterr().err

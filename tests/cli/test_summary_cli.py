@@ -25,3 +25,20 @@ def test_summary_list_and_errors(capsys):
     assert "3x224x224" in capsys.readouterr().err
     assert main(["summary", "nonexistent"]) == 2
     assert "unknown model" in capsys.readouterr().err
+
+
+def test_summary_of_an_onnx_file_goes_through_the_model_service(tmp_path, capsys):
+    import numpy as np
+
+    from cnnlab import manual_seed, models
+    from cnnlab.onnx import export
+
+    manual_seed(0)
+    path = tmp_path / "lenet.onnx"
+    export(models.create("lenet5").eval(), np.zeros((2, 1, 28, 28), np.float32), path)
+    assert main(["summary", str(path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["totals"]["params"] == 61_706
+    (tmp_path / "junk.onnx").write_bytes(b"\x00garbage")
+    assert main(["summary", str(tmp_path / "junk.onnx")]) == 2
+    assert "junk.onnx is not an ONNX model" in capsys.readouterr().err

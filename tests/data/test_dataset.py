@@ -2,7 +2,14 @@ import numpy as np
 import pytest
 
 import cnnlab
-from cnnlab.data import ArrayDataset, DatasetError, Subset, TensorDataset, random_split
+from cnnlab.data import (
+    ArrayDataset,
+    ConcatDataset,
+    DatasetError,
+    Subset,
+    TensorDataset,
+    random_split,
+)
 from cnnlab.data.dataset import split_indices
 
 
@@ -58,3 +65,45 @@ def test_split_indices_stratified():
     assert len(np.intersect1d(train, test)) == 0 and len(train) + len(test) == 100
     np.testing.assert_array_equal(np.bincount(targets[test]), [1, 2, 3, 4])
     np.testing.assert_array_equal(split_indices(targets, 0.1, seed=5)[1], test)
+
+
+def test_concat_dataset_indexes_like_torch():
+    tud = pytest.importorskip("torch.utils.data")
+    parts = [TensorDataset(np.arange(3)), TensorDataset(np.arange(10, 15))]
+    ours = ConcatDataset(parts)
+    theirs = tud.ConcatDataset([tud.TensorDataset(__import__("torch").arange(3)), [10] * 5])
+    assert len(ours) == 8 and ours.cumulative_sizes == theirs.cumulative_sizes
+    assert [int(ours[i][0]) for i in (0, 2, 3, 7, -1, -8)] == [0, 2, 10, 14, 14, 0]
+    assert len(parts[0] + parts[1]) == 8
+    with pytest.raises(IndexError, match="out of range"):
+        ours[8]
+    with pytest.raises(ValueError, match="empty"):
+        ConcatDataset([])
+
+
+def test_tensor_dataset_items_are_tensors():
+    ds = TensorDataset(np.zeros((4, 2), np.float32), cnnlab.tensor([1, 2, 3, 4]))
+    x, y = ds[1]
+    assert isinstance(x, cnnlab.Tensor) and x.shape == (2,) and int(y) == 2
+    assert all(isinstance(t, cnnlab.Tensor) for t in ds.tensors)
+
+
+def test_random_split_accepts_torch_style_generator():
+    class Gen:  # what torch.Generator().manual_seed(42) offers
+        def initial_seed(self):
+            return 42
+
+    a = random_split(range(10), [0.5, 0.5], generator=Gen())
+    b = random_split(range(10), [5, 5], generator=42)
+    np.testing.assert_array_equal(a[0].indices, b[0].indices)
+    with pytest.raises(TypeError, match="generator must be"):
+        random_split(range(10), [5, 5], generator="seed")
+
+
+def test_random_split_with_cnnlab_generator_is_reproducible_and_stateful():
+    g = cnnlab.Generator().manual_seed(42)
+    a = random_split(range(10), [0.5, 0.5], generator=g)[0].indices
+    b = random_split(range(10), [0.5, 0.5], generator=g)[0].indices  # the state moved on
+    again = random_split(range(10), [0.5, 0.5], generator=cnnlab.Generator().manual_seed(42))
+    np.testing.assert_array_equal(again[0].indices, a)
+    assert not np.array_equal(a, b)

@@ -147,3 +147,79 @@ def test_tensor_dataset_and_subset_fast_paths():
 def test_loader_rejects_batch_size_zero():
     with pytest.raises(ValueError, match="batch_size"):
         DataLoader(array_dataset(), batch_size=0)
+
+
+def test_default_collate_structures_match_torch():
+    torch = pytest.importorskip("torch")
+    from torch.utils.data import default_collate as torch_collate
+
+    from cnnlab.data import default_collate
+
+    samples = [
+        {"x": np.full(2, i, np.float32), "label": i, "w": 0.5 * i, "name": f"s{i}"}
+        for i in range(3)
+    ]
+    ours, theirs = default_collate(samples), torch_collate(samples)
+    assert set(ours) == set(theirs) and ours["name"] == theirs["name"]
+    for key in ("x", "label", "w"):
+        np.testing.assert_array_equal(ours[key].numpy(), theirs[key].numpy())
+        assert str(ours[key].dtype) == str(theirs[key].dtype).replace("torch.", "")
+    pairs = [(cnnlab.tensor([1.0, 2.0]), True), (cnnlab.tensor([3.0, 4.0]), False)]
+    x, flags = default_collate(pairs)
+    assert isinstance(x, cnnlab.Tensor) and x.shape == (2, 2) and flags.dtype == np.bool_
+    assert type(torch_collate([(torch.zeros(1), 1)])) is list
+    with pytest.raises(RuntimeError, match="same size"):
+        default_collate([np.zeros(2), np.zeros(3)])
+    with pytest.raises(TypeError, match="found object"):
+        default_collate([object()])
+
+
+def test_sampler_batch_sampler_and_unbatched_loading():
+    from cnnlab.data import BatchSampler, SequentialSampler
+
+    ds = SlowPath(7)
+    by_sampler = DataLoader(ds, batch_size=3, sampler=[6, 0, 3, 1])
+    assert len(by_sampler) == 2
+    assert [b[1].numpy().tolist() for b in by_sampler] == [[6, 0, 3], [1]]
+    batches = DataLoader(ds, batch_sampler=BatchSampler(SequentialSampler(ds), 4, False))
+    assert [b[1].numpy().tolist() for b in batches] == [[0, 1, 2, 3], [4, 5, 6]]
+    single = list(DataLoader(ds, batch_size=None))
+    assert len(single) == 7 and single[2][0].shape == (1, 2, 2) and single[2][1] == 2
+    with pytest.raises(ValueError, match="mutually exclusive with shuffle"):
+        DataLoader(ds, sampler=[0], shuffle=True)
+    with pytest.raises(ValueError, match="batch_sampler option is mutually exclusive"):
+        DataLoader(ds, batch_size=2, batch_sampler=[[0]])
+    with pytest.raises(ValueError, match="drop_last"):
+        DataLoader(ds, batch_size=None, drop_last=True)
+
+
+def test_pytorch_arguments_accepted_and_worker_init_called():
+    seen = []
+    loader = DataLoader(
+        SlowPath(4),
+        batch_size=2,
+        shuffle=True,
+        num_workers=2,
+        pin_memory=True,
+        worker_init_fn=seen.append,
+        prefetch_factor=2,
+        persistent_workers=True,
+        generator=np.random.default_rng(0),
+    )
+    assert sorted(np.concatenate([b[1].numpy() for b in loader]).tolist()) == [0, 1, 2, 3]
+    assert seen == [0, 1] and loader.prefetch == 4 and len(loader.dataset) == 4
+    with pytest.raises(ValueError, match="prefetch_factor"):
+        DataLoader(SlowPath(4), prefetch_factor=2)
+
+
+def test_iterable_dataset_is_batched_in_order():
+    from cnnlab.data import IterableDataset
+
+    class Stream(IterableDataset):
+        def __iter__(self):
+            return iter((np.float32(i), i) for i in range(5))
+
+    batches = list(DataLoader(Stream(), batch_size=2))
+    assert [b[1].numpy().tolist() for b in batches] == [[0, 1], [2, 3], [4]]
+    with pytest.raises(ValueError, match="shuffle"):
+        DataLoader(Stream(), shuffle=True)

@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import numpy as np
@@ -145,7 +146,7 @@ def test_ranks_with_different_configurations_are_refused(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert res.returncode != 0
-    assert "rank(s) [1] have a different configuration from rank 0" in res.stderr, res.stderr
+    assert "--seed (0 on rank 0, 1 on rank 1)" in res.stderr, res.stderr
     assert "stopping every rank" in res.stderr
 
 
@@ -156,3 +157,26 @@ def test_the_documented_user_loop_learns_on_two_ranks():
     assert last.startswith("epoch 3:") and last.endswith("on 2 rank(s)"), res.stdout
     assert float(last.split("accuracy ")[1].split()[0]) > 0.9
     assert len(res.stdout.strip().splitlines()) == 3  # rank 0 alone prints
+
+
+@pytest.mark.slow
+def test_nprocs_ends_a_killed_job_with_one_cnnlab_line(tmp_path):
+    out = tmp_path / "run"
+    args = _train_args(out, 16)
+    args[args.index("--limit") + 1], args[args.index("--epochs") + 1] = "2000", "2"
+    cmd = [sys.executable, *args, "--nprocs", "2"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    while not (out / "last.safetensors").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)  # the first epoch's checkpoint
+    mpirun = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True)
+    victim = _rank_pid(int(mpirun.stdout.split()[0]), 1)
+    assert victim is not None
+    os.kill(victim, signal.SIGKILL)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("cnnlab: rank 1 of 2 was killed by signal 9"), err[-3000:]
+    assert f"last good checkpoint: {out / 'last.safetensors'} (epoch 1)" in last
+    assert f"--nprocs 2 --resume {out}" in last

@@ -89,8 +89,8 @@ def test_no_mpirun_says_how_to_install(monkeypatch):
 def test_nprocs_starts_mpirun_with_the_same_options(monkeypatch, tmp_path):
     seen = {}
 
-    def fake(n, argv):
-        seen.update(n=n, argv=argv)
+    def fake(n, argv, run_dir=None):
+        seen.update(n=n, argv=argv, run_dir=run_dir)
         return 0
 
     monkeypatch.setattr(launch, "run_mpirun", fake)
@@ -103,11 +103,14 @@ def test_nprocs_starts_mpirun_with_the_same_options(monkeypatch, tmp_path):
         i = got.index(pair[0])
         assert got[i : i + 2] == pair
     assert "--sync-bn" in got and got[got.index("--out") + 1] == str(tmp_path)
+    assert seen["run_dir"] == str(tmp_path)  # where the failure line looks for a checkpoint
 
 
 def test_nprocs_picks_one_run_directory_for_all_ranks(monkeypatch):
     seen = {}
-    monkeypatch.setattr(launch, "run_mpirun", lambda n, argv: seen.setdefault("argv", argv) and 0)
+    monkeypatch.setattr(
+        launch, "run_mpirun", lambda n, argv, run_dir: seen.setdefault("argv", argv) and 0
+    )
     main(["train", "--nprocs", "2"])
     assert "--out" in seen["argv"] and seen["argv"][seen["argv"].index("--out") + 1]
 
@@ -165,3 +168,26 @@ def test_after_backward_runs_between_backward_and_step():
     assert len(seen) == 3 and all(has_grad for has_grad, _ in seen)
     np.testing.assert_array_equal(seen[0][1], start)  # before the first step
     assert not np.array_equal(seen[1][1], start)
+
+
+def test_nprocs_refuses_an_existing_run_before_starting_mpirun(monkeypatch, tmp_path, capsys):
+    (tmp_path / "last.safetensors").write_bytes(b"a finished run")
+    monkeypatch.setattr(launch, "run_mpirun", lambda *a: pytest.fail("mpirun was started"))
+    assert main(["train", "--nprocs", "2", "--out", str(tmp_path)]) == 2
+    assert "already holds a run" in capsys.readouterr().err
+
+
+def test_ranks_with_different_options_are_named(monkeypatch):
+    import json
+
+    from cnnlab.distributed import training
+
+    cfgs = [{"seed": 0, "lr": 0.1, "model": "lenet5"}, {"seed": 1, "lr": 0.1, "model": "x"}]
+    monkeypatch.setattr(mpi, "gather_text", lambda text: [json.dumps(c) for c in cfgs])
+    with pytest.raises(RuntimeError) as info:
+        training.check_same_options(cfgs[0])
+    msg = str(info.value)
+    assert "--model (lenet5 on rank 0, x on rank 1)" in msg and "--seed (0 on rank 0, 1" in msg
+    assert "--lr" not in msg
+    monkeypatch.setattr(mpi, "gather_text", lambda text: [text, text])
+    training.check_same_options(cfgs[0])  # the same everywhere: goes on

@@ -39,6 +39,15 @@ def test_gan_train_writes_the_run(runs, capsys):
     assert all("try" in w for w in s["health_warnings"])
 
 
+def test_gan_train_into_an_existing_run_is_refused_and_the_run_kept(runs, capsys):
+    gan = runs["gan"]
+    before = (gan / "last.safetensors").read_bytes()
+    assert main([*runs["args"], "--out", str(gan)]) == 2
+    err = capsys.readouterr().err
+    assert "already holds a run" in err and "--overwrite" in err
+    assert (gan / "last.safetensors").read_bytes() == before
+
+
 def test_gan_train_resume_continues_to_more_epochs(runs, tmp_path):
     import shutil
 

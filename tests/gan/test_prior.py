@@ -6,9 +6,11 @@ import pytest
 import cnnlab
 from cnnlab import nn
 from cnnlab.gan.prior import generator_class_model
+from cnnlab.models.he_init import he_initialised
 from tests.gan.conftest import tiny_pair
 
 
+@he_initialised  # drawn as before the layers took PyTorch's default init
 def _classifier(size: int = 16):
     cnnlab.manual_seed(0)
     return nn.Sequential(

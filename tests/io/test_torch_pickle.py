@@ -221,3 +221,39 @@ def test_not_a_checkpoint(tmp_path, content):
     path.write_bytes(content)
     with pytest.raises(ValueError, match="junk.pt"):
         load_torch_checkpoint(path)
+
+
+# ---- fuzzing: truncated and corrupted files ------------------------------------------------
+
+
+def _fuzz(tmp_path, fmt, cases: int, seed: int) -> None:
+    """Truncate and corrupt a small valid file ``cases`` times: each result loads or is one
+    ValueError line naming the file; never another exception."""
+    from tests.io import malformed_torch as M
+
+    src = tmp_path / f"src_{fmt}.pt"
+    pkl = M.state(a=M.tensor((2, 3), (3, 1)), b=M.tensor((3,), (1,), offset=3))
+    (M.write_zip if fmt == "zip" else M.write_legacy)(src, pkl, {"0": bytes(range(24))})
+    good = src.read_bytes()
+    rng = np.random.default_rng(seed)
+    path = tmp_path / f"fuzz_{fmt}.pt"
+    for i in range(cases):
+        data = bytearray(good[: rng.integers(0, len(good))] if i % 2 else good)
+        for _ in range(rng.integers(1, 4) if i % 2 == 0 else 0):
+            data[rng.integers(0, len(data))] = rng.integers(0, 256)
+        path.write_bytes(bytes(data))
+        try:
+            load_torch_checkpoint(path)
+        except (ValueError, UnsafePickleError) as e:
+            assert str(path) in str(e) and "\n" not in str(e), (i, str(e))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_truncated_and_corrupted_files_fail_in_one_line(tmp_path, fmt):
+    _fuzz(tmp_path, fmt, 60, 0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_fuzz_many_truncated_and_corrupted_files(tmp_path, fmt):
+    _fuzz(tmp_path, fmt, 5000, 1)

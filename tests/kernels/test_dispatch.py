@@ -191,3 +191,37 @@ def test_auto_prefers_onednn_where_it_loads_and_supports_the_call(fake_onednn):
         assert kernels.info()["onednn"] == {"available": True, "isa": "fake"}
     with cnnlab.set_kernels("onednn"):  # loads: no error
         assert kernels.info()["ops"]["relu/float32"]["backend"] == "onednn"
+
+
+def test_the_support_check_sees_the_call_that_runs(fake_onednn):
+    # regression: pick() asked oneDNN about a call without the bias, in NCHW, with no
+    # post-ops; the call that ran had all three
+    rng = seeded(4)
+    x = rng.standard_normal((1, 6, 5, 5)).astype(np.float32)
+    x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)  # channels last
+    w = rng.standard_normal((2, 6, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(2).astype(np.float32)
+    geo = {"stride": (1, 1), "padding": (0, 0, 0, 0), "dilation": (1, 1), "groups": 1}
+    with cnnlab.set_kernels("auto"):
+        y = kernels.conv2d_forward(x, w, b, **geo, post=(("relu",),))
+    fn, shapes, config = fake_onednn.calls[-1]
+    assert fn == "conv2d_forward" and shapes == [(1, 6, 5, 5), (2, 6, 3, 3), (2,)]
+    assert config["post"] == (("relu",),) and config["addend"] is None
+    assert kernels.info()["last"]["conv2d/float32"]["backend"] == "onednn"
+    want = np.maximum(kernels.reference.conv2d_forward(x, w, b, **geo), 0)
+    np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.skipif(not ONEDNN, reason="oneDNN is not installed")
+def test_a_biased_convolution_builds_one_plan_and_runs_it():
+    # regression: the probe built a plan without the bias, the call another with it
+    from cnnlab.kernels.onednn import plan
+
+    rng = seeded(5)
+    x = cnnlab.tensor(rng.standard_normal((2, 4, 7, 7)).astype(np.float32))
+    conv = cnnlab.nn.Conv2d(4, 8, 3, bias=True).eval()
+    plan._local.plans.clear()
+    with cnnlab.set_kernels("auto"), cnnlab.no_grad():
+        conv(x)
+    keys = [key for key in plan._local.plans if key[0] == "conv_fwd"]
+    assert len(keys) == 1 and keys[0][3] is True  # (..., x shape, w shape, bias, ...)

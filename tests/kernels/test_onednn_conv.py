@@ -9,11 +9,6 @@ import pytest
 import cnnlab
 import cnnlab.nn.functional as F
 from cnnlab.kernels import onednn
-from cnnlab.kernels.onednn.conv_transpose import (
-    conv_transpose2d_backward_data,
-    conv_transpose2d_backward_weights,
-    conv_transpose2d_forward,
-)
 from tests.helpers import requires_torch, seeded, torch
 
 pytestmark = pytest.mark.skipif(
@@ -96,68 +91,6 @@ def test_conv_matches_torch(xs, ws, stride, padding, dilation, groups, bias):
     _close(gw, tw.grad.numpy(), "weight gradient")
     if bias:
         _close(gb, tb.grad.numpy(), "bias gradient")
-
-
-# (x shape, w shape (C_in, C_out/groups, KH, KW), stride, padding, output_padding, dilation,
-#  groups): PyTorch's conv_transpose2d arguments
-CONV_T = [
-    ((2, 3, 4, 5), (3, 2, 3, 3), (1, 1), (0, 0), (0, 0), (1, 1), 1),
-    ((1, 2, 4, 4), (2, 3, 3, 3), (2, 2), (1, 1), (1, 1), (1, 1), 1),
-    ((2, 4, 3, 3), (4, 1, 3, 3), (2, 2), (0, 0), (1, 0), (1, 1), 2),
-    ((1, 2, 4, 5), (2, 2, 3, 2), (1, 1), (1, 1), (1, 1), (2, 2), 1),  # output_padding >= stride
-    ((2, 16, 8, 8), (16, 8, 4, 4), (2, 2), (1, 1), (0, 0), (1, 1), 1),  # DCGAN-style
-]
-
-
-@requires_torch
-@pytest.mark.parametrize("xs, ws, stride, padding, out_pad, dilation, groups", CONV_T)
-def test_conv_transpose_from_conv_kernels_matches_torch(
-    xs, ws, stride, padding, out_pad, dilation, groups
-):
-    x, w, b = _case(xs, ws, True, seed=3)
-    b = seeded(4).standard_normal(ws[1] * groups).astype(np.float32)
-    a = {
-        "stride": stride,
-        "padding": padding,
-        "output_padding": out_pad,
-        "dilation": dilation,
-        "groups": groups,
-    }
-    y = conv_transpose2d_forward(x, w, b, **a)
-    tx, tw, tb = (torch.tensor(v, requires_grad=True) for v in (x, w, b))
-    ref = torch.nn.functional.conv_transpose2d(tx, tw, tb, **a)
-    _close(y, ref.detach().numpy(), "forward")
-    gy = seeded(5).standard_normal(y.shape).astype(np.float32)
-    ref.backward(torch.tensor(gy))
-    _close(conv_transpose2d_backward_data(gy, w, **a), tx.grad.numpy(), "input gradient")
-    gw, gb = conv_transpose2d_backward_weights(x, gy, w_shape=w.shape, bias=True, **a)
-    _close(gw, tw.grad.numpy(), "weight gradient")
-    _close(gb, tb.grad.numpy(), "bias gradient")
-
-
-@pytest.mark.parametrize("xs, ws, stride, padding, out_pad, dilation, groups", CONV_T)
-def test_conv_transpose_from_conv_kernels_matches_cnnlab(
-    xs, ws, stride, padding, out_pad, dilation, groups
-):
-    x, w, _ = _case(xs, ws, False, seed=6)
-    b = seeded(7).standard_normal(ws[1] * groups).astype(np.float32)
-    a = {
-        "stride": stride,
-        "padding": padding,
-        "output_padding": out_pad,
-        "dilation": dilation,
-        "groups": groups,
-    }
-    y = conv_transpose2d_forward(x, w, b, **a)
-    gy = seeded(8).standard_normal(y.shape).astype(np.float32)
-    tx, tw, tb = (cnnlab.tensor(v.astype(np.float64), requires_grad=True) for v in (x, w, b))
-    ref = F.conv_transpose2d(tx, tw, tb, **a)
-    (ref * cnnlab.tensor(gy.astype(np.float64))).sum().backward()
-    _close(y, ref.numpy(), "forward")
-    _close(conv_transpose2d_backward_data(gy, w, **a), tx.grad, "input gradient")
-    gw, gb = conv_transpose2d_backward_weights(x, gy, w_shape=w.shape, bias=True, **a)
-    _close(gw, tw.grad, "weight gradient")
-    _close(gb, tb.grad, "bias gradient")
 
 
 def test_conv_results_are_fresh_arrays_and_plans_are_reused():

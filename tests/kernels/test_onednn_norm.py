@@ -120,5 +120,5 @@ def test_inference_affine_matches_the_batch_norm_primitive(shape, affine):
     mean = rng.standard_normal(shape[1]).astype(np.float32)
     var = (rng.random(shape[1]) + 0.1).astype(np.float32)
     folded = onednn.batch_norm_inference(x, w, b, mean, var, eps=EPS)
-    primitive = onednn_norm.batch_norm_inference_blocked(x, w, b, mean, var, eps=EPS)
+    primitive = onednn_norm.batch_norm_inference_primitive(x, w, b, mean, var, eps=EPS)
     _close(folded, primitive, "inference: folded affine against the primitive", tol=1e-5)

@@ -42,9 +42,12 @@ def test_bad_variant_and_too_small_input():
 
 
 def test_one_training_step_lowers_the_loss():
+    # lr 0.05 overshot on 14 of 20 seeds (it passed by the RNG state earlier tests left);
+    # 0.005 lowers the loss on all 20
+    cnnlab.manual_seed(0)
     m = models.create("lenet5")
     x, y = cnnlab.randn(16, 1, 28, 28), cnnlab.tensor(np.arange(16) % 10)
-    opt = optim.SGD(m.parameters(), lr=0.05)
+    opt = optim.SGD(m.parameters(), lr=0.005)
     first = F.cross_entropy(m(x), y)
     opt.zero_grad()
     first.backward()

@@ -26,6 +26,7 @@ def test_register_create_names_info(scratch_registry):
         "name": "tiny",
         "input_shape": (1, 8, 8),
         "num_classes": 3,
+        "task": "classify",
         "doc": "A tiny net.",
     }
     m = scratch_registry.create("tiny")

@@ -73,6 +73,15 @@ LAYERS = {
         (1, 2, 5, 7),
         0,
     ),
+    "layer_norm": (lambda: nn.LayerNorm((4, 5)), (3, 4, 5), (3, 4, 5), 40),
+    "layer_norm_nobias": (lambda: nn.LayerNorm(5, bias=False), (3, 5), (3, 5), 5),
+    "instance_norm2d": (lambda: nn.InstanceNorm2d(4, affine=True), (2, 4, 5, 5), (2, 4, 5, 5), 8),
+    "instance_norm1d": (lambda: nn.InstanceNorm1d(3), (3, 6), (3, 6), 0),
+    "local_response_norm": (lambda: nn.LocalResponseNorm(3), (2, 5, 4, 4), (2, 5, 4, 4), 0),
+    "prelu": (lambda: nn.PReLU(3), (2, 3, 4), (2, 3, 4), 3),
+    "softplus": (lambda: nn.Softplus(2.0), (4, 5), (4, 5), 0),
+    "max_pool1d": (lambda: nn.MaxPool1d(3, 2, 1), (2, 3, 9), (2, 3, 5), 0),
+    "avg_pool1d": (lambda: nn.AvgPool1d(2), (3, 8), (3, 4), 0),
     "cross_entropy": (lambda: nn.CrossEntropyLoss(), (_LOGITS, _LABELS), (), 0),
     "cross_entropy_weighted": (
         lambda: nn.CrossEntropyLoss(weight=np.linspace(0.5, 2, 5).astype(np.float32)),
@@ -101,13 +110,42 @@ def test_layer(key):
     )
 
 
-def test_default_init_is_he_normal_with_zero_bias():
-    conv = nn.Conv2d(64, 128, 3)
-    assert conv.weight.array.std() == pytest.approx(np.sqrt(2 / (64 * 9)), rel=0.03)
-    assert np.all(conv.bias.array == 0) and conv.weight.dtype == np.float32
-    lin = nn.Linear(500, 300, dtype=np.float64)
-    assert lin.weight.dtype == np.float64
-    assert lin.weight.array.std() == pytest.approx(np.sqrt(2 / 500), rel=0.03)
+INIT_LAYERS = {  # name -> (cnnlab layer, torch layer) built with the same arguments
+    "linear_784_512": lambda m: m.Linear(784, 512),
+    "linear_64_10": lambda m: m.Linear(64, 10),
+    "conv2d_64_128_3": lambda m: m.Conv2d(64, 128, 3),
+    "conv2d_grouped": lambda m: m.Conv2d(16, 32, 5, groups=4),
+    "conv1d_8_16_7": lambda m: m.Conv1d(8, 16, 7),
+    "conv_transpose2d": lambda m: m.ConvTranspose2d(32, 16, 4, stride=2),
+}
+
+
+@requires_torch
+@pytest.mark.parametrize("name", INIT_LAYERS)
+def test_default_init_has_torchs_statistics(name):
+    """kaiming_uniform_(a=sqrt(5)) weights and U(+-1/sqrt(fan_in)) biases, as PyTorch's."""
+    ours = INIT_LAYERS[name](nn)
+    torch.manual_seed(0)
+    theirs = INIT_LAYERS[name](torch.nn)
+    assert ours.weight.dtype == np.float32
+    shape = tuple(theirs.weight.shape)
+    bound = 1 / np.sqrt(shape[1] * np.prod(shape[2:]))  # 1/sqrt(fan_in), weight and bias
+    for key in ("weight", "bias"):
+        a = getattr(ours, key).numpy()
+        b = getattr(theirs, key).detach().numpy()
+        assert a.shape == b.shape and np.abs(b).max() <= bound
+        assert np.abs(a).max() <= bound * (1 + 1e-6), f"{key} exceeds torch's range"
+        assert a.std() == pytest.approx(b.std(), rel=0.1 if a.size > 500 else 0.4), key
+        if a.size > 500:
+            assert a.std() == pytest.approx(bound / np.sqrt(3), rel=0.05), key
+
+
+def test_default_init_bounds_and_other_layers():
+    lin = nn.Linear(784, 512)
+    bound = 1 / np.sqrt(784)  # kaiming_uniform_(a=sqrt(5)): gain sqrt(1/3) * sqrt(3/fan_in)
+    assert lin.weight.array.std() == pytest.approx(bound / np.sqrt(3), rel=0.01)  # 0.0206
+    assert np.abs(lin.bias.numpy()).max() <= bound and lin.bias.numpy().std() > 0.5 * bound
+    assert nn.Linear(500, 300, dtype=np.float64).weight.dtype == np.float64
     bn = nn.BatchNorm2d(3)
     assert np.all(bn.weight.array == 1) and np.all(bn.bias.array == 0)
     assert bn.num_batches_tracked.dtype == np.int64 and bn.num_batches_tracked.shape == ()
@@ -400,6 +438,15 @@ def test_parameter_requiring_grad_loads_from_torch_module():
         lambda m: m.Upsample(scale_factor=2),
         lambda m: m.Upsample(size=(4, 4), mode="bilinear"),
         lambda m: m.Sequential(m.Conv2d(1, 2, 3), m.ReLU()),
+        lambda m: m.LayerNorm((4, 5), eps=1e-4),
+        lambda m: m.LayerNorm(6, bias=False),
+        lambda m: m.InstanceNorm2d(4, affine=True),
+        lambda m: m.InstanceNorm1d(3),
+        lambda m: m.LocalResponseNorm(5, alpha=0.1),
+        lambda m: m.PReLU(3),
+        lambda m: m.Softplus(2.0, 10.0),
+        lambda m: m.MaxPool1d(3, 2, 1),
+        lambda m: m.AvgPool1d(2),
     ],
 )
 def test_repr_and_state_dict_keys_match_torch(make):

@@ -228,10 +228,10 @@ def test_every_unsupported_op_is_named_with_its_node_at_once():
         [
             helper.make_node("Relu", ["x"], ["a"], name="ok"),
             helper.make_node("Einsum", ["a"], ["b"], name="mix", equation="ij->ji"),
-            helper.make_node("LRN", ["b"], ["y"], name="norm", size=3),
+            helper.make_node("Det", ["b"], ["y"], name="det"),
         ]
     )
-    with pytest.raises(ValueError, match=r"unsupported ONNX ops in 2 nodes: mix \(Einsum\), norm"):
+    with pytest.raises(ValueError, match=r"unsupported ONNX ops in 2 nodes: mix \(Einsum\), det"):
         load(proto)
 
 
@@ -240,12 +240,18 @@ def test_unsupported_attributes_are_named_with_their_node():
 
     proto = _graph(
         [
-            helper.make_node("Pad", ["x", "p"], ["a"], name="edge", mode="reflect"),
-            helper.make_node("MaxPool", ["a"], ["y", "i"], name="pool", kernel_shape=[2, 2]),
+            helper.make_node("Cast", ["x"], ["a"], name="half", to=16),
+            helper.make_node(
+                "MaxPool",
+                ["a"],
+                ["y", "i"],
+                name="pool",
+                kernel_shape=[2, 2],
+                auto_pad="SAME_UPPER",
+            ),
         ],
-        [helper.make_tensor("p", 7, [8], [0] * 8)],
     )
-    with pytest.raises(ValueError, match=r"'edge' \(Pad\): only mode='constant'.*'pool'"):
+    with pytest.raises(ValueError, match=r"'half' \(Cast\): to=BFLOAT16 is not a supp.*'pool'"):
         load(proto)
 
 
@@ -418,3 +424,23 @@ def test_many_ops_match_onnxruntime_and_pass_gradcheck(tmp_path, opset):
         lambda t: loaded(t), [cnnlab.tensor(x.astype(np.float64), requires_grad=True)]
     )
     assert report.passed, str(report)
+
+
+def test_a_malformed_node_is_one_line_naming_it():
+    from onnx import helper
+
+    # a perm out of range (NumPy would raise its AxisError), a string where an int belongs
+    proto = _graph([helper.make_node("Transpose", ["x"], ["y"], name="t", perm=[0, 9])])
+    model = load(proto)
+    with pytest.raises(ValueError, match=r"^node 't' \(Transpose\): ") as info:
+        model(cnnlab.tensor(np.zeros((1, 3, 4, 4), np.float32)))
+    assert "\n" not in str(info.value)
+    bad = _graph([helper.make_node("Split", ["x"], ["a", "y"], name="s", axis="zero")])
+    with pytest.raises(ValueError, match=r"'s' \(Split\): ") as info:
+        load(bad)(cnnlab.tensor(np.zeros((2, 3, 4, 4), np.float32)))
+    assert "\n" not in str(info.value)
+
+
+def test_input_shapes_are_read_with_symbolic_dims_as_none(exported):
+    _, path = exported("lenet5")
+    assert load(path).input_shapes == [(None, 1, 28, 28)]

@@ -179,3 +179,65 @@ def test_errors_name_the_function():
         F.hardtanh(x, 1.0, -1.0)
     with pytest.raises(ValueError, match="gelu"):
         F.gelu(x, approximate="erf")
+
+
+# ------------------------------------------------------------- softplus and prelu
+def _softplus_loop(x, beta, threshold):
+    out = np.empty_like(x)
+    for i, v in np.ndenumerate(x):
+        out[i] = v if beta * v > threshold else np.log1p(np.exp(beta * v)) / beta
+    return out
+
+
+SOFTPLUS = [(1.0, 20.0), (2.0, 1.5), (0.5, 3.0)]
+
+
+@pytest.mark.parametrize("beta,threshold", SOFTPLUS)
+def test_softplus_forward_matches_loop_and_gradcheck(beta, threshold):
+    x = seeded(7).standard_normal((3, 5)) * 4
+    np.testing.assert_allclose(
+        F.softplus(cnnlab.tensor(x), beta, threshold).numpy(), _softplus_loop(x, beta, threshold)
+    )
+    check_gradients(lambda t: F.softplus(t, beta, threshold), [x])
+
+
+@requires_torch
+@pytest.mark.parametrize("beta,threshold", SOFTPLUS)
+def test_softplus_torch_parity(beta, threshold):
+    x = (seeded(8).standard_normal((4, 6)) * 4).astype(np.float32)
+    torch_parity(
+        lambda t: F.softplus(t, beta, threshold),
+        lambda t: torch.nn.functional.softplus(t, beta, threshold),
+        [x],
+    )
+
+
+PRELU = [((2, 3, 4, 5), (3,)), ((2, 3, 4), (1,)), ((4, 3), (3,))]
+
+
+@pytest.mark.parametrize("xs,ws", PRELU)
+def test_prelu_forward_matches_loop_and_gradcheck(xs, ws):
+    rng = seeded(9)
+    x, w = rng.standard_normal(xs), rng.random(ws)
+    want = np.empty_like(x)
+    for i, v in np.ndenumerate(x):
+        slope = w[0] if w.size == 1 else w[i[1]]
+        want[i] = v if v > 0 else slope * v
+    np.testing.assert_allclose(F.prelu(cnnlab.tensor(x), cnnlab.tensor(w)).numpy(), want)
+    check_gradients(F.prelu, [x, w])
+
+
+@requires_torch
+@pytest.mark.parametrize("xs,ws", PRELU)
+def test_prelu_torch_parity(xs, ws):
+    rng = seeded(10)
+    x, w = rng.standard_normal(xs).astype(np.float32), rng.random(ws).astype(np.float32)
+    torch_parity(F.prelu, torch.nn.functional.prelu, [x, w])
+
+
+def test_prelu_and_softplus_errors_name_the_function():
+    x = cnnlab.tensor(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"prelu: expected a weight of shape \(1,\) or \(C,\)"):
+        F.prelu(x, cnnlab.tensor(np.ones(4)))
+    with pytest.raises(ValueError, match="softplus: beta must be non-zero"):
+        F.softplus(x, 0.0)

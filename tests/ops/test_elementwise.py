@@ -107,3 +107,21 @@ def test_reflected_ops_with_arrays():
     r = np.float32(2.0) * t  # ndarray scalar on the left defers to Tensor
     assert isinstance(r, cnnlab.Tensor)
     np.testing.assert_allclose(r.numpy(), torch.tensor(x).mul(2).numpy())
+
+
+def test_erf_matches_math_and_gradcheck():
+    import math
+
+    from cnnlab.ops.elementwise import erf
+
+    x = seeded(11).standard_normal((3, 4)) * 2
+    np.testing.assert_allclose(erf(cnnlab.tensor(x)).numpy(), np.vectorize(math.erf)(x))
+    check_gradients(erf, [x])
+
+
+@requires_torch
+def test_erf_torch_parity():
+    from cnnlab.ops.elementwise import erf
+
+    x = (seeded(12).standard_normal((5, 3)) * 2).astype(np.float32)
+    torch_parity(erf, torch.erf, [x])

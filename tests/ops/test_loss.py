@@ -17,6 +17,7 @@ CE_CASES = [
     ((2, 3, 2, 2), "mean", 0.0, True, True),
     ((2, 3, 2, 2), "none", 0.1, False, False),
     ((2, 3, 4), "sum", 0.25, True, True),
+    ((2, 11, 3, 4), "mean", 0.0, False, True),  # a segmenter's logits: 10 classes + background
     ((4,), "none", 0.1, True, False),
 ]
 

@@ -160,3 +160,73 @@ def test_batch_norm_float32_keeps_precision_on_offset_inputs():
             - xhat * (g64 * xhat).mean(axis=(0, 2, 3), keepdims=True)
         )
         np.testing.assert_allclose(t.grad, gx, atol=2e-4 if offset < 1e3 else 5e-2)
+
+
+# ------------------------------------------------------------------------ layer norm
+LAYER_NORM = [((4, 6), (6,)), ((2, 3, 4), (3, 4)), ((2, 3, 4, 5), (5,))]
+
+
+def _layer_norm_loop(x, shape, w, b, eps=1e-5):
+    k = len(shape)
+    rows = x.reshape(-1, int(np.prod(shape)))
+    out = np.empty_like(rows)
+    for r in range(rows.shape[0]):
+        out[r] = (rows[r] - rows[r].mean()) / np.sqrt(rows[r].var() + eps)
+    out = out.reshape(x.shape)
+    assert x.shape[x.ndim - k :] == shape
+    return out * w + b
+
+
+@pytest.mark.parametrize("xs,shape", LAYER_NORM)
+def test_layer_norm_matches_loop_and_gradcheck(xs, shape):
+    rng = seeded(4)
+    x, w, b = (
+        rng.standard_normal(xs) * 2 + 1,
+        rng.standard_normal(shape),
+        rng.standard_normal(shape),
+    )
+    got = F.layer_norm(cnnlab.tensor(x), shape, cnnlab.tensor(w), cnnlab.tensor(b))
+    np.testing.assert_allclose(got.numpy(), _layer_norm_loop(x, shape, w, b), atol=1e-12)
+    check_gradients(lambda x, w, b: F.layer_norm(x, shape, w, b), [x, w, b])
+    check_gradients(lambda x: F.layer_norm(x, shape), [x])
+
+
+@requires_torch
+@pytest.mark.parametrize("xs,shape", LAYER_NORM)
+def test_layer_norm_torch_parity(xs, shape):
+    rng = seeded(5)
+    x = (rng.standard_normal(xs) * 2 + 1).astype(np.float32)
+    w, b = (rng.standard_normal(shape).astype(np.float32) for _ in range(2))
+    torch_parity(
+        lambda *t: F.layer_norm(t[0], shape, *t[1:], eps=1e-4),
+        lambda *t: torch.nn.functional.layer_norm(t[0], shape, *t[1:], eps=1e-4),
+        [x, w, b],
+        atol=1e-4,
+    )
+
+
+@requires_torch
+@pytest.mark.parametrize("size", [3, 4])
+def test_instance_and_local_response_norm_composites_torch_parity(size):
+    rng = seeded(6)
+    x = rng.standard_normal((2, 5, 4, 3)).astype(np.float32)
+    w, b = rng.random(5).astype(np.float32) + 0.5, rng.standard_normal(5).astype(np.float32)
+    torch_parity(
+        F.instance_norm,
+        lambda x, w, b: torch.nn.functional.instance_norm(x, weight=w, bias=b),
+        [x, w, b],
+        atol=1e-4,
+    )
+    torch_parity(
+        lambda t: F.local_response_norm(t, size, 0.3, 0.7, 2.0),
+        lambda t: torch.nn.functional.local_response_norm(t, size, 0.3, 0.7, 2.0),
+        [x],
+    )
+
+
+def test_layer_norm_errors_name_the_shapes():
+    x = cnnlab.tensor(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"layer_norm: expected an input ending in .*\(4,\)"):
+        F.layer_norm(x, 4)
+    with pytest.raises(ValueError, match=r"layer_norm: expected weight of shape \(3,\)"):
+        F.layer_norm(x, 3, cnnlab.tensor(np.ones(2)))

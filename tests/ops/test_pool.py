@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 import cnnlab
+import cnnlab.nn.functional as F
 from cnnlab.ops.adaptive_pool import adaptive_avg_pool2d, adaptive_max_pool2d
 from cnnlab.ops.pool import avg_pool2d, max_pool2d, max_unpool2d
-from tests.helpers import check_gradients, requires_torch, torch, torch_parity
+from tests.helpers import check_gradients, requires_torch, seeded, torch, torch_parity
 
 
 def _pair(v):
@@ -236,3 +237,23 @@ def test_errors(call, match):
     x = cnnlab.tensor(_distinct((1, 2, 5, 5)))
     with pytest.raises(ValueError, match=match):
         call(x)
+
+
+POOL1D = [(3, None, 0, False), (3, 2, 1, False), (2, 3, 1, True)]
+
+
+@requires_torch
+@pytest.mark.parametrize("k,s,p,ceil", POOL1D)
+def test_pool1d_composites_torch_parity_and_gradcheck(k, s, p, ceil):
+    x = seeded(13).standard_normal((2, 3, 9)).astype(np.float32)
+    torch_parity(
+        lambda t: F.max_pool1d(t, k, s, p, ceil_mode=ceil),
+        lambda t: torch.nn.functional.max_pool1d(t, k, s, p, ceil_mode=ceil),
+        [x],
+    )
+    torch_parity(
+        lambda t: F.avg_pool1d(t, k, s, p, ceil, count_include_pad=False),
+        lambda t: torch.nn.functional.avg_pool1d(t, k, s, p, ceil, count_include_pad=False),
+        [x],
+    )
+    check_gradients(lambda t: F.avg_pool1d(t, k, s, p, ceil), [x.astype(np.float64)])

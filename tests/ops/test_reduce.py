@@ -61,3 +61,26 @@ def test_argmax_gives_the_first_maximum_and_a_flat_index_without_dim():
     x = cnnlab.tensor([[1.0, 5.0, 5.0], [7.0, 0.0, 1.0]])
     np.testing.assert_array_equal(x.argmax(dim=1).numpy(), [1, 0])
     assert x.argmax().item() == 3
+
+
+@pytest.mark.parametrize("dim", [None, 0, 1, -1, (0, 2)])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_prod_gradcheck_and_parity(dim, keepdim):
+    fn = lambda t: t.prod(dim=dim, keepdim=keepdim)  # noqa: E731
+    x = _x() * 0.5 + 0.3
+    np.testing.assert_allclose(
+        fn(cnnlab.tensor(x)).numpy(),
+        np.prod(x, axis=dim, keepdims=keepdim),
+        rtol=1e-12,
+    )
+    check_gradients(fn, [x])
+    if torch is not None and not isinstance(dim, tuple):  # torch.prod takes one dim
+        tfn = (lambda t: t.prod()) if dim is None else (lambda t: t.prod(dim, keepdim))
+        torch_parity(fn, tfn, [x.astype(np.float32)])
+
+
+@requires_torch
+def test_prod_gradient_is_exact_where_elements_are_zero():
+    x = np.array([[2.0, 0.0, 3.0], [0.0, 0.0, 4.0], [1.0, 2.0, 3.0]], np.float32)
+    torch_parity(lambda t: t.prod(dim=1), lambda t: t.prod(dim=1), [x])
+    torch_parity(lambda t: t.prod(), lambda t: t.prod(), [x[:1]])

@@ -60,5 +60,36 @@ def test_cat_and_stack(dim):
 def test_pad_rejects_bad_input():
     with pytest.raises(ValueError, match="pad"):
         cnnlab.pad(cnnlab.tensor(X), (1, 2, 3))
-    with pytest.raises(ValueError, match="constant"):
-        cnnlab.pad(cnnlab.tensor(X), (1, 1), mode="reflect")
+    with pytest.raises(ValueError, match="'constant', 'reflect', 'replicate' or 'circular'"):
+        cnnlab.pad(cnnlab.tensor(X), (1, 1), mode="symmetric")
+
+
+PAD_MODES = [("reflect", (2, 1, 3, 2)), ("replicate", (2, 1, 3, 2)), ("circular", (1, 3, 2, 0))]
+
+
+@pytest.mark.parametrize("mode,pads", PAD_MODES)
+def test_pad_modes_match_numpy_and_gradcheck(mode, pads):
+    x = seeded(6).standard_normal((2, 3, 4, 5))
+    np_mode = {"replicate": "edge", "circular": "wrap"}.get(mode, mode)
+    want = np.pad(x, [(0, 0), (0, 0), pads[2:], pads[:2]], mode=np_mode)
+    np.testing.assert_array_equal(cnnlab.pad(cnnlab.tensor(x), pads, mode=mode).numpy(), want)
+    check_gradients(lambda t: cnnlab.pad(t, pads, mode=mode), [x])
+
+
+@requires_torch
+@pytest.mark.parametrize("mode,pads", PAD_MODES)
+def test_pad_modes_torch_parity(mode, pads):
+    x = seeded(7).standard_normal((2, 3, 4, 5)).astype(np.float32)
+    torch_parity(
+        lambda t: cnnlab.pad(t, pads, mode=mode),
+        lambda t: torch.nn.functional.pad(t, pads, mode=mode),
+        [x],
+    )
+
+
+def test_pad_mode_errors_name_the_mode():
+    x = cnnlab.tensor(np.zeros((1, 2, 3)))
+    with pytest.raises(ValueError, match="pad: mode must be"):
+        cnnlab.pad(x, (1, 1), mode="mirror")
+    with pytest.raises(ValueError, match=r"pad: mode 'reflect' needs pads below the size"):
+        cnnlab.pad(x, (3, 0), mode="reflect")

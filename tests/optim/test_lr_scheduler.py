@@ -42,6 +42,29 @@ SCHEDULERS = {
         ],
         milestones=[3, 15],
     ),
+    "multiplicative": lambda s, o: s.MultiplicativeLR(o, lambda e: 0.9 if e % 3 else 1.05),
+    "polynomial": lambda s, o: s.PolynomialLR(o, total_iters=30, power=2.0),
+    "chained_constant_exponential": lambda s, o: s.ChainedScheduler(
+        [s.ConstantLR(o, factor=0.5, total_iters=4), s.ExponentialLR(o, gamma=0.9)]
+    ),
+    "cyclic": lambda s, o: s.CyclicLR(
+        o, base_lr=0.01, max_lr=[0.1, 0.05], step_size_up=5, step_size_down=3
+    ),
+    "cyclic_triangular2": lambda s, o: s.CyclicLR(
+        o, 0.01, 0.1, step_size_up=4, mode="triangular2", cycle_momentum=False
+    ),
+    "cyclic_exp_range": lambda s, o: s.CyclicLR(
+        o, 0.01, 0.1, step_size_up=3, mode="exp_range", gamma=0.97
+    ),
+    "cyclic_scale_fn": lambda s, o: s.CyclicLR(
+        o, 0.01, 0.1, step_size_up=3, scale_fn=lambda x: 0.9**x, scale_mode="iterations"
+    ),
+    "one_cycle": lambda s, o: s.OneCycleLR(o, max_lr=[0.1, 0.05], total_steps=45),
+    "one_cycle_three_phase_linear": lambda s, o: s.OneCycleLR(
+        o, 0.2, epochs=5, steps_per_epoch=9, three_phase=True, anneal_strategy="linear"
+    ),
+    "warm_restarts": lambda s, o: s.CosineAnnealingWarmRestarts(o, T_0=5, T_mult=2, eta_min=1e-3),
+    "warm_restarts_t_mult_1": lambda s, o: s.CosineAnnealingWarmRestarts(o, T_0=6),
 }
 
 PLATEAUS = {
@@ -240,3 +263,76 @@ def test_resume_with_last_epoch_matches_torch(name):
     ours = lr_sequence("cnnlab", make, steps=20)
     theirs = lr_sequence("torch", make, steps=20)
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-10)
+
+
+def momentum_sequence(lib, make_sched, adam: bool):
+    """The momentum (SGD) or beta1 (Adam) of both groups after each step."""
+    p, q = (
+        (torch.zeros(2), torch.zeros(3))
+        if lib == "torch"
+        else (Parameter(np.zeros(2)), Parameter(np.zeros(3)))
+    )
+    optim = torch.optim if lib == "torch" else cnnlab.optim
+    sched_mod = optim.lr_scheduler
+    groups = [{"params": [p]}, {"params": [q]}]
+    opt = optim.Adam(groups, lr=0.1) if adam else optim.SGD(groups, lr=0.1, momentum=0.9)
+    sched = make_sched(sched_mod, opt)
+    key = (lambda g: g["betas"][0]) if adam else (lambda g: g["momentum"])
+    seq = []
+    for _ in range(30):
+        opt.step()
+        sched.step()
+        seq.append([key(g) for g in opt.param_groups])
+    return np.array(seq)
+
+
+@requires_torch
+@pytest.mark.parametrize("adam", [False, True])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda s, o: s.CyclicLR(o, 0.01, 0.1, step_size_up=4, base_momentum=[0.8, 0.7]),
+        lambda s, o: s.OneCycleLR(o, 0.1, total_steps=31, three_phase=True),
+    ],
+    ids=["cyclic", "one_cycle"],
+)
+def test_cycled_momentum_matches_torch(make, adam):
+    ours, theirs = momentum_sequence("cnnlab", make, adam), momentum_sequence("torch", make, adam)
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
+    assert len(np.unique(ours[:, 0])) > 3
+
+
+@requires_torch
+def test_warm_restarts_with_fractional_epochs_matches_torch():
+    def run(lib):
+        p = torch.zeros(1) if lib is torch else Parameter(np.zeros(1))
+        opt = lib.optim.SGD([p], lr=0.1)
+        sched = lib.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=3, T_mult=2)
+        out = []
+        for epoch in range(8):
+            for i in range(4):
+                sched.step(epoch + i / 4)
+                out.append(opt.param_groups[0]["lr"])
+        sched.step()
+        return out + [opt.param_groups[0]["lr"]]
+
+    np.testing.assert_allclose(run(cnnlab), run(torch), rtol=0, atol=1e-12)
+
+
+def test_cyclic_schedules_validate():
+    p = Parameter(np.zeros(1))
+    s = cnnlab.optim.lr_scheduler
+    with pytest.raises(ValueError, match="cycle_momentum"):
+        s.CyclicLR(cnnlab.optim.Adagrad([p]), 0.01, 0.1)
+    with pytest.raises(ValueError, match="expected 1 values for max_lr, got 2"):
+        s.OneCycleLR(SGD([p], lr=0.1), [0.1, 0.2], total_steps=10)
+    with pytest.raises(ValueError, match="total_steps OR"):
+        s.OneCycleLR(SGD([p], lr=0.1), 0.1)
+    with pytest.raises(ValueError, match="T_mult >= 1"):
+        s.CosineAnnealingWarmRestarts(SGD([p], lr=0.1), T_0=2, T_mult=0)
+    with pytest.raises(ValueError, match="factor must be in"):
+        s.ConstantLR(SGD([p], lr=0.1), factor=2)
+    sched = s.OneCycleLR(SGD([p], lr=0.1), 0.1, total_steps=2)
+    sched.step(), sched.step()
+    with pytest.raises(ValueError, match="tried to step 3 times"):
+        sched.step()

@@ -97,7 +97,7 @@ def main(argv=None) -> int:
     import argparse
     import shutil
 
-    from cnnlab.serve.api import Lab
+    from cnnlab.serve.lab import Lab
 
     p = argparse.ArgumentParser(description="screenshot of cnnlab serve's page")
     p.add_argument("out")

@@ -42,9 +42,9 @@ def runs_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def lab(runs_dir):
-    from cnnlab.serve.api import Lab
+    from cnnlab.serve.lab import Lab
 
-    return Lab(runs_dir)
+    return Lab(runs_dir, allow_zoo=True)
 
 
 @pytest.fixture()

@@ -327,3 +327,12 @@ def test_class_model_raises_its_class_probability(loaded):
     assert seen[-1] == (20, 20) and decode_png(r["image"]).shape == (28, 28)
     with pytest.raises(BadInput, match="give the class"):
         api.class_model(loaded, None)
+
+
+@pytest.mark.parametrize("target", [0, 3, 9])
+def test_class_model_of_lenet_is_not_a_flat_square(loaded, target):
+    # from a flat start LeNet-5's gradient is exactly zero and every class gave a black square
+    img = decode_png(api.class_model(loaded, target, steps=3)["image"]).astype(float)
+    assert img.std() > 10, img.std()
+    with pytest.raises(BadInput, match="give the class"):
+        api.class_model(loaded, None)

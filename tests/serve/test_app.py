@@ -56,11 +56,16 @@ def test_post_endpoints(client, image, path, body, keys):
     assert keys <= set(j)
 
 
-def test_multipart_upload(client, image):
+def test_form_and_multipart_posts_are_refused(client, image):
+    # what a page on another site can send without a preflight: never accepted
     raw = base64.b64decode(image.split(",", 1)[1])
     data = {"image": (io.BytesIO(raw), "x.png"), "topk": "2"}
-    j = ok(client.post("/api/predict", data=data, content_type="multipart/form-data"))
-    assert len(j["top"]) == 2
+    r = client.post("/api/predict", data=data, content_type="multipart/form-data")
+    assert r.status_code == 415 and "JSON" in r.get_json()["error"]
+    r = client.post("/api/class-model", data={"target": "1"})
+    assert r.status_code == 415 and "JSON" in r.get_json()["error"]
+    r = client.post("/api/predict", data='{"image": 1}', content_type="text/plain")
+    assert r.status_code == 415
 
 
 def test_get_endpoints(client):

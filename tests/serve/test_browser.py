@@ -4,7 +4,10 @@ tiles, an explanation and an attack's new prediction."""
 
 from __future__ import annotations
 
+import json
 import re
+
+import pytest
 
 from tests.serve.browser import dump_dom, serving
 
@@ -14,7 +17,7 @@ def test_page_renders_a_prediction_and_feature_maps(chromium, lab):
         dom = dump_dom(chromium, url)
     pred = re.search(r'<ol id="pred" class="bars">(.*?)</ol>', dom, re.S)
     assert pred, dom[:2000]
-    bars = re.findall(r'<span class="bar"><i style="width:([\d.]+)%"', pred.group(1))
+    bars = re.findall(r'<span class="bar"><i style="width: ([\d.]+)%;?"', pred.group(1))
     assert len(bars) == 5 and sum(map(float, bars)) <= 100.5
     assert re.search(r'id="input-img" [^>]*src="data:image/png', dom)
     assert len(re.findall(r'class="tile[ "]', dom)) > 20  # feature-map tiles
@@ -69,3 +72,164 @@ def test_draw_click_a_unit_and_attack(browser, lab):
 def lab_classes(lab) -> list:
     with lab.use(None) as m:
         return m.classes
+
+
+PAYLOAD = '<img src=x onerror="window.__pwned=(window.__pwned||0)+1">'
+
+
+@pytest.fixture(scope="module")
+def evil_lab(tmp_path_factory):
+    """A checkpoint whose class names and run summary carry script."""
+    import cnnlab
+    from cnnlab import models
+    from cnnlab.serve.lab import Lab
+    from cnnlab.train.checkpoint import save_checkpoint
+    from tests.serve.conftest import CONFIG
+
+    runs = tmp_path_factory.mktemp("evil")
+    (runs / "x").mkdir()
+    cnnlab.manual_seed(0)
+    classes = [f"{PAYLOAD}{i}" for i in range(10)]
+    save_checkpoint(
+        runs / "x" / "best.safetensors",
+        model=models.create("lenet5"),
+        config={**CONFIG, "classes": classes, "data": PAYLOAD},
+    )
+    (runs / "x" / "summary.json").write_text(json.dumps({"model": PAYLOAD, "data": PAYLOAD}))
+    return Lab(runs)
+
+
+def test_text_from_a_checkpoint_never_runs_as_script(browser, evil_lab):
+    with serving(evil_lab) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 1400})
+        page.set_default_timeout(60000)
+        page.goto(url)
+        page.wait_for_selector("#pred li >> nth=4")
+        page.wait_for_selector("#at-pred li")
+        page.fill("#cm-steps", "2")
+        page.click("#cm-start")
+        page.wait_for_selector("#cm-out figcaption")
+        assert page.evaluate("window.__pwned") is None
+        assert page.locator("#pred img, #at-out li img, #cm-out figcaption img").count() == 0
+        assert PAYLOAD in page.inner_text("#pred")  # shown as the text it is
+        assert PAYLOAD in page.inner_text("#cm-out figcaption")
+        assert PAYLOAD in page.inner_text("#model")
+        page.close()
+
+
+ATTACKER = """<!doctype html><html><body><form id=f method=POST action="LAB/api/class-model">
+<input name=target value=1><input name=steps value=2></form><script>
+fetch("LAB/api/class-model", {method: "POST", mode: "no-cors",
+  headers: {"Content-Type": "text/plain"}, body: '{"target": 1, "steps": 2}'});
+fetch("LAB/api/class-model", {method: "POST", mode: "no-cors",
+  body: new URLSearchParams({target: "1", steps: "2"})});
+fetch("LAB/api/class-model", {method: "POST", headers: {"Content-Type": "application/json"},
+  body: '{"target": 1, "steps": 2}'}).catch(() => {});
+setTimeout(() => document.getElementById("f").submit(), 300);
+</script></body></html>"""
+
+
+def test_a_page_on_another_site_cannot_start_work(browser, lab):
+    import urllib.request
+
+    with serving(lab) as url:
+        lab_origin = url.rstrip("/")
+        page = browser.new_page()
+        page.route(
+            "http://attacker.example/**",
+            lambda route: route.fulfill(
+                content_type="text/html", body=ATTACKER.replace("LAB", lab_origin)
+            ),
+        )
+        page.goto("http://attacker.example/")
+        page.wait_for_url(f"{lab_origin}/api/class-model", timeout=30000)  # the form went
+        body = page.inner_text("body")
+        assert "refused" in body or "JSON" in body, body
+        page.close()
+        with urllib.request.urlopen(url + "api/models") as r:
+            assert r.status == 200
+        try:
+            urllib.request.urlopen(url + "api/jobs/job1")
+            started = True
+        except urllib.error.HTTPError as e:
+            started = e.code != 400
+        assert not started  # no job was ever started
+
+
+def test_bad_requests_from_the_page_are_400_with_a_message(browser, lab):
+    with serving(lab) as url:
+        page = browser.new_page()
+        page.goto(url)
+        page.wait_for_selector("#pred li")
+        results = page.evaluate(
+            """async (paths) => {
+              const out = [];
+              const bodies = ["[".repeat(100000) + "]".repeat(100000),
+                '{"image": "x", "model": ["zoo:vgg16"]}', '{"target": 1e309, "steps": 1e309}',
+                '{"image": "x", "layer": true}'];
+              for (const p of paths) for (const b of bodies) {
+                const r = await fetch(p, {method: "POST", body: b,
+                  headers: {"Content-Type": "application/json"}});
+                out.push([p, r.status, await r.text()]);
+              }
+              return out;
+            }""",
+            ["/api/predict", "/api/unit", "/api/class-model"],
+        )
+        page.close()
+    for path, status, text in results:
+        assert status == 400, (path, status, text)
+        msg = json.loads(text)["error"]
+        assert msg and "Traceback" not in msg and "Error:" not in msg, (path, msg)
+
+
+def test_the_last_layers_map_opens_in_view_and_a_new_model_starts_clean(browser, lab):
+    with serving(lab) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(60000)
+        page.goto(url)
+        page.wait_for_selector("#at-pred li")
+        last = page.locator("#maps .layer").last.locator(".tile").first
+        last.scroll_into_view_if_needed()
+        last.click()
+        page.wait_for_function("!document.getElementById('detail').hidden")
+        page.wait_for_timeout(300)
+        box = page.locator("#big").bounding_box()
+        assert 0 <= box["y"] and box["y"] + box["height"] <= 900, box  # on screen
+        page.fill("#cm-steps", "2")
+        page.click("#cm-start")
+        page.wait_for_selector("#cm-out figcaption")
+        page.select_option("#model", "zoo:lenet5")
+        page.wait_for_function(
+            "document.getElementById('model-info').textContent.includes('LeNet')"
+        )
+        page.wait_for_selector("#pred li")
+        assert page.locator("#cm-out *").count() == 0  # the old model's class model is gone
+        page.close()
+
+
+def test_the_page_works_with_the_token_of_a_lab_open_to_the_network(browser, lab):
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from cnnlab.serve.app import create_app
+    from cnnlab.serve.guard import Guard
+
+    app = create_app(lab, Guard("0.0.0.0", "tok-123"))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}/"
+    try:
+        page = browser.new_page()
+        page.set_default_timeout(60000)
+        page.goto(url)
+        assert "needs its token" in page.inner_text("body")
+        page.goto(url + "?token=tok-123")
+        assert page.url == url  # the token left the address bar
+        page.wait_for_selector("#pred li >> nth=4")  # the page's requests carry the cookie
+        page.close()
+    finally:
+        server.shutdown()
+        thread.join(10)

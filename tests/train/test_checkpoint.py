@@ -155,3 +155,41 @@ def test_missing_foreign_and_mismatched_files(tmp_path):
     save_checkpoint(tmp_path / "c.safetensors", model=nn.Linear(3, 2), epoch=1)
     with pytest.raises(CheckpointError, match="does not fit"):
         checkpoint.restore(load_checkpoint(tmp_path / "c.safetensors"), nn.Linear(4, 2))
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ({"num_classes": 3_000_000}, r"num_classes=3000000 is not an integer in \[1, 1000000\]"),
+        ({"num_classes": 300_000}, "no tensor has 300000 rows"),
+        ({"num_classes": True}, "num_classes=True is not an integer"),
+        ({"in_channels": 10**6}, "in_channels=1000000 is not an integer"),
+        ({"input_size": [28, 10**6]}, r"input_size=\[28, 1000000\] is not two sides"),
+        ({"input_size": "big"}, "input_size='big' is not two sides"),
+        ({"model_options": [1]}, "model_options is not a mapping"),
+    ],
+)
+def test_a_config_that_does_not_match_its_tensors_is_refused_before_building(
+    tmp_path, monkeypatch, change, match
+):
+    from cnnlab import models
+    from cnnlab.train.checkpoint import model_from_checkpoint
+
+    path = tmp_path / "crafted.safetensors"
+    cfg = {"model": "lenet5", "num_classes": 10, "in_channels": 1, "input_size": [28, 28]}
+    save_checkpoint(path, model=models.create("lenet5"), config={**cfg, **change})
+    built = []
+    monkeypatch.setattr(models, "create", lambda *a, **k: built.append(a) or pytest.fail())
+    with pytest.raises(CheckpointError, match=match) as info:
+        model_from_checkpoint(path)
+    assert str(path) in str(info.value) and not built  # refused before building anything
+
+
+def test_a_grey_checkpoint_with_an_rgb_stem_passes_the_config_check(tmp_path):
+    from cnnlab import models
+    from cnnlab.train.checkpoint import check_config, load_checkpoint
+
+    path = tmp_path / "ok.safetensors"
+    cfg = {"model": "lenet5", "num_classes": 10, "in_channels": 3, "input_size": [32, 32]}
+    save_checkpoint(path, model=models.create("lenet5"), config=cfg)
+    check_config(load_checkpoint(path))  # in_channels is not matched to a weight

@@ -79,6 +79,16 @@ def test_evaluate_restores_training_mode_and_counts_everything():
     assert evaluate(trainer.model, trainer.val_loader)["acc"] == pytest.approx(res["acc"])
 
 
+def test_evaluate_counts_pixels_for_a_segmenter():
+    rng = np.random.default_rng(0)
+    scores = rng.standard_normal((6, 3, 4, 5)).astype(np.float32)  # the "model" is identity
+    masks = rng.integers(0, 3, (6, 4, 5))
+    loader = data.DataLoader(data.TensorDataset(scores, masks), batch_size=4)
+    res = evaluate(nn.Identity(), loader)
+    assert res["n"] == 6
+    assert res["acc"] == pytest.approx((scores.argmax(1) == masks).mean())
+
+
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # overflow on the way to inf is expected
 def test_divergence_stops_with_a_clear_error_and_keeps_the_good_checkpoint(tmp_path):
     trainer = digits_run(tmp_path, epochs=3)
@@ -201,3 +211,18 @@ def test_callbacks_fit_start_is_not_called_again_on_resume(tmp_path):
     trainer.resume(tmp_path)
     trainer.fit()
     assert rec.started == [] and rec.steps[0][0] == len(trainer.train_loader) + 1
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_metrics_log_trim_drops_the_rows_after_a_step(tmp_path, fmt):
+    from cnnlab.train.trainer import MetricsLog
+
+    log = MetricsLog(tmp_path, fmt)
+    for step in (100, 200, 250, 300, 400):
+        log.write({"kind": "epoch" if step == 250 else "step", "epoch": 1, "step": step})
+    assert log.trim(250) == 2
+    log.write({"kind": "step", "epoch": 2, "step": 300})  # the resumed run logs again
+    text = log.path.read_text()
+    steps = [line for line in text.splitlines() if "300" in line or "400" in line]
+    assert len(steps) == 1 and "400" not in text
+    assert MetricsLog(None).trim(0) == 0

@@ -23,6 +23,9 @@ IMAGES_MAGIC = 2051
 LABELS_MAGIC = 2049
 
 
+MAX_BYTES = 1 << 30  # 1 GiB: 20x MNIST's training images
+
+
 def read_idx(path, magic: int | None = None) -> np.ndarray:
     """Read a uint8 IDX file (``.gz`` or raw); check its magic number and size.
 
@@ -33,9 +36,24 @@ def read_idx(path, magic: int | None = None) -> np.ndarray:
     path = Path(path)
     try:
         with open(path, "rb") as f:
-            head = f.read(2)
-            f.seek(0)
-            raw = gzip.decompress(f.read()) if head == b"\x1f\x8b" else f.read()
+            gz = f.read(2) == b"\x1f\x8b"
+        # decompressed as a stream, and no further than the header's size: a small .gz
+        # that inflates to gigabytes (a gzip bomb) is refused before it is inflated
+        with (gzip.open if gz else open)(path, "rb") as f:
+            raw = f.read(4)
+            ndim = raw[3] if len(raw) == 4 else 0
+            raw += f.read(4 * ndim)
+            header = 4 + 4 * ndim
+            size = None
+            if len(raw) == header and ndim:
+                shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=ndim, offset=4))
+                size = int(np.prod(shape, dtype=np.int64))
+                if size > MAX_BYTES:
+                    raise DatasetError(
+                        f"{path}: header says shape {shape} ({size} bytes), more than the "
+                        f"{MAX_BYTES} an IDX data set may hold"
+                    )
+            raw += f.read(size + 1 if size is not None else -1)
     except (OSError, EOFError, zlib.error) as e:
         raise DatasetError(f"{path}: cannot read IDX file ({e})") from e
     if len(raw) < 4:
@@ -45,16 +63,14 @@ def read_idx(path, magic: int | None = None) -> np.ndarray:
         raise DatasetError(f"{path}: bad magic number {found}, expected {magic}")
     if raw[:2] != b"\x00\x00" or raw[2] != 0x08:
         raise DatasetError(f"{path}: bad magic number {found}: not a uint8 IDX file")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
     if ndim == 0 or len(raw) < header:
         raise DatasetError(f"{path}: truncated IDX header ({len(raw)} bytes, {ndim} dims)")
-    shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=ndim, offset=4))
-    expected = header + int(np.prod(shape))
+    expected = header + size
     if len(raw) != expected:
         kind = "truncated" if len(raw) < expected else "has trailing bytes"
+        got = "more" if len(raw) > expected else len(raw)
         raise DatasetError(
-            f"{path}: {kind}: header says shape {shape} ({expected} bytes), file has {len(raw)}"
+            f"{path}: {kind}: header says shape {shape} ({expected} bytes), file has {got}"
         )
     return np.frombuffer(raw, np.uint8, offset=header).reshape(shape)
 

@@ -25,6 +25,7 @@ from cnnlab.kernels.numpy_fast.pool import (
     max_pool2d_inference,
 )
 from cnnlab.kernels.numpy_fast.relu import (
+    add,
     hardtanh_backward,
     hardtanh_forward,
     relu_backward,
@@ -32,6 +33,7 @@ from cnnlab.kernels.numpy_fast.relu import (
 )
 
 __all__ = [
+    "add",
     "avg_pool2d_backward",
     "avg_pool2d_forward",
     "batch_norm_backward",

@@ -11,7 +11,7 @@ __all__ = ["hardtanh_backward", "hardtanh_forward", "relu_backward", "relu_forwa
 def relu_forward(x):
     """``max(x, 0)``. Shape: any -> the same."""
     xp = get_array_module(x)
-    y = xp.empty(x.shape, dtype=x.dtype)
+    y = xp.empty_like(x)  # in x's layout (NCHW or NHWC strides)
     split_batch(lambda i: xp.maximum(x[i], 0, out=y[i]), x)
     return y
 
@@ -20,7 +20,7 @@ def relu_forward(x):
 def relu_backward(gy, y):
     """``g * (y > 0)``. Shape: any -> the same."""
     xp = get_array_module(gy)
-    gx = xp.empty(gy.shape, dtype=gy.dtype)
+    gx = xp.empty_like(gy)
 
     split_batch(lambda i: xp.multiply(gy[i], y[i] > 0, out=gx[i]), gy)
     return gx
@@ -29,7 +29,7 @@ def relu_backward(gy, y):
 def hardtanh_forward(x, *, min_val: float, max_val: float):
     """``min(max(x, min_val), max_val)``. Shape: any -> the same."""
     xp = get_array_module(x)
-    y = xp.empty(x.shape, dtype=x.dtype)
+    y = xp.empty_like(x)  # in x's layout (NCHW or NHWC strides)
     split_batch(lambda i: xp.clip(x[i], min_val, max_val, out=y[i]), x)
     return y
 
@@ -38,10 +38,15 @@ def hardtanh_forward(x, *, min_val: float, max_val: float):
 def hardtanh_backward(gy, y, *, min_val: float, max_val: float):
     """``g * (min_val < y < max_val)``. Shape: any -> the same."""
     xp = get_array_module(gy)
-    gx = xp.empty(gy.shape, dtype=gy.dtype)
+    gx = xp.empty_like(gy)
 
     def part(i):
         xp.multiply(gy[i], (y[i] > min_val) & (y[i] < max_val), out=gx[i])
 
     split_batch(part, gy)
     return gx
+
+
+def add(a, b):
+    """``a + b`` (NumPy's broadcasting). Shape: broadcast of a and b."""
+    return a + b

@@ -1,8 +1,10 @@
-"""oneDNN kernels: the CPU library PyTorch itself uses, called through ctypes on NCHW float32
+"""oneDNN kernels: the CPU library PyTorch itself uses, called through ctypes on float32
 NumPy arrays (the PyPI wheel ``onednn-cpu-gomp==2023.2.0``: oneDNN 3.2 on GNU OpenMP).
 
-Every function takes and returns C-contiguous float32 arrays (the results are fresh arrays
-the caller owns); ``padding`` is ``(top, bottom, left, right)`` and ``dilation`` counts as
+Every function takes float32 arrays of NCHW shape lying in memory as NCHW or as NHWC
+(channels last: :mod:`~cnnlab.kernels.onednn.arrays` reads which from the strides) and
+returns fresh arrays the caller owns: the convolutions write NHWC, the other ops keep their
+input's layout. ``padding`` is ``(top, bottom, left, right)`` and ``dilation`` counts as
 PyTorch does (1 = dense). float64 never goes through oneDNN (it has no float64 convolution):
 ``supports`` says no, and the kernel layer runs another kernel.
 """
@@ -11,34 +13,25 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnlab.kernels.onednn import arrays
 from cnnlab.kernels.onednn import constants as _k
 from cnnlab.kernels.onednn.affine import channel_affine, channel_affine_plan
-from cnnlab.kernels.onednn.blocked import Blocked
 from cnnlab.kernels.onednn.conv import (
-    channels_last,
     conv2d_backward_data,
     conv2d_backward_weights,
     conv2d_forward,
     data_plan,
-    forward_plan,
+    forward_plan_for,
+    weights,
     weights_plan,
 )
-from cnnlab.kernels.onednn.conv_transpose import (
-    conv_transpose2d_backward_data,
-    conv_transpose2d_backward_weights,
-    conv_transpose2d_forward,
-)
 from cnnlab.kernels.onednn.eltwise import (
-    elu_backward,
-    elu_forward,
-    gelu_backward,
-    gelu_forward,
+    add,
     hardtanh_backward,
     hardtanh_forward,
-    leaky_relu_backward,
-    leaky_relu_forward,
     relu_backward,
     relu_forward,
+    same_layout,
 )
 from cnnlab.kernels.onednn.library import WHEEL, OneDNNError, load, wait_policy, why_unavailable
 from cnnlab.kernels.onednn.norm import (
@@ -53,19 +46,19 @@ from cnnlab.kernels.onednn.pool import (
     avg_pool2d_forward,
     max_pool2d_backward,
     max_pool2d_forward,
+    max_pool2d_inference,
     pool_geometry,
 )
 from cnnlab.kernels.onednn.pool import forward_plan as pool_forward_plan
 from cnnlab.kernels.onednn.threads import get_num_threads, openmp_runtimes, set_num_threads
 
-# its functions take Blocked images, and return them when asked (blocked=True)
-KEEPS_LAYOUT = True
+# conv2d_forward applies a residual add and an activation as it writes (conv_post.py)
+POST_OPS = True
 
 __all__ = [
-    "channels_last",
-    "Blocked",
     "MaxPoolState",
     "OneDNNError",
+    "add",
     "available",
     "avg_pool2d_backward",
     "avg_pool2d_forward",
@@ -77,21 +70,13 @@ __all__ = [
     "conv2d_backward_data",
     "conv2d_backward_weights",
     "conv2d_forward",
-    "conv_transpose2d_backward_data",
-    "conv_transpose2d_backward_weights",
-    "conv_transpose2d_forward",
-    "elu_backward",
-    "elu_forward",
-    "gelu_backward",
-    "gelu_forward",
     "get_num_threads",
     "info",
     "hardtanh_backward",
     "hardtanh_forward",
-    "leaky_relu_backward",
-    "leaky_relu_forward",
     "max_pool2d_backward",
     "max_pool2d_forward",
+    "max_pool2d_inference",
     "openmp_runtimes",
     "relu_backward",
     "relu_forward",
@@ -125,7 +110,9 @@ def info() -> dict:
     }
 
 
-def _avg_pool(x, *, count_include_pad, **geo) -> None:
+def _avg_pool(x, *, count_include_pad, divisor_override=None, **geo) -> None:
+    if divisor_override is not None:
+        raise ValueError("avg_pool2d: oneDNN has no divisor_override")
     _, _, grown = pool_geometry(x.shape, dilation=(1, 1), **geo)
     if grown and count_include_pad:
         # PyTorch leaves the rows ceil_mode adds out of the divisor, oneDNN counts them
@@ -134,14 +121,27 @@ def _avg_pool(x, *, count_include_pad, **geo) -> None:
         "avg_include" if count_include_pad else "avg_exclude",
         x.shape,
         training=False,
+        tag=_tag(x),
         dilation=(1, 1),
         **geo,
     )
 
 
+def _tag(a) -> int:
+    return arrays.tag(a.like if isinstance(a, _Shape) else a)
+
+
+def _max_pool(x, *, return_indices=False, **geo) -> None:
+    if return_indices:
+        raise ValueError("max_pool2d: PyTorch's flat indices come from the NumPy kernels")
+    pool_forward_plan("max", x.shape, tag=_tag(x), **geo)
+
+
 class _Shape:
-    def __init__(self, shape) -> None:
-        self.shape = tuple(shape)
+    """An image of ``shape`` in the layout of ``like`` (what a backward writes)."""
+
+    def __init__(self, shape, like) -> None:
+        self.shape, self.like = tuple(shape), like
 
 
 def _batch_norm(x, *rest, **args) -> None:
@@ -151,6 +151,8 @@ def _batch_norm(x, *rest, **args) -> None:
 
 def _batch_norm_inference(x, *rest, **args) -> None:
     _batch_norm(x)
+    if arrays.is_nhwc(x):  # the batch-norm primitive, in x's layout
+        return
     n, c, *spatial = x.shape
     channel_affine_plan((n, c, 1, int(np.prod(spatial))) if len(spatial) != 2 else x.shape)
 
@@ -160,54 +162,62 @@ def _batch_norm_inference(x, *rest, **args) -> None:
 ELTWISE_MIN_SIZE = 1 << 16
 
 
-def _eltwise(
-    x, *rest, negative_slope=0.0, alpha=0.0, approximate="none", min_val=-1.0, max_val=1.0
-) -> None:
+def _add(a, b) -> None:
+    if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)) or a.size < ELTWISE_MIN_SIZE:
+        raise ValueError("too small to pay for the call")
+    if not same_layout(a, b):
+        raise ValueError("oneDNN adds arrays of one shape and layout (no broadcasting)")
+
+
+def _eltwise(x, *rest, min_val=-1.0, max_val=1.0) -> None:
     if x.size < ELTWISE_MIN_SIZE:
         raise ValueError("too small to pay for the call")
-    if min(negative_slope, alpha) < 0:
-        raise ValueError("oneDNN differentiates from the output: needs alpha >= 0")
     if not min_val < max_val:
         raise ValueError("oneDNN differentiates hardtanh from the output: needs min < max")
 
 
 _PLANS = {
-    "conv2d_forward": lambda x, w, b=None, **a: forward_plan(x.shape, w.shape, b is not None, **a),
-    "conv2d_backward_data": lambda gy, w, *, x_shape, **a: data_plan(x_shape, w.shape, **a),
-    "conv2d_backward_weights": lambda x, gy, *, w_shape, bias, **a: weights_plan(
-        x.shape, w_shape, bias, **a
+    "conv2d_forward": forward_plan_for,
+    "conv2d_backward_data": lambda gy, w, *, x_shape, **a: data_plan(
+        x_shape, w.shape, **a, gy_tag=_tag(gy), w_tag=_tag(weights(w, a["groups"], "supports"))
     ),
-    "max_pool2d_forward": lambda x, **geo: pool_forward_plan("max", x.shape, **geo),
+    "conv2d_backward_weights": lambda x, gy, *, w_shape, bias, **a: weights_plan(
+        x.shape, w_shape, bias, **a, x_tag=_tag(x), gy_tag=_tag(gy)
+    ),
+    "max_pool2d_forward": _max_pool,
+    "max_pool2d_inference": _max_pool,
     "avg_pool2d_forward": _avg_pool,
-    "avg_pool2d_backward": lambda gy, *, x_shape, **a: _avg_pool(_Shape(x_shape), **a),
+    "avg_pool2d_backward": lambda gy, *, x_shape, **a: _avg_pool(_Shape(x_shape, gy), **a),
     "batch_norm_train_forward": _batch_norm,
     "batch_norm_inference": _batch_norm_inference,
+    "add": _add,
     "batch_norm_backward": lambda gy, *rest, **args: _batch_norm(gy),
     "batch_norm_inference_backward": lambda gy, *rest, **args: _batch_norm(gy),
     **{
         f"{name}_{pass_}": _eltwise
-        for name in ("relu", "leaky_relu", "elu", "gelu", "hardtanh")
+        for name in ("relu", "hardtanh")
         for pass_ in ("forward", "backward")
     },
 }
 
 
-def supports(op: str, *arrays, **args) -> bool:
+def supports(op: str, *args, **kwargs) -> bool:
     """Whether ``op`` (a function name of this module) runs here on these arguments: the
-    same arrays and keywords as the call itself. False for float64 (or any non-float32
-    array), when oneDNN is not loaded, for configurations oneDNN has no primitive for (the
-    plan is built and cached here, so the call that follows pays nothing more), and where
-    NumPy measured faster: element-wise ops under 64k elements.
+    same arrays (their shapes and layouts) and keywords as the call itself. False for
+    float64 (or any non-float32 array), when oneDNN is not loaded, for configurations oneDNN
+    has no primitive for (the plan is built and cached here, so the call that follows pays
+    nothing more), for what only the NumPy kernels do (max pooling's indices, a divisor
+    override), and where NumPy measured faster: element-wise ops under 64k elements.
     """
     if load() is None:
         return False
-    if any(isinstance(a, np.ndarray) and a.dtype != np.float32 for a in arrays):
+    if any(isinstance(a, np.ndarray) and a.dtype != np.float32 for a in args):
         return False
     build = _PLANS.get(op)
     if build is None:
         return op in __all__
     try:
-        build(*arrays, **args)
+        build(*args, **kwargs)
     except (OneDNNError, ValueError):
         return False
     return True

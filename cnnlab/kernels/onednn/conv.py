@@ -1,17 +1,31 @@
 """2-D convolution through oneDNN: forward, gradient of the input, gradient of the weights.
 
-The convolution primitives get format tag ``any`` for the image, the weights and the output,
-so oneDNN picks its blocked layouts and its JIT direct kernels; the plan reorders the NCHW /
-OIHW arrays into them and the results back (plain NCHW everywhere would make oneDNN fall back
-to a GEMM path, 2-7x slower). Arguments are the kernel layer's: ``padding`` is
-``(top, bottom, left, right)``, ``dilation`` PyTorch's (1 = dense; oneDNN counts 0 = dense).
+The images go to the primitives as NHWC (channels last): oneDNN's brgemm kernels run there
+without reordering between consecutive layers, and NHWC is a layout a NumPy array can have
+(an NCHW-shaped array with NHWC strides, :mod:`arrays`). So each image argument is read in
+the layout its strides say (an NCHW one is reordered inside the call) and each image result
+is an NHWC-strided array, which the next convolution, batch norm, pooling or ReLU takes as it
+is, and NumPy reads as any array. The weights get format ``any``: the plan reorders OIHW into
+the primitive's blocked weights inside the call.
+
+Measured 2026-12-02 on 2 cores of an AMD EPYC (AVX-512), ``benchmarks.train_step``, against
+oneDNN's own channel-blocked choice (nChw16c, which no strided array can hold): NHWC gave
+ResNet-20 inference 1.24x PyTorch against 1.06x, LeNet-5 inference 2.57x against 1.37x and
+EfficientNet-Lite0 fine-tuning 1.93x against 1.63x, but ResNet-20 training 1.15x against
+1.19x, VGG-style 1.13x against 1.19x and fashion_cnn 1.56x against 1.62x. Measured
+2026-12-07 on 2 cores of a loaded AVX2 EPYC, CPU time per kernel in a ResNet-20 training
+step, NHWC against the blocked layout kept between ops: forward 140-160 ms against 160,
+backward data 132-148 against 132-147, backward weights 192-237 against 169-187.
+
+Arguments are the kernel layer's: ``padding`` is ``(top, bottom, left, right)``,
+``dilation`` PyTorch's (1 = dense; oneDNN counts 0 = dense).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from cnnlab.kernels.onednn import blocked as bl
+from cnnlab.kernels.onednn import arrays
 from cnnlab.kernels.onednn import constants as k
 from cnnlab.kernels.onednn.arrays import as_f32, describe
 from cnnlab.kernels.onednn.conv_post import (
@@ -33,21 +47,16 @@ __all__ = [
     "weights_plan",
 ]
 
-
-PLAIN_GRAD_BELOW = 4  # input channels below which backward-data writes plain NCHW
-
-
-def channels_last(x, groups: int, inference: bool) -> bool:
-    """Whether a forward convolution should run on NHWC images rather than oneDNN's own
-    channel-blocked choice: for inference, for grouped (depthwise) convolutions, and for an
-    input that is NHWC already (so a network stays in one layout: no reorders between).
-
-    Measured 2026-12-02 on 2 cores of an AMD EPYC (AVX-512), ``benchmarks.train_step``:
-    NHWC (oneDNN's brgemm kernels) gave ResNet-20 inference 1.24x PyTorch against 1.06x
-    blocked, LeNet-5 inference 2.57x against 1.37x, and EfficientNet-Lite0 fine-tuning
-    (depthwise convolutions) 1.93x against 1.63x; but ResNet-20 training 1.15x against
-    1.19x, VGG-style 1.13x against 1.19x and fashion_cnn 1.56x against 1.62x."""
-    return inference or groups > 1 or bl.layout_tag(x) == k.TAG_NHWC
+NHWC = k.TAG_NHWC  # the layout the primitives run on and write their image results in
+# The image layout each primitive runs on: NHWC (no reorder), or oneDNN's own choice
+# (ANY: channel-blocked, the caller's NHWC reordered in inside the call). Measured
+# 2026-12-07, CPU time of ResNet-20's three 3x3 stages at batch 128 on 2 threads of an AVX2
+# EPYC, median of 7, three runs: forward NHWC 20.5-25.4 ms against 29.4-38.4 with ANY,
+# backward data 21.3-28.8 against 26.2-28.2, backward weights 32.1-39.2 against 30.2-34.6.
+# The input gradient of a convolution whose input has under 16 channels (LeNet-5's second,
+# 6 -> 16 at 14 x 14, batch 64): 2.2-2.3 ms on NHWC against 1.4 with ANY.
+INNER = {"forward": NHWC, "data": NHWC, "weights": k.ANY, "data_few_channels": k.ANY}
+FEW_CHANNELS = 16
 
 
 def _out_hw(x_shape, w_shape, stride, padding, dilation) -> tuple[int, int]:
@@ -59,12 +68,11 @@ def _out_hw(x_shape, w_shape, stride, padding, dilation) -> tuple[int, int]:
 
 
 class _Geometry:
-    """The shapes and the oneDNN descriptors of one convolution."""
+    """The shapes and the oneDNN descriptors of one convolution: ``x_user``/``y_user`` in
+    the layouts the caller's arrays come in, ``x_nhwc``/``y_nhwc`` the primitive's."""
 
-    def __init__(
-        self, plan: Plan, x_shape, w_shape, stride, padding, dilation, groups, x_tag, y_tag,
-        channels_last=False,
-    ):  # fmt: skip
+    def __init__(self, plan: Plan, x_shape, w_shape, stride, padding, dilation, groups,
+                 x_tag, y_tag, w_tag=k.TAG_NCHW):  # fmt: skip
         n, c = x_shape[:2]
         o = w_shape[0]
         self.x_shape, self.w_shape = tuple(x_shape), tuple(w_shape)
@@ -73,31 +81,37 @@ class _Geometry:
             raise ValueError(f"{plan.what}: empty output {self.y_shape}")
         # grouped weights are (G, O/G, C/G, KH, KW) to oneDNN, the same bytes as OIHW
         self.w_dims = self.w_shape if groups == 1 else (groups, o // groups, *self.w_shape[1:])
-        tag = k.TAG_NCHW if groups == 1 else k.TAG_GOIHW
-        self.x_user = plan.md(self.x_shape, x_tag)  # the layout the caller's x/gy come in
-        self.w_user = plan.md(self.w_dims, tag)
+        self.x_user = plan.md(self.x_shape, x_tag)
+        # OIHW, or OHWI for channels-last weights (model.to(memory_format=channels_last))
+        self.w_user = plan.md(self.w_dims, w_tag if groups == 1 else k.TAG_GOIHW)
         self.y_user = plan.md(self.y_shape, y_tag)
-        # the image layout: oneDNN's choice (channel-blocked), or NHWC (see CHANNELS_LAST)
-        pref = k.TAG_NHWC if channels_last else k.ANY
-        self.x_any, self.w_any = plan.md(self.x_shape, pref), plan.md(self.w_dims)
-        self.y_any = plan.md(self.y_shape, pref)
+        self.x_nhwc, self.y_nhwc = plan.md(self.x_shape, NHWC), plan.md(self.y_shape, NHWC)
+        self.w_any = plan.md(self.w_dims)
         self.b = plan.md((o,), k.TAG_X)
         top, bottom, left, right = padding
-        self.strides = dims(stride)
-        self.dilates = dims(d - 1 for d in dilation)
-        self.pad_l, self.pad_r = dims((top, left)), dims((bottom, right))
-        self.spatial = (self.strides, self.dilates, self.pad_l, self.pad_r)
+        self.spatial = (
+            dims(stride),
+            dims(d - 1 for d in dilation),
+            dims((top, left)),
+            dims((bottom, right)),
+        )
 
-    def forward_pd(self, plan: Plan, bias: bool, x_md=None, attr=None):
-        lib = plan.lib
+    def inner(self, plan: Plan, which: str):
+        """The image descriptors the ``which`` primitive runs on (:data:`INNER`)."""
+        if INNER[which] == NHWC:
+            return self.x_nhwc, self.y_nhwc
+        return plan.md(self.x_shape, INNER[which]), plan.md(self.y_shape, INNER[which])
+
+    def forward_pd(self, plan: Plan, bias: bool, attr=None, which="forward"):
+        x_md, y_md = self.inner(plan, which)
         return plan.pd(
-            lib.dnnl_convolution_forward_primitive_desc_create,
+            plan.lib.dnnl_convolution_forward_primitive_desc_create,
             k.FORWARD_TRAINING,
             k.CONVOLUTION_DIRECT,
-            self.x_any if x_md is None else x_md,
+            x_md,
             self.w_any,
             self.b if bias else None,
-            self.y_any,
+            y_md,
             *self.spatial,
             attr=attr,
         )
@@ -110,42 +124,24 @@ def _what(op, x_shape, w_shape, stride, padding, dilation, groups) -> str:
     )
 
 
-def _output(plan: Plan, name: str, user_md, got, shape, blocked: bool):
-    """The memory the primitive writes ``name`` into: its own blocked layout kept (``blocked``
-    and a layout :mod:`blocked` knows: no reorder; ``plan.<name>_tag`` says which) or the
-    caller's NCHW array through a reorder."""
-    tag = bl.tag_of(plan, got, shape) if blocked else None
-    setattr(plan, f"{name}_tag", tag)
-    setattr(plan, f"{name}_nbytes", plan.nbytes(got))
-    return plan.out_of(name, got if tag is not None else user_md, got)
-
-
-def _forward_plan(
-    x_shape, w_shape, bias, stride, padding, dilation, groups, x_tag, blocked, post, addend_tag,
-    channels_last,
-):  # fmt: skip
+def _forward_plan(x_shape, w_shape, bias, stride, padding, dilation, groups, x_tag, post, w_tag):
     plan = Plan(_what("forward", x_shape, w_shape, stride, padding, dilation, groups))
     if post:
         plan.what += f" then {' and '.join(p[0] for p in post)}"
-    if channels_last:
-        plan.what += ", NHWC"
-    g = _Geometry(
-        plan, x_shape, w_shape, stride, padding, dilation, groups, x_tag, k.TAG_NCHW,
-        channels_last,
-    )  # fmt: skip
-    attr, post_args = attributes(plan, post, g.y_shape, addend_tag) if post else (None, {})
+    g = _Geometry(plan, x_shape, w_shape, stride, padding, dilation, groups, x_tag, NHWC, w_tag)
+    # a post-op add reads its addend in the output's layout (NHWC: the caller reorders it)
+    attr, post_args = attributes(plan, post, g.y_shape, NHWC) if post else (None, {})
     pd = g.forward_pd(plan, bias, attr=attr)
     plan.impl_name = plan.impl(pd)
     if post and plan.impl_name.startswith("ref"):
-        # measured: a plain NCHW addend with the output in oneDNN's choice of layout got
-        # ref:any, 1.2 s instead of 1 ms for a 128 x 32 x 16 x 16 conv
+        # measured: an addend in another layout than the output got ref:any, 1.2 s instead
+        # of 1 ms for a 128 x 32 x 16 x 16 conv
         raise ValueError(f"{plan.what}: oneDNN has only its reference kernel for this")
-    dst = plan.query(pd, k.QUERY_DST_MD)
     args = {
         **post_args,
         k.ARG_SRC: plan.into("x", g.x_user, plan.query(pd, k.QUERY_SRC_MD)),
         k.ARG_WEIGHTS: plan.into("w", g.w_user, plan.query(pd, k.QUERY_WEIGHTS_MD)),
-        k.ARG_DST: _output(plan, "y", g.y_user, dst, g.y_shape, blocked),
+        k.ARG_DST: plan.out_of("y", g.y_user, plan.query(pd, k.QUERY_DST_MD)),
     }
     if bias:
         args[k.ARG_BIAS] = plan.user("b", g.b)
@@ -154,31 +150,25 @@ def _forward_plan(
     return plan
 
 
-def _data_plan(x_shape, w_shape, stride, padding, dilation, groups, gy_tag, blocked):
+def _data_plan(x_shape, w_shape, stride, padding, dilation, groups, gy_tag, w_tag):
     plan = Plan(_what("backward data", x_shape, w_shape, stride, padding, dilation, groups))
-    g = _Geometry(
-        plan, x_shape, w_shape, stride, padding, dilation, groups, k.TAG_NCHW, gy_tag,
-        gy_tag == k.TAG_NHWC,  # a gradient in NHWC: its forward ran there, so does this
-    )  # fmt: skip
-    # with under 4 input channels the blocked gradient pads them to 16: writing plain NCHW
-    # is 1.7x (3 channels) to 11x (1 channel) faster; from 4 on blocked wins
-    plain = x_shape[1] < PLAIN_GRAD_BELOW and groups == 1
-    x_md = g.x_user if plain else g.x_any
-    hint = g.forward_pd(plan, False, x_md)
+    g = _Geometry(plan, x_shape, w_shape, stride, padding, dilation, groups, NHWC, gy_tag, w_tag)
+    which = "data_few_channels" if x_shape[1] < FEW_CHANNELS and groups == 1 else "data"
+    hint = g.forward_pd(plan, False, which=which)
+    x_md, y_md = g.inner(plan, which)
     pd = plan.pd(
         plan.lib.dnnl_convolution_backward_data_primitive_desc_create,
         k.CONVOLUTION_DIRECT,
         x_md,
         g.w_any,
-        g.y_any,
+        y_md,
         *g.spatial,
         hint,
     )
-    diff_src = plan.query(pd, k.QUERY_DIFF_SRC_MD)
     args = {
         k.ARG_DIFF_DST: plan.into("gy", g.y_user, plan.query(pd, k.QUERY_DIFF_DST_MD)),
         k.ARG_WEIGHTS: plan.into("w", g.w_user, plan.query(pd, k.QUERY_WEIGHTS_MD)),
-        k.ARG_DIFF_SRC: _output(plan, "gx", g.x_user, diff_src, g.x_shape, blocked and not plain),
+        k.ARG_DIFF_SRC: plan.out_of("gx", g.x_user, plan.query(pd, k.QUERY_DIFF_SRC_MD)),
     }
     plan.step(pd, args)
     plan.x_shape, plan.w_shape, plan.y_shape = g.x_shape, g.w_shape, g.y_shape
@@ -187,18 +177,16 @@ def _data_plan(x_shape, w_shape, stride, padding, dilation, groups, gy_tag, bloc
 
 def _weights_plan(x_shape, w_shape, bias, stride, padding, dilation, groups, x_tag, gy_tag):
     plan = Plan(_what("backward weights", x_shape, w_shape, stride, padding, dilation, groups))
-    g = _Geometry(
-        plan, x_shape, w_shape, stride, padding, dilation, groups, x_tag, gy_tag,
-        k.TAG_NHWC in (x_tag, gy_tag),  # as the forward ran
-    )  # fmt: skip
-    hint = g.forward_pd(plan, bias)
+    g = _Geometry(plan, x_shape, w_shape, stride, padding, dilation, groups, x_tag, gy_tag)
+    hint = g.forward_pd(plan, bias, which="weights")
+    x_md, y_md = g.inner(plan, "weights")
     pd = plan.pd(
         plan.lib.dnnl_convolution_backward_weights_primitive_desc_create,
         k.CONVOLUTION_DIRECT,
-        g.x_any,
+        x_md,
         g.w_any,
         g.b if bias else None,
-        g.y_any,
+        y_md,
         *g.spatial,
         hint,
     )
@@ -227,29 +215,23 @@ def forward_plan(
     dilation,
     groups,
     x_tag=k.TAG_NCHW,
-    blocked=False,
     post=(),
-    addend_tag=k.TAG_NCHW,
-    channels_last=False,
+    w_tag=k.TAG_NCHW,
 ) -> Plan:
-    """This thread's cached forward plan for one configuration (built on first use):
-    x arrives in layout ``x_tag``; with ``blocked`` y may stay in the primitive's layout;
-    ``post`` (see :func:`check_post`) is applied as y is written, its addend in layout
-    ``addend_tag``; ``channels_last`` runs the convolution on NHWC images."""
+    """This thread's cached forward plan for one configuration (built on first use): x
+    arrives in layout ``x_tag``, w in ``w_tag``, y is written NHWC; ``post`` (see
+    :func:`check_post`) is applied as y is written."""
     a = _ints(x_shape), _ints(w_shape), bool(bias), _ints(stride), _ints(padding)
-    a += (_ints(dilation), int(groups), int(x_tag), bool(blocked), check_post(post))
-    adds = any(p[0] == "add" for p in post)
-    a += (int(k.TAG_NCHW if addend_tag is None else addend_tag) if adds else 0,)
-    a += (bool(channels_last),)
+    a += (_ints(dilation), int(groups), int(x_tag), check_post(post), int(w_tag))
     return cached(("conv_fwd", *a), lambda: _forward_plan(*a))
 
 
 def data_plan(
-    x_shape, w_shape, stride, padding, dilation, groups, gy_tag=k.TAG_NCHW, blocked=False
+    x_shape, w_shape, stride, padding, dilation, groups, gy_tag=k.TAG_NCHW, w_tag=k.TAG_NCHW
 ) -> Plan:
-    """This thread's cached backward-data plan for one configuration."""
+    """This thread's cached backward-data plan for one configuration (gx written NHWC)."""
     a = _ints(x_shape), _ints(w_shape), _ints(stride), _ints(padding), _ints(dilation)
-    a += (int(groups), int(gy_tag), bool(blocked))
+    a += (int(groups), int(gy_tag), int(w_tag))
     return cached(("conv_bwd_data", *a), lambda: _data_plan(*a))
 
 
@@ -262,103 +244,99 @@ def weights_plan(
     return cached(("conv_bwd_weights", *a), lambda: _weights_plan(*a))
 
 
-def _result(plan: Plan, name: str, shape):
-    return bl.empty(shape, getattr(plan, f"{name}_tag"), getattr(plan, f"{name}_nbytes"))
+def weights(w, groups: int, what: str) -> np.ndarray:
+    """The weights as a kernel takes them: OIHW, or OHWI-strided (channels last) where
+    there is one group (grouped weights are 5-D to oneDNN: C-contiguous only)."""
+    w = arrays.image(w, "w", what)
+    return w if groups == 1 or w.flags.c_contiguous else np.ascontiguousarray(w)
 
 
-def conv2d_forward(
-    x,
-    w,
-    b=None,
-    *,
-    stride,
-    padding,
-    dilation,
-    groups: int,
-    blocked: bool = False,
-    post=(),
-    addend=None,
-    channels_last: bool = False,
-):
-    """``y = x ⋆ w + b`` (cross-correlation, as ``torch.nn.functional.conv2d``). ``x`` may
-    be a :class:`~cnnlab.kernels.onednn.blocked.Blocked`; with ``blocked`` so may ``y``.
-
-    ``post`` (inference): what to apply to y as it is written, in order (:func:`check_post`):
-    ``("add",)`` adds ``addend`` (y's shape, NCHW or Blocked), then ``("relu",)`` or
-    ``("hardtanh", lo, hi)``. oneDNN's activations turn NaN into a number (PyTorch's keep
-    it), so where x, w, b or the addend is not finite the same result is computed the exact
-    way instead: the convolution, the add, and the activations' NaN-keeping kernels.
-
-    ``channels_last`` runs it on NHWC images (oneDNN's brgemm kernels: faster than its
-    channel-blocked ones for inference, slower in training; see :data:`CHANNELS_LAST`).
-
-    Shape: x ``(N, C, H, W)``, w ``(O, C/groups, KH, KW)``, b ``(O,)`` or None ->
-    ``(N, O, OH, OW)``.
-    """
-    x = bl.image(x, "x", "conv2d_forward")
-    w = as_f32(w, "w", "conv2d_forward")
+def _forward_args(x, w, b, post, addend, groups):
+    x = arrays.image(x, "x", "conv2d_forward")
+    w = weights(w, groups, "conv2d_forward")
     b = None if b is None else as_f32(b, "b", "conv2d_forward")
     post = check_post(post)
     adds = bool(post) and post[0][0] == "add"
     if adds != (addend is not None):
         raise ValueError("conv2d_forward: an addend is needed exactly when post adds one")
     if adds:
-        addend = bl.image(addend, "addend", "conv2d_forward")
-    geo = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
-    geo["channels_last"] = bool(channels_last)
-    if post and post[-1][0] != "add" and not finite(x, w, b, addend):
-        return step_by_step(x, w, b, post, addend, geo, blocked)
-    if adds and type(addend) is not bl.Blocked:
-        # into the layout the convolution writes (a post-op add reads its addend in the
-        # output's layout; a plain one sends oneDNN to its reference kernel)
-        own = forward_plan(x.shape, w.shape, b is not None, **geo, x_tag=bl.layout_tag(x),
-                           blocked=True).y_tag  # fmt: skip
-        if own is not None:
-            addend = bl.from_dense(addend, own)
-    tag = bl.layout_tag(addend) if adds else k.TAG_NCHW
-    key = (tuple(x.shape), tuple(w.shape), b is not None, bl.layout_tag(x), blocked, post, tag)
-    key += tuple(tuple(v) if isinstance(v, (tuple, list)) else v for v in geo.values())
-    if key in SLOW_CHAINS:
-        return step_by_step(x, w, b, post, addend, geo, blocked)
+        addend = arrays.image(addend, "addend", "conv2d_forward")
+    return x, w, b, post, addend
+
+
+def _chain_key(x, w, b, post, geo) -> tuple:
+    key = (tuple(x.shape), tuple(w.shape), b is not None, arrays.tag(x), arrays.tag(w), post)
+    return key + tuple(tuple(v) if isinstance(v, (tuple, list)) else v for v in geo.values())
+
+
+def forward_plan_for(x, w, b=None, *, post=(), addend=None, **geo) -> Plan | None:
+    """The plan :func:`conv2d_forward` runs for these arguments (built and cached now), or
+    None where the post-ops have no fast kernel (it then runs them one at a time); raises
+    where oneDNN has no convolution for them. ``supports`` calls this, so the plan it checks
+    is the one that runs."""
+    x, w, b, post, addend = _forward_args(x, w, b, post, addend, geo["groups"])
+    return _plan(x, w, b, post, geo)
+
+
+def _plan(x, w, b, post, geo) -> Plan | None:
+    if post and _chain_key(x, w, b, post, geo) in SLOW_CHAINS:
+        return None
     try:
-        plan = forward_plan(
-            x.shape, w.shape, b is not None, **geo, x_tag=bl.layout_tag(x), blocked=blocked,
-            post=post, addend_tag=tag,
-        )  # fmt: skip
+        return forward_plan(x.shape, w.shape, b is not None, **geo, x_tag=arrays.tag(x),
+                            post=post, w_tag=arrays.tag(w))  # fmt: skip
     except (ValueError, OneDNNError):
         if not post:  # the convolution itself: its own error
             raise
-        SLOW_CHAINS.add(key)  # no fast kernel for this chain: one step at a time
-        return step_by_step(x, w, b, post, addend, geo, blocked)
-    y = _result(plan, "y", plan.y_shape)
-    if adds and tuple(addend.shape) != tuple(plan.y_shape):
-        raise ValueError(f"conv2d_forward: addend {addend.shape}, output {plan.y_shape}")
-    arrays = {"x": bl.raw(x), "w": w, "y": bl.raw(y)}
+        SLOW_CHAINS.add(_chain_key(x, w, b, post, geo))  # no fast kernel for this chain
+        return None
+
+
+def conv2d_forward(x, w, b=None, *, stride, padding, dilation, groups: int, post=(), addend=None):
+    """``y = x ⋆ w + b`` (cross-correlation, as ``torch.nn.functional.conv2d``); ``x`` NCHW
+    or NHWC, y NHWC.
+
+    ``post`` (inference): what to apply to y as it is written, in order (:func:`check_post`):
+    ``("add",)`` adds ``addend`` (y's shape, any layout), then ``("relu",)`` or
+    ``("hardtanh", lo, hi)``. oneDNN's activations turn NaN into a number (PyTorch's keep
+    it), so where x, w, b or the addend is not finite the same result is computed the exact
+    way instead: the convolution, the add, and the activations' NaN-keeping kernels.
+
+    Shape: x ``(N, C, H, W)``, w ``(O, C/groups, KH, KW)``, b ``(O,)`` or None ->
+    ``(N, O, OH, OW)``.
+    """
+    geo = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    x, w, b, post, addend = _forward_args(x, w, b, post, addend, groups)
+    exact = post and post[-1][0] != "add" and not finite(x, w, b, addend)
+    plan = None if exact else _plan(x, w, b, post, geo)
+    if plan is None and post:
+        return step_by_step(x, w, b, post, addend, geo)
+    y = arrays.empty(plan.y_shape, NHWC)
+    run = {"x": x, "w": w, "y": y}
     if b is not None:
-        arrays["b"] = b
-    if adds:
-        arrays["addend"] = bl.raw(addend)
-    plan.run(**arrays)
+        run["b"] = b
+    if addend is not None:
+        if tuple(addend.shape) != tuple(plan.y_shape):
+            raise ValueError(f"conv2d_forward: addend {addend.shape}, output {plan.y_shape}")
+        run["addend"] = arrays.like(addend, NHWC)
+    plan.run(**run)
     return y
 
 
-def conv2d_backward_data(
-    gy, w, *, x_shape, stride, padding, dilation, groups: int, blocked: bool = False
-):
-    """``dL/dx``: the transposed convolution of ``gy`` with ``w`` (``x_shape`` fixes the
-    rows and columns a strided forward never read, which get zero). ``gy`` may be a
-    Blocked; with ``blocked`` so may the result.
+def conv2d_backward_data(gy, w, *, x_shape, stride, padding, dilation, groups: int):
+    """``dL/dx``: the transposed convolution of ``gy`` (NCHW or NHWC) with ``w``
+    (``x_shape`` fixes the rows and columns a strided forward never read, which get zero);
+    the result is NHWC.
 
     Shape: gy ``(N, O, OH, OW)``, w ``(O, C/groups, KH, KW)`` -> ``x_shape``.
     """
-    gy = bl.image(gy, "gy", "conv2d_backward_data")
-    w = as_f32(w, "w", "conv2d_backward_data")
+    gy = arrays.image(gy, "gy", "conv2d_backward_data")
+    w = weights(w, groups, "conv2d_backward_data")
     plan = data_plan(
-        x_shape, w.shape, stride, padding, dilation, groups, bl.layout_tag(gy), blocked
+        x_shape, w.shape, stride, padding, dilation, groups, arrays.tag(gy), arrays.tag(w)
     )
     _check_gy(plan, gy)
-    gx = _result(plan, "gx", plan.x_shape)
-    plan.run(gy=bl.raw(gy), w=w, gx=bl.raw(gx))
+    gx = arrays.empty(plan.x_shape, NHWC)
+    plan.run(gy=gy, w=w, gx=gx)
     return gx
 
 
@@ -366,30 +344,22 @@ def conv2d_backward_weights(
     x, gy, *, w_shape, stride, padding, dilation, groups: int, bias: bool
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """``dL/dw`` (the correlation of ``x`` with ``gy`` over the batch) and, with ``bias``,
-    ``dL/db = sum of gy over N, OH, OW``. ``x`` and ``gy`` may be Blocked.
+    ``dL/db = sum of gy over N, OH, OW``. ``x`` and ``gy`` NCHW or NHWC.
 
     Shape: x ``(N, C, H, W)``, gy ``(N, O, OH, OW)`` -> gw ``w_shape``, gb ``(O,)`` or None.
     """
-    x = bl.image(x, "x", "conv2d_backward_weights")
-    gy = bl.image(gy, "gy", "conv2d_backward_weights")
+    x = arrays.image(x, "x", "conv2d_backward_weights")
+    gy = arrays.image(gy, "gy", "conv2d_backward_weights")
     plan = weights_plan(
-        x.shape,
-        w_shape,
-        bias,
-        stride,
-        padding,
-        dilation,
-        groups,
-        bl.layout_tag(x),
-        bl.layout_tag(gy),
+        x.shape, w_shape, bias, stride, padding, dilation, groups, arrays.tag(x), arrays.tag(gy)
     )
     _check_gy(plan, gy)
     gw = np.empty(plan.w_shape, np.float32)
     gb = np.empty(plan.w_shape[0], np.float32) if bias else None
-    arrays = {"x": bl.raw(x), "gy": bl.raw(gy), "gw": gw}
+    run = {"x": x, "gy": gy, "gw": gw}
     if bias:
-        arrays["gb"] = gb
-    plan.run(**arrays)
+        run["gb"] = gb
+    plan.run(**run)
     return gw, gb
 
 

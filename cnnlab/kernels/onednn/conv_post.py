@@ -9,8 +9,6 @@ post-op ReLU maps NaN to 0) or slow (oneDNN has only its reference kernel for it
 
 from __future__ import annotations
 
-from cnnlab.kernels import layout
-from cnnlab.kernels.onednn import blocked as bl
 from cnnlab.kernels.onednn import constants as k
 from cnnlab.kernels.onednn import eltwise
 from cnnlab.kernels.onednn.eltwise import all_finite
@@ -60,16 +58,16 @@ SLOW_CHAINS: set = set()  # configurations whose post-op chain oneDNN runs slowl
 
 
 def finite(*arrays) -> bool:
-    return all(a is None or all_finite(bl.raw(a)) for a in arrays)
+    return all(a is None or all_finite(a) for a in arrays)
 
 
-def step_by_step(x, w, b, post, addend, geo, blocked):
+def step_by_step(x, w, b, post, addend, geo):
     """conv2d_forward's post-ops one at a time (NaN kept where an input is not finite)."""
     from cnnlab.kernels.onednn.conv import conv2d_forward
 
-    y = conv2d_forward(x, w, b, **geo, blocked=blocked)
+    y = conv2d_forward(x, w, b, **geo)
     if addend is not None:
-        y = layout.add(y, addend)
+        y += addend  # y is the convolution's new array: NHWC stays NHWC
     op = post[-1]
     if op[0] == "add":
         return y

@@ -1,41 +1,33 @@
-"""Element-wise activations through oneDNN's eltwise primitive, forward and backward.
+"""Element-wise activations through oneDNN's eltwise primitive, forward and backward: ReLU
+and hardtanh (oneDNN's ``clip_v2``: gradient strictly inside the bounds, as PyTorch).
 
-The arrays are seen as one flat vector (an element-wise op does not care about the layout),
-so one plan serves every shape of the same size. ReLU, leaky ReLU, ELU and hardtanh (oneDNN's
-``clip_v2``: gradient strictly inside the bounds, as PyTorch) differentiate from their output
-(``*_use_dst_for_bwd``), so the caller keeps only y; GELU needs its input.
+The arrays are seen as one flat vector of their memory (an element-wise op does not care
+about the layout: an NHWC-strided image gives an NHWC-strided result), so one plan serves
+every shape of the same size. Both differentiate from their output (``*_use_dst_for_bwd``),
+so the caller keeps only y.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from cnnlab.kernels import layout
-from cnnlab.kernels.onednn import blocked as bl
+from cnnlab.kernels.onednn import arrays
 from cnnlab.kernels.onednn import constants as k
-from cnnlab.kernels.onednn.arrays import as_f32
 from cnnlab.kernels.onednn.plan import Plan, cached
 
 __all__ = [
-    "elu_backward",
-    "elu_forward",
-    "gelu_backward",
-    "gelu_forward",
+    "add",
+    "all_finite",
     "hardtanh_backward",
     "hardtanh_forward",
-    "leaky_relu_backward",
-    "leaky_relu_forward",
     "relu_backward",
     "relu_forward",
 ]
 
-# name -> (forward algorithm, backward algorithm, backward reads the output)
+# name -> (forward algorithm, backward algorithm)
 _ALGS = {
-    "relu": (k.ELTWISE_RELU_USE_DST, k.ELTWISE_RELU_USE_DST, True),
-    "elu": (k.ELTWISE_ELU_USE_DST, k.ELTWISE_ELU_USE_DST, True),
-    "hardtanh": (k.ELTWISE_CLIP_V2_USE_DST, k.ELTWISE_CLIP_V2_USE_DST, True),
-    "gelu_none": (k.ELTWISE_GELU_ERF, k.ELTWISE_GELU_ERF, False),
-    "gelu_tanh": (k.ELTWISE_GELU_TANH, k.ELTWISE_GELU_TANH, False),
+    "relu": (k.ELTWISE_RELU_USE_DST, k.ELTWISE_RELU_USE_DST),
+    "hardtanh": (k.ELTWISE_CLIP_V2_USE_DST, k.ELTWISE_CLIP_V2_USE_DST),
 }
 
 
@@ -51,7 +43,7 @@ def _forward_plan(name: str, size: int, alpha: float, beta: float) -> Plan:
 def _backward_plan(name: str, size: int, alpha: float, beta: float) -> Plan:
     plan = Plan(f"eltwise {name} backward (size {size}, alpha {alpha}, beta {beta})")
     md = plan.md((size,), k.TAG_X)
-    fwd, bwd, use_dst = _ALGS[name]
+    fwd, bwd = _ALGS[name]
     hint = plan.pd(
         plan.lib.dnnl_eltwise_forward_primitive_desc_create,
         k.FORWARD_TRAINING,
@@ -64,27 +56,23 @@ def _backward_plan(name: str, size: int, alpha: float, beta: float) -> Plan:
     fn = plan.lib.dnnl_eltwise_backward_primitive_desc_create
     pd = plan.pd(fn, bwd, md, md, md, float(alpha), float(beta), hint)
     args = {k.ARG_DIFF_DST: plan.user("gy", md), k.ARG_DIFF_SRC: plan.user("gx", md)}
-    args[k.ARG_DST if use_dst else k.ARG_SRC] = plan.user("data", md)
+    args[k.ARG_DST] = plan.user("data", md)
     plan.step(pd, args)
     return plan
 
 
 def _forward(name: str, x, alpha: float = 0.0, beta: float = 0.0):
-    # a Blocked image maps to a Blocked one of the same layout (flat buffers, padding too)
-    if type(x) is bl.Blocked:
-        y = bl.Blocked(np.empty_like(x.buf), x.shape, x.tag)
-        xa, ya = x.buf, y.buf
-    else:
-        xa = as_f32(x, "x", f"{name}_forward")
-        y = ya = np.empty(xa.shape, np.float32)
+    x = arrays.image(x, "x", f"{name}_forward")
+    y = arrays.empty(x.shape, arrays.tag(x))  # in x's layout
+    xa, ya = arrays.flat(x), arrays.flat(y)
     size = xa.size
     key = ("eltwise_fwd", name, size, alpha, beta)
     plan = cached(key, lambda: _forward_plan(name, size, alpha, beta))
     plan.run(x=xa, y=ya)
-    if size and not getattr(x, "nan_free", False):
-        if name == "relu" and alpha == 0.0:
+    if size:
+        if name == "relu":
             _keep_nan(xa, ya, lambda: np.maximum(xa, 0, out=ya))
-        elif name == "hardtanh":
+        else:
             _keep_nan(xa, ya, lambda: np.clip(xa, alpha, beta, out=ya))
     return y
 
@@ -101,7 +89,7 @@ def _sums_plan(rows: int, cols: int) -> Plan:
 def _row_sums(x: np.ndarray) -> np.ndarray:
     """Sums of 64 (or fewer) equal rows of flat ``x``, on oneDNN's threads; small arrays: x
     itself (oneDNN refuses a reduction to the same shape, and NumPy's loop is quicker)."""
-    flat = x.reshape(-1)
+    flat = arrays.flat(x)
     rows = next(r for r in (64, 32, 16, 8, 4, 2, 1) if flat.size % r == 0)
     cols = flat.size // rows
     if cols < 1024:
@@ -132,13 +120,11 @@ def _keep_nan(x: np.ndarray, y: np.ndarray, redo) -> None:
 def _backward(name: str, gy, data, alpha: float = 0.0, beta: float = 0.0):
     if tuple(gy.shape) != tuple(data.shape):
         raise ValueError(f"oneDNN {name}_backward: gy {gy.shape} and data {data.shape} differ")
-    if type(gy) is bl.Blocked and gy.same_layout(data):  # both blocked alike: flat buffers
-        gx = bl.Blocked(np.empty_like(gy.buf), gy.shape, gy.tag)
-        gya, da, gxa = gy.buf, data.buf, gx.buf
-    else:  # mixed layouts: both as NCHW
-        gya = as_f32(layout.dense(gy), "gy", f"{name}_backward")
-        da = as_f32(layout.dense(data), "data", f"{name}_backward")
-        gx = gxa = np.empty(gya.shape, np.float32)
+    data = arrays.image(data, "data", f"{name}_backward")
+    layout = arrays.tag(data)
+    gy = arrays.like(arrays.image(gy, "gy", f"{name}_backward"), layout)  # data's layout
+    gx = arrays.empty(data.shape, layout)
+    gya, da, gxa = arrays.flat(gy), arrays.flat(data), arrays.flat(gx)
     size = gya.size
     key = ("eltwise_bwd", name, size, alpha, beta)
     plan = cached(key, lambda: _backward_plan(name, size, alpha, beta))
@@ -154,19 +140,6 @@ def relu_forward(x) -> np.ndarray:
 def relu_backward(gy, y) -> np.ndarray:
     """``dL/dx = gy · [y > 0]``. Shape: gy, y alike -> same."""
     return _backward("relu", gy, y)
-
-
-def leaky_relu_forward(x, *, negative_slope: float) -> np.ndarray:
-    """``y = x if x > 0 else negative_slope · x``. Shape: any -> same."""
-    _positive("leaky_relu", negative_slope)
-    return _forward("relu", x, float(negative_slope))
-
-
-def leaky_relu_backward(gy, y, *, negative_slope: float) -> np.ndarray:
-    """``dL/dx = gy · (1 if y > 0 else negative_slope)`` (slope >= 0: y's sign is x's).
-    Shape: gy, y alike -> same."""
-    _positive("leaky_relu", negative_slope)
-    return _backward("relu", gy, y, float(negative_slope))
 
 
 def hardtanh_forward(x, *, min_val: float, max_val: float) -> np.ndarray:
@@ -188,36 +161,35 @@ def _bounds(min_val: float, max_val: float) -> None:
         raise ValueError(f"oneDNN hardtanh: needs min_val < max_val, got {min_val}, {max_val}")
 
 
-def elu_forward(x, *, alpha: float) -> np.ndarray:
-    """``y = x if x > 0 else alpha · (exp(x) - 1)``. Shape: any -> same."""
-    _positive("elu", alpha)
-    return _forward("elu", x, float(alpha))
+def _add_plan(size: int) -> Plan:
+    plan = Plan(f"binary add (size {size})")
+    md = plan.md((size,), k.TAG_X)
+    pd = plan.pd(plan.lib.dnnl_binary_primitive_desc_create, k.BINARY_ADD, md, md, md)
+    args = {k.ARG_SRC_0: plan.user("a", md), k.ARG_SRC_1: plan.user("b", md)}
+    plan.step(pd, {**args, k.ARG_DST: plan.user("y", md)})
+    return plan
 
 
-def elu_backward(gy, y, *, alpha: float) -> np.ndarray:
-    """``dL/dx = gy · (1 if y > 0 else y + alpha)``. Shape: gy, y alike -> same."""
-    _positive("elu", alpha)
-    return _backward("elu", gy, y, float(alpha))
+def same_layout(a, b) -> bool:
+    """Whether ``a`` and ``b`` have one shape and lie in memory alike (both C-contiguous or
+    both NHWC): then they add as flat buffers."""
+    if a.shape != b.shape:
+        return False
+    for x in (a, b):
+        if not (x.flags.c_contiguous or arrays.is_nhwc(x)):
+            return False
+    return arrays.tag(a) == arrays.tag(b)
 
 
-def gelu_forward(x, *, approximate: str = "none") -> np.ndarray:
-    """``y = x · Φ(x)`` (``approximate="tanh"``: PyTorch's tanh formula). Shape: any -> same."""
-    return _forward(_gelu(approximate), x)
-
-
-def gelu_backward(gy, x, *, approximate: str = "none") -> np.ndarray:
-    """``dL/dx = gy · (Φ(x) + x · φ(x))`` (or the tanh formula's derivative).
-    Shape: gy, x alike -> same."""
-    return _backward(_gelu(approximate), gy, x)
-
-
-def _gelu(approximate: str) -> str:
-    if approximate not in ("none", "tanh"):
-        raise ValueError(f"oneDNN gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return f"gelu_{approximate}"
-
-
-def _positive(name: str, alpha: float) -> None:
-    # differentiating from y needs y's sign to be x's: alpha >= 0
-    if alpha < 0:
-        raise ValueError(f"oneDNN {name}: needs a slope/alpha >= 0, got {alpha}")
+def add(a, b) -> np.ndarray:
+    """``a + b`` for two float32 arrays of one shape and layout (the residual add), on
+    oneDNN's threads, as flat buffers; the result in their layout. Shape: a, b alike -> same.
+    """
+    a, b = arrays.image(a, "a", "add"), arrays.image(b, "b", "add")
+    if not same_layout(a, b):
+        raise ValueError(f"oneDNN add: a {a.shape} and b {b.shape} differ in shape or layout")
+    y = arrays.empty(a.shape, arrays.tag(a))
+    size = a.size
+    plan = cached(("binary_add", size), lambda: _add_plan(size))
+    plan.run(a=arrays.flat(a), b=arrays.flat(b), y=arrays.flat(y))
+    return y

@@ -1,31 +1,34 @@
 """Batch normalisation through oneDNN: training forward, inference, backward.
 
-oneDNN's batch norm on plain NCHW runs a slow generic kernel; on the channel-blocked layout
-(nChw16c with AVX-512 from 32 channels, else nChw8c) its JIT kernel is faster, so the plan
-reorders the image in and the result out around it (see ``BLOCKED``, measured in
-benchmarks/onednn_ops.py). Inputs of 2 or 3 dims are viewed as ``(N, C, 1, L)``.
+An NHWC-strided image (what the convolutions write, :mod:`arrays`) runs oneDNN's JIT kernel
+in its own layout and gives NHWC results. On plain NCHW oneDNN runs a slow generic kernel;
+its JIT kernel on the channel-blocked layout (nChw16c with AVX-512 from 32 channels, else
+nChw8c) is faster, so the plan reorders an NCHW image into it and the result back, inside
+the call (measured in benchmarks/onednn_ops.py). Inputs of 2 or 3 dims are viewed as
+``(N, C, 1, L)``.
 """
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
-from cnnlab.kernels.onednn import blocked as bl
+from cnnlab.kernels.onednn import arrays
 from cnnlab.kernels.onednn import constants as k
 from cnnlab.kernels.onednn.affine import channel_affine, one_pixel_batch
 from cnnlab.kernels.onednn.arrays import as_f32, describe
 from cnnlab.kernels.onednn.library import require
 from cnnlab.kernels.onednn.plan import Plan, cached
+from cnnlab.kernels.onednn.threads import at_most
 
 __all__ = [
     "batch_norm_backward",
     "batch_norm_inference",
     "batch_norm_inference_backward",
-    "batch_norm_inference_blocked",
+    "batch_norm_inference_primitive",
     "batch_norm_train_forward",
 ]
-
-BLOCKED = True  # reorder NCHW to the channel-blocked layout around the primitive
 
 
 def _blocked_tag(channels: int) -> int:
@@ -48,39 +51,35 @@ def _flags(scale: bool, shift: bool) -> int:
     return (k.USE_SCALE if scale else 0) | (k.USE_SHIFT if shift else 0)
 
 
-def _inner_tag(shape, blocked: bool, *tags) -> int:
-    """The layout the primitive runs on: that of a blocked input (no reorder), else the
-    channel-blocked one for this channel count (``blocked``), else NCHW. On 16 channels the
-    convs' nChw16c makes batch norm itself slower than nChw8c (forward + backward of
-    128 x 16 x 32 x 32 on 2 threads: 21-26 ms against 13-15 ms with the reorders to nChw8c),
-    but the whole ResNet-20 training step is faster without the reorders: 267-289 ms per
-    step against 263-323 (nChw8c out) and 296-411 (nChw8c inside, nChw16c out), three
-    interleaved runs each, 2026-12-02."""
-    for tag in tags:
-        if tag in bl.BLOCKED_TAGS:
-            return tag
-    return _blocked_tag(shape[1]) if blocked else k.TAG_NCHW
+def _inner_tag(shape, *tags) -> int:
+    """The layout the primitive runs on: NHWC where an image comes in NHWC (no reorder),
+    else the channel-blocked one for this channel count (two reorders inside the call)."""
+    return k.TAG_NHWC if k.TAG_NHWC in tags else _blocked_tag(shape[1])
+
+
+def _threads(tag: int):
+    """The threads a training plan on layout ``tag`` is built and run with: one on NHWC.
+
+    oneDNN's NHWC batch norm synchronises its threads by spinning at its own barriers, many
+    times a call: on 2 threads of a loaded AVX2 EPYC the training forward of ResNet-20's
+    three stages (batch 128) took 46 ms of CPU (96 ms wall) against 2.0-2.2 ms (2.0-2.3 ms)
+    on one thread, and against 4.8 ms (8.7 ms) on two threads with NHWC reordered to
+    nChw8c and back; the backward 3.3 ms either way, 3.3-5.0 ms wall on one thread against
+    5.4-7.3 ms on two (2026-12-07)."""
+    return at_most(1) if tag == k.TAG_NHWC else contextlib.nullcontext()
 
 
 class _Layout:
-    """The descriptors of one image shape: the caller's (``user``: NCHW, or the layout a
-    blocked input comes in) and the primitive's (``inner``)."""
+    """The descriptors of one image shape: the caller's (``user``, in the layout the
+    arrays come in) and the primitive's (``inner``)."""
 
     def __init__(self, plan: Plan, shape, inner_tag: int):
         self.shape, self.inner_tag = shape, inner_tag
-        self.nchw = plan.md(shape, k.TAG_NCHW)
         self.inner = plan.md(shape, inner_tag)
         self.vec = plan.md(shape[1:2], k.TAG_X)
 
     def user(self, plan: Plan, tag: int):
         return self.inner if tag == self.inner_tag else plan.md(self.shape, tag)
-
-    def output(self, plan: Plan, name: str, blocked: bool):
-        """The memory the primitive writes ``name`` into (kept blocked with ``blocked``)."""
-        keep = blocked and self.inner_tag in bl.BLOCKED_TAGS
-        plan.out_tag = self.inner_tag if keep else None
-        plan.out_nbytes = plan.nbytes(self.inner)
-        return plan.out_of(name, self.inner if keep else self.nchw, self.inner)
 
 
 def _forward_pd(plan: Plan, lo: _Layout, prop: int, eps: float, flags: int):
@@ -95,10 +94,10 @@ def _params(plan: Plan, lo: _Layout, scale: bool, shift: bool, args: dict) -> No
         args[k.ARG_SHIFT] = plan.user("bias", lo.vec)
 
 
-def _forward_plan(shape, scale, shift, eps, training, blocked, x_tag, keep) -> Plan:
+def _forward_plan(shape, scale, shift, eps, training, x_tag) -> Plan:
     mode = "training" if training else "inference"
     plan = Plan(f"batch norm forward {mode} ({describe(x=shape)}, eps {eps})")
-    lo = _Layout(plan, shape, _inner_tag(shape, blocked, x_tag))
+    lo = _Layout(plan, shape, _inner_tag(shape, x_tag))
     flags = _flags(scale, shift) | (0 if training else k.USE_GLOBAL_STATS)
     prop = k.FORWARD_TRAINING if training else k.FORWARD_INFERENCE
     pd = _forward_pd(plan, lo, prop, eps, flags)
@@ -106,18 +105,18 @@ def _forward_plan(shape, scale, shift, eps, training, blocked, x_tag, keep) -> P
         k.ARG_SRC: plan.into("x", lo.user(plan, x_tag), lo.inner),
         k.ARG_MEAN: plan.user("mean", lo.vec),
         k.ARG_VARIANCE: plan.user("var", lo.vec),
-        k.ARG_DST: lo.output(plan, "y", keep),
+        k.ARG_DST: plan.out_of("y", lo.user(plan, x_tag), lo.inner),  # in x's layout
     }
     _params(plan, lo, scale, shift, args)
     plan.step(pd, args)
     return plan
 
 
-def _backward_plan(shape, scale, shift, eps, blocked, x_tag, gy_tag, keep, stats=False) -> Plan:
+def _backward_plan(shape, scale, shift, eps, x_tag, gy_tag, stats=False) -> Plan:
     # stats: the given (running) statistics are constants, as in eval (use_global_stats)
     mode = "eval " if stats else ""
     plan = Plan(f"batch norm {mode}backward ({describe(x=shape)}, eps {eps})")
-    lo = _Layout(plan, shape, _inner_tag(shape, blocked, x_tag, gy_tag))
+    lo = _Layout(plan, shape, _inner_tag(shape, x_tag, gy_tag))
     flags = _flags(scale, shift) | (k.USE_GLOBAL_STATS if stats else 0)
     hint = _forward_pd(plan, lo, k.FORWARD_TRAINING, eps, flags)
     pd = plan.pd(
@@ -135,7 +134,7 @@ def _backward_plan(shape, scale, shift, eps, blocked, x_tag, gy_tag, keep, stats
         k.ARG_DIFF_DST: plan.into("gy", lo.user(plan, gy_tag), lo.inner),
         k.ARG_MEAN: plan.user("mean", lo.vec),
         k.ARG_VARIANCE: plan.user("var", lo.vec),
-        k.ARG_DIFF_SRC: lo.output(plan, "gx", keep),
+        k.ARG_DIFF_SRC: plan.out_of("gx", lo.user(plan, x_tag), lo.inner),  # x's layout
     }
     _params(plan, lo, scale, False, args)
     if scale:
@@ -146,18 +145,12 @@ def _backward_plan(shape, scale, shift, eps, blocked, x_tag, gy_tag, keep, stats
     return plan
 
 
-def forward_plan(
-    shape, scale: bool, shift: bool, eps: float, training: bool, x_tag=k.TAG_NCHW, keep=False
-) -> Plan:
+def forward_plan(shape, scale: bool, shift: bool, eps: float, training: bool, x_tag=k.TAG_NCHW):
     """This thread's cached forward plan for one configuration (built on first use): x
-    arrives in layout ``x_tag``; with ``keep`` y stays in the primitive's blocked layout."""
+    arrives, and y leaves, in layout ``x_tag``."""
     a = tuple(int(v) for v in shape), bool(scale), bool(shift), float(eps), bool(training)
-    a += (BLOCKED, int(x_tag), bool(keep))
+    a += (int(x_tag),)
     return cached(("bn_fwd", *a), lambda: _forward_plan(*a))
-
-
-def _result(plan: Plan, shape):
-    return bl.empty(shape, plan.out_tag, plan.out_nbytes)
 
 
 def _vectors(what: str, c: int, **vs) -> dict:
@@ -172,47 +165,45 @@ def _vectors(what: str, c: int, **vs) -> dict:
     return out
 
 
-def batch_norm_train_forward(x, weight, bias, *, eps: float, blocked: bool = False):
+def _image(x, what: str):
+    """``x`` as the kernels take it (NCHW or NHWC, float32), and its 4-D view."""
+    x = arrays.image(x, "x", what)
+    return x, _as4(x)
+
+
+def batch_norm_train_forward(x, weight, bias, *, eps: float):
     """``y = (x - mean) / sqrt(var + eps) * weight + bias`` with the batch's per-channel
     mean and *biased* variance (over N, H, W), which are returned for backward and for the
     caller's running statistics (unbiased: ``var * m / (m - 1)``, ``m = N*H*W``).
 
     Shape: x ``(N, C, H, W)`` (or ``(N, C)``, ``(N, C, L)``), weight/bias ``(C,)`` or None
-    -> y like x, mean ``(C,)``, var ``(C,)``. ``x`` may be a Blocked; with ``blocked``
-    so may y.
+    -> y like x (and in x's layout), mean ``(C,)``, var ``(C,)``.
     """
-    x = bl.image(x, "x", "batch_norm_train_forward")
-    x4 = _as4(x)
+    x, x4 = _image(x, "batch_norm_train_forward")
     c = x4.shape[1]
     vs = _vectors("batch_norm_train_forward", c, weight=weight, bias=bias)
-    tag = bl.layout_tag(x4)
-    plan = forward_plan(x4.shape, weight is not None, bias is not None, eps, True, tag, blocked)
-    y = _result(plan, x4.shape)
+    tag = arrays.tag(x4)
+    y = arrays.empty(x4.shape, tag)
     mean, var = np.empty(c, np.float32), np.empty(c, np.float32)
-    plan.run(x=bl.raw(x4), y=bl.raw(y), mean=mean, var=var, **vs)
-    if type(y) is bl.Blocked:
-        # a NaN (or inf) anywhere in a channel makes its batch mean or variance non-finite:
-        # finite statistics and parameters leave y without NaN (ReLU then skips its check)
-        y.nan_free = bool(np.isfinite(mean).all() and np.isfinite(var).all())
-        y.nan_free = y.nan_free and all(bool(np.isfinite(v).all()) for v in vs.values())
+    with _threads(tag):
+        plan = forward_plan(x4.shape, weight is not None, bias is not None, eps, True, tag)
+        plan.run(x=x4, y=y, mean=mean, var=var, **vs)
     return (y if x4 is x else y.reshape(x.shape)), mean, var
 
 
-def batch_norm_inference(x, weight, bias, mean, var, *, eps: float, blocked: bool = False):
-    """``y = (x - mean) / sqrt(var + eps) * weight + bias`` with given (running) statistics,
-    run as the per-channel affine map ``x * scale + shift`` with ``scale = weight / sqrt(var +
-    eps)`` and ``shift = bias - mean * scale`` (one pass over NCHW, see affine.py).
+def batch_norm_inference(x, weight, bias, mean, var, *, eps: float):
+    """``y = (x - mean) / sqrt(var + eps) * weight + bias`` with given (running) statistics.
+    On NCHW it runs as the per-channel affine map ``x * scale + shift`` with ``scale =
+    weight / sqrt(var + eps)`` and ``shift = bias - mean * scale`` (one pass, see affine.py);
+    on NHWC as the batch-norm primitive in that layout.
 
     Shape: x ``(N, C, H, W)`` (or 2-D, 3-D), weight/bias/mean/var ``(C,)`` or weight/bias
-    None -> like x. A Blocked ``x`` runs the primitive in its own layout (no reorder), and
-    with ``blocked`` the result stays in it.
+    None -> like x, in x's layout.
     """
-    if type(x) is bl.Blocked:
-        return batch_norm_inference_blocked(x, weight, bias, mean, var, eps=eps, blocked=blocked)
-    x = as_f32(x, "x", "batch_norm_inference")
-    x4 = _as4(x)
-    if one_pixel_batch(x4.shape):  # the affine map's post-op misreads these: the primitive
-        return batch_norm_inference_blocked(x, weight, bias, mean, var, eps=eps)
+    x, x4 = _image(x, "batch_norm_inference")
+    if arrays.is_nhwc(x4) or one_pixel_batch(x4.shape):
+        # (one-pixel images: the affine map's post-op misreads them)
+        return batch_norm_inference_primitive(x, weight, bias, mean, var, eps=eps)
     c = x4.shape[1]
     vs = _vectors("batch_norm_inference", c, weight=weight, bias=bias, mean=mean, var=var)
     scale = 1.0 / np.sqrt(vs["var"] + np.float32(eps))
@@ -225,60 +216,59 @@ def batch_norm_inference(x, weight, bias, mean, var, *, eps: float, blocked: boo
     return y.reshape(x.shape)
 
 
-def batch_norm_inference_blocked(x, weight, bias, mean, var, *, eps: float, blocked=False):
-    """:func:`batch_norm_inference` through oneDNN's batch-norm primitive on the blocked
-    layout (for an NCHW x two reorders around it: benchmarks/onednn_ops.py compares; a
-    Blocked x runs in its own layout)."""
-    x = bl.image(x, "x", "batch_norm_inference")
-    x4 = _as4(x)
+def batch_norm_inference_primitive(x, weight, bias, mean, var, *, eps: float):
+    """:func:`batch_norm_inference` through oneDNN's batch-norm primitive (an NCHW x is
+    reordered to the blocked layout and back inside: benchmarks/onednn_ops.py compares; an
+    NHWC x runs in its own layout)."""
+    x, x4 = _image(x, "batch_norm_inference")
     c = x4.shape[1]
     vs = _vectors("batch_norm_inference", c, weight=weight, bias=bias, mean=mean, var=var)
-    tag = bl.layout_tag(x4)
-    plan = forward_plan(x4.shape, weight is not None, bias is not None, eps, False, tag, blocked)
-    y = _result(plan, x4.shape)
-    plan.run(x=bl.raw(x4), y=bl.raw(y), **vs)
+    tag = arrays.tag(x4)
+    y = arrays.empty(x4.shape, tag)
+    # no statistics pass: all the threads (measured: ResNet-20 inference on one thread for
+    # batch norm 1.18x the wall time)
+    plan = forward_plan(x4.shape, weight is not None, bias is not None, eps, False, tag)
+    plan.run(x=x4, y=y, **vs)
     return y if x4 is x else y.reshape(x.shape)
 
 
-def batch_norm_backward(
-    gy, x, weight, mean, var, *, eps: float, bias: bool | None = None, blocked: bool = False
-):
+def batch_norm_backward(gy, x, weight, mean, var, *, eps: float, bias: bool | None = None):
     """Gradients of training batch norm, with ``x̂ = (x - mean) / sqrt(var + eps)``:
     ``dL/dbias = Σ gy``, ``dL/dweight = Σ gy·x̂`` (sums over N, H, W) and
     ``dL/dx = weight / sqrt(var + eps) · (gy - mean(gy) - x̂ · mean(gy·x̂))``.
     ``bias`` says whether the layer has a bias (default: as it has a weight).
 
-    Shape: gy, x ``(N, C, H, W)``, weight/mean/var ``(C,)`` -> gx like x, gweight ``(C,)``
-    or None, gbias ``(C,)`` or None. gy and x may be Blocked; with ``blocked`` so may gx.
+    Shape: gy, x ``(N, C, H, W)``, weight/mean/var ``(C,)`` -> gx like x (in x's layout),
+    gweight ``(C,)`` or None, gbias ``(C,)`` or None.
     """
-    return _backward("batch_norm_backward", gy, x, weight, mean, var, eps, bias, blocked, False)
+    return _backward("batch_norm_backward", gy, x, weight, mean, var, eps, bias, False)
 
 
 def batch_norm_inference_backward(
-    gy, x, weight, mean, var, *, eps: float, bias: bool | None = None, blocked: bool = False
+    gy, x, weight, mean, var, *, eps: float, bias: bool | None = None
 ):
     """Gradients of :func:`batch_norm_inference`, whose statistics are constants:
     ``dL/dx = weight / sqrt(var + eps) · gy``, ``dL/dweight = Σ gy·x̂``, ``dL/dbias = Σ gy``
     (oneDNN's backward with ``use_global_stats``). Shapes and layouts as
     :func:`batch_norm_backward`."""
     what = "batch_norm_inference_backward"
-    return _backward(what, gy, x, weight, mean, var, eps, bias, blocked, True)
+    return _backward(what, gy, x, weight, mean, var, eps, bias, True)
 
 
-def _backward(what, gy, x, weight, mean, var, eps, bias, blocked, stats):
-    gy, x = bl.image(gy, "gy", what), bl.image(x, "x", what)
+def _backward(what, gy, x, weight, mean, var, eps, bias, stats):
     if tuple(gy.shape) != tuple(x.shape):
         raise ValueError(f"oneDNN {what}: gy {gy.shape} and x {x.shape} differ")
-    x4, gy4 = _as4(x), _as4(gy)
+    (x, x4), (gy, gy4) = _image(x, what), _image(gy, what)
     c = x4.shape[1]
     scale, shift = weight is not None, (weight is not None) if bias is None else bool(bias)
     vs = _vectors(what, c, weight=weight, mean=mean, var=var)
-    a = tuple(x4.shape), scale, shift, float(eps), BLOCKED
-    a += (bl.layout_tag(x4), bl.layout_tag(gy4), bool(blocked), bool(stats))
-    plan = cached(("bn_bwd", *a), lambda: _backward_plan(*a))
-    gx = _result(plan, x4.shape)
+    a = tuple(x4.shape), scale, shift, float(eps)
+    a += (arrays.tag(x4), arrays.tag(gy4), bool(stats))
+    gx = arrays.empty(x4.shape, arrays.tag(x4))
     gw = np.empty(c, np.float32) if scale else None
     gb = np.empty(c, np.float32) if shift else None
     outs = {n: v for n, v in (("gweight", gw), ("gbias", gb)) if v is not None}
-    plan.run(x=bl.raw(x4), gy=bl.raw(gy4), gx=bl.raw(gx), **vs, **outs)
+    with _threads(_inner_tag(x4.shape, arrays.tag(x4), arrays.tag(gy4))):
+        plan = cached(("bn_bwd", *a), lambda: _backward_plan(*a))
+        plan.run(x=x4, gy=gy4, gx=gx, **vs, **outs)
     return (gx if x4 is x else gx.reshape(x.shape)), gw, gb

@@ -1,7 +1,8 @@
 """Plans: one configuration of one op (its shapes and arguments), built once and run many times.
 
-A plan holds the oneDNN primitives of the op and of the reorders around it (NCHW NumPy
-arrays in, oneDNN's blocked layouts inside, NCHW out), the memory objects between them, and
+A plan holds the oneDNN primitives of the op and of the reorders around it (NumPy arrays in
+and out, NCHW or NHWC as their strides say; oneDNN's blocked layouts inside, where the
+primitive runs faster there), the memory objects between them, and
 the order to run them in. Running it only points the user memories at the caller's arrays
 and executes the steps: no descriptor is built twice.
 

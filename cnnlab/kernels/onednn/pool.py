@@ -1,5 +1,5 @@
-"""Max and average pooling through oneDNN, forward and backward, on NCHW arrays or on
-blocked-layout images (:mod:`blocked`), which pool in their own layout and stay in it.
+"""Max and average pooling through oneDNN, forward and backward, on NCHW or NHWC-strided
+images (:mod:`arrays`), which pool in their own layout and give results in it.
 
 PyTorch's ``ceil_mode`` becomes a larger bottom/right padding: oneDNN computes the output size
 with floor, so the far padding grows until floor gives PyTorch's ceil count (whose last window
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cnnlab.kernels.onednn import blocked as bl
+from cnnlab.kernels.onednn import arrays
 from cnnlab.kernels.onednn import constants as k
 from cnnlab.kernels.onednn.arrays import describe
 from cnnlab.kernels.onednn.plan import Plan, cached, dims
@@ -24,6 +24,7 @@ __all__ = [
     "avg_pool2d_forward",
     "max_pool2d_backward",
     "max_pool2d_forward",
+    "max_pool2d_inference",
     "pool_geometry",
 ]
 
@@ -65,9 +66,8 @@ def pool_geometry(x_shape, kernel, stride, padding, dilation, ceil_mode):
 class _Geometry:
     def __init__(self, plan, tag, x_shape, kernel, stride, padding, dilation, ceil_mode):
         self.y_shape, pads, _ = pool_geometry(x_shape, kernel, stride, padding, dilation, ceil_mode)
-        self.x = plan.md(x_shape, tag)  # src and dst in one layout: NCHW or a blocked one
+        self.x = plan.md(x_shape, tag)  # src and dst in one layout: NCHW or NHWC
         self.y = plan.md(self.y_shape, tag)
-        plan.tag = tag if tag in bl.BLOCKED_TAGS else None
         self.spatial = (
             dims(stride),
             dims(kernel),
@@ -99,7 +99,7 @@ def _forward_plan(alg, training, tag, x_shape, *geo) -> Plan:
         args[k.ARG_WORKSPACE] = plan.user("workspace", ws)
         plan.workspace_bytes = plan.nbytes(ws)
     plan.step(pd, args)
-    plan.y_shape, plan.y_nbytes = g.y_shape, plan.nbytes(g.y)
+    plan.y_shape = g.y_shape
     return plan
 
 
@@ -114,7 +114,7 @@ def _backward_plan(alg, tag, gy_tag, x_shape, *geo) -> Plan:
     if alg == k.POOLING_MAX:
         args[k.ARG_WORKSPACE] = plan.user("workspace", plan.query(hint, k.QUERY_WORKSPACE_MD))
     plan.step(pd, args)
-    plan.y_shape, plan.x_nbytes = g.y_shape, plan.nbytes(g.x)
+    plan.y_shape = g.y_shape
     return plan
 
 
@@ -138,13 +138,13 @@ def forward_plan(kind: str, x_shape, *, training=True, tag=k.TAG_NCHW, **geo) ->
 
 
 def _backward(kind, alg, gy, x_shape, a, tag=k.TAG_NCHW, **extra):
-    gy_tag = bl.layout_tag(gy)
+    gy_tag = arrays.tag(gy)
     key = ("pool_bwd", kind, int(tag), gy_tag, tuple(x_shape), *a)
     plan = cached(key, lambda: _backward_plan(alg, int(tag), gy_tag, tuple(x_shape), *a))
     if tuple(gy.shape) != plan.y_shape:
         raise ValueError(f"{plan.what}: expected gy of shape {plan.y_shape}, got {gy.shape}")
-    gx = bl.empty(tuple(x_shape), plan.tag, plan.x_nbytes)
-    plan.run(gy=bl.raw(gy), gx=bl.raw(gx), **extra)
+    gx = arrays.empty(tuple(x_shape), tag)
+    plan.run(gy=gy, gx=gx, **extra)
     return gx
 
 
@@ -162,11 +162,11 @@ def max_pool2d_forward(x, *, kernel, stride, padding, dilation, ceil_mode: bool)
     """Window maxima (padding is -inf), as ``torch.nn.functional.max_pool2d``.
 
     Shape: x ``(N, C, H, W)`` -> y ``(N, C, OH, OW)``; state for :func:`max_pool2d_backward`.
-    A Blocked x gives a Blocked y of its layout.
+    y is in x's layout (NCHW or NHWC).
     """
-    x = bl.image(x, "x", "max_pool2d_forward")
+    x = arrays.image(x, "x", "max_pool2d_forward")
     a = _geo(kernel, stride, padding, dilation, ceil_mode)
-    tag = bl.layout_tag(x)
+    tag = arrays.tag(x)
     plan = forward_plan(
         "max",
         x.shape,
@@ -177,9 +177,9 @@ def max_pool2d_forward(x, *, kernel, stride, padding, dilation, ceil_mode: bool)
         dilation=a[3],
         ceil_mode=a[4],
     )
-    y = bl.empty(plan.y_shape, plan.tag, plan.y_nbytes)
+    y = arrays.empty(plan.y_shape, tag)
     ws = np.empty(plan.workspace_bytes, np.uint8)
-    plan.run(x=bl.raw(x), y=bl.raw(y), workspace=ws)
+    plan.run(x=x, y=y, workspace=ws)
     return y, MaxPoolState(tuple(x.shape), a, ws, tag)
 
 
@@ -189,7 +189,7 @@ def max_pool2d_backward(gy, state: MaxPoolState) -> np.ndarray:
 
     Shape: gy ``(N, C, OH, OW)`` -> ``(N, C, H, W)`` (in the forward's layout).
     """
-    gy = bl.image(gy, "gy", "max_pool2d_backward")
+    gy = arrays.image(gy, "gy", "max_pool2d_backward")
     return _backward(
         "max",
         k.POOLING_MAX,
@@ -201,38 +201,69 @@ def max_pool2d_backward(gy, state: MaxPoolState) -> np.ndarray:
     )
 
 
-def avg_pool2d_forward(x, *, kernel, stride, padding, ceil_mode: bool, count_include_pad: bool):
+def max_pool2d_inference(x, *, kernel, stride, padding, dilation, ceil_mode: bool):
+    """:func:`max_pool2d_forward`'s maxima without a workspace (nothing will ask for a
+    gradient). Shape: x ``(N, C, H, W)`` -> y ``(N, C, OH, OW)``, in x's layout."""
+    x = arrays.image(x, "x", "max_pool2d_inference")
+    a = _geo(kernel, stride, padding, dilation, ceil_mode)
+    tag = arrays.tag(x)
+    geo = dict(zip(("kernel", "stride", "padding", "dilation", "ceil_mode"), a))
+    plan = forward_plan("max", x.shape, training=False, tag=tag, **geo)
+    y = arrays.empty(plan.y_shape, tag)
+    plan.run(x=x, y=y)
+    return y
+
+
+def _no_divisor(divisor_override) -> None:
+    if divisor_override is not None:
+        raise ValueError("oneDNN avg_pool2d: no divisor_override (the NumPy kernels have it)")
+
+
+def avg_pool2d_forward(
+    x, *, kernel, stride, padding, ceil_mode: bool, count_include_pad: bool, divisor_override=None
+):
     """Window means, as ``torch.nn.functional.avg_pool2d`` (no ``divisor_override``).
 
-    Shape: x ``(N, C, H, W)`` -> ``(N, C, OH, OW)``. A Blocked x gives a Blocked y.
+    Shape: x ``(N, C, H, W)`` -> ``(N, C, OH, OW)``, in x's layout.
     """
-    x = bl.image(x, "x", "avg_pool2d_forward")
+    _no_divisor(divisor_override)
+    x = arrays.image(x, "x", "avg_pool2d_forward")
+    tag = arrays.tag(x)
     kind = "avg_include" if count_include_pad else "avg_exclude"
     plan = forward_plan(
         kind,
         x.shape,
         training=False,
-        tag=bl.layout_tag(x),
+        tag=tag,
         kernel=kernel,
         stride=stride,
         padding=padding,
         dilation=(1, 1),
         ceil_mode=ceil_mode,
     )
-    y = bl.empty(plan.y_shape, plan.tag, plan.y_nbytes)
-    plan.run(x=bl.raw(x), y=bl.raw(y))
+    y = arrays.empty(plan.y_shape, tag)
+    plan.run(x=x, y=y)
     return y
 
 
 def avg_pool2d_backward(
-    gy, *, x_shape, kernel, stride, padding, ceil_mode: bool, count_include_pad: bool
+    gy,
+    *,
+    x_shape,
+    kernel,
+    stride,
+    padding,
+    ceil_mode: bool,
+    count_include_pad: bool,
+    divisor_override=None,
 ) -> np.ndarray:
     """``dL/dx``: each window's gradient divided by its divisor, spread over the window.
 
-    Shape: gy ``(N, C, OH, OW)`` -> ``x_shape`` (a Blocked gy gives a Blocked result).
+    Shape: gy ``(N, C, OH, OW)`` -> ``x_shape``, in gy's layout.
     """
-    gy = bl.image(gy, "gy", "avg_pool2d_backward")
+    _no_divisor(divisor_override)
+    gy = arrays.image(gy, "gy", "avg_pool2d_backward")
     a = _geo(kernel, stride, padding, (1, 1), ceil_mode)
     kind = "avg_include" if count_include_pad else "avg_exclude"
     alg = _avg_alg(count_include_pad)
-    return _backward(kind, alg, gy, tuple(x_shape), a, bl.layout_tag(gy))
+    return _backward(kind, alg, gy, tuple(x_shape), a, arrays.tag(gy))

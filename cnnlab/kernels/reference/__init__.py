@@ -27,6 +27,7 @@ from cnnlab.kernels.reference.pool import (
     max_pool2d_inference,
 )
 from cnnlab.kernels.reference.relu import (
+    add,
     hardtanh_backward,
     hardtanh_forward,
     relu_backward,
@@ -34,6 +35,7 @@ from cnnlab.kernels.reference.relu import (
 )
 
 __all__ = [
+    "add",
     "avg_pool2d_backward",
     "avg_pool2d_forward",
     "batch_norm_backward",

@@ -6,29 +6,53 @@ from cnnlab.nn.layers.activation import (
     Hardtanh,
     LeakyReLU,
     LogSoftmax,
+    PReLU,
     ReLU,
     ReLU6,
     Sigmoid,
     SiLU,
     Softmax,
+    Softplus,
     Tanh,
 )
 from cnnlab.nn.layers.conv import Conv1d, Conv2d, ConvTranspose2d
 from cnnlab.nn.layers.dropout import Dropout, Dropout2d
 from cnnlab.nn.layers.linear import Linear
-from cnnlab.nn.layers.loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from cnnlab.nn.layers.loss import (
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    DiceLoss,
+    MSELoss,
+    NLLLoss,
+)
 from cnnlab.nn.layers.misc import Flatten, Identity, Upsample
 from cnnlab.nn.layers.norm import BatchNorm1d, BatchNorm2d
+from cnnlab.nn.layers.normalization import (
+    InstanceNorm1d,
+    InstanceNorm2d,
+    LayerNorm,
+    LocalResponseNorm,
+)
 from cnnlab.nn.layers.pooling import (
     AdaptiveAvgPool2d,
     AdaptiveMaxPool2d,
+    AvgPool1d,
     AvgPool2d,
+    MaxPool1d,
     MaxPool2d,
     MaxUnpool2d,
 )
 from cnnlab.nn.layers.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = [
+    "Softplus",
+    "PReLU",
+    "MaxPool1d",
+    "LocalResponseNorm",
+    "LayerNorm",
+    "InstanceNorm2d",
+    "InstanceNorm1d",
+    "AvgPool1d",
     "AdaptiveAvgPool2d",
     "AdaptiveMaxPool2d",
     "AvgPool2d",
@@ -39,6 +63,7 @@ __all__ = [
     "Conv2d",
     "ConvTranspose2d",
     "CrossEntropyLoss",
+    "DiceLoss",
     "Dropout",
     "Dropout2d",
     "ELU",

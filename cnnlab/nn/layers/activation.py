@@ -1,5 +1,5 @@
-"""Activation layers: ReLU, LeakyReLU, ReLU6, Hardtanh, ELU, SiLU, GELU, Sigmoid, Tanh, Softmax,
-LogSoftmax.
+"""Activation layers: ReLU, LeakyReLU, PReLU, ReLU6, Hardtanh, ELU, SiLU, GELU, Softplus,
+Sigmoid, Tanh, Softmax, LogSoftmax.
 
 ``inplace=`` is accepted for PyTorch compatibility and ignored: cnnlab never overwrites an
 activation in place (the autograd graph may still need it).
@@ -7,8 +7,13 @@ activation in place (the autograd graph may still need it).
 
 from __future__ import annotations
 
+import numpy as np
+
 import cnnlab.nn.functional as F
+from cnnlab import backend
+from cnnlab.nn import init as _init
 from cnnlab.nn.module import Module
+from cnnlab.nn.parameter import Parameter
 
 __all__ = [
     "ELU",
@@ -16,11 +21,13 @@ __all__ = [
     "Hardtanh",
     "LeakyReLU",
     "LogSoftmax",
+    "PReLU",
     "ReLU",
     "ReLU6",
     "SiLU",
     "Sigmoid",
     "Softmax",
+    "Softplus",
     "Tanh",
 ]
 
@@ -114,6 +121,45 @@ class GELU(Module):
 
     def forward(self, x):
         return F.gelu(x, approximate=self.approximate)
+
+
+class PReLU(Module):
+    """``x if x > 0 else weight * x`` with a learnt slope: one, or one per channel (dim 1).
+
+    Shape: any with ``num_parameters == 1``, else ``(N, num_parameters, ...)`` -> the same.
+    (The count is ``weight.numel()``: ``num_parameters()`` is every Module's parameter count
+    in cnnlab, so it is not shadowed by an int as PyTorch's attribute would.)
+    """
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype=None) -> None:
+        super().__init__()
+        self.init = float(init)
+        dtype = np.dtype(dtype) if dtype is not None else backend.get_default_dtype()
+        self.weight = Parameter(np.empty(int(num_parameters), dtype))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _init.constant_(self.weight, self.init)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.weight.numel()}"
+
+    def forward(self, x):
+        return F.prelu(x, self.weight)
+
+
+class Softplus(Module):
+    """``log(1 + exp(beta x)) / beta``, linear where ``beta x > threshold``. Shape: any."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        super().__init__()
+        self.beta, self.threshold = float(beta), float(threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+    def forward(self, x):
+        return F.softplus(x, self.beta, self.threshold)
 
 
 class Sigmoid(Module):

@@ -1,13 +1,13 @@
 """Convolution layers: Conv1d, Conv2d, ConvTranspose2d.
 
-Default initialisation is He (``kaiming_normal_``, fan_in, gain sqrt(2): N(0, 2 / fan_in)) for
-the weight and zeros for the bias. This is cnnlab's documented default and differs on purpose
-from PyTorch's (kaiming_uniform_ with a=sqrt(5) and a uniform bias): it keeps activation
-variance constant through ReLU networks, which is what the lab's init experiments start from.
-Call ``torch``-style ``nn.init`` functions on ``layer.weight`` to change it.
+Default initialisation is PyTorch's: ``kaiming_uniform_(weight, a=sqrt(5))`` (U(±1/sqrt(fan_in)))
+and a bias uniform in ±1/sqrt(fan_in), so a ported PyTorch program starts where it did. The zoo's
+ReLU networks choose He-normal weights and zero biases explicitly (``cnnlab.models.he_init``).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -79,10 +79,18 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """He normal weight (N(0, 2 / fan_in)), zero bias: cnnlab's default, not torch's."""
-        init.kaiming_normal_(self.weight, mode="fan_in", nonlinearity="relu")
+        """PyTorch's default: weight kaiming-uniform with a = sqrt(5), i.e. U(±1/sqrt(fan_in)),
+        and bias U(±1/sqrt(fan_in)); inside ``nn.init.layer_init(fn)``, ``fn(self)`` instead
+        (cnnlab's zoo chooses He that way: models/he_init.py)."""
+        override = init.layer_init_override()
+        if override is not None:
+            override(self)
+            return
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
-            init.zeros_(self.bias)
+            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
 
     def extra_repr(self) -> str:
         n = self._n

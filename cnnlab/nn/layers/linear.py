@@ -1,11 +1,13 @@
 """Linear (fully connected) layer.
 
-Default initialisation is He (``kaiming_normal_``, fan_in, gain sqrt(2): N(0, 2 / in_features))
-for the weight and zeros for the bias: cnnlab's documented default, which differs on purpose
-from PyTorch's kaiming_uniform_(a=sqrt(5)) with a uniform bias.
+Default initialisation is PyTorch's: ``kaiming_uniform_(weight, a=sqrt(5))``, which is
+U(±1/sqrt(in_features)), and a bias uniform in ±1/sqrt(in_features). The zoo's networks
+choose He explicitly (``cnnlab.models.he_init``).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -36,10 +38,18 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """He normal weight (N(0, 2 / in_features)), zero bias: cnnlab's default, not torch's."""
-        init.kaiming_normal_(self.weight, mode="fan_in", nonlinearity="relu")
+        """PyTorch's default: weight kaiming-uniform with a = sqrt(5), i.e. U(±1/sqrt(fan_in)),
+        and bias U(±1/sqrt(fan_in)); inside ``nn.init.layer_init(fn)``, ``fn(self)`` instead
+        (cnnlab's zoo chooses He that way: models/he_init.py)."""
+        override = init.layer_init_override()
+        if override is not None:
+            override(self)
+            return
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
-            init.zeros_(self.bias)
+            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
 
     def extra_repr(self) -> str:
         return (

@@ -1,11 +1,12 @@
-"""Loss layers: CrossEntropyLoss, NLLLoss, MSELoss, BCEWithLogitsLoss (wrappers over F)."""
+"""Loss layers: CrossEntropyLoss, NLLLoss, MSELoss, BCEWithLogitsLoss, DiceLoss (wrappers
+over F)."""
 
 from __future__ import annotations
 
 import cnnlab.nn.functional as F
 from cnnlab.nn.module import Module
 
-__all__ = ["BCEWithLogitsLoss", "CrossEntropyLoss", "MSELoss", "NLLLoss"]
+__all__ = ["BCEWithLogitsLoss", "CrossEntropyLoss", "DiceLoss", "MSELoss", "NLLLoss"]
 
 
 class _Loss(Module):
@@ -95,3 +96,25 @@ class BCEWithLogitsLoss(_Loss):
         return F.binary_cross_entropy_with_logits(
             input, target, weight=self.weight, reduction=self.reduction, pos_weight=self.pos_weight
         )
+
+
+class DiceLoss(_Loss):
+    """Soft multi-class Dice loss of logits (``F.dice_loss``): 1 - Dice per class, averaged
+    over classes (summed with reduction='sum', per class with 'none').
+
+    Shape: input (N, C, d1, ...) logits; target (N, d1, ...) class indices -> scalar.
+    """
+
+    def __init__(self, ignore_index: int = -100, smooth: float = 1.0, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.ignore_index = ignore_index
+        self.smooth = float(smooth)
+
+    def extra_repr(self) -> str:
+        return f"smooth={self.smooth}, reduction={self.reduction!r}"
+
+    def forward(self, input, target):
+        return F.dice_loss(
+            input, target, ignore_index=self.ignore_index, smooth=self.smooth,
+            reduction=self.reduction,
+        )  # fmt: skip

@@ -1,5 +1,5 @@
-"""Pooling layers (no parameters): MaxPool2d, MaxUnpool2d, AvgPool2d, AdaptiveAvgPool2d,
-AdaptiveMaxPool2d."""
+"""Pooling layers (no parameters): MaxPool1d, MaxPool2d, MaxUnpool2d, AvgPool1d, AvgPool2d,
+AdaptiveAvgPool2d, AdaptiveMaxPool2d."""
 
 from __future__ import annotations
 
@@ -7,7 +7,15 @@ import cnnlab.nn.functional as F
 from cnnlab.nn.layers._validate import check_input
 from cnnlab.nn.module import Module
 
-__all__ = ["AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool2d", "MaxPool2d", "MaxUnpool2d"]
+__all__ = [
+    "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool2d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "MaxPool1d",
+    "MaxPool2d",
+    "MaxUnpool2d",
+]
 
 _NCHW = "(N, C, H, W) or (C, H, W)"  # unbatched input works, as in torch
 
@@ -151,3 +159,53 @@ class AdaptiveMaxPool2d(Module):
     def forward(self, x):
         check_input(self, x, (3, 4), _NCHW)
         return F.adaptive_max_pool2d(x, self.output_size, self.return_indices)
+
+
+class MaxPool1d(Module):
+    """Max over sliding windows of a sequence. Shape: ``(N, C, L)`` or ``(C, L)`` ->
+    ``(N, C, L_out)``."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False) -> None:
+        super().__init__()
+        self.kernel_size, self.stride = kernel_size, stride if stride is not None else kernel_size
+        self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
+
+    def extra_repr(self) -> str:
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
+        )
+
+    def forward(self, x):
+        check_input(self, x, (2, 3), "(N, C, L) or (C, L)")
+        args = (self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
+        return F.max_pool1d(x, *args)
+
+
+class AvgPool1d(Module):
+    """Mean over sliding windows of a sequence. Shape: ``(N, C, L)`` or ``(C, L)`` ->
+    ``(N, C, L_out)``."""
+
+    def __init__(
+        self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+    ) -> None:
+        super().__init__()
+
+        def single(v):
+            return tuple(v) if isinstance(v, (tuple, list)) else (v,)
+
+        self.kernel_size = single(kernel_size)
+        self.stride = single(stride) if stride is not None else self.kernel_size
+        self.padding, self.ceil_mode, self.count_include_pad = (
+            single(padding),
+            ceil_mode,
+            count_include_pad,
+        )
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+    def forward(self, x):
+        check_input(self, x, (2, 3), "(N, C, L) or (C, L)")
+        args = (self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
+        return F.avg_pool1d(x, *args)

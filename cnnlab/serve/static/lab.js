@@ -1,6 +1,8 @@
 // The browser lab: one page on the JSON API of cnnlab/serve/app.py. No build step, no network
 // beyond this server. State: the chosen model, its description, and the current input (the
 // bytes of an image file, as a data URL, sent with every request and converted by the server).
+// Every text from the server (class and layer names come from checkpoint files) reaches the
+// page as text: elements are built with el() and textContent, never from HTML strings.
 const $ = (id) => document.getElementById(id);
 const S = { model: null, desc: null, image: null, truth: null, layers: [], sel: null, pred: null };
 let busy = 0;
@@ -25,10 +27,11 @@ async function call(path, body) {
 }
 const q = (o) => new URLSearchParams({ model: S.model, ...o }).toString();
 const fmt = (v, d = 4) => Number(v).toFixed(d);
-const el = (tag, attrs = {}, html = "") => {
+// an element with attributes and children (strings become text nodes, never markup)
+const el = (tag, attrs = {}, ...children) => {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  e.innerHTML = html; return e;
+  e.append(...children); return e;
 };
 
 // ---- model ------------------------------------------------------------------------------
@@ -45,20 +48,20 @@ async function chooseModel(id) {
   const [c, h, w] = d.input_shape;
   $("model-info").textContent = `${d.model}: input ${c}×${h}×${w}, ${d.classes.length} classes, ` +
     `${d.totals.params.toLocaleString()} parameters${d.data ? ", trained on " + d.data : ""}`;
-  const arch = $("arch"); arch.innerHTML = "";
+  const arch = $("arch"); arch.replaceChildren();
   for (const L of d.layers) {
     const rf = L.rf_size ? L.rf_size.map((v) => +v.toFixed(1)).join("×") : "–";
-    const li = el("li", { class: L.type },
-      `<b>${L.name}</b> <span class="t">${L.type}</span>` +
-      `<div class="d"><span>${L.output_shape.join("×")}</span><span>${L.params ? L.params.toLocaleString() + " p" : ""}</span>` +
-      `<span title="receptive field">RF ${rf}</span></div>`);
+    const li = el("li", { class: L.type }, el("b", {}, L.name), " ", el("span", { class: "t" }, L.type),
+      el("div", { class: "d" }, el("span", {}, L.output_shape.join("×")),
+        el("span", {}, L.params ? L.params.toLocaleString() + " p" : ""),
+        el("span", { title: "receptive field" }, `RF ${rf}`)));
     li.onclick = () => document.getElementById(`layer-${L.index}`)?.scrollIntoView({ behavior: "smooth" });
     arch.append(li);
   }
-  $("cm-target").innerHTML = "";
+  $("cm-target").replaceChildren();
   d.classes.forEach((n, i) => $("cm-target").append(new Option(`${i}: ${n}`, i)));
   for (const s of ["ex-target", "at-target"]) {
-    const sel = $(s); sel.innerHTML = "";
+    const sel = $(s); sel.replaceChildren();
     sel.append(new Option(s === "ex-target" ? "the predicted class" : "none (untargeted)", ""));
     d.classes.forEach((n, i) => sel.append(new Option(`${i}: ${n}`, i)));
   }
@@ -70,6 +73,10 @@ async function chooseModel(id) {
     "centred as MNIST: 20×20 box, centre of mass" : "centred as Fashion-MNIST: fills the 28×28 frame";
   $("test-row").hidden = !d.has_test_set;
   $("detail").hidden = true; S.sel = null;
+  // nothing of the previous model stays: its job, explanation, attack and class model
+  if (job) call(`/api/jobs/${job}/cancel`, {}).catch(() => {});
+  job = null; $("cm-cancel").disabled = true; $("cm-start").disabled = false; $("cm-progress").value = 0;
+  for (const id of ["ex-out", "at-out", "cm-out", "pred", "maps"]) $(id).replaceChildren();
   if (d.has_test_set) await loadTest(0);
   else { clearCanvas(); setImage(blankImage(h, w), null, true); }
 }
@@ -113,12 +120,12 @@ async function refresh(settled) {
 }
 
 function drawBars(ol, top, truth) {
-  ol.innerHTML = "";
+  ol.replaceChildren();
   top.forEach((t, k) => {
-    const li = el("li", { class: (k === 0 ? "top " : "") + (t.index === truth ? "truth" : "") },
-      `<span title="${t.class}">${t.class}</span><span class="bar"><i style="width:${(100 * t.p).toFixed(1)}%"></i></span>` +
-      `<span>${(100 * t.p).toFixed(1)}%</span>`);
-    ol.append(li);
+    const bar = el("i"); bar.style.width = `${(100 * t.p).toFixed(1)}%`; // CSSOM: allowed by the CSP
+    ol.append(el("li", { class: (k === 0 ? "top " : "") + (t.index === truth ? "truth" : "") },
+      el("span", { title: t.class }, t.class), el("span", { class: "bar" }, bar),
+      el("span", {}, `${(100 * t.p).toFixed(1)}%`)));
   });
 }
 
@@ -175,11 +182,11 @@ $("test-random").onclick = () => loadTest(Math.floor(Math.random() * (+$("test-i
 const TILE = 34; // px per feature-map tile
 function drawMaps(layers) {
   S.layers = layers;
-  const box = $("maps"); box.innerHTML = "";
+  const box = $("maps"); box.replaceChildren();
   for (const L of layers) {
     const total = L.shape.length === 3 ? L.shape[0] : 1;
-    const div = el("div", { class: "layer", id: `layer-${L.index}` },
-      `<h3><b>${L.name}</b> ${L.type} · ${L.shape.join("×")}${L.channels < total ? ` (first ${L.channels} channels)` : ""}</h3>`);
+    const div = el("div", { class: "layer", id: `layer-${L.index}` }, el("h3", {}, el("b", {}, L.name),
+      ` ${L.type} · ${L.shape.join("×")}${L.channels < total ? ` (first ${L.channels} channels)` : ""}`));
     const tiles = el("div", { class: "tiles" });
     const [h, w] = L.tile, strip = L.shape.length !== 3;
     const tw = TILE, th = Math.max(1, Math.round(TILE * h / w));
@@ -193,7 +200,7 @@ function drawMaps(layers) {
         t.style.backgroundSize = `${tw}px ${th * L.channels}px`; t.style.backgroundPosition = `0 -${ch * th}px`;
       }
       if (S.sel && S.sel.layer === L.index && S.sel.channel === ch) t.classList.add("sel");
-      t.onclick = () => showDetail(L.index, ch, null);
+      t.onclick = () => showDetail(L.index, ch, null).then(() => $("detail").scrollIntoView({ block: "nearest" }));
       tiles.append(t);
     }
     div.append(tiles); box.append(div);
@@ -226,13 +233,13 @@ async function showDetail(layer, channel, unit) {
   if (unit) { bg.strokeStyle = "#e8453c"; bg.lineWidth = 2; bg.strokeRect(col * cell + 1, row * cell + 1, cell - 2, cell - 2); }
   await showFilters(layer);
   showTopImages(layer, spatial ? channel : (unit ? unit[1] : null));
-  if (!unit) { $("unit-info").textContent = "click a unit"; $("arith").innerHTML = ""; drawRF(null); return; }
+  if (!unit) { $("unit-info").textContent = "click a unit"; $("arith").replaceChildren(); drawRF(null); return; }
   const u = await call("/api/unit", { image: S.image, layer, channel: spatial ? channel : col, row: spatial ? row : 0, col: spatial ? col : 0 });
-  $("unit-info").innerHTML = `unit (${spatial ? `${channel}, ${row}, ${col}` : col}) = <b>${fmt(u.value)}</b>` +
-    (u.rf ? `; receptive field rows ${u.rf.rows[0]}–${u.rf.rows[1]}, cols ${u.rf.cols[0]}–${u.rf.cols[1]}` : "");
+  $("unit-info").replaceChildren(`unit (${spatial ? `${channel}, ${row}, ${col}` : col}) = `, el("b", {}, fmt(u.value)),
+    u.rf ? `; receptive field rows ${u.rf.rows[0]}–${u.rf.rows[1]}, cols ${u.rf.cols[0]}–${u.rf.cols[1]}` : "");
   drawRF(u.rf);
   if (spatial && layer === S.desc.first_conv) await showArithmetic(channel, row, col);
-  else $("arith").innerHTML = "";
+  else $("arith").replaceChildren();
 }
 
 const spatialChannel = (L, channel) => (L.shape.length === 3 ? channel : 0);
@@ -252,7 +259,7 @@ async function showFilters(layer) {
   const f = await call(`/api/filters?${q({ layer })}`);
   $("filters-box").hidden = false;
   $("filters-box").querySelector("h3").textContent = `Filters ${f.shape.join("×")}`;
-  const box = $("filters"); box.innerHTML = "";
+  const box = $("filters"); box.replaceChildren();
   f.tiles.forEach((src, i) => box.append(el("img", { src, title: `filter ${i}`, class: i === S.sel.channel ? "sel" : "" })));
 }
 
@@ -262,7 +269,7 @@ async function showTopImages(layer, channel) {
   if (!S.desc.has_test_set || channel === null) { $("top-box").hidden = true; S.topKey = null; return; }
   if (S.topKey === key) return;
   S.topKey = key; $("top-box").hidden = false;
-  $("top-title").textContent = "Test images that excite it most (searching…)"; $("top").innerHTML = "";
+  $("top-title").textContent = "Test images that excite it most (searching…)"; $("top").replaceChildren();
   let t;
   try { t = await call(`/api/top-images?${q({ layer, channel, k: 8, limit: 1000 })}`); } catch (e) { return; }
   if (S.topKey !== key) return;
@@ -273,37 +280,45 @@ async function showTopImages(layer, channel) {
 
 async function showArithmetic(channel, row, col) {
   const a = await call("/api/arithmetic", { image: S.image, channel, row, col });
-  const table = (m) => "<table>" + m.map((r) => "<tr>" + r.map((v) => `<td>${fmt(v, 2)}</td>`).join("") + "</tr>").join("") + "</table>";
+  const table = (m) => el("table", {}, ...m.map((r) => el("tr", {}, ...r.map((v) => el("td", {}, fmt(v, 2))))));
   const chans = a.window.length > 3 ? 1 : a.window.length;
-  let html = `<h3>${a.name}: one output value</h3><div class="row">`;
-  for (let c = 0; c < chans; c++) html += `<div><div class="small">window of the layer's input${chans > 1 ? ", ch " + c : ""}</div>${table(a.window[c])}</div>` +
-    `<div><div class="small">filter${chans > 1 ? " ch " + c : ""}</div>${table(a.weight[c])}</div>`;
-  html += `</div><div class="eq">Σ window × filter = ${fmt(a.dot)}<br>+ bias ${a.has_bias ? fmt(a.bias) : "0 (the layer has none)"}<br>= <b>${fmt(a.value)}</b>` +
-    ` &nbsp; (the layer's output: ${fmt(a.activation)})</div>` +
-    `<div class="small">stride ${a.stride.join("×")}, padding ${a.padding.join("×")}${a.window.length > 3 ? `; ${a.window.length} input channels, the first shown` : ""}</div>`;
-  $("arith").innerHTML = html;
+  const cells = el("div", { class: "row" });
+  for (let c = 0; c < chans; c++) cells.append(
+    el("div", {}, el("div", { class: "small" }, `window of the layer's input${chans > 1 ? ", ch " + c : ""}`), table(a.window[c])),
+    el("div", {}, el("div", { class: "small" }, `filter${chans > 1 ? " ch " + c : ""}`), table(a.weight[c])));
+  $("arith").replaceChildren(el("h3", {}, `${a.name}: one output value`), cells,
+    el("div", { class: "eq" }, `Σ window × filter = ${fmt(a.dot)}`, el("br"),
+      `+ bias ${a.has_bias ? fmt(a.bias) : "0 (the layer has none)"}`, el("br"), "= ", el("b", {}, fmt(a.value)),
+      `\u00a0 (the layer's output: ${fmt(a.activation)})`),
+    el("div", { class: "small" }, `stride ${a.stride.join("×")}, padding ${a.padding.join("×")}${a.window.length > 3 ? `; ${a.window.length} input channels, the first shown` : ""}`));
 }
 
 // ---- explanations and attacks -----------------------------------------------------------
-const fig = (src, cap) => `<figure><img src="${src}" alt="${cap}"><figcaption>${cap}</figcaption></figure>`;
+const fig = (src, cap) => el("figure", {}, el("img", { src, alt: cap }), el("figcaption", {}, cap));
 // the latest request wins: an older answer that arrives late is dropped
 const seq = { explain: 0, attack: 0 };
 async function explain() {
   const my = ++seq.explain;
   const e = await call("/api/explain", { image: S.image, method: $("ex-method").value, target: $("ex-target").value });
   if (my !== seq.explain) return;
-  $("ex-out").innerHTML = fig($("input-img").src, "input") + fig(e.map, `${e.method}`) +
-    fig(e.overlay, `overlay: class ${e.target} (${e.class})`);
+  $("ex-out").replaceChildren(fig($("input-img").src, "input"), fig(e.map, `${e.method}`),
+    fig(e.overlay, `overlay: class ${e.target} (${e.class})`));
 }
 async function attack() {
   const my = ++seq.attack;
   const a = await call("/api/attack", { image: S.image, method: $("at-method").value, eps: +$("at-eps").value, steps: +$("at-steps").value, target: $("at-target").value });
   if (my !== seq.attack) return;
-  $("at-out").innerHTML = fig(a.adversarial, a.method === "fgsm" || a.method === "pgd" ? `adversarial (ε ${fmt(a.eps, 3)})` : "adversarial") +
-    fig(a.difference, `difference ×${a.linf > 0 ? fmt(0.5 / a.linf, 1) : "–"}`) +
-    `<div><h3>New prediction ${a.success ? "<span style='color:#c0392b'>(fooled)</span>" : "(unchanged)"}</h3><ol class="bars" id="at-pred"></ol>` +
-    `<p class="small">${a.method}${a.method === "pgd" ? `, ${a.steps} steps` : ""}: L∞ ${fmt(a.linf, 3)}, L2 ${fmt(a.l2, 3)}, ${a.changed_pixels} pixels changed</p></div>`;
-  drawBars($("at-pred"), a.top, S.truth);
+  // what the bars show decides the verdict: fooled when the new top class is the target (or,
+  // untargeted, differs from the clean prediction)
+  const now = a.top[0].index, fooled = a.target === null ? now !== a.clean_class : now === a.target;
+  const verdict = fooled ? el("span", { class: "fooled" }, "(fooled)") : (now === a.clean_class ? "(unchanged)" : "(changed, not to the target)");
+  const bars = el("ol", { class: "bars", id: "at-pred" });
+  $("at-out").replaceChildren(
+    fig(a.adversarial, a.method === "fgsm" || a.method === "pgd" ? `adversarial (ε ${fmt(a.eps, 3)})` : "adversarial"),
+    fig(a.difference, `difference ×${a.linf > 0 ? fmt(0.5 / a.linf, 1) : "–"}`),
+    el("div", {}, el("h3", {}, "New prediction ", verdict), bars,
+      el("p", { class: "small" }, `${a.method}${a.method === "pgd" ? `, ${a.steps} steps` : ""}: L∞ ${fmt(a.linf, 3)}, L2 ${fmt(a.l2, 3)}, ${a.changed_pixels} pixels changed`)));
+  drawBars(bars, a.top, S.truth);
 }
 const safe = (f) => () => f().catch(() => {});
 $("ex-method").onchange = safe(explain); $("ex-target").onchange = safe(explain);
@@ -323,8 +338,8 @@ async function classModel() {
     job = null; $("cm-cancel").disabled = true; $("cm-start").disabled = false;
     if (st.state === "done") {
       const r = st.result;
-      $("cm-out").innerHTML = fig(r.image, `class ${r.target} (${r.class}): p = ${fmt(r.probability, 3)} after ${r.steps} steps`);
-    } else $("cm-out").innerHTML = `<p class="small">${st.state}${st.error ? ": " + st.error : ""}</p>`;
+      $("cm-out").replaceChildren(fig(r.image, `class ${r.target} (${r.class}): p = ${fmt(r.probability, 3)} after ${r.steps} steps`));
+    } else $("cm-out").replaceChildren(el("p", { class: "small" }, `${st.state}${st.error ? ": " + st.error : ""}`));
   }
 }
 $("cm-start").onclick = safe(classModel);

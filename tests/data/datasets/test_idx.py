@@ -116,3 +116,33 @@ def test_real_fashion_mnist(monkeypatch):
     np.testing.assert_array_equal(np.bincount(test.targets), [1000] * 10)
     img, label = test[0]
     assert img.shape == (1, 28, 28) and 0 <= img.min() and img.max() <= 1 and label == 9
+
+
+def test_a_gzip_bomb_is_refused_before_it_inflates(tmp_path):
+    # a small .gz whose header claims 4 GB of pixels, followed by 64 MB of zeros: refused
+    # from the header, nothing inflated (the old reader decompressed all of it first)
+    import gzip
+    import tracemalloc
+
+    p = tmp_path / "train-images-idx3-ubyte.gz"
+    head = (2051).to_bytes(4, "big") + b"".join(n.to_bytes(4, "big") for n in (65536, 256, 256))
+    with gzip.open(p, "wb", compresslevel=1) as f:
+        f.write(head)
+        zeros = bytes(1 << 20)
+        for _ in range(64):
+            f.write(zeros)
+    tracemalloc.start()
+    try:
+        with pytest.raises(DatasetError, match=r"4294967296 bytes\), more than the 1073741824"):
+            read_idx(p)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20
+
+
+def test_a_file_longer_than_its_header_is_refused(tmp_path):
+    p = tmp_path / "t10k-labels-idx1-ubyte"
+    p.write_bytes((2049).to_bytes(4, "big") + (3).to_bytes(4, "big") + bytes(5))
+    with pytest.raises(DatasetError, match="has trailing bytes: header says shape"):
+        read_idx(p)
