@@ -1,7 +1,7 @@
 # The two commands of the README. Each does its own set-up first, skipping what is there.
 PY ?= python3
 
-.PHONY: setup train test lint bench notebooks
+.PHONY: setup train test lint bench docs notebooks
 
 setup:  ## everything both commands need (skips what is there)
 	bash scripts/setup.sh --test
@@ -15,7 +15,12 @@ test:  ## the test suite (slow tests excluded; run them with: $(PY) -m pytest -m
 	bash scripts/setup.sh --test
 	ruff check .
 	ruff format --check .
+	NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet
 	$(PY) -m pytest -q
+
+docs:  ## the documentation site in site/ (open site/index.html, or: mkdocs serve)
+	bash scripts/setup.sh --test
+	NO_MKDOCS_2_WARNING=1 mkdocs build --strict
 
 lint:
 	ruff check . && ruff format --check .

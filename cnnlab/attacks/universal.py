@@ -60,7 +60,9 @@ def universal_perturbation(
     Args:
         xi: the radius of the ξ-ball (L∞ or L2, ``norm``) that ``v`` stays in.
         delta: stop once the fooling rate on ``x`` reaches ``1 - delta``.
-        df_max_iter, num_candidates, overshoot: passed to DeepFool.
+        df_max_iter: DeepFool's iterations per image.
+        num_candidates: the classes DeepFool considers (the top ones).
+        overshoot: DeepFool's overshoot.
 
     Returns ``(v, history)``: v of shape ``(1, C, H, W)`` and the training fooling rate after
     each pass. The loop is not monotone, so the ``v`` returned is the one with the highest

@@ -122,9 +122,10 @@ class DataLoader:
         generator: a NumPy Generator (or int) to draw the shuffling seed from.
         prefetch_factor: batches built ahead per worker (sets ``prefetch``).
         worker_init_fn: called with each worker's id when an epoch starts (workers > 0).
-        pin_memory, timeout, multiprocessing_context, persistent_workers, pin_memory_device,
-            in_order: accepted for PyTorch scripts; they change nothing here (the workers
-            are threads and memory is host memory).
+        pin_memory: accepted for PyTorch scripts, as are ``timeout``,
+            ``multiprocessing_context``, ``persistent_workers``, ``pin_memory_device`` and
+            ``in_order``; they change nothing here (the workers are threads and memory is
+            host memory).
         seed: base seed of the order and augmentation; if None, drawn from ``generator`` or,
             failing that, from ``cnnlab.backend.default_rng()`` (so ``manual_seed`` fixes it).
         prefetch: batches built ahead of the consumer; 0 loads in the calling thread.

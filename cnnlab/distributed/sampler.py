@@ -26,7 +26,8 @@ class DistributedSampler:
     """The indices of one rank's shard of ``len(dataset)`` samples for each epoch.
 
     Args:
-        num_replicas, rank: default to :func:`world_size` and :func:`rank`.
+        num_replicas: the number of ranks (default: :func:`world_size`).
+        rank: this rank (default: :func:`rank`).
         shuffle: a permutation seeded by ``(seed, epoch)``; else the natural order.
         drop_last: cut the tail so shards divide evenly instead of padding by wrapping.
 

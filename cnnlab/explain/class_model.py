@@ -73,7 +73,8 @@ def class_model(
             noise) or an initial image ``(C, H, W)``.
         clamp: ``(low, high)`` pixel range kept after each step, or None.
         progress: optional callable ``progress(step, steps)``.
-        layer, channel: maximise this unit's mean activation instead of a logit (give both).
+        layer: with ``channel``, maximise this unit's mean activation instead of a logit.
+        channel: the channel of ``layer`` (give both).
 
     Returns an :class:`Explanation` whose ``image`` is the synthesised image, ``map`` its mean
     over channels, ``extra['probability']`` the target's final softmax probability and

@@ -78,7 +78,8 @@ class GANTrainer:
         images: training images scaled to [-1, 1] (the generator's tanh range).
         labels: class indices, needed when the networks are conditional.
         epochs: total epochs (a resumed run continues to this number).
-        lr, betas: Adam's settings for both networks (DCGAN: 2e-4, (0.5, 0.999)).
+        lr: Adam's learning rate for both networks (DCGAN: 2e-4).
+        betas: Adam's betas for both networks (DCGAN: (0.5, 0.999)).
         out_dir: where metrics.csv, samples/, progress.gif and last.safetensors go (None:
             nothing written).
         log_every: write a metrics.csv row every N steps.
