@@ -59,12 +59,18 @@ class _TorchFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return importlib.util.spec_from_loader(fullname, self, is_package=True)
 
     def create_module(self, spec):
-        return importlib.import_module(cnnlab_name(spec.name))  # the cnnlab module itself
+        module = importlib.import_module(cnnlab_name(spec.name))  # the cnnlab module itself
+        _own_specs[id(module)] = module.__spec__
+        return module
 
     def exec_module(self, module) -> None:
-        pass  # already executed when cnnlab imported it
+        # already executed when cnnlab imported it; the import system has just set its
+        # __spec__ to the alias's (name "torch", no origin): give it its own back, or
+        # importlib.util.find_spec("cnnlab") answers for torch (Flask's app setup reads it)
+        module.__spec__ = _own_specs.pop(id(module), module.__spec__)
 
 
+_own_specs: dict = {}  # id(cnnlab module) -> its own __spec__, while an alias is created
 _FINDER = _TorchFinder()
 _saved: dict = {}  # real torch modules set aside by install(), put back by uninstall()
 

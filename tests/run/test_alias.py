@@ -37,3 +37,23 @@ def test_names_map_both_ways(module, torch_name):
     assert alias.torch_name(module) == torch_name
     assert alias.cnnlab_name(torch_name) == module
     assert alias.cnnlab_name("numpy") is None
+
+
+def test_an_aliased_import_leaves_cnnlabs_own_module_spec():
+    # regression: `import torch` through the hook set cnnlab.__spec__ to the alias's spec
+    # (name "torch", no origin), and Flask's app setup (find_spec("cnnlab")) then failed
+    import importlib
+    import importlib.util
+
+    import cnnlab
+    from cnnlab.run import alias
+
+    alias.install()
+    try:
+        torch_alias = importlib.import_module("torch")
+        importlib.import_module("torch.nn")
+    finally:
+        alias.uninstall()
+    assert torch_alias is cnnlab
+    assert cnnlab.__spec__.name == "cnnlab" and cnnlab.nn.__spec__.name == "cnnlab.nn"
+    assert importlib.util.find_spec("cnnlab").origin.endswith("__init__.py")
