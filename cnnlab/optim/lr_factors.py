@@ -3,12 +3,10 @@ ChainedScheduler (several schedulers stepped together), value for value as PyTor
 
 from __future__ import annotations
 
-import copy
-
-from cnnlab.optim.lr_scheduler import LambdaLR, LRScheduler, ReduceLROnPlateau, _lrs
+from cnnlab.optim.lr_scheduler import LambdaLR, LRScheduler, _lrs
 from cnnlab.optim.optimizer import Optimizer
 
-__all__ = ["ChainedScheduler", "ConstantLR", "MultiplicativeLR", "PolynomialLR"]
+__all__ = ["ConstantLR", "MultiplicativeLR", "PolynomialLR"]
 
 
 class MultiplicativeLR(LambdaLR):
@@ -70,54 +68,3 @@ class PolynomialLR(LRScheduler):
     def _get_closed_form_lr(self) -> list:
         frac = min(self.total_iters, self.last_epoch) / self.total_iters
         return [base * (1.0 - frac) ** self.power for base in self.base_lrs]
-
-
-class ChainedScheduler(LRScheduler):
-    """Step every scheduler in ``schedulers`` at each ``step()`` (their factors multiply)."""
-
-    def __init__(self, schedulers, optimizer: Optimizer | None = None) -> None:
-        schedulers = list(schedulers)
-        if not schedulers:
-            raise ValueError("ChainedScheduler expects at least one scheduler to be chained")
-        optimizer = optimizer or schedulers[0].optimizer
-        for i, s in enumerate(schedulers):
-            if isinstance(s, ReduceLROnPlateau):
-                raise ValueError(
-                    f"ChainedScheduler does not support ReduceLROnPlateau (scheduler {i}): its "
-                    "step() needs the metric"
-                )
-            if getattr(s, "optimizer", None) is not optimizer:
-                raise ValueError(
-                    f"ChainedScheduler expects all schedulers to belong to the same optimizer, "
-                    f"but scheduler {i} ({type(s).__name__}) has a different one"
-                )
-        self._schedulers = schedulers
-        self.optimizer = optimizer
-        self._last_lr = _lrs(optimizer)
-
-    def step(self) -> None:
-        for s in self._schedulers:
-            s.step()
-        self._last_lr = _lrs(self.optimizer)
-
-    def state_dict(self) -> dict:
-        state = {
-            k: copy.deepcopy(v)
-            for k, v in self.__dict__.items()
-            if k not in ("optimizer", "_schedulers")
-        }
-        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return state
-
-    def load_state_dict(self, state_dict: dict) -> None:
-        saved = state_dict["_schedulers"]
-        if len(saved) != len(self._schedulers):
-            raise ValueError(
-                f"ChainedScheduler.load_state_dict: the state dict has {len(saved)} schedulers, "
-                f"this ChainedScheduler has {len(self._schedulers)}"
-            )
-        self.__dict__.update(
-            copy.deepcopy({k: v for k, v in state_dict.items() if k != "_schedulers"})
-        )
-        for s, st in zip(self._schedulers, saved):
-            s.load_state_dict(st)

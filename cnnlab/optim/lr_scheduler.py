@@ -275,85 +275,6 @@ class CosineAnnealingLR(LRScheduler):
         return [self.eta_min + (base - self.eta_min) * c for base in self.base_lrs]
 
 
-class SequentialLR(LRScheduler):
-    """Run ``schedulers`` one after another, switching at the epochs in ``milestones``
-    (e.g. ``[LinearLR warm-up, CosineAnnealingLR]`` with ``milestones=[warmup_epochs]``).
-    Each later scheduler restarts at its epoch 0 when its milestone is reached."""
-
-    def __init__(
-        self, optimizer: Optimizer, schedulers: list, milestones: list, last_epoch: int = -1
-    ) -> None:
-        if len(schedulers) < 1:
-            raise ValueError("SequentialLR expects at least one scheduler, but got none")
-        for i, s in enumerate(schedulers):
-            if isinstance(s, ReduceLROnPlateau):
-                raise ValueError(
-                    f"SequentialLR does not support ReduceLROnPlateau (scheduler {i}): its "
-                    "step() needs the metric"
-                )
-            if getattr(s, "optimizer", None) is not optimizer:
-                raise ValueError(
-                    f"SequentialLR expects all schedulers to belong to the same optimizer, but "
-                    f"scheduler {i} ({type(s).__name__}) has a different one"
-                )
-        if len(milestones) != len(schedulers) - 1:
-            raise ValueError(
-                "SequentialLR expects one milestone fewer than schedulers, but got "
-                f"{len(schedulers)} schedulers and {len(milestones)} milestones"
-            )
-        self._schedulers = list(schedulers)
-        self._milestones = list(milestones)
-        self.last_epoch = last_epoch + 1
-        self.optimizer = optimizer
-        for group in optimizer.param_groups:  # undo the sub-schedulers' initial steps
-            group["lr"] = group["initial_lr"]
-        for s in self._schedulers:
-            _undo_step(s)
-        idx = bisect_right(self._milestones, 0)
-        self._schedulers[idx]._initial_step()
-        self._last_lr = self._schedulers[idx].get_last_lr()
-
-    def step(self) -> None:
-        self.last_epoch += 1
-        idx = bisect_right(self._milestones, self.last_epoch)
-        scheduler = self._schedulers[idx]
-        if idx > 0 and self._milestones[idx - 1] == self.last_epoch:
-            scheduler._update_lr(0)  # the next scheduler starts at its own epoch 0
-        else:
-            scheduler.step()
-        self._last_lr = scheduler.get_last_lr()
-
-    def state_dict(self) -> dict:
-        state = {
-            k: copy.deepcopy(v)
-            for k, v in self.__dict__.items()
-            if k not in ("optimizer", "_schedulers")
-        }
-        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return state
-
-    def load_state_dict(self, state_dict: dict) -> None:
-        saved = state_dict["_schedulers"]
-        if len(saved) != len(self._schedulers):
-            raise ValueError(
-                f"SequentialLR.load_state_dict: the state dict has {len(saved)} schedulers, "
-                f"this SequentialLR has {len(self._schedulers)}"
-            )
-        self.__dict__.update(
-            copy.deepcopy({k: v for k, v in state_dict.items() if k != "_schedulers"})
-        )
-        for s, st in zip(self._schedulers, saved):
-            s.load_state_dict(st)
-
-
-def _undo_step(scheduler) -> None:
-    if hasattr(scheduler, "_schedulers"):
-        for s in scheduler._schedulers:
-            _undo_step(s)
-    elif hasattr(scheduler, "last_epoch"):
-        scheduler.last_epoch -= 1
-
-
 class ReduceLROnPlateau(LRScheduler):
     """Multiply the lr by ``factor`` when a metric has stopped improving for more than
     ``patience`` epochs; ``step(metric)`` once per epoch.
@@ -456,10 +377,10 @@ class ReduceLROnPlateau(LRScheduler):
                 group["lr"] = new
 
 
-# The factor and cyclic schedules live in their own files and are PyTorch's names here too.
+# The composite, factor and cyclic schedules live in their own files; PyTorch's names here too.
+from cnnlab.optim.lr_chain import ChainedScheduler, SequentialLR  # noqa: E402
 from cnnlab.optim.lr_cycles import CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR  # noqa: E402
 from cnnlab.optim.lr_factors import (  # noqa: E402
-    ChainedScheduler,
     ConstantLR,
     MultiplicativeLR,
     PolynomialLR,
