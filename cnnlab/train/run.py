@@ -109,7 +109,9 @@ def train(
 
         if settings["task"] != "segment":
             raise ValueError(f"--task must be 'classify' or 'segment', got {settings['task']!r}")
-        return train_segmentation(settings, out_dir, resume, progress, root, callbacks=callbacks)
+        return train_segmentation(
+            settings, out_dir, resume, progress, root, callbacks=callbacks, overwrite=overwrite
+        )
     if resume is not None:
         ckpt = load_checkpoint(resume)
         check_config(ckpt)

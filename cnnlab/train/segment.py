@@ -164,22 +164,25 @@ def train_segmentation(
     root=None,
     *,
     callbacks: list | None = None,
+    overwrite: bool = False,
 ) -> dict:
     """Train a segmenter on a scene data set with :data:`SEGMENT_DEFAULTS` updated by
     ``settings`` (None values ignored); then score the test split.
 
     Writes what ``cnnlab train`` writes (``metrics.csv``, ``curves.png``, checkpoints) and
     ``summary.json`` with ``test_miou``, ``test_iou`` (per mask class), ``test_pixel_acc``.
-    Returns that summary.
+    Returns that summary. A folder holding another run is refused unless ``overwrite``
+    (:func:`cnnlab.train.run.check_run_dir`), as for classification.
     """
     from cnnlab import models
-    from cnnlab.train.run import default_run_dir
+    from cnnlab.train.run import check_run_dir, default_run_dir
     from cnnlab.train.trainer import Trainer
 
     settings = {k: v for k, v in (settings or {}).items() if v is not None}
     cfg, resumed_dir = _config(settings, resume)
     out_dir = Path(out_dir) if out_dir is not None else resumed_dir or default_run_dir()
     models.info(cfg["model"])  # unknown names fail before any data is loaded
+    check_run_dir(out_dir, resume, overwrite)
     backend.manual_seed(int(cfg["seed"]))
     train_loader, val_loader, test_loader, info = recipes.build_split_loaders(cfg, root)
     cfg.update(info)

@@ -115,3 +115,15 @@ def _epochs(run):
             for r in csv.DictReader(f)
             if r["kind"] == "epoch"
         ]
+
+
+def test_a_finished_segmentation_run_is_never_overwritten(tiny_scenes):
+    # regression: --task segment skipped the run-folder check that classification makes
+    out = tiny_scenes / "run"
+    settings = {"data": "fashion-scenes", "model": "dilated_fcn", "epochs": 1, "batch_size": 16}
+    segment.train_segmentation(settings, out, progress=False)
+    before = (out / "last.safetensors").read_bytes()
+    with pytest.raises(FileExistsError, match=r"already holds a run.*--overwrite"):
+        segment.train_segmentation(settings, out, progress=False)
+    assert (out / "last.safetensors").read_bytes() == before
+    segment.train_segmentation(settings, out, progress=False, overwrite=True)
