@@ -3,6 +3,8 @@ from PIL Images or arrays). cnnlab's own vectorised augmentations live in
 :mod:`cnnlab.data.transforms`."""
 
 from cnnlab.vision.transforms import functional
+from cnnlab.vision.transforms.affine import RandomAffine, RandomRotation
+from cnnlab.vision.transforms.color import ColorJitter
 from cnnlab.vision.transforms.conversion import (
     Compose,
     Grayscale,
@@ -25,6 +27,7 @@ from cnnlab.vision.transforms.geometry import (
 
 __all__ = [
     "CenterCrop",
+    "ColorJitter",
     "Compose",
     "Grayscale",
     "InterpolationMode",
@@ -32,9 +35,11 @@ __all__ = [
     "Normalize",
     "PILToTensor",
     "Pad",
+    "RandomAffine",
     "RandomCrop",
     "RandomHorizontalFlip",
     "RandomResizedCrop",
+    "RandomRotation",
     "RandomVerticalFlip",
     "Resize",
     "ToPILImage",

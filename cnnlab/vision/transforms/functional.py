@@ -6,6 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnlab.vision.transforms.affine import affine, rotate
+from cnnlab.vision.transforms.color import (
+    adjust_brightness,
+    adjust_contrast,
+    adjust_hue,
+    adjust_saturation,
+)
 from cnnlab.vision.transforms.conversion import (
     Grayscale,
     Normalize,
@@ -22,6 +29,11 @@ from cnnlab.vision.transforms.geometry import (
 )
 
 __all__ = [
+    "adjust_brightness",
+    "adjust_contrast",
+    "adjust_hue",
+    "adjust_saturation",
+    "affine",
     "center_crop",
     "crop",
     "hflip",
@@ -31,6 +43,7 @@ __all__ = [
     "resize",
     "resized_crop",
     "rgb_to_grayscale",
+    "rotate",
     "to_grayscale",
     "to_pil_image",
     "to_tensor",
