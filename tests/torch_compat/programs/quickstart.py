@@ -14,6 +14,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--train-size", type=int, default=600)
 parser.add_argument("--test-size", type=int, default=300)
+parser.add_argument("--onnx", default=None, help="also export the model to this file")
 args = parser.parse_args()
 
 training_data = datasets.FashionMNIST(root="data", train=True, download=True, transform=ToTensor())
@@ -107,4 +108,8 @@ with torch.no_grad():
     predicted, actual = classes[pred[0].argmax(0)], classes[y]
     print(f'Predicted: "{predicted}", Actual: "{actual}"')
 reloaded = test(test_dataloader, model, loss_fn)
+if args.onnx:  # as the save-and-load tutorial exports it, with a symbolic batch
+    X = next(iter(test_dataloader))[0].to(device)
+    torch.onnx.export(model, X, args.onnx, input_names=["input"], output_names=["output"],
+                      dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})  # fmt: skip
 print("RESULT", json.dumps({"losses": losses, "accuracy": accuracy, "reloaded": reloaded}))
