@@ -469,8 +469,10 @@ def test_bce_loss_matches_torch_with_weight_and_gradchecks():
     t, w = rng.integers(0, 2, (4, 3)).astype(np.float32), rng.random(3).astype(np.float32)
     for reduction in ("mean", "sum", "none"):
         torch_parity(
-            lambda x: nn.BCELoss(weight=cnnlab.tensor(w), reduction=reduction)(x, cnnlab.tensor(t)),
-            lambda x: torch.nn.BCELoss(weight=torch.tensor(w), reduction=reduction)(
+            lambda x, r=reduction: nn.BCELoss(weight=cnnlab.tensor(w), reduction=r)(
+                x, cnnlab.tensor(t)
+            ),
+            lambda x, r=reduction: torch.nn.BCELoss(weight=torch.tensor(w), reduction=r)(
                 x, torch.tensor(t)
             ),
             [p.astype(np.float32)],
