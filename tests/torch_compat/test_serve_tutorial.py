@@ -1,6 +1,7 @@
-"""The README's walk-through: the quickstart run unchanged by ``cnnlab run`` exports its model
-with ``torch.onnx.export``, and ``cnnlab serve``'s lab opens that file through the model
-service and predicts from it."""
+"""The README's walk-through: the quickstart run unchanged by ``cnnlab run`` saves its
+state_dict with ``torch.save`` (and exports ONNX with ``torch.onnx.export``); ``cnnlab
+serve``'s lab opens both through the model service (the state_dict with ``--script``, which
+supplies the tutorial's own class) and they predict the same."""
 
 import importlib.util
 import os
@@ -38,6 +39,13 @@ def test_a_tutorials_export_opens_in_the_lab(tmp_path):
     lab = Lab(tmp_path / "no-runs", str(path))
     with lab.use(None) as m:
         assert m.info.shape == (1, 28, 28)
+    saved = Lab(
+        tmp_path / "no-runs", str(tmp_path / "model.pth"), script=PROGRAMS / "quickstart.py"
+    )
+    with saved.use(None) as m:
+        assert m.info.shape == (1, 28, 28) and "NeuralNetwork" in m.info.source
+        x = np.random.default_rng(1).random((4, 1, 28, 28), np.float32)
+        np.testing.assert_allclose(m.info.predict_probs(x), loaded.predict_probs(x), atol=1e-5)
     with pytest.raises(ValueError, match="export_params=False is not supported"):
         import cnnlab.onnx
 
