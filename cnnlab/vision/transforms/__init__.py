@@ -4,6 +4,15 @@ from PIL Images or arrays). cnnlab's own vectorised augmentations live in
 
 from cnnlab.vision.transforms import functional
 from cnnlab.vision.transforms.affine import RandomAffine, RandomRotation
+from cnnlab.vision.transforms.augment import (
+    ConvertImageDtype,
+    GaussianBlur,
+    RandomApply,
+    RandomChoice,
+    RandomErasing,
+    RandomGrayscale,
+    RandomOrder,
+)
 from cnnlab.vision.transforms.color import ColorJitter
 from cnnlab.vision.transforms.conversion import (
     Compose,
@@ -29,6 +38,8 @@ __all__ = [
     "CenterCrop",
     "ColorJitter",
     "Compose",
+    "ConvertImageDtype",
+    "GaussianBlur",
     "Grayscale",
     "InterpolationMode",
     "Lambda",
@@ -36,8 +47,13 @@ __all__ = [
     "PILToTensor",
     "Pad",
     "RandomAffine",
+    "RandomApply",
+    "RandomChoice",
     "RandomCrop",
+    "RandomErasing",
+    "RandomGrayscale",
     "RandomHorizontalFlip",
+    "RandomOrder",
     "RandomResizedCrop",
     "RandomRotation",
     "RandomVerticalFlip",

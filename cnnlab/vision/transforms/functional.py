@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnnlab.vision.transforms.affine import affine, rotate
+from cnnlab.vision.transforms.augment import ConvertImageDtype, gaussian_blur
 from cnnlab.vision.transforms.color import (
     adjust_brightness,
     adjust_contrast,
@@ -35,7 +36,9 @@ __all__ = [
     "adjust_saturation",
     "affine",
     "center_crop",
+    "convert_image_dtype",
     "crop",
+    "gaussian_blur",
     "hflip",
     "normalize",
     "pad",
@@ -112,3 +115,7 @@ def rgb_to_grayscale(img, num_output_channels: int = 1):
 
 
 to_grayscale = rgb_to_grayscale
+
+
+def convert_image_dtype(image, dtype=np.float32):
+    return ConvertImageDtype(dtype)(image)
