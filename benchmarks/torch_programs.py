@@ -41,6 +41,9 @@ BUDGETS = {
     "community_cnn": ["--train-size", "4000"],
     "cifar10_tutorial": ["--train-size", "3000", "--test-size", "1000"],
     "resnet_tutorial": ["--train-size", "2000", "--test-size", "1000"],
+    "lstm_classifier": ["--train-size", "4000", "--test-size", "1000"],
+    "custom_dataset": ["--train-size", "2000"],
+    "finetune": ["--train-size", "1000", "--test-size", "500"],
 }
 
 

@@ -23,9 +23,10 @@ parser.add_argument("--epochs", type=int, default=3)
 args = parser.parse_args()
 torch.manual_seed(args.seed)
 
-if not os.path.exists("fashion_subset.npz"):
+subset_file = f"fashion_subset_{args.train_size}.npz"
+if not os.path.exists(subset_file):
     raw = datasets.FashionMNIST("data", train=True, download=True)
-    np.savez("fashion_subset.npz", images=raw.data[: args.train_size].numpy(),
+    np.savez(subset_file, images=raw.data[: args.train_size].numpy(),
              labels=raw.targets[: args.train_size].numpy())  # fmt: skip
 
 
@@ -62,7 +63,7 @@ augment = transforms.Compose([
     transforms.ToTensor(),
     transforms.Normalize((0.5,), (0.5,)),
 ])  # fmt: skip
-dataset = FashionFile("fashion_subset.npz", transform=augment)
+dataset = FashionFile(subset_file, transform=augment)
 n_val = len(dataset) // 5
 train_set, val_set = random_split(dataset, [len(dataset) - n_val, n_val])
 train_loader = DataLoader(train_set, batch_size=32, shuffle=True, collate_fn=collate)
