@@ -22,7 +22,7 @@ import warnings
 
 import numpy as np
 
-__all__ = ["ISSUE_OPS", "case_ops", "node_cases", "run_case", "tally"]
+__all__ = ["ISSUE_OPS", "case_arrays", "case_ops", "node_cases", "run_case", "tally"]
 
 # the ops named in issue #27 (its CNN core, what it found refused, crashing or wrong)
 ISSUE_OPS = (
@@ -75,10 +75,11 @@ def node_cases() -> dict:
         return {c.name: _complete(c, onnx) for c in load_model_tests(kind="node")}
 
 
-def _array(t):
+def case_arrays(values) -> list:
+    """A data set's inputs or outputs as NumPy arrays (older onnx gives TensorProtos)."""
     from onnx import TensorProto, numpy_helper
 
-    return numpy_helper.to_array(t) if isinstance(t, TensorProto) else t
+    return [numpy_helper.to_array(t) if isinstance(t, TensorProto) else t for t in values]
 
 
 def run_case(case) -> tuple[str, str]:
@@ -92,9 +93,9 @@ def run_case(case) -> tuple[str, str]:
             warnings.simplefilter("ignore")
             rep = CnnlabBackend.prepare(case.model)
             for inputs, expected in case.data_sets:
-                got = rep.run([_array(x) for x in inputs])
+                got = rep.run(case_arrays(inputs))
                 try:
-                    ref = [_array(y) for y in expected]
+                    ref = case_arrays(expected)
                     Runner.assert_similar_outputs(ref, got, rtol=case.rtol, atol=case.atol)
                 except AssertionError as e:
                     return "wrong", str(e).strip().splitlines()[0]

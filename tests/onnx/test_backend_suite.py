@@ -15,18 +15,15 @@ pass, 193 are listed refusals (161 of them for dtypes).
 
 from __future__ import annotations
 
-import dataclasses
 import re
-import warnings
 
 import pytest
 
 onnx = pytest.importorskip("onnx")
 backend_test = pytest.importorskip("onnx.backend.test")
 
-from onnx.backend.test.loader import load_model_tests  # noqa: E402
-
 from cnnlab.onnx.backend import CnnlabBackend  # noqa: E402
+from cnnlab.onnx.conformance import case_arrays, case_ops, node_cases  # noqa: E402
 from cnnlab.onnx.ops import IMPORTERS  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore::DeprecationWarning")
@@ -37,7 +34,6 @@ _NARROW = (
 
 # case-name pattern -> why cnnlab refuses it (cases of ops cnnlab imports)
 EXPECTED_REFUSALS = {
-    rf"test_cast(like)?_.*({_NARROW}|e8m0).*": "dtypes cnnlab does not compute with",
     rf"test_\w+_({_NARROW.lower()}|bfloat16|bf16)\w*": "dtypes cnnlab does not compute with",
     r"test_equal_string\w*": "string tensors",
     r"test_(identity|if)_(sequence|seq|opt)": "sequence and optional values",
@@ -54,45 +50,8 @@ EXPECTED_REFUSALS = {
 CLAIMED_OPS = set(IMPORTERS) | {"Constant"}  # Constant nodes are read as constants
 
 
-def _ops(model) -> set:
-    """The op types of a graph, those inside If's branches too."""
-
-    def walk(graph):
-        for node in graph.node:
-            yield node.op_type
-            for a in node.attribute:
-                if a.HasField("g"):
-                    yield from walk(a.g)
-
-    return set(walk(model.graph if hasattr(model, "graph") else model))
-
-
-def _complete(case):
-    """The case with its model and data sets: onnx >= 1.18 generates them in memory, older
-    versions read them from the files they ship (``model_dir``)."""
-    if case.model is not None:
-        return case
-    import glob
-    import os
-
-    from onnx import numpy_helper
-
-    model = onnx.load(os.path.join(case.model_dir, "model.onnx"))
-    sets = []
-    for folder in sorted(glob.glob(os.path.join(case.model_dir, "test_data_set_*"))):
-        read = [
-            [numpy_helper.to_array(onnx.load_tensor(f)) for f in sorted(glob.glob(pattern))]
-            for pattern in (f"{folder}/input_*.pb", f"{folder}/output_*.pb")
-        ]
-        sets.append(tuple(read))
-    if dataclasses.is_dataclass(case):
-        return dataclasses.replace(case, model=model, data_sets=sets)
-    return case._replace(model=model, data_sets=sets)  # a namedtuple in older onnx
-
-
-with warnings.catch_warnings():  # ONNX's case generators overflow casts on purpose
-    warnings.simplefilter("ignore")
-    CASES = {c.name: _complete(c) for c in load_model_tests(kind="node")}
+_ops = case_ops
+CASES = node_cases()
 CLAIMED = sorted(n for n, c in CASES.items() if _ops(c.model) <= CLAIMED_OPS)
 UNCLAIMED = sorted(set(CASES) - set(CLAIMED))
 
@@ -119,7 +78,7 @@ def _refuse(case) -> str:
     with pytest.raises(ValueError) as info:
         rep = CnnlabBackend.prepare(case.model)
         for inputs, _ in case.data_sets:
-            rep.run(inputs)
+            rep.run(case_arrays(inputs))
     return str(info.value)
 
 

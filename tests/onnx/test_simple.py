@@ -53,13 +53,6 @@ def test_integer_clip_stays_integer():
     np.testing.assert_array_equal(y, [-2, 0, 5, 6])
 
 
-def test_cast_to_float8_is_refused_naming_the_dtype():
-    from cnnlab.onnx import load
-
-    with pytest.raises(ValueError, match=r"'n' \(Cast\): to=FLOAT8E4M3FN is not a supported"):
-        load(node_model("Cast", {"x": np.ones(2, np.float32)}, to=17, saturate=0))
-
-
 @pytest.mark.parametrize(
     "op,attrs",
     [
