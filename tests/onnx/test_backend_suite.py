@@ -42,9 +42,6 @@ EXPECTED_REFUSALS = {
     r"test_batchnorm_\w+_training_mode": "BatchNormalization in training mode",
     r"test_training_dropout(_default)?(_mask)?": "Dropout with training_mode=1 (random masks)",
     r"test_lstm_with_peepholes": "LSTM peepholes",
-    r"test_resize_\w*cubic\w*": "cubic Resize",
-    r"test_resize_tf_crop_and_resize\w*": "Resize's tf_crop_and_resize",
-    r"test_resize_downsample_\w+_linear_antialias": "antialiased downsampling",
 }
 
 CLAIMED_OPS = set(IMPORTERS) | {"Constant"}  # Constant nodes are read as constants
