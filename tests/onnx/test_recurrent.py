@@ -1,7 +1,7 @@
 """``cnnlab.onnx.recurrent``'s import half: ONNX LSTM/GRU/RNN nodes as cnnlab's
 ``nn.LSTM/GRU/RNN``, from PyTorch's TorchScript exporter (outputs and input gradients
 against torch's) and from cnnlab's own exporter (round trips). PyTorch's dynamo exporter
-needs ``onnxscript``, which is not a cnnlab dependency: not tested here."""
+(with ``onnxscript``) is tested in test_dynamo.py."""
 
 from __future__ import annotations
 
