@@ -38,7 +38,6 @@ EXPECTED_REFUSALS = {
     r"test_equal_string\w*": "string tensors",
     r"test_(identity|if)_(sequence|seq|opt)": "sequence and optional values",
     r"test_not_[234]d": "opset 1 (cnnlab imports opsets 7 to 28)",
-    r"test_convtranspose_3d": "3-D transposed convolution",
 }
 
 CLAIMED_OPS = set(IMPORTERS) | {"Constant"}  # Constant nodes are read as constants
