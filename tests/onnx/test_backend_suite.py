@@ -8,9 +8,10 @@ with one line naming the op, attribute or dtype (so the list cannot rot: a case 
 to pass, or fails another way, fails here). Cases with ops cnnlab does not import at all
 must be refused at load in one line naming such an op.
 
-Measured on one core (onnx 1.23, 1884 node cases): 17 s in all, ~10 s of it ONNX generating
-its cases (its pooling references are Python loops); 875 of the 1068 claimed cases run and
-pass, 193 are listed refusals (161 of them for dtypes).
+Measured with onnx 1.23 (1884 node cases): about 10 CPU-seconds in all, most of it ONNX
+generating its cases (its pooling references are Python loops); 1054 of the 1068 claimed
+cases run and pass, 14 are listed refusals; of the 352 cases of the ops issue #27 lists
+(``python3 -m cnnlab.onnx.conformance``), 349 pass (the other 3 use FlexAttention).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ onnx = pytest.importorskip("onnx")
 backend_test = pytest.importorskip("onnx.backend.test")
 
 from cnnlab.onnx.backend import CnnlabBackend  # noqa: E402
-from cnnlab.onnx.conformance import case_arrays, case_ops, node_cases  # noqa: E402
+from cnnlab.onnx.conformance import ISSUE_OPS, case_arrays, case_ops, node_cases  # noqa: E402
 from cnnlab.onnx.ops import IMPORTERS  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore::DeprecationWarning")
@@ -112,3 +113,11 @@ def test_the_claimed_ops_pass_nine_in_ten_of_their_cases_beyond_narrow_dtypes():
     narrow = [n for n in REFUSED if _refusal(n) in ("dtypes cnnlab does not compute with",)]
     share = len(PASSING) / (len(CLAIMED) - len(narrow))
     assert share >= 0.9, f"{len(PASSING)} of {len(CLAIMED) - len(narrow)} claimed cases pass"
+
+
+def test_the_ops_issue_27_lists_pass_nine_in_ten_of_their_cases():
+    """The issue's bar, counted as ``cnnlab.onnx.conformance`` counts (expanded cases left
+    out); every case in PASSING runs above and must pass."""
+    ours = [n for n, c in CASES.items() if "expanded" not in n and _ops(c.model) & set(ISSUE_OPS)]
+    passing = set(PASSING) & set(ours)
+    assert len(passing) >= 0.9 * len(ours), f"{len(passing)} of {len(ours)} cases pass"
