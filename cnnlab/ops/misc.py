@@ -119,7 +119,7 @@ def dropout2d(
 
 # ------------------------------------------------------------------- interpolate
 def _sum_runs(g, idx, n: int, axis: int):
-    """Scatter-add ``g`` along ``axis`` into ``n`` slots at the non-decreasing ``idx``."""
+    """Scatter-add ``g`` along ``axis`` into ``n`` slots at ``idx`` (fast when non-decreasing)."""
     xp = get_array_module(g)
     out_n = idx.shape[0]
     k = out_n // n
@@ -130,6 +130,10 @@ def _sum_runs(g, idx, n: int, axis: int):
 
         out = xp.zeros(g.shape[:axis] + (n,) + g.shape[axis + 1 :], dtype=g.dtype)
         cupyx.scatter_add(out, (slice(None),) * axis + (xp.asarray(idx),), g)
+        return out
+    if np.any(np.diff(idx) < 0):  # not sorted (a flipped crop): add one slice at a time
+        out = xp.zeros(g.shape[:axis] + (n,) + g.shape[axis + 1 :], dtype=g.dtype)
+        np.add.at(np.moveaxis(out, axis, 0), idx, np.moveaxis(g, axis, 0))
         return out
     uniq, starts = np.unique(idx, return_index=True)
     runs = np.add.reduceat(g, starts, axis=axis)

@@ -117,3 +117,23 @@ def test_cnnlab_bicubic_and_antialiased_resize_export_and_match_onnxruntime(tmp_
     np.testing.assert_allclose(load(path)(cnnlab.tensor(x)).numpy(), want, atol=1e-5)
     with pytest.raises(ValueError, match="antialiased interpolation needs opset 18"):
         export(Resizer(), x, tmp_path / "old.onnx", opset=17)
+
+
+@pytest.mark.parametrize("mode", ["linear", "cubic"])
+def test_a_flipped_tf_crop_and_resize_reads_backwards_and_passes_a_gradcheck(mode):
+    from tests.helpers import check_gradients
+    from tests.onnx.single_node import node_model
+
+    x = np.random.default_rng(0).standard_normal((1, 2, 4, 5))
+
+    def crop(top, bottom):
+        roi = np.array([top, 0.2, bottom, 0.8], np.float32)  # height, width starts then ends
+        inits = {"roi": roi, "scales": None, "sizes": np.array([6, 3], np.int64)}
+        attrs = dict(mode=mode, axes=[2, 3], coordinate_transformation_mode="tf_crop_and_resize")
+        return load(node_model("Resize", {"x": x}, opset=19, inits=inits, **attrs))
+
+    flipped = crop(0.9, 0.1)  # the height axis read bottom to top
+    y = flipped(cnnlab.tensor(x)).numpy()
+    assert y.shape == (1, 2, 6, 3)
+    np.testing.assert_allclose(y, crop(0.1, 0.9)(cnnlab.tensor(x)).numpy()[:, :, ::-1], atol=1e-12)
+    check_gradients(lambda t: flipped(t), [x])
