@@ -150,7 +150,7 @@ class Interpolate(Function):
 
     ``maps`` holds one ``(i0, i1, l0, l1)`` or ``(index, weight)`` (both ``(out, taps)``, from
     :func:`cnnlab.ops.resample.kernel_taps`) per spatial axis (``None`` for an identity axis;
-    ``i1, l0, l1`` None for nearest); index arrays are NumPy, each column non-decreasing.
+    ``i1, l0, l1`` None for nearest); index arrays are NumPy (fastest non-decreasing).
     ``mode``, ``align_corners`` and ``antialias`` (F.interpolate's) are kept for the ONNX
     exporter.
     """

@@ -47,7 +47,7 @@ def cubic_kernel(a: float):
 
 def kernel_taps(x, n_in: int, kernel, support: float, stretch: float = 1.0, outside="clamp"):
     """``(index, weight)``, both ``(len(x), taps)``: the inputs each output reads (clamped
-    into ``[0, n_in)``, each column non-decreasing) and their weights (float64, rows
+    into ``[0, n_in)``; each column non-decreasing where ``x`` is) and their weights (float64, rows
     summing to 1; 0 for an output whose every tap lies outside under ``exclude``).
 
     Shape: ``x`` ``(n_out,)`` source coordinates in input pixels.
