@@ -245,8 +245,11 @@ class RandomAffine:
         return angle, (tx, ty), scale, shear
 
     def __call__(self, img):
-        a, _ = _planes(img, "RandomAffine")
-        angle, translate, scale, shear = self.get_params(a.shape[-1], a.shape[-2])
+        if is_pil(img):
+            width, height = img.size
+        else:
+            height, width = _planes(img, "RandomAffine")[0].shape[-2:]
+        angle, translate, scale, shear = self.get_params(width, height)
         return affine(
             img, angle, translate, scale, shear, self.interpolation, self.fill, self.center
         )
