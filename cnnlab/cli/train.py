@@ -120,6 +120,12 @@ def add_parser(subparsers, parents) -> None:
     p.add_argument("--seed", type=non_negative_int, help="random seed (default: 0)")
     p.add_argument("--limit", type=positive_int, help="use only the first N training images")
     p.add_argument(
+        "--scenes",
+        type=positive_int,
+        help="with --task detect: generate N training scenes (default: 10,000; each new N is "
+        "generated once and cached)",
+    )
+    p.add_argument(
         "--val-split",
         type=fraction,
         help="hold out this fraction of the training images as a validation set: the "
@@ -200,7 +206,8 @@ def run(args) -> int:
 
 
 def _run(args, train) -> int:
-
+    if args.scenes is not None and args.task != "detect":
+        raise ValueError(f"train: --scenes is for --task detect, got --task {args.task}")
     settings = {
         "task": args.task,
         "loss": args.loss,
@@ -217,6 +224,7 @@ def _run(args, train) -> int:
         "grayscale": args.grayscale,
         "seed": args.seed,
         "limit": args.limit,
+        "scenes": args.scenes,
         "val_split": args.val_split,
         "workers": args.workers,
         "distributed": args.distributed,

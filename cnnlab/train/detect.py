@@ -145,12 +145,16 @@ class DetectionTrainer(Trainer):
 
 def build_detection_loaders(cfg: dict, root=None):
     """``(train_loader, test_loader, info)`` of CenterNet targets on a scene data set;
+    ``cfg['scenes']`` sets the number of training scenes (default: the data set's 10,000);
     ``cfg['limit']`` and ``cfg['test_limit']`` keep the first scenes of each split."""
     from cnnlab import data as cdata
     from cnnlab.data import transforms as T
     from cnnlab.train.detection_targets import DetectionScenes
 
     train_scenes, test_scenes = recipes.load_datasets(cfg["data"], root)
+    if cfg.get("scenes"):  # more (or fewer) scenes than the default, generated once
+        cls = type(train_scenes)
+        train_scenes = cls(root, train=True, n=int(cfg["scenes"]), target_type="mask")
     mean, std = recipes.image_stats(cfg["data"], train_scenes)
     norm = T.Compose([T.Normalize(mean, std)])
     train_ds = DetectionScenes(train_scenes, transform=norm)

@@ -1,6 +1,7 @@
 """``cnnlab train --task detect``, ``eval`` and ``predict --task detect`` end to end on tiny
 scene sets, the loss, the refusals, and (slow) a short run that learns."""
 
+import importlib.util
 import json
 
 import numpy as np
@@ -30,11 +31,11 @@ def test_train_resume_eval_predict_from_the_command_line(tiny_scenes, capsys):
     out = tiny_scenes / "run"
     argv = ["train", "--task", "detect", "--data", "fashion-scenes"]
     argv += ["--epochs", "1", "--batch-size", "16", "--out", str(out), "--no-progress"]
-    assert main(argv) == 0
+    assert main([*argv, "--scenes", "24"]) == 0  # 24 training scenes instead of the 32
     printed = capsys.readouterr().out
     assert printed.startswith("test mAP@0.5 ") and "centernet_small on fashion-scenes" in printed
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["task"] == "detect" and summary["train_images"] == 32
+    assert summary["task"] == "detect" and summary["train_images"] == 24
     assert summary["steps"] == 2 and 0.0 <= summary["test_map50"] <= 1.0
     assert list(summary["test_ap50"]) == [f"c{k}" for k in range(10)]
     for name in ("last.safetensors", "best.safetensors", "curves.png", "metrics.csv"):
@@ -65,6 +66,19 @@ def test_train_resume_eval_predict_from_the_command_line(tiny_scenes, capsys):
     assert all(d["label"] in {f"c{k}" for k in range(10)} for d in result["detections"])
     assert main(argv) == 0 and "objects, picture" in capsys.readouterr().out
 
+    if importlib.util.find_spec("onnx") is None or importlib.util.find_spec("onnxruntime") is None:
+        return  # (both are required in CI: tests/conftest.py)
+    onnx_file = tiny_scenes / "detector.onnx"  # the ONNX export detects the same boxes
+    assert main(["export", str(out), str(onnx_file), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["onnxruntime"][1] < 1e-3
+    assert main(["predict", "--task", "detect", str(onnx_file), str(image), "--json"]) == 0
+    (from_onnx,) = json.loads(capsys.readouterr().out)
+    assert main(["predict", "--task", "detect", str(out), str(image), "--json"]) == 0
+    (from_ckpt,) = json.loads(capsys.readouterr().out)
+    assert [d["label"] for d in from_onnx["detections"]] == [
+        d["label"] for d in from_ckpt["detections"]
+    ]
+
 
 def test_loss_parts_and_perfect_maps():
     boxes, labels = np.array([[8, 8, 24, 28], [40, 4, 60, 20]]), np.array([1, 0])
@@ -83,13 +97,15 @@ def test_loss_parts_and_perfect_maps():
         loss(cnnlab.tensor(perfect), t[:, :4])
 
 
-def test_refusals(tiny_scenes):
+def test_refusals(tiny_scenes, capsys):
     with pytest.raises(ValueError, match="--task detect: --data must be one of"):
         detect.train_detection({"data": "digits"})
     with pytest.raises(ValueError, match="--task detect: --augment is not supported"):
         detect.train_detection({"augment": True})
     with pytest.raises(ValueError, match="--task detect: --model unet_small is not a detector"):
         detect.train_detection({"model": "unet_small"}, tiny_scenes / "x")
+    assert main(["train", "--task", "segment", "--scenes", "9", "--out", str(tiny_scenes)]) != 0
+    assert "--scenes is for --task detect, got --task segment" in capsys.readouterr().err
 
 
 @pytest.mark.slow
