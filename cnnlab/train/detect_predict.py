@@ -23,7 +23,10 @@ def _draw(ax, image, det, classes, truth=None, title=None) -> None:
     if truth is not None:
         for x1, y1, x2, y2 in np.asarray(truth, np.float64).reshape(-1, 4):
             ax.add_patch(_rect(ax, x1, y1, x2, y2, "white", "--", 0.8))
-    for (x1, y1, x2, y2), k, s in zip(det["boxes"], det["labels"], det["scores"]):
+    order = np.argsort(np.asarray(det["scores"]), kind="stable")  # the best drawn last, on top
+    for (x1, y1, x2, y2), k, s in zip(
+        det["boxes"][order], det["labels"][order], det["scores"][order]
+    ):
         colour = PALETTE[int(k) % len(PALETTE)]
         ax.add_patch(_rect(ax, x1, y1, x2, y2, colour, "-", 1.5))
         name = str(classes[int(k)]) if classes and 0 <= int(k) < len(classes) else str(int(k))

@@ -12,7 +12,7 @@ from cnnlab import models, nn
 from cnnlab.models.detection import CenterNet, decode_centernet
 from cnnlab.train.detection_targets import encode_centernet
 
-SMALL = {"width": 8, "head_width": 8}
+SMALL = {"widths": (4, 8, 8), "head_width": 8}
 
 
 def test_registered_as_a_detector_with_stride_4_maps_and_a_training_step():
@@ -49,8 +49,10 @@ def test_bad_inputs_are_refused():
     model = CenterNet(num_classes=2, **SMALL)
     with pytest.raises(ValueError, match=r"CenterNet: input must be \(N, C, H, W\) with H, W"):
         model(cnnlab.randn(1, 1, 30, 32))
-    with pytest.raises(ValueError, match="CenterNet: num_classes >= 1"):
+    with pytest.raises(ValueError, match="CenterNet: num_classes >= 1, three positive widths"):
         CenterNet(num_classes=0)
+    with pytest.raises(ValueError, match=r"got 10, \(8, 8\), 96"):
+        CenterNet(widths=(8, 8))
     with pytest.raises(ValueError, match="decode_centernet: output must be"):
         decode_centernet(np.zeros((1, 3, 4, 4)))
 

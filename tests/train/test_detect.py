@@ -116,7 +116,8 @@ def test_a_short_run_on_fashion_scenes_learns(tmp_path, monkeypatch):
         pytest.skip(f"Fashion-MNIST is not installed: {e}")
     monkeypatch.setenv("CNNLAB_DATA", str(tmp_path / "data"))
     monkeypatch.setattr(S, "DEFAULT_SIZES", {True: 1024, False: 128})
-    settings = {"epochs": 4, "batch_size": 32}
+    settings = {"scenes": 1024, "epochs": 4, "batch_size": 32}
     s = detect.train_detection(settings, tmp_path / "run", progress=False)
-    # a random detector scores about 0; measured 0.XX after these 128 steps
-    assert s["test_map50"] > 0.2, s
+    # a random detector scores about 0; measured 0.54 after these 128 steps (80 s on the
+    # loaded 2-core machine)
+    assert s["test_map50"] > 0.35, s
