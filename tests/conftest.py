@@ -14,6 +14,7 @@ REQUIRED_IN_CI = (
     "torch",
     "onnx",
     "onnxruntime",
+    "onnxscript",
     "nbclient",
     "nbformat",
     "ipykernel",
