@@ -160,7 +160,8 @@ def build_detection_loaders(cfg: dict, root=None):
         train_scenes = cls(root, train=True, n=int(cfg["scenes"]), target_type="mask")
     mean, std = recipes.image_stats(cfg["data"], train_scenes)
     norm = T.Compose([T.Normalize(mean, std)])
-    train_ds = DetectionScenes(train_scenes, transform=norm)
+    flip = 0.5 if cfg.get("augment") else 0.0  # mirrored scenes, boxes mirrored with them
+    train_ds = DetectionScenes(train_scenes, transform=norm, hflip=flip)
     test_ds = DetectionScenes(test_scenes, transform=norm)
     if cfg.get("limit"):
         train_ds = cdata.Subset(train_ds, np.arange(min(int(cfg["limit"]), len(train_ds))))
@@ -195,7 +196,7 @@ def _config(settings: dict, resume):
     if cfg["data"] not in recipes.SCENE_NAMES:
         names = ", ".join(recipes.SCENE_NAMES)
         raise ValueError(f"--task detect: --data must be one of {names}, got {cfg['data']!r}")
-    for key in ("augment", "distributed", "pretrained", "val_split", "loss"):
+    for key in ("distributed", "pretrained", "val_split", "loss"):
         if cfg.get(key):
             raise ValueError(f"--task detect: --{key.replace('_', '-')} is not supported")
     return cfg, None

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnnlab.data.dataset import Dataset, _check_index, supports_batch
+from cnnlab.data.transforms import _resolve
 
 __all__ = ["DetectionScenes", "encode_centernet"]
 
@@ -74,12 +75,17 @@ class DetectionScenes(Dataset):
     Args:
         scenes: the scene data set (any ``target_type``; its images and items are read).
         stride: the detector's output stride.
-        transform: applied to each image (normalisation; no geometric augmentation, which
-            would have to move the boxes too).
+        transform: applied to each image (normalisation only: a geometric transform here
+            would move the items but not their boxes).
+        hflip: probability of mirroring a scene left-right, image and boxes together
+            (training only; :meth:`boxes` always gives the unflipped ground truth).
     """
 
-    def __init__(self, scenes, stride: int = 4, transform=None) -> None:
+    def __init__(self, scenes, stride: int = 4, transform=None, hflip: float = 0.0) -> None:
         self.scenes, self.stride, self.transform = scenes, int(stride), transform
+        if not 0.0 <= hflip <= 1.0:
+            raise ValueError(f"DetectionScenes: hflip must be in [0, 1], got {hflip}")
+        self.hflip = float(hflip)
         self.classes = list(scenes.classes)
         self.num_classes = len(self.classes)
         side = scenes.data.shape[-1]
@@ -96,16 +102,29 @@ class DetectionScenes(Dataset):
         """Ground truth of scene ``index``: ``(boxes (K, 4) float32, labels (K,) int64)``."""
         return self.scenes.items(index)
 
-    def target(self, index: int) -> np.ndarray:
+    def target(self, index: int, flip: bool = False) -> np.ndarray:
+        """The target maps of scene ``index``, of its mirror image when ``flip``."""
         boxes, labels = self.scenes.items(index)
+        if flip:  # pixel x goes to W - 1 - x, so the exclusive corners x1, x2 to W - x2, W - x1
+            side = self.scenes.data.shape[-1]
+            boxes = boxes.copy()
+            boxes[:, [0, 2]] = side - boxes[:, [2, 0]]
         return encode_centernet(boxes, labels, self.num_classes, self.out_size, self.stride)
+
+    def _flips(self, n: int, rng) -> np.ndarray:
+        if not self.hflip:
+            return np.zeros(n, bool)
+        return _resolve(rng).random(n) < self.hflip
 
     def __getitem__(self, index):
         index = _check_index(index, len(self), type(self).__name__)
         img = self.scenes.data[index][None].astype(np.float32) / self.scenes.pixel_max
+        flip = bool(self._flips(1, None)[0])
+        if flip:
+            img = np.ascontiguousarray(img[..., ::-1])
         if self.transform is not None:
             img = self.transform(img)
-        return img, self.target(index)
+        return img, self.target(index, flip)
 
     def get_batch(self, indices, rng=None):
         """``(images (N, 1, H, W) float32, targets (N, classes + 5, h, w) float32)``."""
@@ -113,9 +132,13 @@ class DetectionScenes(Dataset):
             return None
         indices = np.asarray(indices, dtype=np.int64)
         imgs = self.scenes.data[indices][:, None].astype(np.float32) / self.scenes.pixel_max
+        flips = self._flips(len(indices), rng)
+        imgs[flips] = imgs[flips][..., ::-1]
         if self.transform is not None:
             imgs = self.transform.batch(imgs, rng)
-        return imgs, np.stack([self.target(int(i)) for i in indices])
+        targets = [self.target(int(i), bool(f)) for i, f in zip(indices, flips)]
+        return imgs, np.stack(targets)
 
     def __repr__(self) -> str:
-        return f"DetectionScenes({self.scenes!r}, stride={self.stride})"
+        flip = f", hflip={self.hflip}" if self.hflip else ""
+        return f"DetectionScenes({self.scenes!r}, stride={self.stride}{flip})"

@@ -100,12 +100,20 @@ def test_loss_parts_and_perfect_maps():
 def test_refusals(tiny_scenes, capsys):
     with pytest.raises(ValueError, match="--task detect: --data must be one of"):
         detect.train_detection({"data": "digits"})
-    with pytest.raises(ValueError, match="--task detect: --augment is not supported"):
-        detect.train_detection({"augment": True})
+    with pytest.raises(ValueError, match="--task detect: --distributed is not supported"):
+        detect.train_detection({"distributed": True})
     with pytest.raises(ValueError, match="--task detect: --model unet_small is not a detector"):
         detect.train_detection({"model": "unet_small"}, tiny_scenes / "x")
     assert main(["train", "--task", "segment", "--scenes", "9", "--out", str(tiny_scenes)]) != 0
     assert "--scenes is for --task detect, got --task segment" in capsys.readouterr().err
+
+
+def test_augment_flips_the_training_scenes_only(tiny_scenes):
+    cfg = {**detect.DETECT_DEFAULTS, "scenes": None, "augment": True}
+    train, test, _ = detect.build_detection_loaders(cfg)
+    assert train.dataset.hflip == 0.5 and test.dataset.hflip == 0.0
+    train, _, _ = detect.build_detection_loaders({**cfg, "augment": False})
+    assert train.dataset.hflip == 0.0
 
 
 @pytest.mark.slow

@@ -49,3 +49,55 @@ def test_the_dataset_yields_images_and_targets_and_batches_agree(tmp_path):
     imgs, targets = ds.get_batch([3, 5])
     np.testing.assert_allclose(imgs[0], img, rtol=1e-6)
     np.testing.assert_array_equal(targets[1], ds[5][1])
+
+
+def _boxes_from_target(target, num_classes):
+    """``[(label, (x1, y1, x2, y2))]`` read back from a target's centre cells (stride 4)."""
+    out = []
+    for iy, ix in np.argwhere(target[num_classes + 4] > 0):
+        w, h, dx, dy = target[num_classes : num_classes + 4, iy, ix]
+        cx, cy = (ix + dx) * 4, (iy + dy) * 4
+        box = np.round([cx - 2 * w, cy - 2 * h, cx + 2 * w, cy + 2 * h]).astype(int)
+        out.append((int(target[:num_classes, iy, ix].argmax()), tuple(box)))
+    return sorted(out)
+
+
+def test_a_flipped_scene_has_its_boxes_flipped_with_it(tmp_path):
+    scenes = _scenes(tmp_path, n=12, target_type="mask")
+    ds = DetectionScenes(scenes, hflip=1.0)
+    for i in (0, 3, 7):
+        img, target = ds[i]
+        np.testing.assert_array_equal(img[0], scenes.data[i][:, ::-1] / np.float32(255))
+        mask = scenes[i][1][:, ::-1]  # the mirrored scene's own mask: the items' pixels
+        found = _boxes_from_target(target, 10)
+        assert len(found) == len(ds.boxes(i)[0])
+        for k, (x1, y1, x2, y2) in found:
+            ys, xs = np.nonzero(mask == k + 1)
+            inside = (xs >= x1) & (xs < x2) & (ys >= y1) & (ys < y2)
+            # the box read from the target is the tight box of one item in the flipped image
+            assert inside.any()
+            item = (xs[inside].min(), ys[inside].min(), xs[inside].max() + 1, ys[inside].max() + 1)
+            assert item == (x1, y1, x2, y2)
+    # without the flip the same read-back gives the data set's boxes
+    img, target = DetectionScenes(scenes)[3]
+    boxes, labels = scenes.items(3)
+    expected = sorted((int(k), tuple(b)) for k, b in zip(labels, boxes.astype(int).tolist()))
+    assert _boxes_from_target(target, 10) == expected
+
+
+def test_flips_are_random_per_scene_and_batches_agree_with_items(tmp_path):
+    scenes = _scenes(tmp_path, n=12)
+    ds = DetectionScenes(scenes, hflip=0.5)
+    imgs, targets = ds.get_batch(np.arange(12), np.random.default_rng(0))
+    flipped = []
+    for i in range(12):
+        plain = scenes.data[i][None] / np.float32(255)
+        flip = not np.array_equal(imgs[i], plain)
+        if flip:
+            np.testing.assert_array_equal(imgs[i], plain[..., ::-1])
+        np.testing.assert_array_equal(targets[i], ds.target(i, flip=flip))
+        flipped.append(flip)
+    assert 0 < sum(flipped) < 12
+    assert ds.boxes(0)[0].tolist() == scenes.items(0)[0].tolist()  # scoring sees no flip
+    with pytest.raises(ValueError, match="DetectionScenes: hflip must be in \\[0, 1\\], got 2"):
+        DetectionScenes(scenes, hflip=2)
