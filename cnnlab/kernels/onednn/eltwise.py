@@ -145,15 +145,6 @@ def _bounds(min_val: float, max_val: float) -> None:
         raise ValueError(f"oneDNN hardtanh: needs min_val < max_val, got {min_val}, {max_val}")
 
 
-def _add_plan(size: int) -> Plan:
-    plan = Plan(f"binary add (size {size})")
-    md = plan.md((size,), k.TAG_X)
-    pd = plan.pd(plan.lib.dnnl_binary_primitive_desc_create, k.BINARY_ADD, md, md, md)
-    args = {k.ARG_SRC_0: plan.user("a", md), k.ARG_SRC_1: plan.user("b", md)}
-    plan.step(pd, {**args, k.ARG_DST: plan.user("y", md)})
-    return plan
-
-
 def same_layout(a, b) -> bool:
     """Whether ``a`` and ``b`` have one shape and lie in memory alike (both C-contiguous or
     both NHWC): then they add as flat buffers."""
@@ -166,14 +157,14 @@ def same_layout(a, b) -> bool:
 
 
 def add(a, b) -> np.ndarray:
-    """``a + b`` for two float32 arrays of one shape and layout (the residual add), on
-    oneDNN's threads, as flat buffers; the result in their layout. Shape: a, b alike -> same.
+    """``a + b`` for two float32 arrays of one shape and layout (the residual add), as flat
+    buffers, the batch split over :mod:`cnnlab.threads`; the result in their layout.
+    Shape: a, b alike -> same.
     """
     a, b = arrays.image(a, "a", "add"), arrays.image(b, "b", "add")
     if not same_layout(a, b):
         raise ValueError(f"oneDNN add: a {a.shape} and b {b.shape} differ in shape or layout")
     y = arrays.empty(a.shape, arrays.tag(a))
-    size = a.size
-    plan = cached(("binary_add", size), lambda: _add_plan(size))
-    plan.run(a=arrays.flat(a), b=arrays.flat(b), y=arrays.flat(y))
+    fa, fb, fy = arrays.flat(a), arrays.flat(b), arrays.flat(y)
+    split_batch(lambda i: np.add(fa[i], fb[i], out=fy[i]), fa)
     return y
