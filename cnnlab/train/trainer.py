@@ -275,6 +275,13 @@ class Trainer:
         """Called between ``backward()`` and gradient clipping and the optimiser step: a hook
         (distributed training averages the ranks' gradients here)."""
 
+    def batch_accuracy(self, logits, y) -> float:
+        """The training accuracy of one batch: argmax over dim 1 against the targets (per
+        image, or per pixel for a segmenter). A task whose targets are not classes (the
+        detector's maps) overrides this."""
+        pred = backend.to_numpy(logits.array).argmax(axis=1)
+        return float((pred == backend.to_numpy(y.array)).mean())
+
     def train_epoch(self, epoch: int) -> dict:
         """One pass over ``train_loader``; returns ``{'loss', 'acc', 'img_per_s', 'time_s'}``."""
         from cnnlab.optim import clip_grad_norm_
@@ -309,8 +316,7 @@ class Trainer:
                 self.scheduler.step()
             n = len(y)
             seen += n
-            pred = backend.to_numpy(logits.array).argmax(axis=1)
-            batch_acc = float((pred == backend.to_numpy(y.array)).mean())
+            batch_acc = self.batch_accuracy(logits, y)
             loss_avg.update(value, n)
             acc_avg.update(batch_acc, n)
             self._call("on_step", {"loss": value, "acc": batch_acc, "n": n})
