@@ -33,6 +33,7 @@ __all__ = [
     "DetectionTrainer",
     "evaluate_detect_checkpoint",
     "evaluate_detection",
+    "flip_test_output",
     "format_detect_report",
     "train_detection",
 ]
@@ -97,11 +98,39 @@ def _ground_truth(ds, i: int):
     return ds.boxes(i)
 
 
-def evaluate_detection(model, loader, loss_fn=None, progress: bool = False) -> dict:
+def flip_test_output(model, x, out=None) -> np.ndarray:
+    """The model's output on ``x`` averaged with that on its mirror image, CenterNet's
+    flip test: the heat-map probabilities and the sizes of the two, the mirrored maps
+    flipped back, are averaged cell by cell (and the heat maps returned as logits); the
+    offsets are the unflipped image's (a mirrored offset belongs to a mirrored cell).
+
+    Args:
+        model: a CenterNet-like detector (output (N, classes + 4, h, w)).
+        x: the batch of images, a Tensor (N, C, H, W).
+        out: the model's output on ``x`` if already computed.
+
+    Shape: (N, C, H, W) -> (N, classes + 4, H / s, W / s) float64 array.
+    """
+    plain = backend.to_numpy((model(x) if out is None else out).array).astype(np.float64)
+    mirror_in = cnnlab.tensor(np.ascontiguousarray(backend.to_numpy(x.array)[..., ::-1]))
+    mirror = backend.to_numpy(model(mirror_in).array).astype(np.float64)[..., ::-1]
+    c = plain.shape[1] - 4
+    p = (1 / (1 + np.exp(-plain[:, :c])) + 1 / (1 + np.exp(-mirror[:, :c]))) / 2
+    p = np.clip(p, 1e-12, 1 - 1e-12)
+    averaged = plain.copy()
+    averaged[:, :c] = np.log(p / (1 - p))
+    averaged[:, c : c + 2] = (plain[:, c : c + 2] + mirror[:, c : c + 2]) / 2
+    return averaged
+
+
+def evaluate_detection(
+    model, loader, loss_fn=None, progress: bool = False, flip_test: bool = False
+) -> dict:
     """mAP@0.5, COCO's mAP@[.5:.95] and per-class AP of ``model`` over ``loader`` (of a
     DetectionScenes, not shuffled), in eval mode without a graph; with ``loss_fn`` the mean
-    loss too. Returns ``{'loss', 'acc' (= map50), 'map50', 'map', 'map75', 'ap50', 'ap',
-    'n'}``."""
+    loss too (of the plain output); with ``flip_test`` the boxes come from
+    :func:`flip_test_output`. Returns ``{'loss', 'acc' (= map50), 'map50', 'map', 'map75',
+    'ap50', 'ap', 'n'}``."""
     from cnnlab.models.detection import decode_centernet
 
     num_classes = loader.dataset.num_classes if hasattr(loader.dataset, "num_classes") else None
@@ -117,6 +146,8 @@ def evaluate_detection(model, loader, loss_fn=None, progress: bool = False) -> d
                 out = model(x)
                 if loss_fn is not None:
                     loss_sum += float(loss_fn(out, y).item()) * len(y)
+                if flip_test:
+                    out = flip_test_output(model, x, out)
                 for det in decode_centernet(out, stride=getattr(model, "stride", 4)):
                     boxes, labels = _ground_truth(loader.dataset, n)
                     meter.update(det["boxes"], det["scores"], det["labels"], boxes, labels)

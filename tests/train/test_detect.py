@@ -97,6 +97,25 @@ def test_loss_parts_and_perfect_maps():
         loss(cnnlab.tensor(perfect), t[:, :4])
 
 
+def test_the_flip_test_averages_the_image_and_its_mirror():
+    from cnnlab.models.detection import CenterNet
+
+    cnnlab.manual_seed(0)
+    model = CenterNet(num_classes=3, widths=(4, 8, 8), head_width=8).eval()
+    x = cnnlab.randn(2, 1, 32, 32)
+    mirror = cnnlab.tensor(np.ascontiguousarray(x.numpy()[..., ::-1]))
+    with cnnlab.no_grad():
+        plain, flipped = model(x).numpy(), model(mirror).numpy()[..., ::-1]
+        both = detect.flip_test_output(model, x)
+        both_of_mirror = detect.flip_test_output(model, mirror)
+    p = 1 / (1 + np.exp(-np.stack([plain[:, :3], flipped[:, :3]])))
+    np.testing.assert_allclose(1 / (1 + np.exp(-both[:, :3])), p.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(both[:, 3:5], (plain[:, 3:5] + flipped[:, 3:5]) / 2, rtol=1e-5)
+    np.testing.assert_array_equal(both[:, 5:], plain[:, 5:])  # offsets: the plain image's
+    # averaged maps of the mirror image are the mirror of the averaged maps
+    np.testing.assert_allclose(both_of_mirror[:, :5], both[:, :5, :, ::-1], rtol=1e-4, atol=1e-6)
+
+
 def test_refusals(tiny_scenes, capsys):
     with pytest.raises(ValueError, match="--task detect: --data must be one of"):
         detect.train_detection({"data": "digits"})
