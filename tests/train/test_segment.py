@@ -11,6 +11,7 @@ import cnnlab
 from cnnlab.cli.main import main
 from cnnlab.data.datasets import scenes as S
 from cnnlab.train import segment
+from cnnlab.train.checkpoint import load_checkpoint
 
 
 @pytest.fixture
@@ -127,3 +128,45 @@ def test_a_finished_segmentation_run_is_never_overwritten(tiny_scenes):
         segment.train_segmentation(settings, out, progress=False)
     assert (out / "last.safetensors").read_bytes() == before
     segment.train_segmentation(settings, out, progress=False, overwrite=True)
+
+
+def test_the_best_checkpoint_is_the_best_mean_iou_not_the_best_pixel_accuracy(
+    tmp_path, monkeypatch
+):
+    # regression: the segment trainer kept best.safetensors by pixel accuracy, which a model
+    # predicting mostly background scores high while its mean IoU is low
+    from cnnlab import data as cdata
+    from cnnlab import nn, optim
+
+    scripted = iter([(0.95, 0.30), (0.90, 0.55), (0.97, 0.40)])  # (pixel acc, mIoU) per epoch
+
+    def fake_scores(model, loader, num_classes, progress=False, loss_fn=None):
+        acc, miou = next(scripted)
+        return {"loss": 1.0, "pixel_acc": acc, "miou": miou, "iou": [miou], "n": 4}
+
+    monkeypatch.setattr(segment, "evaluate_segmentation", fake_scores)
+    rng = np.random.default_rng(0)
+    ds = cdata.TensorDataset(
+        rng.random((4, 1, 8, 8)).astype(np.float32), rng.integers(0, 3, (4, 8, 8))
+    )
+    loader = cdata.DataLoader(ds, 2)
+    model = nn.Conv2d(1, 3, 1)
+    trainer = segment.SegmentationTrainer(
+        model,
+        segment.SegmentationLoss("ce"),
+        optim.SGD(model.parameters(), lr=0.1),
+        train_loader=loader,
+        val_loader=loader,
+        epochs=3,
+        out_dir=tmp_path,
+        progress=False,
+        config={"num_classes": 3},
+    )
+    history = trainer.fit()
+    assert [r["val_miou"] for r in history] == [0.30, 0.55, 0.40]
+    best = load_checkpoint(tmp_path / "best.safetensors")
+    assert best.epoch == 2 and trainer.best_score == 0.55  # by pixel accuracy it was epoch 3
+    assert best.metrics["monitor"] == "miou" and best.metrics["best_score"] == 0.55
+    assert "best_acc" not in best.metrics
+    header = (tmp_path / "metrics.csv").read_text().splitlines()[0]
+    assert header.endswith(",val_miou")
