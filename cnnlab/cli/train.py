@@ -67,8 +67,8 @@ def add_parser(subparsers, parents) -> None:
         "--augment",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="random shifts and flips (affine for digits); default off, on for the "
-        "recurrent models",
+        help="random shifts and flips (affine for digits; with --task segment the mask "
+        "moves with the image); default off, on for the recurrent models",
     )
     p.add_argument("--label-smoothing", type=fraction, help="default: 0.1")
     p.add_argument(

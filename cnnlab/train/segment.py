@@ -176,7 +176,7 @@ def _config(settings: dict, resume):
     if cfg["data"] not in recipes.SCENE_NAMES:
         names = ", ".join(recipes.SCENE_NAMES)
         raise ValueError(f"--task segment: --data must be one of {names}, got {cfg['data']!r}")
-    for key in ("augment", "distributed", "pretrained"):
+    for key in ("distributed", "pretrained"):
         if cfg.get(key):
             raise ValueError(f"--task segment: --{key} is not supported (got {cfg[key]!r})")
     if cfg["loss"] not in LOSSES:

@@ -72,8 +72,8 @@ def test_losses_and_refusals(tiny_scenes, capsys):
         segment.SegmentationLoss("focal")
     with pytest.raises(ValueError, match="--task segment: --data must be one of"):
         segment.train_segmentation({"data": "digits"})
-    with pytest.raises(ValueError, match="--task segment: --augment is not supported"):
-        segment.train_segmentation({"augment": True})
+    with pytest.raises(ValueError, match="--task segment: --pretrained is not supported"):
+        segment.train_segmentation({"pretrained": True})
     assert main(["train", "--data", "fashion-scenes", "--out", str(tiny_scenes / "x")]) != 0
     assert "holds scenes, not single images: use --task segment" in capsys.readouterr().err
 
@@ -170,3 +170,22 @@ def test_the_best_checkpoint_is_the_best_mean_iou_not_the_best_pixel_accuracy(
     assert "best_acc" not in best.metrics
     header = (tmp_path / "metrics.csv").read_text().splitlines()[0]
     assert header.endswith(",val_miou")
+
+
+def test_augment_moves_the_mask_with_the_image(tiny_scenes):
+    from cnnlab.train import recipes
+
+    cfg = {**recipes.DEFAULTS, **segment.SEGMENT_DEFAULTS, "task": "segment", "augment": True}
+    train_loader, _, test_loader, _ = recipes.build_split_loaders(cfg)
+    assert type(train_loader.dataset.transforms).__name__ == "RandomShiftFlip"
+    assert getattr(test_loader.dataset, "transforms", None) is None  # test scenes stay put
+    ds = train_loader.dataset
+    x, y = ds.get_batch(np.arange(16), np.random.default_rng(0))
+    assert (y != ds.masks[:16]).any()  # moved...
+    # ...with the image: toy items are bright rectangles, so every item pixel is bright
+    # (a resized item's blurred rim may be bright outside its mask)
+    assert (x[:, 0][y > 0] > 0).all() and ((x[:, 0] > 0) & (y == 0)).mean() < 0.01
+    s = segment.train_segmentation(
+        {"augment": True, "epochs": 1, "batch_size": 16}, tiny_scenes / "aug", progress=False
+    )
+    assert 0.0 <= s["test_miou"] <= 1.0
