@@ -131,10 +131,19 @@ class SegmentationTrainer(Trainer):
 
 
 def evaluate_segment_checkpoint(
-    model, config: dict, data=None, batch_size: int = 256, limit=None, progress=False, root=None
+    model,
+    config: dict,
+    data=None,
+    batch_size: int = 256,
+    limit=None,
+    progress=False,
+    root=None,
+    out_dir=None,
 ) -> dict:
     """``cnnlab eval`` of a segmentation checkpoint (``model`` and its ``config``): pixel
-    accuracy, per-class and mean IoU on the test split of ``data`` (default: its own)."""
+    accuracy, per-class and mean IoU on the test split of ``data`` (default: its own); with
+    ``out_dir``, also ``segment_examples_<data>.png`` there (the first test scenes' true and
+    predicted masks, :func:`~cnnlab.train.segment_figures.plot_segment_examples`)."""
     from cnnlab import data as cdata
     from cnnlab.data import transforms as T
 
@@ -149,7 +158,13 @@ def evaluate_segment_checkpoint(
     loader = cdata.DataLoader(test_ds, batch_size, shuffle=False)
     scores = evaluate_segmentation(model, loader, int(config["num_classes"]), progress)
     classes = [str(c) for c in config.get("classes") or range(config["num_classes"])]
-    return {"task": "segment", "data": data, "classes": classes, **scores}
+    result = {"task": "segment", "data": data, "classes": classes, **scores}
+    if out_dir is not None:
+        from cnnlab.train.segment_figures import plot_segment_examples
+
+        png = Path(out_dir) / f"segment_examples_{data}.png"
+        result["examples_png"] = str(plot_segment_examples(model, test_ds, classes, png))
+    return result
 
 
 def format_segment_report(result: dict) -> str:
@@ -161,6 +176,8 @@ def format_segment_report(result: dict) -> str:
         f"{'class':<{width}}  {'IoU':>6}",
     ]
     lines += [f"{c:<{width}}  {iou:>6.4f}" for c, iou in zip(result["classes"], result["iou"])]
+    if result.get("examples_png"):
+        lines.append(f"test scenes, true and predicted masks: {result['examples_png']}")
     return "\n".join(lines)
 
 

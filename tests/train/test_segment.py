@@ -50,7 +50,9 @@ def test_train_then_predict_from_the_command_line(tiny_scenes, capsys):
     assert main(["eval", str(out), "--limit", "4"]) == 0
     report = capsys.readouterr().out.splitlines()
     assert report[0].startswith("mean IoU ") and "on 4 scenes of fashion-scenes" in report[0]
-    assert report[2].startswith("background") and len(report) == 2 + 11
+    assert report[2].startswith("background") and len(report) == 2 + 11 + 1
+    examples = Image.open(out / "segment_examples_fashion-scenes.png")
+    assert report[-1].endswith("segment_examples_fashion-scenes.png") and examples.size[0] > 400
 
     test = S.FashionScenes(train=False, progress=False)
     image = tiny_scenes / "scene.png"
