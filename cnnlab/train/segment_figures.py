@@ -18,7 +18,8 @@ __all__ = ["plot_segment_examples"]
 def plot_segment_examples(model, dataset, classes: list, path, n: int = 8) -> Path:
     """Write the first ``n`` scenes of ``dataset`` (``(image, mask)`` items, the image as the
     model takes it) as a two-row PNG at ``path``: true masks, then predicted masks (titled
-    with the scene's pixel accuracy). ``classes`` names the mask values (0: background)."""
+    with the scene's mean IoU over its item classes, true or predicted). ``classes`` names
+    the mask values (0: background)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
@@ -47,7 +48,7 @@ def plot_segment_examples(model, dataset, classes: list, path, n: int = 8) -> Pa
         # the stored pixels where there are some (the model's input may be normalised)
         img = raw[i] / 255.0 if isinstance(raw, np.ndarray) and raw.ndim == 3 else x[i, 0]
         for row, (mask, title) in enumerate(
-            ((truth[i], "truth"), (pred[i], f"pred {np.mean(pred[i] == truth[i]):.0%}"))
+            ((truth[i], "truth"), (pred[i], f"predicted, IoU {_scene_iou(truth[i], pred[i]):.2f}"))
         ):
             ax = axes[row, i]
             ax.imshow(scene_picture(img, mask).array, interpolation="nearest")
@@ -63,3 +64,13 @@ def plot_segment_examples(model, dataset, classes: list, path, n: int = 8) -> Pa
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     return path
+
+
+def _scene_iou(truth: np.ndarray, pred: np.ndarray) -> float:
+    """Mean IoU of one scene over the item classes in its truth or its prediction (1.0 for
+    an empty scene predicted empty)."""
+    found = [k for k in np.union1d(np.unique(truth), np.unique(pred)) if k > 0]
+    if not found:
+        return 1.0
+    ious = [np.sum((truth == k) & (pred == k)) / np.sum((truth == k) | (pred == k)) for k in found]
+    return float(np.mean(ious))
