@@ -44,7 +44,7 @@ __all__ = [
 SEGMENT_DEFAULTS = {
     "model": "unet_small",
     "data": "fashion-scenes",
-    "epochs": 8,
+    "epochs": 6,
     "batch_size": 32,
     "optimizer": "adam",
     "lr": 5e-3,
