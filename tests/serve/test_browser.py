@@ -286,6 +286,13 @@ def test_a_segmenters_mask_overlay_and_legend_for_a_drawn_and_an_uploaded_scene(
             r, g, b = (int(c["colour"][k : k + 2], 16) for k in (1, 3, 5))
             assert f"rgb({r}, {g}, {b})" in style
         page.wait_for_selector("#ex-out figcaption")  # Grad-CAM of the largest class
+        last = want["legend"][-1]
+        page.click("#legend li >> nth=-1")  # a legend entry explains its class
+        page.wait_for_function(
+            "k => document.querySelector('#ex-out figure:last-child figcaption')"
+            ".textContent.startsWith(`overlay: class ${k} `)",
+            arg=last["index"],
+        )
         assert page.is_disabled("#ex-method option[value=saliency]")
         assert SEG_PAYLOAD in page.inner_text("#legend")
         assert page.evaluate("window.__pwned") is None

@@ -154,8 +154,12 @@ const SCENES = {
   segment(r) {
     $("scene-title").textContent = "Predicted mask";
     $("scene-out").replaceChildren(fig(r.overlay, "mask over the input"), fig(r.mask, "mask"));
-    $("legend").replaceChildren(...r.legend.map((c) => el("li", { "data-class": c.index },
-      swatch(c.colour), `${c.index}: ${c.class}`, el("span", { class: "small" }, pct(c.fraction)))));
+    $("legend").replaceChildren(...r.legend.map((c) => {
+      const li = el("li", { "data-class": c.index, title: "Grad-CAM of this class" },
+        swatch(c.colour), `${c.index}: ${c.class}`, el("span", { class: "small" }, pct(c.fraction)));
+      li.onclick = () => { $("ex-target").value = String(c.index); explain().catch(() => {}); };
+      return li;
+    }));
     $("scene-note").textContent = r.legend.length ? `mean confidence ${fmt(r.confidence, 3)}` : "background everywhere";
   },
   detect(r) {
