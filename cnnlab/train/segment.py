@@ -40,7 +40,9 @@ __all__ = [
 
 # The segmentation recipe, over recipes.DEFAULTS and under the user's options. Adam: the
 # per-pixel loss of a randomly initialised U-Net is badly scaled for one SGD rate; no label
-# smoothing (it pulls the background's confident logits down for nothing).
+# smoothing (it pulls the background's confident logits down for nothing); cross-entropy
+# plus Dice: background is 87% of the pixels, and Dice weighs every class alike (mean IoU
+# after 2 epochs 0.640 against 0.603 with cross-entropy alone; docs/guides/segmentation.md).
 SEGMENT_DEFAULTS = {
     "model": "unet_small",
     "data": "fashion-scenes",
@@ -51,7 +53,7 @@ SEGMENT_DEFAULTS = {
     "weight_decay": 0.0,
     "label_smoothing": 0.0,
     "warmup_epochs": 0.2,
-    "loss": "ce",
+    "loss": "ce+dice",
 }
 LOSSES = ("ce", "dice", "ce+dice")
 
