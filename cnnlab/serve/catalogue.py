@@ -21,10 +21,18 @@ class Choice:
     """One model on offer: ``id`` (what clients send), ``label``, and how to load it."""
 
     def __init__(
-        self, id: str, label: str, checkpoint=None, name=None, pretrained=False, task="classify"
+        self,
+        id: str,
+        label: str,
+        checkpoint=None,
+        name=None,
+        pretrained=False,
+        script=None,
+        task="classify",
     ):
         self.id, self.label, self.task = id, label, task
         self.checkpoint, self.name, self.pretrained = checkpoint, name, pretrained
+        self.script = script  # a bare state_dict's model class is defined in this script
 
     def public(self) -> dict:
         kind = "checkpoint" if self.checkpoint is not None else "zoo"
@@ -100,7 +108,7 @@ def _zoo(pretrained_only: bool = False) -> list[Choice]:
 
 
 def list_choices(
-    runs=None, checkpoint=None, model=None, pretrained=False, allow_zoo=False
+    runs=None, checkpoint=None, model=None, pretrained=False, allow_zoo=False, script=None
 ) -> tuple[list, str]:
     """``(choices, default id)``: the command line's model first, then the runs, then (with
     ``allow_zoo``) the zoo. Without a model or a checkpoint in the runs, the default is the
@@ -114,8 +122,8 @@ def list_choices(
                 (path / n for n in ("best.safetensors", "last.safetensors") if (path / n).exists()),
                 path,
             )
-        label = f"{path} (command line)"
-        choices.append(Choice("cli:checkpoint", label, checkpoint=path, task=_task(path.parent)))
+        label, task = f"{path} (command line)", _task(path.parent)
+        choices.append(Choice("cli:checkpoint", label, checkpoint=path, script=script, task=task))
         default = "cli:checkpoint"
     runs_choices = _runs(Path(runs)) if runs is not None else []
     choices += runs_choices
