@@ -1,5 +1,6 @@
 """``cnnlab predict``: top-k classes of image files under a trained checkpoint, or (with
-``--task segment``) their predicted masks drawn over them."""
+``--task segment``) their predicted masks drawn over them, or (with ``--task detect``)
+their detected boxes."""
 
 from __future__ import annotations
 
@@ -42,12 +43,20 @@ def add_parser(subparsers, parents) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument(
         "--task",
-        choices=["classify", "segment"],
+        choices=["classify", "segment", "detect"],
         default="classify",
-        help="segment: write IMAGE_segment.png, the predicted mask over the image (default: "
-        "classify)",
+        help="segment: write IMAGE_segment.png, the predicted mask over the image; detect: "
+        "write IMAGE_detect.png, the boxes with class and score (default: classify)",
     )
-    p.add_argument("--out", help="with --task segment: folder for the PNGs (default: the image's)")
+    p.add_argument(
+        "--out", help="with --task segment or detect: folder for the PNGs (default: the image's)"
+    )
+    p.add_argument(
+        "--score-threshold",
+        type=float,
+        default=0.3,
+        help="with --task detect: lowest score of a box shown (default: 0.3)",
+    )
     p.set_defaults(func=run)
 
 
@@ -60,6 +69,8 @@ def run(args) -> int:
         raise ValueError("predict: give at least one IMAGE file")
     if args.task == "segment":
         return _segment(args, checkpoint, inputs)
+    if args.task == "detect":
+        return _detect(args, checkpoint, inputs)
     results = predict_images(
         checkpoint,
         inputs,
@@ -90,4 +101,21 @@ def _segment(args, checkpoint, inputs) -> int:
     for r in results:
         found = ", ".join(f"{k} {v:.1%}" for k, v in r["classes"].items()) or "background only"
         print(f"{r['image']}: {found}\n  overlay {r['overlay']}")
+    return 0
+
+
+def _detect(args, checkpoint, inputs) -> int:
+    from cnnlab.train.detect_predict import predict_detection
+
+    if checkpoint is None:
+        raise ValueError("predict --task detect: give a trained CHECKPOINT, not --model")
+    results = predict_detection(checkpoint, inputs, args.out, args.invert, args.score_threshold)
+    if args.json:
+        print(json.dumps(results))
+        return 0
+    for r in results:
+        print(f"{r['image']}: {len(r['detections'])} objects, picture {r['picture']}")
+        for d in r["detections"]:
+            box = ", ".join(f"{v:.1f}" for v in d["box"])
+            print(f"  {d['score']:6.2%}  {d['label']}  ({box})")
     return 0

@@ -25,9 +25,11 @@ from cnnlab.ops.activation import (  # noqa: F401
 from cnnlab.ops.adaptive_pool import adaptive_avg_pool2d, adaptive_max_pool2d  # noqa: F401
 from cnnlab.ops.conv import conv1d, conv2d, conv_transpose2d  # noqa: F401
 from cnnlab.ops.dice import dice_loss  # noqa: F401
+from cnnlab.ops.focal import gaussian_focal_loss  # noqa: F401
 from cnnlab.ops.loss import (  # noqa: F401
     binary_cross_entropy_with_logits,
     cross_entropy,
+    l1_loss,
     mse_loss,
     nll_loss,
 )

@@ -299,6 +299,13 @@ class Trainer:
         """Called between ``backward()`` and gradient clipping and the optimiser step: a hook
         (distributed training averages the ranks' gradients here)."""
 
+    def batch_accuracy(self, logits, y) -> float:
+        """The training accuracy of one batch: argmax over dim 1 against the targets (per
+        image, or per pixel for a segmenter). A task whose targets are not classes (the
+        detector's maps) overrides this."""
+        pred = backend.to_numpy(logits.array).argmax(axis=1)
+        return float((pred == backend.to_numpy(y.array)).mean())
+
     def train_epoch(self, epoch: int) -> dict:
         """One pass over ``train_loader``; returns ``{'loss', 'acc', 'img_per_s', 'time_s'}``."""
         from cnnlab.optim import clip_grad_norm_
@@ -333,8 +340,7 @@ class Trainer:
                 self.scheduler.step()
             n = len(y)
             seen += n
-            pred = backend.to_numpy(logits.array).argmax(axis=1)
-            batch_acc = float((pred == backend.to_numpy(y.array)).mean())
+            batch_acc = self.batch_accuracy(logits, y)
             loss_avg.update(value, n)
             acc_avg.update(batch_acc, n)
             self._call("on_step", {"loss": value, "acc": batch_acc, "n": n})
@@ -392,7 +398,10 @@ class Trainer:
             }
             if self.val_loader is not None:
                 val = self.evaluate(self.val_loader)
-                row.update({f"val_{k}": v for k, v in val.items() if k != "n"})
+                # the loss, the accuracy and the monitored score (an evaluation may return
+                # more, such as a detector's per-class AP arrays: not logged per epoch)
+                keys = dict.fromkeys(("loss", "acc", self.monitor))
+                row.update({f"val_{k}": val[k] for k in keys if k in val})
             if self.scheduler is not None:
                 if isinstance(self.scheduler, ReduceLROnPlateau):
                     self.scheduler.step(row.get("val_loss", train["loss"]))
