@@ -84,6 +84,8 @@ def _num_classes(m: Loaded) -> int:
     if not m.rows:
         return 0
     shape = m.rows[-1].output_shape
+    if m.info.task == "detect":  # CenterNet: (classes + 4, h, w), rows end with a head
+        return int(getattr(m.info.model, "num_classes", len(m.info.classes or [])))
     if m.info.task != "classify" and len(shape) == 3:  # a segmenter: (classes, H, W)
         return int(shape[0])
     return int(np.prod(shape))

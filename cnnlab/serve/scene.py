@@ -97,3 +97,39 @@ def _segment(m, x: np.ndarray) -> dict:
         "legend": legend,
         "confidence": round(float(probs.max(axis=0).mean()), 4),
     }
+
+
+SCORE_THRESHOLD = 0.3  # detections shown: as ``cnnlab predict --task detect``'s default
+MAX_BOXES = 50
+
+
+@view("detect")
+def _detect(m, x: np.ndarray) -> dict:
+    """The detector's boxes (score at least :data:`SCORE_THRESHOLD`), best first."""
+    import cnnlab
+    from cnnlab.models.detection import decode_centernet
+
+    with cnnlab.no_grad():
+        out = m.info.pixel_model()(cnnlab.tensor(x[None].astype(np.float32)))
+    if out.ndim != 4:
+        raise BadInput(f"scene: model {m.id} should output (classes + 4, h, w), got {out.shape}")
+    stride = getattr(m.info.model, "stride", x.shape[1] // out.shape[2])
+    det = decode_centernet(out, stride=stride)[0]
+    order = np.argsort(-np.asarray(det["scores"]), kind="stable")
+    boxes = []
+    for i in order[:MAX_BOXES]:
+        score, k = float(det["scores"][i]), int(det["labels"][i])
+        if score < SCORE_THRESHOLD:
+            break
+        box = [round(float(v), 1) for v in det["boxes"][i]]
+        name = m.classes[k] if k < len(m.classes) else str(k)
+        boxes.append(
+            {
+                "box": box,
+                "index": k,
+                "class": name,
+                "score": round(score, 4),
+                "colour": colour(k + 1),
+            }
+        )
+    return {"boxes": boxes, "threshold": SCORE_THRESHOLD}

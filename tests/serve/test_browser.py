@@ -298,3 +298,21 @@ def test_a_segmenters_mask_overlay_and_legend_for_a_drawn_and_an_uploaded_scene(
         assert page.evaluate("window.__pwned") is None
         assert 'id="error" role="alert" hidden' in page.content()
         page.close()
+
+
+def test_a_detector_draws_its_boxes_and_lists_them(browser):
+    from cnnlab.serve.lab import Lab
+
+    with serving(Lab(None, model="centernet_small")) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.set_default_timeout(60000)
+        page.goto(url)
+        for _ in range(240):  # polled from Python: the page's CSP forbids evaluated strings
+            if page.inner_text("#scene-note").endswith("boxes"):
+                break
+            page.wait_for_timeout(250)
+        n = int(page.inner_text("#scene-note").split()[0])
+        assert page.locator("#legend li").count() == n and page.locator("#scene-out canvas").count()
+        assert page.is_hidden("#pred-panel") and page.is_hidden("#explain-panel")
+        assert 'id="error" role="alert" hidden' in page.content()
+        page.close()

@@ -92,3 +92,22 @@ def test_gradcam_of_a_segmenter_is_the_region_cam_of_the_explain_package(seg_lab
 def test_a_classifier_has_no_scene_view(loaded):
     with pytest.raises(BadInput, match="scenes are shown for segment"):
         scene.scene(loaded, np.zeros((1, 28, 28), np.float32))
+
+
+def test_a_detectors_view_is_its_decoded_boxes_best_first(lab):
+    import cnnlab
+    from cnnlab.models.detection import decode_centernet
+
+    with lab.use("zoo:centernet_small") as m:
+        x = api.read_image(m, _png(_scene_image()))
+        r = scene.scene(m, x)
+        with cnnlab.no_grad():
+            out = m.info.model(cnnlab.tensor(x[None]))
+    det = decode_centernet(out, stride=4)[0]
+    keep = det["scores"] >= scene.SCORE_THRESHOLD
+    assert r["task"] == "detect" and len(r["boxes"]) == min(int(keep.sum()), scene.MAX_BOXES)
+    scores = [b["score"] for b in r["boxes"]]
+    assert scores == sorted(scores, reverse=True) and min(scores, default=1) >= 0.3
+    for b, box, k in zip(r["boxes"], det["boxes"][keep], det["labels"][keep]):
+        assert b["box"] == pytest.approx(box.tolist(), abs=0.06) and b["index"] == k
+        assert b["colour"] == scene.colour(k + 1)  # the class's colour in the scene masks
