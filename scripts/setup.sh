@@ -83,6 +83,13 @@ if [ $want_test = 1 ]; then
     echo "setup: installing onnx and onnxruntime (ONNX tests)"
     "$PY" -m pip install -q "onnx>=1.15" onnxruntime || echo "setup: WARNING: onnx/onnxruntime unavailable; ONNX tests will skip"
   fi
+  # NLTK's corpus_bleu: the reference the captioning BLEU is checked against (tests only)
+  if have_py "import nltk"; then
+    echo "setup: nltk is installed"
+  else
+    echo "setup: installing nltk (BLEU reference of the captioning tests)"
+    "$PY" -m pip install -q "nltk>=3.8" || echo "setup: WARNING: nltk unavailable; the BLEU cross-check will skip"
+  fi
   # Debian's chromium for the browser test of `cnnlab serve` (tests/serve/test_browser.py)
   if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then
     echo "setup: chromium (browser test) is installed"

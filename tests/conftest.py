@@ -10,7 +10,9 @@ import cnnlab
 # References that the parity tests need. Outside CI a missing one skips those tests (with
 # the reason in the summary); in CI (CI=true) it is an error at start-up, so a broken set-up
 # cannot pass by skipping every parity test. Add a package here when tests start to use it.
-REQUIRED_IN_CI = ("torch", "onnx", "onnxruntime", "nbclient", "nbformat", "ipykernel", "ipywidgets")
+REQUIRED_IN_CI = (
+    "torch", "onnx", "onnxruntime", "nbclient", "nbformat", "ipykernel", "ipywidgets", "nltk"
+)  # fmt: skip
 
 
 def _in_ci() -> bool:

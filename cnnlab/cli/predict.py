@@ -1,5 +1,6 @@
 """``cnnlab predict``: top-k classes of image files under a trained checkpoint, or (with
-``--task segment``) their predicted masks drawn over them."""
+``--task segment``) their predicted masks drawn over them, or (``--task caption``) their
+captions."""
 
 from __future__ import annotations
 
@@ -42,12 +43,20 @@ def add_parser(subparsers, parents) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument(
         "--task",
-        choices=["classify", "segment"],
+        choices=["classify", "segment", "caption"],
         default="classify",
-        help="segment: write IMAGE_segment.png, the predicted mask over the image (default: "
-        "classify)",
+        help="segment: write IMAGE_segment.png, the predicted mask over the image; caption: "
+        "print the caption (an attention model also writes IMAGE_attention.png, its "
+        "attention map per word) (default: classify)",
     )
-    p.add_argument("--out", help="with --task segment: folder for the PNGs (default: the image's)")
+    p.add_argument(
+        "--out", help="with --task segment or caption: folder for the PNGs (default: the image's)"
+    )
+    p.add_argument(
+        "--beam-size",
+        type=positive_int,
+        help="with --task caption: beam width (default: the run's)",
+    )
     p.set_defaults(func=run)
 
 
@@ -60,6 +69,8 @@ def run(args) -> int:
         raise ValueError("predict: give at least one IMAGE file")
     if args.task == "segment":
         return _segment(args, checkpoint, inputs)
+    if args.task == "caption":
+        return _caption(args, checkpoint, inputs)
     results = predict_images(
         checkpoint,
         inputs,
@@ -90,4 +101,19 @@ def _segment(args, checkpoint, inputs) -> int:
     for r in results:
         found = ", ".join(f"{k} {v:.1%}" for k, v in r["classes"].items()) or "background only"
         print(f"{r['image']}: {found}\n  overlay {r['overlay']}")
+    return 0
+
+
+def _caption(args, checkpoint, inputs) -> int:
+    from cnnlab.train.caption_predict import predict_captions
+
+    if checkpoint is None:
+        raise ValueError("predict --task caption: give a trained CHECKPOINT, not --model")
+    results = predict_captions(checkpoint, inputs, args.out, args.invert, args.beam_size)
+    if args.json:
+        print(json.dumps(results))
+        return 0
+    for r in results:
+        where = f"\n  attention {r['attention']}" if r["attention"] else ""
+        print(f"{r['image']}: {r['caption'] or '(empty caption)'}{where}")
     return 0

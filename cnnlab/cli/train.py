@@ -15,6 +15,7 @@ EPILOG = """examples:
   cnnlab train --model lstm_rows --data mnist-subset   # an LSTM reading rows (adam, clipping)
   cnnlab train --data digits --epochs 1 --limit 300 --out /tmp/run
   cnnlab train --task segment --data fashion-scenes --model unet_small   # per-pixel classes
+  cnnlab train --task caption --data fashion-scenes --model show_attend_tell   # captions
   cnnlab train --val-split 0.1                   # pick best.safetensors on held-out images
   cnnlab train --resume runs/20250101-120000     # continue an interrupted run
   cnnlab train --model efficientnet_lite0 --pretrained --freeze features --image-size 96
@@ -35,9 +36,16 @@ def add_parser(subparsers, parents) -> None:
     )
     p.add_argument(
         "--task",
-        choices=["classify", "segment"],
+        choices=["classify", "segment", "caption"],
         help="classify (default) or segment: per-pixel classes of --data fashion-scenes or "
-        "mnist-scenes (default model unet_small, adam, 8 epochs; scored by mean IoU)",
+        "mnist-scenes (default model unet_small, adam, 8 epochs; scored by mean IoU); "
+        "caption: the scene's items left to right (default model show_attend_tell; scored "
+        "by exact caption accuracy and BLEU)",
+    )
+    p.add_argument(
+        "--beam-size",
+        type=positive_int,
+        help="with --task caption: the beam of the final test captions (default: 3)",
     )
     p.add_argument(
         "--loss",
@@ -156,7 +164,7 @@ _FLAGS = ("augment", "grayscale", "no_progress", "sync_bn", "pretrained", "overw
 _VALUES = (
     "model", "data", "root", "epochs", "batch_size", "lr", "optimizer", "label_smoothing",
     "image_size", "out", "resume", "seed", "limit", "val_split", "workers", "lr_scaling",
-    "freeze", "lr_body", "grey",
+    "freeze", "lr_body", "grey", "beam_size",
 )  # fmt: skip
 
 
@@ -223,6 +231,7 @@ def _run(args, train) -> int:
         "freeze": args.freeze,
         "lr_body": args.lr_body,
         "grey": args.grey,
+        "beam_size": args.beam_size,
     }
     s = train(
         settings,
@@ -232,6 +241,14 @@ def _run(args, train) -> int:
         root=args.root,
         overwrite=bool(args.overwrite),
     )
+    if s.get("task") == "caption":
+        print(
+            f"test exact caption accuracy {s['test_exact_acc']:.4f}, BLEU-4 "
+            f"{s['test_bleu4']:.4f} (greedy; beam {s['beam_size']}: "
+            f"{s['test_exact_acc_beam']:.4f}) ({s['model']} on {s['data']}, {s['epochs']} "
+            f"epochs, {s['total_train_time_s']:.0f}s training)\nrun directory {s['out_dir']}"
+        )
+        return 0
     if s.get("task") == "segment":
         print(
             f"test mean IoU {s['test_miou']:.4f}, pixel accuracy {s['test_pixel_acc']:.4f} "

@@ -17,16 +17,18 @@ __all__ = ["Embedding", "embedding"]
 
 
 class Embedding(Function):
-    """``y = W[t]``; ``t`` is a keyword (an integer array, no gradient)."""
+    """``y = W[t]``; the indices ``t`` are an input (a graph value when exported to ONNX,
+    where the lookup is a ``Gather``) without a gradient."""
 
     saves_inputs = False  # backward needs the indices and the table's shape only
 
     @staticmethod
-    def forward(weight, *, indices, padding_idx):
+    def forward(weight, indices, *, padding_idx):
         xp = get_array_module(weight)
         return xp.take(weight, indices, axis=0), (indices, weight.shape, padding_idx)
 
-    # dL/dW[v] = sum of dL/dy[...] over the positions where t[...] == v (0 for padding_idx)
+    # dL/dW[v] = sum of dL/dy[...] over the positions where t[...] == v (0 for padding_idx);
+    # dL/dt: none (integer indices)
     @staticmethod
     def backward(ctx, g):
         indices, shape, padding_idx = ctx
@@ -35,7 +37,7 @@ class Embedding(Function):
         xp.add.at(gw, indices.reshape(-1), g.reshape(-1, shape[1]))
         if padding_idx is not None:
             gw[padding_idx] = 0
-        return (gw,)
+        return gw, None
 
 
 def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
@@ -58,4 +60,6 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     if padding_idx is not None and not -v <= padding_idx < v:
         raise ValueError(f"embedding: padding_idx must be in [-{v}, {v}), got {padding_idx}")
     pad = None if padding_idx is None else padding_idx % v
-    return Embedding.apply(weight, indices=idx.astype(xp.int64, copy=False), padding_idx=pad)
+    if not isinstance(input, Tensor) or idx.dtype != xp.int64:
+        input = Tensor(idx.astype(xp.int64))
+    return Embedding.apply(weight, input, padding_idx=pad)

@@ -104,6 +104,12 @@ def train(
     settings = {k: v for k, v in (settings or {}).items() if v is not None}
     if resume is not None and "task" not in settings:  # a run resumes as the task it was
         settings["task"] = load_checkpoint(resume).config.get("task", "classify")
+    if settings.get("task") == "caption":  # --task caption: cnnlab/train/caption.py
+        from cnnlab.train.caption import train_captioning
+
+        return train_captioning(
+            settings, out_dir, resume, progress, root, callbacks=callbacks, overwrite=overwrite
+        )
     if settings.get("task", "classify") != "classify":  # --task segment: its own module
         from cnnlab.train.segment import train_segmentation
 
@@ -235,6 +241,11 @@ def evaluate_checkpoint(
     else:
         model, ckpt = model_from_checkpoint(checkpoint)
         cfg, where = ckpt.config, ckpt.path
+        if cfg.get("task") == "caption":  # exact accuracy and BLEU: cnnlab/train/caption.py
+            from cnnlab.train.caption import evaluate_caption_checkpoint
+
+            args = (model, cfg, data, None, limit, progress, root)
+            return {"checkpoint": ckpt.path, **evaluate_caption_checkpoint(*args)}
         if cfg.get("task") == "segment":  # IoU instead of accuracy: cnnlab/train/segment.py
             from cnnlab.train.segment import evaluate_segment_checkpoint
 
@@ -275,6 +286,10 @@ def evaluate_checkpoint(
 
 def format_eval_report(result: dict) -> str:
     """A human-readable accuracy line and per-class table."""
+    if result.get("task") == "caption":
+        from cnnlab.train.caption import format_caption_report
+
+        return format_caption_report(result)
     if result.get("task") == "segment":
         from cnnlab.train.segment import format_segment_report
 

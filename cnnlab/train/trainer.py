@@ -275,6 +275,17 @@ class Trainer:
         """Called between ``backward()`` and gradient clipping and the optimiser step: a hook
         (distributed training averages the ranks' gradients here)."""
 
+    def forward_loss(self, x, y):
+        """``(outputs, loss)`` of one training batch: ``model(x)`` and ``loss_fn`` of it. A
+        hook: a captioner's trainer feeds the model the words too (teacher forcing)."""
+        logits = self.model(x)
+        return logits, self.loss_fn(logits, y)
+
+    def batch_accuracy(self, logits, y) -> float:
+        """The running training accuracy of one batch (``argmax(1) == y``; a hook)."""
+        pred = backend.to_numpy(logits.array).argmax(axis=1)
+        return float((pred == backend.to_numpy(y.array)).mean())
+
     def train_epoch(self, epoch: int) -> dict:
         """One pass over ``train_loader``; returns ``{'loss', 'acc', 'img_per_s', 'time_s'}``."""
         from cnnlab.optim import clip_grad_norm_
@@ -292,8 +303,7 @@ class Trainer:
         )
         # a resumed loader may start mid-epoch; its length still counts the whole epoch
         for i, (x, y) in enumerate(self.train_loader):
-            logits = self.model(x)
-            loss = self.loss_fn(logits, y)
+            logits, loss = self.forward_loss(x, y)
             value = float(loss.item())
             if not math.isfinite(value):
                 bar.close()
@@ -309,8 +319,7 @@ class Trainer:
                 self.scheduler.step()
             n = len(y)
             seen += n
-            pred = backend.to_numpy(logits.array).argmax(axis=1)
-            batch_acc = float((pred == backend.to_numpy(y.array)).mean())
+            batch_acc = self.batch_accuracy(logits, y)
             loss_avg.update(value, n)
             acc_avg.update(batch_acc, n)
             self._call("on_step", {"loss": value, "acc": batch_acc, "n": n})
