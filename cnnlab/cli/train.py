@@ -43,6 +43,11 @@ def add_parser(subparsers, parents) -> None:
         "by exact caption accuracy and BLEU)",
     )
     p.add_argument(
+        "--scenes",
+        type=positive_int,
+        help="with --task caption: training scenes to generate (default: 10000; cached)",
+    )
+    p.add_argument(
         "--beam-size",
         type=positive_int,
         help="with --task caption: the beam of the final test captions (default: 3)",
@@ -164,7 +169,7 @@ _FLAGS = ("augment", "grayscale", "no_progress", "sync_bn", "pretrained", "overw
 _VALUES = (
     "model", "data", "root", "epochs", "batch_size", "lr", "optimizer", "label_smoothing",
     "image_size", "out", "resume", "seed", "limit", "val_split", "workers", "lr_scaling",
-    "freeze", "lr_body", "grey", "beam_size",
+    "freeze", "lr_body", "grey", "beam_size", "scenes",
 )  # fmt: skip
 
 
@@ -232,6 +237,7 @@ def _run(args, train) -> int:
         "lr_body": args.lr_body,
         "grey": args.grey,
         "beam_size": args.beam_size,
+        "scenes": args.scenes,
     }
     s = train(
         settings,

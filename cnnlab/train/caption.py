@@ -51,6 +51,7 @@ CAPTION_DEFAULTS = {
     "warmup_epochs": 0.2,
     "grad_clip": 5.0,
     "beam_size": 3,
+    "scenes": None,  # training scenes (None: the data set's 10,000)
 }
 
 
@@ -140,19 +141,21 @@ def _config(settings: dict, resume):
     for key in ("augment", "distributed", "pretrained", "val_split"):
         if cfg.get(key):
             raise ValueError(f"--task caption: --{key.replace('_', '-')} is not supported")
+    if cfg.get("scenes") is not None and int(cfg["scenes"]) < 1:
+        raise ValueError(f"--task caption: --scenes must be at least 1, got {cfg['scenes']}")
     if int(cfg["beam_size"]) < 1:
         raise ValueError(f"--task caption: --beam-size must be at least 1, got {cfg['beam_size']}")
     return cfg, None
 
 
 def _datasets(data: str, root=None, scenes: int | None = None):
-    """``(train, test)`` :class:`CaptionScenes` of a scene data set (its ``scenes`` first
-    training scenes only, if given)."""
+    """``(train, test)`` :class:`CaptionScenes` of a scene data set; ``scenes`` training
+    scenes (default 10,000: the data set's), generated once and cached."""
     from cnnlab import data as cdata
 
     cls = cdata.FashionScenes if data == "fashion-scenes" else cdata.MNISTScenes
-    train, test = CaptionScenes(cls(root, train=True)), CaptionScenes(cls(root, train=False))
-    return train, test
+    train = CaptionScenes(cls(root, train=True, n=scenes))
+    return train, CaptionScenes(cls(root, train=False))
 
 
 def build_caption_loaders(cfg: dict, root=None):
@@ -160,7 +163,7 @@ def build_caption_loaders(cfg: dict, root=None):
     from cnnlab import data as cdata
     from cnnlab.data import transforms as T
 
-    train_ds, test_ds = _datasets(cfg["data"], root)
+    train_ds, test_ds = _datasets(cfg["data"], root, cfg.get("scenes"))
     vocab = train_ds.vocab
     mean, std = recipes.image_stats(cfg["data"], train_ds)
     train_ds.transform = T.Compose([T.Normalize(mean, std)])
