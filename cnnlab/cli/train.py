@@ -45,7 +45,7 @@ def add_parser(subparsers, parents) -> None:
     p.add_argument(
         "--scenes",
         type=positive_int,
-        help="with --task caption: training scenes to generate (default: 10000; cached)",
+        help="with --task caption: training scenes to generate (default: 30000; cached)",
     )
     p.add_argument(
         "--beam-size",

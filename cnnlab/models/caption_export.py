@@ -86,3 +86,23 @@ def export_captioner(model, folder, input_shape=(1, 64, 64), opset: int = 17) ->
         output_names=outputs,
     )
     return {"encoder": str(encoder), "step": str(step), "memory": mem_names, "outputs": outputs}
+
+
+def export_command(out, checkpoint=None, name: str | None = None, opset: int = 17):
+    """``cnnlab export`` of a captioner: the two graphs into the folder ``out`` (a trailing
+    ``.onnx`` dropped). Returns None when the checkpoint or zoo name is not a captioner (the
+    command then exports it as one graph)."""
+    from cnnlab import models
+    from cnnlab.train.checkpoint import load_checkpoint, model_from_checkpoint
+
+    if name is not None:
+        if models.info(name)["task"] != "caption":
+            return None
+        model, shape = models.create(name), models.info(name)["input_shape"]
+    else:
+        if load_checkpoint(checkpoint).config.get("task") != "caption":
+            return None
+        model, ckpt = model_from_checkpoint(checkpoint)
+        shape = (int(ckpt.config["in_channels"]), *ckpt.config["input_size"])
+    folder = Path(str(out)[: -len(".onnx")] if str(out).endswith(".onnx") else out)
+    return export_captioner(model, folder, tuple(shape), opset)

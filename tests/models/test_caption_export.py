@@ -37,3 +37,16 @@ def test_encoder_and_step_in_onnxruntime_write_the_same_captions(tmp_path, name)
         np.testing.assert_allclose(np.stack(alphas, 1)[ends], our_alphas[ends], atol=1e-5)
     else:
         assert our_alphas is None and paths["outputs"] == ["scores", "h_next", "c_next"]
+
+
+def test_export_command_writes_a_folder_for_captioners_only(tmp_path, capsys):
+    from cnnlab.cli.main import main
+
+    assert main(["export", "--model", "show_tell", str(tmp_path / "st.onnx")]) == 0
+    assert "(a captioner: the encoder and one decoder step)" in capsys.readouterr().out
+    assert (tmp_path / "st" / "encoder.onnx").is_file() and (
+        tmp_path / "st" / "step.onnx"
+    ).is_file()
+    from cnnlab.models.caption_export import export_command
+
+    assert export_command(tmp_path / "l.onnx", name="lenet5") is None  # one graph, as before

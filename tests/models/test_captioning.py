@@ -60,3 +60,11 @@ def test_bad_input_is_named(captioner):
         model(x, cnnlab.tensor(np.array([1, 2])))
     with pytest.raises(ValueError, match="SceneEncoder: input must be"):
         model(cnnlab.zeros(2, 1, 60, 60), cnnlab.tensor(np.array([[1], [1]])))
+
+
+def test_summary_command_describes_the_encoder(capsys):
+    from cnnlab.cli.main import main
+
+    assert main(["summary", "show_tell"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("show_tell.encoder (the decoder also reads words) on input 1x64x64")

@@ -30,6 +30,7 @@ def tiny_scenes(data_dir, monkeypatch):
     from tests.data.datasets.test_scenes import _source
 
     monkeypatch.setattr(S, "DEFAULT_SIZES", {True: 64, False: 16})
+    monkeypatch.setitem(caption.CAPTION_DEFAULTS, "scenes", None)  # the data set's 64
     monkeypatch.setattr(S, "_fashion_source", lambda root: lambda train: _source(seed=train))
     return data_dir
 
@@ -83,8 +84,10 @@ def test_show_tell_trains_from_the_command_line(tiny_scenes, capsys):
     out = tiny_scenes / "st"
     argv = ["train", "--task", "caption", "--data", "fashion-scenes", "--model", "show_tell"]
     argv += ["--epochs", "1", "--batch-size", "32", "--out", str(out), "--no-progress"]
+    argv += ["--scenes", "48"]
     assert main(argv) == 0
     assert "(show_tell on fashion-scenes, 1 epochs" in capsys.readouterr().out
+    assert json.loads((out / "summary.json").read_text())["train_images"] == 48
     image = tiny_scenes / "blank.png"
     Image.fromarray(np.zeros((64, 64), np.uint8)).save(image)
     assert main(["predict", "--task", "caption", str(out), str(image)]) == 0
@@ -106,6 +109,8 @@ def test_refusals(tiny_scenes):
         caption.train_captioning({"data": "digits"})
     with pytest.raises(ValueError, match="--task caption: --augment is not supported"):
         caption.train_captioning({"augment": True})
+    with pytest.raises(ValueError, match="--scenes must be at least 1, got 0"):
+        caption.train_captioning({"scenes": 0})
     with pytest.raises(ValueError, match="model 'unet_small' is not a captioner"):
         caption.train_captioning({"model": "unet_small"}, tiny_scenes / "x")
 
@@ -128,7 +133,7 @@ def test_a_short_run_on_real_scenes_learns(data_dir, monkeypatch):
     except Exception as e:  # pragma: no cover - depends on the machine
         pytest.skip(f"Fashion-MNIST is not installed: {e}")
     monkeypatch.setattr(S, "DEFAULT_SIZES", {True: 1024, False: 200})
-    settings = {"model": "show_tell", "epochs": 3, "batch_size": 32}
+    settings = {"model": "show_tell", "epochs": 3, "batch_size": 32, "scenes": 1024}
     s = caption.train_captioning(settings, data_dir / "run", progress=False)
     # a caption of the right length by chance alone is rare (1 in 10 per word)
     assert s["test_exact_acc"] > 0.05 and s["test_bleu1"] > 0.3, s
