@@ -34,7 +34,7 @@ def plot_attention(image, words: list, alphas, path, title: str | None = None) -
         words: the written words (``<end>`` included if it was written).
         alphas: one attention map per word, (len(words), L) with L a square grid.
         path: the PNG to write.
-        title: a title over the scene panel.
+        title: a title over the figure.
     """
     from cnnlab.train.plots import _figure, _save
 
@@ -48,7 +48,9 @@ def plot_attention(image, words: list, alphas, path, title: str | None = None) -
     fig = _figure(1.6 * (len(words) + 1), 1.9)
     ax = fig.add_subplot(1, len(words) + 1, 1)
     ax.imshow(img, cmap="gray", vmin=0, vmax=1)
-    ax.set_title(title or "scene", fontsize=8)
+    ax.set_title("scene", fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=9)
     ax.axis("off")
     for k, (word, alpha) in enumerate(zip(words, alphas)):
         grid = alpha.reshape(side, side)

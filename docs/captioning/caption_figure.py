@@ -50,7 +50,7 @@ def main(run: str, out: str, count: int = 12) -> None:
     words = [vocab.words[t] for t in tok[0, :n]]
     truth = " ".join(vocab.words[3 + k] for k in test.scenes.items(i)[1])
     png = plot_attention(test.scenes.data[i] / 255.0, words, al[0, :n], out / "attention.png",
-                         title=f"truth: {truth}")  # fmt: skip
+                         title=f"written: {text}   (truth: {truth})")  # fmt: skip
     print(png, text)
 
 
