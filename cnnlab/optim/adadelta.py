@@ -54,31 +54,27 @@ class Adadelta(Optimizer):
         if not 0.0 <= group["rho"] <= 1.0:
             raise ValueError(f"Adadelta: invalid rho value: {group['rho']} (expected in [0, 1])")
 
+    def _init_state(self, p, group: dict) -> dict:
+        xp = backend.get_array_module(p.array)
+        return {
+            "step": 0.0,
+            "square_avg": xp.zeros_like(p.array),
+            "acc_delta": xp.zeros_like(p.array),
+        }
+
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns ``closure()``'s loss."""
         loss = self._run_closure(closure)
         for group in self.param_groups:
             lr, rho, eps = float(group["lr"]), float(group["rho"]), float(group["eps"])
-            weight_decay = float(group["weight_decay"])
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                a = p.array
-                xp = backend.get_array_module(a)
-                g = -p.grad.array if group["maximize"] else p.grad.array
-                state = self.state.setdefault(p, {})
-                if not state:
-                    state["step"] = 0.0
-                    state["square_avg"] = xp.zeros_like(a)
-                    state["acc_delta"] = xp.zeros_like(a)
+            for p, g, state in self._gradients(group):
+                xp = backend.get_array_module(p.array)
                 state["step"] += 1.0
-                if weight_decay != 0:
-                    g = g + weight_decay * a
                 v, u = state["square_avg"], state["acc_delta"]
                 v *= rho
                 v += (1 - rho) * g * g
                 delta = xp.sqrt(u + eps) / xp.sqrt(v + eps) * g
                 u *= rho
                 u += (1 - rho) * delta * delta
-                a -= lr * delta
+                p.array -= lr * delta
         return loss

@@ -57,13 +57,12 @@ class Adagrad(Optimizer):
         super().__init__(params, defaults)
         for group in self.param_groups:
             for p in group["params"]:
-                self._init_state(p, group)
+                self.state[p] = self._init_state(p, group)
 
-    def _init_state(self, p, group: dict) -> None:
-        a = p.array
-        xp = backend.get_array_module(a)
+    def _init_state(self, p, group: dict) -> dict:
+        xp = backend.get_array_module(p.array)
         init = float(group["initial_accumulator_value"])
-        self.state[p] = {"step": 0.0, "sum": xp.full_like(a, init)}
+        return {"step": 0.0, "sum": xp.full_like(p.array, init)}
 
     def _check_group(self, group: dict) -> None:
         for key in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
@@ -74,21 +73,11 @@ class Adagrad(Optimizer):
         loss = self._run_closure(closure)
         for group in self.param_groups:
             lr, lr_decay, eps = float(group["lr"]), float(group["lr_decay"]), float(group["eps"])
-            weight_decay = float(group["weight_decay"])
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                a = p.array
-                xp = backend.get_array_module(a)
-                g = -p.grad.array if group["maximize"] else p.grad.array
-                if p not in self.state:  # a group added after construction
-                    self._init_state(p, group)
-                state = self.state[p]
+            for p, g, state in self._gradients(group):
+                xp = backend.get_array_module(p.array)
                 state["step"] += 1.0
-                if weight_decay != 0:
-                    g = g + weight_decay * a
                 clr = lr / (1 + (state["step"] - 1) * lr_decay)
                 s = state["sum"]
                 s += g * g
-                a -= clr * g / (xp.sqrt(s) + eps)
+                p.array -= clr * g / (xp.sqrt(s) + eps)
         return loss

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cnnlab import backend
-from cnnlab.optim.optimizer import Optimizer
+from cnnlab.optim.optimizer import Optimizer, check_betas, check_range
 
 __all__ = ["Adam", "AdamW"]
 
@@ -71,21 +71,20 @@ class Adam(Optimizer):
 
     def _check_group(self, group: dict) -> None:
         name = type(self).__name__
-        if not 0.0 <= group["lr"]:
-            raise ValueError(f"{name}: invalid learning rate: {group['lr']} (expected >= 0)")
-        if not 0.0 <= group["eps"]:
-            raise ValueError(f"{name}: invalid epsilon value: {group['eps']} (expected >= 0)")
-        if len(group["betas"]) != 2:
-            raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {group['betas']}")
-        for i, beta in enumerate(group["betas"]):
-            if not 0.0 <= beta < 1.0:
-                raise ValueError(
-                    f"{name}: invalid beta parameter at index {i}: {beta} (expected in [0, 1))"
-                )
-        if not 0.0 <= group["weight_decay"]:
-            raise ValueError(
-                f"{name}: invalid weight_decay value: {group['weight_decay']} (expected >= 0)"
-            )
+        for key in ("lr", "eps", "weight_decay"):
+            check_range(name, group, key)
+        check_betas(name, group)
+
+    def _init_state(self, p, group: dict) -> dict:
+        xp = backend.get_array_module(p.array)
+        state = {
+            "step": 0.0,
+            "exp_avg": xp.zeros_like(p.array),
+            "exp_avg_sq": xp.zeros_like(p.array),
+        }
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = xp.zeros_like(p.array)
+        return state
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns ``closure()``'s loss."""
@@ -93,26 +92,10 @@ class Adam(Optimizer):
         for group in self.param_groups:
             beta1, beta2 = (float(b) for b in group["betas"])
             lr, eps = float(group["lr"]), float(group["eps"])
-            weight_decay = float(group["weight_decay"])
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
+            for p, g, state in self._gradients(group):
                 xp = backend.get_array_module(p.array)
-                g = -p.grad.array if group["maximize"] else p.grad.array
-                state = self.state.setdefault(p, {})
-                if not state:
-                    state["step"] = 0.0
-                    state["exp_avg"] = xp.zeros_like(p.array)
-                    state["exp_avg_sq"] = xp.zeros_like(p.array)
-                    if group["amsgrad"]:
-                        state["max_exp_avg_sq"] = xp.zeros_like(p.array)
                 state["step"] += 1.0
                 step = state["step"]
-                if weight_decay != 0:
-                    if group["decoupled_weight_decay"]:
-                        p.array *= 1 - lr * weight_decay
-                    else:
-                        g = g + weight_decay * p.array
                 exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
                 _lerp_(exp_avg, g, 1 - beta1)
                 exp_avg_sq *= beta2

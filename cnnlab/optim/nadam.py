@@ -6,7 +6,7 @@ import numpy as np
 
 from cnnlab import backend
 from cnnlab.optim.adam import _lerp_
-from cnnlab.optim.optimizer import Optimizer, check_range
+from cnnlab.optim.optimizer import Optimizer, check_betas, check_range
 
 __all__ = ["NAdam"]
 
@@ -67,38 +67,29 @@ class NAdam(Optimizer):
     def _check_group(self, group: dict) -> None:
         for key in ("lr", "eps", "weight_decay", "momentum_decay"):
             check_range("NAdam", group, key)
-        betas = group["betas"]
-        if len(betas) != 2:
-            raise ValueError(f"NAdam: betas must be a pair (beta1, beta2), got {betas}")
-        for i, beta in enumerate(betas):
-            check_range("NAdam", {f"beta at index {i}": beta}, f"beta at index {i}", 0.0, 1.0)
+        check_betas("NAdam", group)
+
+    def _init_state(self, p, group: dict) -> dict:
+        xp = backend.get_array_module(p.array)
+        zeros = xp.zeros_like
+        return {
+            "step": 0.0,
+            "mu_product": 1.0,
+            "exp_avg": zeros(p.array),
+            "exp_avg_sq": zeros(p.array),
+        }
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns ``closure()``'s loss."""
         loss = self._run_closure(closure)
         for group in self.param_groups:
             beta1, beta2 = (float(b) for b in group["betas"])
-            lr, eps = float(group["lr"]), float(group["eps"])
-            weight_decay, psi = float(group["weight_decay"]), float(group["momentum_decay"])
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
+            lr, eps, psi = float(group["lr"]), float(group["eps"]), float(group["momentum_decay"])
+            for p, g, state in self._gradients(group):
                 a = p.array
                 xp = backend.get_array_module(a)
-                g = -p.grad.array if group["maximize"] else p.grad.array
-                state = self.state.setdefault(p, {})
-                if not state:
-                    state["step"] = 0.0
-                    state["mu_product"] = 1.0
-                    state["exp_avg"] = xp.zeros_like(a)
-                    state["exp_avg_sq"] = xp.zeros_like(a)
                 state["step"] += 1.0
                 t = state["step"]
-                if weight_decay != 0:
-                    if group["decoupled_weight_decay"]:
-                        a *= 1 - lr * weight_decay
-                    else:
-                        g = g + weight_decay * a
                 mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
                 mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
                 # PyTorch keeps mu_product in a float32 scalar tensor: the same rounding here

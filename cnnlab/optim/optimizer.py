@@ -108,6 +108,37 @@ class Optimizer:
     def step(self, closure=None):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _init_state(self, p: Tensor, group: dict) -> dict | None:
+        """A parameter's running values before its first update (subclasses override);
+        None where the optimiser keeps nothing for it (SGD without momentum)."""
+        return {}
+
+    def _gradients(self, group: dict):
+        """Each parameter of ``group`` that has a gradient, as ``(p, g, state)``.
+
+        ``g`` is the gradient's array, negated under ``maximize``, plus ``weight_decay * p``
+        (L2 through the gradient), except where the group asks for decoupled decay: then the
+        weights shrink here, ``p *= 1 - lr * weight_decay``, and ``g`` is left alone (AdamW).
+        ``state`` is the parameter's dict of running values, made by :meth:`_init_state` on
+        the first update. Every optimiser's ``step`` starts from this loop.
+        """
+        weight_decay = float(group.get("weight_decay", 0.0))
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            g = -p.grad.array if group.get("maximize") else p.grad.array
+            state = self.state.get(p)
+            if not state:
+                state = self._init_state(p, group)
+                if state is not None:  # None: this optimiser keeps nothing for p
+                    self.state[p] = state
+            if weight_decay != 0:
+                if group.get("decoupled_weight_decay"):
+                    p.array *= 1 - float(group["lr"]) * weight_decay
+                else:
+                    g = g + weight_decay * p.array
+            yield p, g, state
+
     @staticmethod
     def _run_closure(closure):
         """``closure()`` re-evaluates the model and returns the loss (LBFGS-style API)."""
@@ -212,3 +243,15 @@ def check_range(optimizer: str, group: dict, key: str, low: float = 0.0, high=No
     if not low <= value or (high is not None and not value < high):
         expected = f">= {low}" if high is None else f"in [{low}, {high})"
         raise ValueError(f"{optimizer}: invalid {key} value: {value} (expected {expected})")
+
+
+def check_betas(optimizer: str, group: dict) -> None:
+    """Raise ValueError naming the optimiser unless ``group['betas']`` is a pair in [0, 1)."""
+    betas = group["betas"]
+    if len(betas) != 2:
+        raise ValueError(f"{optimizer}: betas must be a pair (beta1, beta2), got {betas}")
+    for i, beta in enumerate(betas):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(
+                f"{optimizer}: invalid beta parameter at index {i}: {beta} (expected in [0, 1))"
+            )

@@ -66,29 +66,25 @@ class RMSprop(Optimizer):
         for key in ("lr", "eps", "momentum", "weight_decay", "alpha"):
             check_range("RMSprop", group, key)
 
+    def _init_state(self, p, group: dict) -> dict:
+        xp = backend.get_array_module(p.array)
+        state = {"step": 0.0, "square_avg": xp.zeros_like(p.array)}
+        if group["momentum"] > 0:
+            state["momentum_buffer"] = xp.zeros_like(p.array)
+        if group["centered"]:
+            state["grad_avg"] = xp.zeros_like(p.array)
+        return state
+
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns ``closure()``'s loss."""
         loss = self._run_closure(closure)
         for group in self.param_groups:
             lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
-            weight_decay, momentum = float(group["weight_decay"]), float(group["momentum"])
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
+            momentum = float(group["momentum"])
+            for p, g, state in self._gradients(group):
                 a = p.array
                 xp = backend.get_array_module(a)
-                g = -p.grad.array if group["maximize"] else p.grad.array
-                state = self.state.setdefault(p, {})
-                if not state:
-                    state["step"] = 0.0
-                    state["square_avg"] = xp.zeros_like(a)
-                    if momentum > 0:
-                        state["momentum_buffer"] = xp.zeros_like(a)
-                    if group["centered"]:
-                        state["grad_avg"] = xp.zeros_like(a)
                 state["step"] += 1.0
-                if weight_decay != 0:
-                    g = g + weight_decay * a
                 v = state["square_avg"]
                 v *= alpha
                 v += (1 - alpha) * g * g

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cnnlab.optim.optimizer import Optimizer
+from cnnlab.optim.optimizer import Optimizer, check_range
 
 __all__ = ["SGD"]
 
@@ -58,36 +58,26 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _check_group(self, group: dict) -> None:
-        if group["lr"] < 0.0:
-            raise ValueError(f"SGD: invalid learning rate: {group['lr']} (expected >= 0)")
-        if group["momentum"] < 0.0:
-            raise ValueError(f"SGD: invalid momentum value: {group['momentum']} (expected >= 0)")
-        if group["weight_decay"] < 0.0:
-            raise ValueError(
-                f"SGD: invalid weight_decay value: {group['weight_decay']} (expected >= 0)"
-            )
+        for key in ("lr", "momentum", "weight_decay"):
+            check_range("SGD", group, key)
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError(
                 "SGD: Nesterov momentum requires a momentum and zero dampening, got "
                 f"momentum={group['momentum']}, dampening={group['dampening']}"
             )
 
+    def _init_state(self, p, group: dict) -> dict | None:
+        # as PyTorch: only momentum keeps state (its buffer, made from the first gradient)
+        return {} if group["momentum"] != 0 else None
+
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns ``closure()``'s loss."""
         loss = self._run_closure(closure)
         for group in self.param_groups:
-            lr = float(group["lr"])
-            momentum = float(group["momentum"])
+            lr, momentum = float(group["lr"]), float(group["momentum"])
             dampening = float(group["dampening"])
-            weight_decay = float(group["weight_decay"])
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = -p.grad.array if group["maximize"] else p.grad.array
-                if weight_decay != 0:
-                    g = g + weight_decay * p.array
+            for p, g, state in self._gradients(group):
                 if momentum != 0:
-                    state = self.state.setdefault(p, {})
                     buf = state.get("momentum_buffer")
                     if buf is None:
                         buf = state["momentum_buffer"] = g.copy()

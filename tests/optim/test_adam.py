@@ -71,9 +71,9 @@ def test_adamw_decouples_weight_decay():
 
 def test_adam_and_adamw_reject_bad_hyperparameters_naming_them():
     p = Parameter(np.zeros(2))
-    with pytest.raises(ValueError, match="learning rate"):
+    with pytest.raises(ValueError, match="Adam: invalid lr value: -1.0"):
         Adam([p], lr=-1.0)
-    with pytest.raises(ValueError, match="epsilon"):
+    with pytest.raises(ValueError, match="Adam: invalid eps value: -1.0"):
         Adam([p], eps=-1.0)
     with pytest.raises(ValueError, match="beta parameter at index 0"):
         Adam([p], betas=(1.0, 0.9))

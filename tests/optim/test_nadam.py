@@ -26,5 +26,5 @@ def test_nadam_resumes_exactly_and_validates():
     from cnnlab.optim import NAdam
 
     assert_exact_resume(lambda optim, ps: optim.NAdam(ps, lr=0.01, weight_decay=0.01))
-    with pytest.raises(ValueError, match=r"NAdam: invalid beta at index 1 value: 1.0"):
+    with pytest.raises(ValueError, match=r"NAdam: invalid beta parameter at index 1: 1.0"):
         NAdam([], betas=(0.9, 1.0))

@@ -154,7 +154,7 @@ def test_sgd_against_loop_reference():
 
 def test_sgd_validation():
     p = Parameter(np.zeros(2))
-    with pytest.raises(ValueError, match="learning rate"):
+    with pytest.raises(ValueError, match="SGD: invalid lr value"):
         SGD([p], lr=-0.1)
     with pytest.raises(ValueError, match="momentum"):
         SGD([p], lr=0.1, momentum=-1)
@@ -164,7 +164,7 @@ def test_sgd_validation():
         SGD([p], lr=0.1, momentum=0.9, dampening=0.1, nesterov=True)
     with pytest.raises(ValueError, match="weight_decay"):
         SGD([p], lr=0.1, weight_decay=-1)
-    with pytest.raises(ValueError, match="learning rate"):
+    with pytest.raises(ValueError, match="SGD: invalid lr value"):
         SGD([{"params": [p], "lr": -1.0}], lr=0.1)
 
 
