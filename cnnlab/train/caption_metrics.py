@@ -4,17 +4,20 @@
 Corpus BLEU-N over hypotheses h_i with references R_i (lists of words):
 
     p_n = sum_i sum_{g in n-grams(h_i)} min(count_{h_i}(g), max_{r in R_i} count_r(g))
-          / sum_i max(1, |n-grams(h_i)|)                      (clipped n-gram precision)
+          / sum_i |n-grams(h_i)|                              (clipped n-gram precision)
     BP  = 1 if c > r else exp(1 - r / c)                      (brevity penalty)
     BLEU-N = BP * exp(sum_{n=1..N} (1/N) log p_n)
 
 where c is the total hypothesis length and r the sum over i of the reference length
 closest to |h_i| (the shorter on a tie). The counts are summed over the corpus before
-dividing, so a one-word caption (no 2-grams) does not make BLEU-2 of the corpus zero; it
-still counts one in the denominator (the ``max(1, .)``), as in NLTK's ``corpus_bleu``, whose
-figures these match (Papineni's definition counts zero there, which scores corpora of very
-short captions a little higher). A p_n of zero makes BLEU-N zero (no smoothing), as NLTK's
-does up to a float's smallest value.
+dividing, so a one-word caption (no 2-grams) does not make BLEU-2 of the corpus zero. A
+p_n of zero makes BLEU-N zero (no smoothing).
+
+NLTK's ``corpus_bleu`` counts a hypothesis with no n-grams of order n as one n-gram in the
+denominator (``max(1, |n-grams(h_i)|)``), so that perfect one-word captions lower BLEU-2 to
+BLEU-4 of the corpus; ``nltk_short=True`` does the same (the tests check both conventions
+against NLTK). The default follows Papineni et al.'s definition: on the scenes, a quarter
+of whose captions have one word, it is the figure that reaches 1 for perfect captions.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ def _check(references: list, hypotheses: list) -> None:
         raise ValueError("corpus_bleu: every hypothesis needs at least one reference")
 
 
-def _counts(references: list, hypotheses: list, max_n: int):
+def _counts(references: list, hypotheses: list, max_n: int, nltk_short: bool = False):
     """Clipped matches and totals per order, hypothesis and closest reference lengths."""
     matches, totals = np.zeros(max_n), np.zeros(max_n)
     hyp_len = ref_len = 0
@@ -53,7 +56,7 @@ def _counts(references: list, hypotheses: list, max_n: int):
             for r in refs:
                 most |= _ngrams(list(r), n)  # per n-gram, the largest count in one reference
             matches[n - 1] += sum(min(c, most[g]) for g, c in counts.items())
-            totals[n - 1] += max(len(hyp) - n + 1, 1)
+            totals[n - 1] += max(len(hyp) - n + 1, int(nltk_short))
     return matches, totals, hyp_len, ref_len
 
 
@@ -64,30 +67,36 @@ def _bleu(matches, totals, hyp_len: int, ref_len: int, n: int) -> float:
     return bp * math.exp(sum(math.log(matches[k] / totals[k]) for k in range(n)) / n)
 
 
-def corpus_bleu(references: list, hypotheses: list, max_n: int = 4) -> float:
+def corpus_bleu(
+    references: list, hypotheses: list, max_n: int = 4, nltk_short: bool = False
+) -> float:
     """Corpus BLEU-``max_n`` with uniform weights (see the module docstring).
 
     Args:
         references: per hypothesis, a list of reference word lists.
         hypotheses: word lists.
         max_n: the longest n-gram order (4 for BLEU-4).
+        nltk_short: count hypotheses too short for an order as one n-gram, as NLTK does.
     """
     if max_n < 1:
         raise ValueError(f"corpus_bleu: max_n must be at least 1, got {max_n}")
     _check(references, hypotheses)
-    return _bleu(*_counts(references, hypotheses, max_n), max_n)
+    return _bleu(*_counts(references, hypotheses, max_n, nltk_short), max_n)
 
 
-def bleu_scores(references: list, hypotheses: list, max_n: int = 4) -> dict:
+def bleu_scores(
+    references: list, hypotheses: list, max_n: int = 4, nltk_short: bool = False
+) -> dict:
     """``{'bleu1': .., ..., 'bleu<max_n>': ..}`` from one pass over the corpus.
 
     Args:
         references: per hypothesis, a list of reference word lists.
         hypotheses: word lists.
         max_n: the longest n-gram order.
+        nltk_short: count hypotheses too short for an order as one n-gram, as NLTK does.
     """
     _check(references, hypotheses)
-    counts = _counts(references, hypotheses, max_n)
+    counts = _counts(references, hypotheses, max_n, nltk_short)
     return {f"bleu{n}": _bleu(*counts, n) for n in range(1, max_n + 1)}
 
 
