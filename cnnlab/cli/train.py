@@ -43,6 +43,13 @@ def add_parser(subparsers, parents) -> None:
         "by exact caption accuracy and BLEU)",
     )
     p.add_argument(
+        "--attention",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="with --task caption: soft attention (show_attend_tell, the default) or not "
+        "(--no-attention: show_tell); --model names either directly",
+    )
+    p.add_argument(
         "--scenes",
         type=positive_int,
         help="with --task caption: training scenes to generate (default: 30000; cached)",
@@ -238,6 +245,7 @@ def _run(args, train) -> int:
         "grey": args.grey,
         "beam_size": args.beam_size,
         "scenes": args.scenes,
+        "attention": args.attention,
     }
     s = train(
         settings,

@@ -136,6 +136,15 @@ def _config(settings: dict, resume):
         cfg = dict(ckpt.config)
         cfg.update({k: settings[k] for k in ("workers",) if k in settings})
         return cfg, Path(ckpt.path).parent
+    attention = settings.pop("attention", None)
+    if attention is not None:  # --attention / --no-attention: the model, unless named
+        model = "show_attend_tell" if attention else "show_tell"
+        if settings.get("model", model) != model:
+            raise ValueError(
+                f"--task caption: --{'' if attention else 'no-'}attention means {model}, "
+                f"but --model is {settings['model']!r}"
+            )
+        settings["model"] = model
     cfg = {**recipes.DEFAULTS, **CAPTION_DEFAULTS, **settings, "task": "caption"}
     if cfg["data"] not in recipes.SCENE_NAMES:
         names = ", ".join(recipes.SCENE_NAMES)

@@ -82,7 +82,7 @@ def test_train_eval_predict_and_resume_from_the_command_line(tiny_scenes, capsys
 
 def test_show_tell_trains_from_the_command_line(tiny_scenes, capsys):
     out = tiny_scenes / "st"
-    argv = ["train", "--task", "caption", "--data", "fashion-scenes", "--model", "show_tell"]
+    argv = ["train", "--task", "caption", "--data", "fashion-scenes", "--no-attention"]
     argv += ["--epochs", "1", "--batch-size", "32", "--out", str(out), "--no-progress"]
     argv += ["--scenes", "48"]
     assert main(argv) == 0
@@ -111,6 +111,8 @@ def test_refusals(tiny_scenes):
         caption.train_captioning({"augment": True})
     with pytest.raises(ValueError, match="--scenes must be at least 1, got 0"):
         caption.train_captioning({"scenes": 0})
+    with pytest.raises(ValueError, match="--no-attention means show_tell, but --model is"):
+        caption.train_captioning({"attention": False, "model": "show_attend_tell"})
     with pytest.raises(ValueError, match="model 'unet_small' is not a captioner"):
         caption.train_captioning({"model": "unet_small"}, tiny_scenes / "x")
 
