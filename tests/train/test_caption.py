@@ -135,7 +135,8 @@ def test_a_short_run_on_real_scenes_learns(data_dir, monkeypatch):
     except Exception as e:  # pragma: no cover - depends on the machine
         pytest.skip(f"Fashion-MNIST is not installed: {e}")
     monkeypatch.setattr(S, "DEFAULT_SIZES", {True: 1024, False: 200})
-    settings = {"model": "show_tell", "epochs": 3, "batch_size": 32, "scenes": 1024}
+    settings = {"epochs": 4, "batch_size": 32, "scenes": 1024, "lr": 4e-3}
     s = caption.train_captioning(settings, data_dir / "run", progress=False)
-    # a caption of the right length by chance alone is rare (1 in 10 per word)
-    assert s["test_exact_acc"] > 0.05 and s["test_bleu1"] > 0.3, s
+    # 128 steps, 55 s on the loaded 2-core machine: measured exact 0.305, BLEU-1 0.618; one
+    # word in ten is right by chance, and a whole caption almost never
+    assert s["test_exact_acc"] > 0.15 and s["test_bleu1"] > 0.45, s
