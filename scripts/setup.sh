@@ -76,12 +76,13 @@ if [ $want_test = 1 ]; then
     echo "setup: installing PyTorch 2.13.0 (CPU build, test reference only)"
     "$PY" -m pip install -q torch==2.13.0 || echo "setup: WARNING: PyTorch unavailable; parity tests will skip"
   fi
-  # ONNX export/load (the optional extra cnnlab[onnx]) and onnxruntime, the tests' reference.
-  if have_py "import onnx, onnxruntime"; then
-    echo "setup: onnx and onnxruntime are installed"
+  # ONNX export/load (the optional extra cnnlab[onnx]), onnxruntime (the tests' reference)
+  # and onnxscript (PyTorch's dynamo exporter, tests/onnx/test_dynamo.py).
+  if have_py "import onnx, onnxruntime, onnxscript"; then
+    echo "setup: onnx, onnxruntime and onnxscript are installed"
   else
-    echo "setup: installing onnx and onnxruntime (ONNX tests)"
-    "$PY" -m pip install -q "onnx>=1.15" onnxruntime || echo "setup: WARNING: onnx/onnxruntime unavailable; ONNX tests will skip"
+    echo "setup: installing onnx, onnxruntime and onnxscript (ONNX tests)"
+    "$PY" -m pip install -q "onnx>=1.15" onnxruntime onnxscript || echo "setup: WARNING: onnx/onnxruntime/onnxscript unavailable; ONNX tests will skip"
   fi
   # NLTK's corpus_bleu: the reference the captioning BLEU is checked against (tests only)
   if have_py "import nltk"; then

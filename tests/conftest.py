@@ -11,8 +11,16 @@ import cnnlab
 # the reason in the summary); in CI (CI=true) it is an error at start-up, so a broken set-up
 # cannot pass by skipping every parity test. Add a package here when tests start to use it.
 REQUIRED_IN_CI = (
-    "torch", "onnx", "onnxruntime", "nbclient", "nbformat", "ipykernel", "ipywidgets", "nltk"
-)  # fmt: skip
+    "torch",
+    "onnx",
+    "onnxruntime",
+    "onnxscript",
+    "nbclient",
+    "nbformat",
+    "ipykernel",
+    "ipywidgets",
+    "nltk",
+)
 
 
 def _in_ci() -> bool:

@@ -20,6 +20,7 @@ from onnx.backend.base import Backend, BackendRep
 import cnnlab
 from cnnlab.autograd import Tensor, no_grad
 from cnnlab.onnx.load import load
+from cnnlab.onnx.narrow import is_narrow
 
 __all__ = ["CnnlabBackend", "CnnlabRep"]
 
@@ -40,7 +41,11 @@ class CnnlabRep(BackendRep):
             inputs = [inputs[n] for n in names]
         elif not isinstance(inputs, (list, tuple)):
             inputs = [inputs]
-        xs = [cnnlab.tensor(np.asarray(x)) for x in inputs]
+        # values of ONNX's narrow dtypes (float8 ...) stay arrays: only Cast reads them
+        xs = [
+            np.asarray(x) if is_narrow(np.asarray(x).dtype) else cnnlab.tensor(np.asarray(x))
+            for x in inputs
+        ]
         with no_grad():
             out = self.model(*xs)
         out = out if isinstance(out, tuple) else (out,)

@@ -1,7 +1,8 @@
-"""ONNX Conv and ConvTranspose in their general forms, run by cnnlab's functionals: 1-D as
-well as 2-D, weights given at run time, ``auto_pad``, asymmetric pads and ConvTranspose's
-``output_shape``. (A 2-D node with constant weights and plain pads loads as an
-``nn.Conv2d``/``nn.ConvTranspose2d`` instead: :mod:`cnnlab.onnx.layers`.)
+"""ONNX Conv and ConvTranspose in their general forms, run by cnnlab's functionals: 1-D,
+2-D and 3-D (:mod:`cnnlab.onnx.conv3d`), weights given at run time, ``auto_pad``,
+asymmetric pads and ConvTranspose's ``output_shape``. (A 2-D node with constant weights
+and plain pads loads as an ``nn.Conv2d``/``nn.ConvTranspose2d`` instead:
+:mod:`cnnlab.onnx.layers`.)
 
 Padding ONNX's way is cnnlab's ``pad`` before the convolution (Conv) or a crop of the full
 transposed output (ConvTranspose), so every form is a composite of differentiable ops.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import cnnlab
 import cnnlab.nn.functional as F
+from cnnlab.onnx.conv3d import conv3d, conv_transpose3d
 from cnnlab.onnx.node import Node, as_tensor, make_op
 
 __all__ = ["conv_any", "conv_transpose_any", "same_pads"]
@@ -45,8 +47,8 @@ def _geometry(n: Node, nd: int):
 
 def _check_rank(w, what: str) -> int:
     nd = w.ndim - 2
-    if nd not in (1, 2):
-        raise ValueError(f"only 1-D and 2-D {what} are supported, got a weight of shape {w.shape}")
+    if nd not in (1, 2, 3):
+        raise ValueError(f"only 1-D to 3-D {what} are supported, got a weight of shape {w.shape}")
     return nd
 
 
@@ -65,6 +67,9 @@ def conv_any(n: Node):
         if any(pads):
             x = cnnlab.pad(x, flat_pads(pads))
         b = None if b is None else as_tensor(b)
+        if nd == 3:
+            y = conv3d(x, w, stride, dilation, groups)
+            return y if b is None else y + b.reshape((-1, 1, 1, 1))
         conv = F.conv1d if nd == 1 else F.conv2d
         return conv(x, w, b, stride=tuple(stride), dilation=tuple(dilation), groups=groups)
 
@@ -82,7 +87,10 @@ def conv_transpose_any(n: Node):
         if nd == 1:  # as 2-D with a height of 1
             x, w = x.reshape(x.shape[:2] + (1,) + x.shape[2:]), w.reshape(w.shape[:2] + (1, -1))
             stride, dilation, out_pad = [1, *stride], [1, *dilation], [0, *out_pad]
-        y = F.conv_transpose2d(x, w, None, tuple(stride), 0, 0, groups, tuple(dilation))
+        if nd == 3:
+            y = conv_transpose3d(x, w, stride, dilation, groups)
+        else:
+            y = F.conv_transpose2d(x, w, None, tuple(stride), 0, 0, groups, tuple(dilation))
         full = list(y.shape[2:])  # (in - 1) * s + d * (k - 1) + 1 per dim
         begins, lengths = _crop(n, x.shape[2:], full, out_pad, auto, nd)
         y = _window(y, begins, lengths)

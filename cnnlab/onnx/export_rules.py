@@ -63,6 +63,8 @@ _COORDS = {
     ("nearest-exact", False): ("half_pixel", "round_prefer_ceil"),
     ("linear", False): ("pytorch_half_pixel", None),
     ("linear", True): ("align_corners", None),
+    ("cubic", False): ("half_pixel", None),
+    ("cubic", True): ("align_corners", None),
 }
 
 
@@ -71,11 +73,18 @@ def _interpolate(b, args, kw, out):
     mode = kw.get("mode")
     if mode is None:  # built by cnnlab.onnx.resize from ONNX's own coordinate rules
         raise ValueError("export: a Resize loaded from ONNX cannot be exported again")
-    linear = mode in ("linear", "bilinear", "trilinear")
-    coord, nearest = _COORDS[("linear" if linear else mode, bool(kw.get("align_corners")))]
-    attrs = {"mode": "linear" if linear else "nearest", "coordinate_transformation_mode": coord}
+    kind = {"linear": "linear", "bilinear": "linear", "trilinear": "linear", "bicubic": "cubic"}
+    kind = kind.get(mode, "nearest")
+    coord, nearest = _COORDS[(mode if kind == "nearest" else kind, bool(kw.get("align_corners")))]
+    attrs = {"mode": kind, "coordinate_transformation_mode": coord}
     if nearest:
         attrs["nearest_mode"] = nearest
+    if kind == "cubic":
+        attrs["cubic_coeff_a"] = -0.5 if kw.get("antialias") else -0.75
+    if kw.get("antialias"):  # PyTorch's antialiasing drops the taps outside, as PIL
+        if b.opset < 18:
+            raise ValueError(f"export: antialiased interpolation needs opset 18+, got {b.opset}")
+        attrs.update(antialias=1, exclude_outside=1, coordinate_transformation_mode="half_pixel")
     spatial = list(out.shape[2:])
     if b.opset >= 18:  # sizes of the spatial axes only, so the batch stays free
         sizes = b.ints(spatial)

@@ -17,7 +17,7 @@ import cnnlab
 import cnnlab.nn.functional as F
 from cnnlab import nn
 from cnnlab.onnx.conv import conv_any, conv_transpose_any
-from cnnlab.onnx.node import Node, as_tensor, make_op
+from cnnlab.onnx.node import Node, as_tensor, make_op, raw
 
 __all__ = ["WEIGHTED", "BatchNorm", "Conv"]
 
@@ -143,8 +143,10 @@ def _round(v: float) -> float:
 
 
 def _batch_norm(n: Node):
+    if n.attr("training_mode", 0) and n.opset >= 14:
+        return _batch_norm_training(n), n.inputs[:5]
     if len([o for o in n.outputs if o]) > 1 or n.attr("training_mode", 0):
-        n.fail("only the inference form (one output, training_mode=0) is supported")
+        n.fail("only the inference form (one output) and opset 14's training_mode are supported")
     if any(n.const(i) is None for i in range(1, 5)):
         return _batch_norm_late(n), n.inputs[:5]
     scale, shift, mean, var = (n.const(i) for i in range(1, 5))
@@ -162,6 +164,25 @@ def _batch_norm(n: Node):
     ):
         _set(t, v)
     return bn, n.inputs[:1]
+
+
+def _batch_norm_training(n: Node):
+    """ONNX's training form: normalise by the batch's statistics (``F.batch_norm`` in
+    training, differentiable) and give the running statistics ONNX defines,
+    ``old * momentum + batch * (1 - momentum)`` with the biased batch variance."""
+    eps, momentum = _round(n.attr("epsilon", 1e-5)), n.attr("momentum", 0.9)
+
+    def run(x, scale, shift, mean, var):
+        y = F.batch_norm(
+            as_tensor(x), None, None, as_tensor(scale), as_tensor(shift), True, eps=eps
+        )
+        a = raw(x)
+        axes = (0, *range(2, a.ndim))
+        stats = [(raw(old) * momentum + new * (1 - momentum)).astype(a.dtype)
+                 for old, new in ((mean, a.mean(axes)), (var, a.var(axes)))]  # fmt: skip
+        return y, *stats
+
+    return make_op("BatchNormalization", run, f"epsilon={eps}, momentum={momentum}, training")
 
 
 def _batch_norm_late(n: Node):

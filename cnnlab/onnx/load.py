@@ -17,6 +17,7 @@ import numpy as np
 from cnnlab import nn
 from cnnlab.autograd import Tensor, no_grad
 from cnnlab.onnx.export import _onnx
+from cnnlab.onnx.narrow import NARROW, is_narrow, narrow_readers
 from cnnlab.onnx.node import Node, dtype_checked, supported_onnx_dtypes
 from cnnlab.onnx.read import MAX_FOLD_ELEMENTS, fold_size, read_model
 
@@ -298,7 +299,8 @@ def load(path) -> OnnxModel:
     for init in graph.initializer:
         try:
             where = f"initializer {init.name!r}"
-            consts[init.name] = dtype_checked(onnx.numpy_helper.to_array(init), where)
+            value = onnx.numpy_helper.to_array(init)
+            consts[init.name] = value if is_narrow(value.dtype) else dtype_checked(value, where)
         except ValueError as e:
             problems.append(str(e))
         except Exception as e:
@@ -311,7 +313,9 @@ def load(path) -> OnnxModel:
             problems.append(f"graph input {v.name!r}: a {kind or 'typeless'} value, not a tensor")
         elif v.type.tensor_type.elem_type not in supported_onnx_dtypes(onnx):
             name = onnx.TensorProto.DataType.Name(v.type.tensor_type.elem_type)
-            problems.append(f"graph input {v.name!r}: dtype {name} is not supported")
+            if name not in NARROW:
+                problems.append(f"graph input {v.name!r}: dtype {name} is not supported")
+    problems += narrow_readers(graph, onnx, consts)
     if problems:
         raise ValueError(f"load: {label}: {'; '.join(problems)}")
     todo, problems = split_nodes(onnx, graph.node, consts, IMPORTERS)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 import cnnlab
+from cnnlab.onnx.narrow import cast as narrow_cast
+from cnnlab.onnx.narrow import is_narrow
 from cnnlab.onnx.node import DTYPES, Node, as_tensor, integral, make_op, raw, wrap_like
 from cnnlab.ops.elementwise import Where
 
@@ -82,8 +84,12 @@ def _mod(n: Node):
 
 
 def _cast_like(n: Node):
+    saturate, round_mode = bool(n.attr("saturate", 1)), n.attr("round_mode", "up")
+
     def run(x, like):
         dtype = raw(like).dtype
+        if is_narrow(dtype) or is_narrow(raw(x).dtype):  # stored, not computed with
+            return narrow_cast(raw(x), dtype, saturate, round_mode)
         if dtype not in DTYPES:
             raise ValueError(f"target dtype {dtype} is not supported")
         if integral(x) or dtype.kind in "iub":

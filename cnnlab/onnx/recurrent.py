@@ -87,13 +87,14 @@ class Recurrent(nn.Module):
         self.dirs, self.reverse, self.layout = dirs, reverse, layout
         self.layer = None
         self.reset_before = False  # GRU with linear_before_reset=0: run by _gru_reset_before
+        self.peepholes = False  # LSTM with peephole weights P: run by _lstm_peepholes
 
     def extra_repr(self) -> str:
         return f"{self.mode}, hidden_size={self.hidden_size}, directions={self.dirs}" + (
             ", reverse" if self.reverse else ""
         )
 
-    def forward(self, x, w=None, r=None, b=None, lengths=None, h0=None, c0=None):
+    def forward(self, x, w=None, r=None, b=None, lengths=None, h0=None, c0=None, p=None):
         if self.layout:
             x = x.permute(1, 0, 2)
             h0, c0 = (None if s is None else as_tensor(s).permute(1, 0, 2) for s in (h0, c0))
@@ -114,6 +115,8 @@ class Recurrent(nn.Module):
             out, h_n = self.layer(x, state)
         elif self.reset_before:
             out, h_n = _gru_reset_before(x, w, r, b, state, self.dirs, self.hidden_size)
+        elif self.peepholes:
+            out, h_n = _lstm_peepholes(x, (w, r, b, p), state, self.dirs, self.hidden_size)
         else:
             weights = _run_time_weights(self.op, w, r, b, self.dirs, self.hidden_size)
             out, h_n = F.recurrent(self.mode, x, state, weights, bidirectional=self.dirs == 2)
@@ -165,6 +168,45 @@ def _gru_reset_before(x, w, r, b, h0, dirs: int, hidden: int):
     return cnnlab.cat(outs, dim=-1), cnnlab.stack(last, dim=0)
 
 
+def _lstm_peepholes(x, weights, state, dirs: int, hidden: int):
+    """ONNX's LSTM with peephole weights ``P = (P_i, P_o, P_f)``: the input and forget gates
+    also read the previous cell, the output gate the new one; a composite of
+    differentiable ops, step by step (gate blocks in ONNX's order i, o, f, c)::
+
+        i = sigmoid(x W_i + h R_i + P_i * c + b_i),  f = sigmoid(x W_f + h R_f + P_f * c + b_f)
+        c' = f * c + i * tanh(x W_c + h R_c + b_c)
+        o = sigmoid(x W_o + h R_o + P_o * c' + b_o),  h' = o * tanh(c')
+
+    Shape: x ``(T, B, I)``; w ``(D, 4H, I)``, r ``(D, 4H, H)``, b ``(D, 8H)``, p
+    ``(D, 3H)``; state ``(h0, c0)`` each ``(D, B, H)`` -> ``((T, B, D * H), (h_T, c_T))``.
+    """
+    w, r, b, p = (None if a is None else as_tensor(a) for a in weights)
+    zero = as_tensor(np.zeros((x.shape[1], hidden), raw(x).dtype))
+    outs, last_h, last_c = [], [], []
+    for d in range(dirs):
+        xs = x if d == 0 else x[::-1]
+        proj = xs @ w[d].permute(1, 0)  # (T, B, 4H)
+        if b is not None:
+            proj = proj + b[d][: 4 * hidden] + b[d][4 * hidden :]
+        h, c = (zero, zero) if state is None else (state[0][d], state[1][d])
+        pi, po, pf = (None if p is None else p[d][k * hidden : (k + 1) * hidden] for k in range(3))
+        rd = r[d].permute(1, 0)
+        ys = []
+        for t in range(x.shape[0]):
+            g = proj[t] + h @ rd
+            gi, go, gf, gc = (g[:, k * hidden : (k + 1) * hidden] for k in range(4))
+            i = F.sigmoid(gi if pi is None else gi + pi * c)
+            f = F.sigmoid(gf if pf is None else gf + pf * c)
+            c = f * c + i * F.tanh(gc)
+            h = F.sigmoid(go if po is None else go + po * c) * F.tanh(c)
+            ys.append(h)
+        y = cnnlab.stack(ys, dim=0)
+        outs.append(y if d == 0 else y[::-1])
+        last_h.append(h)
+        last_c.append(c)
+    return cnnlab.cat(outs, dim=-1), (cnnlab.stack(last_h, dim=0), cnnlab.stack(last_c, dim=0))
+
+
 def _reorder(a, op: str):
     k = len(_TO_TORCH[op])
     size = a.shape[0] // k
@@ -209,8 +251,6 @@ def _recurrent_rule(op: str):
                 n.fail(f"attribute {attr} is not supported")
         if op == "LSTM" and n.attr("input_forget", 0):
             n.fail("input_forget=1 is not supported")
-        if op == "LSTM" and n.has(7):
-            n.fail("peephole weights (input P) are not supported")
         if hidden is None:
             r = n.const(2)
             if r is None:
@@ -220,6 +260,9 @@ def _recurrent_rule(op: str):
         if op == "GRU" and not n.attr("linear_before_reset", 0):
             module.reset_before = True  # not PyTorch's GRU: step by step, weights as inputs
             return module, n.inputs[:7]
+        if op == "LSTM" and n.has(7):
+            module.peepholes = True  # not PyTorch's LSTM: step by step, weights as inputs
+            return module, n.inputs[:8]
         w, r = n.const(1), n.const(2)
         b_given = n.has(3)
         if w is not None and r is not None and (not b_given or n.const(3) is not None):

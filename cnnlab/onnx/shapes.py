@@ -12,6 +12,8 @@ import numpy as np
 
 import cnnlab
 from cnnlab import nn
+from cnnlab.onnx.narrow import cast as narrow_cast
+from cnnlab.onnx.narrow import is_narrow
 from cnnlab.onnx.node import DTYPES, Node, as_tensor, is_array, make_op, raw, wrap_like
 from cnnlab.ops.shape import pad as _pad_fn
 
@@ -243,10 +245,13 @@ def _cast(n: Node):
         dtype = np.dtype(n.onnx.helper.tensor_dtype_to_np_dtype(to))
     except Exception:
         dtype = None
-    if dtype not in DTYPES:
+    if dtype not in DTYPES and not is_narrow(dtype):
         n.fail(f"to={n.onnx.TensorProto.DataType.Name(to)} is not a supported dtype")
+    saturate, round_mode = bool(n.attr("saturate", 1)), n.attr("round_mode", "up")
 
     def run(x):
+        if is_narrow(dtype) or is_narrow(raw(x).dtype):  # stored, not computed with
+            return narrow_cast(raw(x), dtype, saturate, round_mode)
         if is_array(x) or raw(x).dtype.kind in "iub" or dtype.kind in "iub":
             return wrap_like(raw(x).astype(dtype), x)
         return x.astype(dtype)

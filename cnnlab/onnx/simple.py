@@ -11,10 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 import cnnlab.nn.functional as F
-from cnnlab import nn
+from cnnlab import backend, nn
 from cnnlab.onnx.node import Node, as_tensor, integral, is_array, make_op, raw, wrap_like
 from cnnlab.ops.activation import PReLU, softplus
 from cnnlab.ops.elementwise import erf
+from cnnlab.ops.misc import Dropout
 
 __all__ = ["SIMPLE"]
 
@@ -107,13 +108,24 @@ def _dropout(n: Node):
         n.fail("is_test=0 (random masks) is not supported")
     fixed = n.attr("ratio", 0.5) if n.opset < 12 else None
     mask = len(n.outputs) > 1 and bool(n.outputs[1])
+    seed = n.attr("seed")
 
     def run(x, ratio=None, training=None):
         p = fixed if fixed is not None else (0.5 if ratio is None else float(raw(ratio)))
-        if training is not None and bool(raw(training)) and p > 0:
-            raise ValueError("training_mode=1 (random masks) is not supported")
-        # inference: the identity, and a mask that keeps everything
-        return (x, np.ones(x.shape, bool)) if mask else x
+        if training is None or not bool(raw(training)) or p == 0:
+            # inference: the identity, and a mask that keeps everything
+            return (x, np.ones(x.shape, bool)) if mask else x
+        if not 0 <= p <= 1:
+            raise ValueError(f"ratio must lie in [0, 1], got {p}")
+        # with a seed, NumPy's seeded MT19937 stream (the one ONNX's reference draws), so
+        # a seeded node gives the same mask on every run; without, cnnlab's generator
+        draw = np.random.RandomState(int(seed)).uniform if seed is not None else None
+        u = draw(0.0, 1.0, x.shape) if draw else backend.default_rng().random(x.shape)
+        keep = u >= p
+        x = as_tensor(x)
+        scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
+        y = Dropout.apply(x, mask=(keep * scale).astype(x.dtype))
+        return (y, keep) if mask else y
 
     return make_op("Dropout", run), n.inputs[: 1 if n.opset < 12 else 3]
 

@@ -9,6 +9,7 @@ import numpy as np
 from cnnlab import backend
 from cnnlab.autograd import Function, Tensor
 from cnnlab.backend import get_array_module
+from cnnlab.ops.resample import cubic_kernel, kernel_taps, triangle_kernel
 from cnnlab.threads import parallel_for
 
 __all__ = ["Dropout", "Interpolate", "Linear", "dropout", "dropout2d", "interpolate", "linear"]
@@ -118,7 +119,7 @@ def dropout2d(
 
 # ------------------------------------------------------------------- interpolate
 def _sum_runs(g, idx, n: int, axis: int):
-    """Scatter-add ``g`` along ``axis`` into ``n`` slots at the non-decreasing ``idx``."""
+    """Scatter-add ``g`` along ``axis`` into ``n`` slots at ``idx`` (fast when non-decreasing)."""
     xp = get_array_module(g)
     out_n = idx.shape[0]
     k = out_n // n
@@ -130,6 +131,10 @@ def _sum_runs(g, idx, n: int, axis: int):
         out = xp.zeros(g.shape[:axis] + (n,) + g.shape[axis + 1 :], dtype=g.dtype)
         cupyx.scatter_add(out, (slice(None),) * axis + (xp.asarray(idx),), g)
         return out
+    if np.any(np.diff(idx) < 0):  # not sorted (a flipped crop): add one slice at a time
+        out = xp.zeros(g.shape[:axis] + (n,) + g.shape[axis + 1 :], dtype=g.dtype)
+        np.add.at(np.moveaxis(out, axis, 0), idx, np.moveaxis(g, axis, 0))
+        return out
     uniq, starts = np.unique(idx, return_index=True)
     runs = np.add.reduceat(g, starts, axis=axis)
     if len(uniq) == n:
@@ -140,20 +145,26 @@ def _sum_runs(g, idx, n: int, axis: int):
 
 
 class Interpolate(Function):
-    """Separable resize: per spatial axis ``y = x[i0] * l0 + x[i1] * l1`` (nearest: ``x[i0]``).
+    """Separable resize: per spatial axis ``y = x[i0] * l0 + x[i1] * l1`` (nearest: ``x[i0]``),
+    or ``y = sum_j x[index[:, j]] * weight[:, j]`` over a tap table (cubic, antialiased).
 
-    ``maps`` holds one ``(i0, i1, l0, l1)`` per spatial axis (``None`` for an identity axis;
-    ``i1, l0, l1`` None for nearest); index arrays are NumPy, non-decreasing. ``mode`` and
-    ``align_corners`` (F.interpolate's) are kept for the ONNX exporter.
+    ``maps`` holds one ``(i0, i1, l0, l1)`` or ``(index, weight)`` (both ``(out, taps)``, from
+    :func:`cnnlab.ops.resample.kernel_taps`) per spatial axis (``None`` for an identity axis;
+    ``i1, l0, l1`` None for nearest); index arrays are NumPy (fastest non-decreasing).
+    ``mode``, ``align_corners`` and ``antialias`` (F.interpolate's) are kept for the ONNX
+    exporter.
     """
 
     @staticmethod
-    def forward(x, *, maps, mode=None, align_corners=None):
+    def forward(x, *, maps, mode=None, align_corners=None, antialias=False):
         xp = get_array_module(x)
         y, in_sizes = x, []
         for axis, m in enumerate(maps, start=2):
             in_sizes.append(y.shape[axis])
             if m is None:
+                continue
+            if len(m) == 2:
+                y = _taps_sum(y, m, axis, x.dtype)
                 continue
             i0, i1, l0, l1 = m
             if l0 is None:
@@ -166,12 +177,19 @@ class Interpolate(Function):
         return y, (maps, in_sizes, x.dtype)
 
     # dL/dx = per axis in reverse: scatter-add g * l0 to i0 and g * l1 to i1
+    # (a tap table: g * weight[:, j] to index[:, j] for every tap j)
     @staticmethod
     def backward(ctx, g):
         maps, in_sizes, dtype = ctx
         for axis in reversed(range(2, 2 + len(maps))):
             m, n = maps[axis - 2], in_sizes[axis - 2]
             if m is None:
+                continue
+            if len(m) == 2:
+                xp, (index, weight) = get_array_module(g), m
+                tail = (1,) * (g.ndim - axis - 1)
+                w = xp.asarray(weight.astype(dtype)).reshape(weight.shape[:1] + (-1,) + tail)
+                g = sum(_sum_runs(g * w[:, j], index[:, j], n, axis) for j in range(index.shape[1]))
                 continue
             i0, i1, l0, l1 = m
             if l0 is None:
@@ -183,6 +201,17 @@ class Interpolate(Function):
             l1 = xp.asarray(l1.astype(dtype).reshape((-1,) + tail))
             g = _sum_runs(g * l0, i0, n, axis) + _sum_runs(g * l1, i1, n, axis)
         return (g,)
+
+
+def _taps_sum(y, taps, axis: int, dtype):
+    """``sum_j y[index[:, j]] * weight[:, j]`` along ``axis``."""
+    xp, (index, weight) = get_array_module(y), taps
+    tail = (1,) * (y.ndim - axis - 1)
+    w = xp.asarray(weight.astype(dtype)).reshape(weight.shape[:1] + (-1,) + tail)
+    out = 0
+    for j in range(index.shape[1]):
+        out = out + y.take(xp.asarray(index[:, j]), axis=axis) * w[:, j]
+    return out
 
 
 def _axis_map(mode: str, n_in: int, n_out: int, scale, align_corners, dtype):
@@ -214,7 +243,24 @@ def _axis_map(mode: str, n_in: int, n_out: int, scale, align_corners, dtype):
     return i0, i1, (ft(1) - l1), l1
 
 
-_LINEAR = {"linear": 3, "bilinear": 4, "trilinear": 5}
+_LINEAR = {"linear": 3, "bilinear": 4, "trilinear": 5, "bicubic": 4}
+
+
+def _kernel_map(mode: str, n_in: int, n_out: int, scale, align_corners, antialias):
+    """PyTorch's bicubic (Keys, a = -0.75, edge values repeated) and antialiased
+    bilinear/bicubic (the kernel widened by in/out when downsampling, taps outside dropped,
+    bicubic with a = -0.5 as PIL) rules for one axis, as a tap table."""
+    if align_corners:
+        ratio = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+        x = ratio * np.arange(n_out, dtype=np.float64)
+    else:
+        ratio = 1.0 / scale if scale else n_in / n_out
+        x = ratio * (np.arange(n_out, dtype=np.float64) + 0.5) - 0.5
+    cubic = mode == "bicubic"
+    if not antialias:
+        return kernel_taps(x, n_in, cubic_kernel(-0.75), 2.0)
+    kernel, support = (cubic_kernel(-0.5), 2.0) if cubic else (triangle_kernel, 1.0)
+    return kernel_taps(x, n_in, kernel, support, min(1.0, 1.0 / ratio), outside="exclude")
 
 
 def interpolate(
@@ -227,7 +273,9 @@ def interpolate(
     antialias: bool = False,
 ) -> Tensor:
     """Resize the spatial dims: ``mode`` 'nearest' (PyTorch's ``floor(dst * scale)`` rule),
-    'nearest-exact', or 'linear'/'bilinear'/'trilinear' for 3-/4-/5-D input.
+    'nearest-exact', 'linear'/'bilinear'/'trilinear' for 3-/4-/5-D input, or 'bicubic' for
+    4-D input (Keys' kernel, ``a = -0.75``). ``antialias=True`` (bilinear and bicubic, not
+    with ``align_corners``) widens the kernel by the downsampling factor, as PyTorch and PIL.
 
     Shape: ``(N, C, *spatial)`` with 1 to 3 spatial dims; output ``(N, C, *size)`` where
     ``size`` defaults to ``floor(spatial * scale_factor)``.
@@ -243,8 +291,11 @@ def interpolate(
         )
     if align_corners is not None and mode not in _LINEAR:
         raise ValueError("interpolate: align_corners can only be set with the linear modes")
-    if antialias:
-        raise ValueError("interpolate: antialias=True is not supported")
+    if antialias and (mode not in ("bilinear", "bicubic") or align_corners):
+        raise ValueError(
+            f"interpolate: antialias=True needs mode 'bilinear' or 'bicubic' without "
+            f"align_corners, got mode {mode!r}, align_corners={align_corners}"
+        )
     if (size is None) == (scale_factor is None):
         raise ValueError("interpolate: give exactly one of size and scale_factor")
     in_sizes = tuple(input.shape[2:])
@@ -261,8 +312,16 @@ def interpolate(
         raise ValueError(
             f"interpolate: output size {out} invalid for input spatial size {in_sizes}"
         )
-    maps = tuple(
-        _axis_map(mode, n, o, s, bool(align_corners), input.dtype)
-        for n, o, s in zip(in_sizes, out, scales)
+    if mode == "bicubic" or antialias:
+        maps = tuple(
+            _kernel_map(mode, n, o, s, bool(align_corners), antialias)
+            for n, o, s in zip(in_sizes, out, scales)
+        )
+    else:
+        maps = tuple(
+            _axis_map(mode, n, o, s, bool(align_corners), input.dtype)
+            for n, o, s in zip(in_sizes, out, scales)
+        )
+    return Interpolate.apply(
+        input, maps=maps, mode=mode, align_corners=bool(align_corners), antialias=antialias
     )
-    return Interpolate.apply(input, maps=maps, mode=mode, align_corners=bool(align_corners))

@@ -8,25 +8,23 @@ with one line naming the op, attribute or dtype (so the list cannot rot: a case 
 to pass, or fails another way, fails here). Cases with ops cnnlab does not import at all
 must be refused at load in one line naming such an op.
 
-Measured on one core (onnx 1.23, 1884 node cases): 17 s in all, ~10 s of it ONNX generating
-its cases (its pooling references are Python loops); 875 of the 1068 claimed cases run and
-pass, 193 are listed refusals (161 of them for dtypes).
+Measured with onnx 1.23 (1884 node cases): about 10 CPU-seconds in all, most of it ONNX
+generating its cases (its pooling references are Python loops); 1054 of the 1068 claimed
+cases run and pass, 14 are listed refusals; of the 352 cases of the ops issue #27 lists
+(``python3 -m cnnlab.onnx.conformance``), 349 pass (the other 3 use FlexAttention).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
-import warnings
 
 import pytest
 
 onnx = pytest.importorskip("onnx")
 backend_test = pytest.importorskip("onnx.backend.test")
 
-from onnx.backend.test.loader import load_model_tests  # noqa: E402
-
 from cnnlab.onnx.backend import CnnlabBackend  # noqa: E402
+from cnnlab.onnx.conformance import ISSUE_OPS, case_arrays, case_ops, node_cases  # noqa: E402
 from cnnlab.onnx.ops import IMPORTERS  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore::DeprecationWarning")
@@ -37,62 +35,17 @@ _NARROW = (
 
 # case-name pattern -> why cnnlab refuses it (cases of ops cnnlab imports)
 EXPECTED_REFUSALS = {
-    rf"test_cast(like)?_.*({_NARROW}|e8m0).*": "dtypes cnnlab does not compute with",
     rf"test_\w+_({_NARROW.lower()}|bfloat16|bf16)\w*": "dtypes cnnlab does not compute with",
     r"test_equal_string\w*": "string tensors",
     r"test_(identity|if)_(sequence|seq|opt)": "sequence and optional values",
     r"test_not_[234]d": "opset 1 (cnnlab imports opsets 7 to 28)",
-    r"test_convtranspose_3d": "3-D transposed convolution",
-    r"test_batchnorm_\w+_training_mode": "BatchNormalization in training mode",
-    r"test_training_dropout(_default)?(_mask)?": "Dropout with training_mode=1 (random masks)",
-    r"test_lstm_with_peepholes": "LSTM peepholes",
-    r"test_resize_\w*cubic\w*": "cubic Resize",
-    r"test_resize_tf_crop_and_resize\w*": "Resize's tf_crop_and_resize",
-    r"test_resize_downsample_\w+_linear_antialias": "antialiased downsampling",
 }
 
 CLAIMED_OPS = set(IMPORTERS) | {"Constant"}  # Constant nodes are read as constants
 
 
-def _ops(model) -> set:
-    """The op types of a graph, those inside If's branches too."""
-
-    def walk(graph):
-        for node in graph.node:
-            yield node.op_type
-            for a in node.attribute:
-                if a.HasField("g"):
-                    yield from walk(a.g)
-
-    return set(walk(model.graph if hasattr(model, "graph") else model))
-
-
-def _complete(case):
-    """The case with its model and data sets: onnx >= 1.18 generates them in memory, older
-    versions read them from the files they ship (``model_dir``)."""
-    if case.model is not None:
-        return case
-    import glob
-    import os
-
-    from onnx import numpy_helper
-
-    model = onnx.load(os.path.join(case.model_dir, "model.onnx"))
-    sets = []
-    for folder in sorted(glob.glob(os.path.join(case.model_dir, "test_data_set_*"))):
-        read = [
-            [numpy_helper.to_array(onnx.load_tensor(f)) for f in sorted(glob.glob(pattern))]
-            for pattern in (f"{folder}/input_*.pb", f"{folder}/output_*.pb")
-        ]
-        sets.append(tuple(read))
-    if dataclasses.is_dataclass(case):
-        return dataclasses.replace(case, model=model, data_sets=sets)
-    return case._replace(model=model, data_sets=sets)  # a namedtuple in older onnx
-
-
-with warnings.catch_warnings():  # ONNX's case generators overflow casts on purpose
-    warnings.simplefilter("ignore")
-    CASES = {c.name: _complete(c) for c in load_model_tests(kind="node")}
+_ops = case_ops
+CASES = node_cases()
 CLAIMED = sorted(n for n, c in CASES.items() if _ops(c.model) <= CLAIMED_OPS)
 UNCLAIMED = sorted(set(CASES) - set(CLAIMED))
 
@@ -119,7 +72,7 @@ def _refuse(case) -> str:
     with pytest.raises(ValueError) as info:
         rep = CnnlabBackend.prepare(case.model)
         for inputs, _ in case.data_sets:
-            rep.run(inputs)
+            rep.run(case_arrays(inputs))
     return str(info.value)
 
 
@@ -160,3 +113,11 @@ def test_the_claimed_ops_pass_nine_in_ten_of_their_cases_beyond_narrow_dtypes():
     narrow = [n for n in REFUSED if _refusal(n) in ("dtypes cnnlab does not compute with",)]
     share = len(PASSING) / (len(CLAIMED) - len(narrow))
     assert share >= 0.9, f"{len(PASSING)} of {len(CLAIMED) - len(narrow)} claimed cases pass"
+
+
+def test_the_ops_issue_27_lists_pass_nine_in_ten_of_their_cases():
+    """The issue's bar, counted as ``cnnlab.onnx.conformance`` counts (expanded cases left
+    out); every case in PASSING runs above and must pass."""
+    ours = [n for n, c in CASES.items() if "expanded" not in n and _ops(c.model) & set(ISSUE_OPS)]
+    passing = set(PASSING) & set(ours)
+    assert len(passing) >= 0.9 * len(ours), f"{len(passing)} of {len(ours)} cases pass"

@@ -1,5 +1,6 @@
-"""``cnnlab.onnx.export``: every zoo model, checked by onnxruntime at two batch sizes, on random
-and real inputs; the graph's form (names, metadata, symbolic batch, inference batch norm)."""
+"""``cnnlab.onnx.export``: every zoo model, checked by onnxruntime and by loading it back at
+two batch sizes, on random and real inputs; the graph's form (names, metadata, symbolic
+batch, inference batch norm)."""
 
 from __future__ import annotations
 
@@ -22,11 +23,14 @@ SMALL = [
     "alexnet_small",
     "dcgan_discriminator",
     "dcgan_generator",
+    "dilated_fcn",
     "fashion_cnn",
     "fashion_cnn_large",
     "lenet5",
+    "lstm_rows",
     "plain20",
     "resnet20",
+    "unet_small",
     "vgg11_bn_cifar",
 ]
 # the captioners take images and words: exported as encoder + one step in
@@ -42,23 +46,40 @@ def ours(model, x: np.ndarray) -> np.ndarray:
 
 
 def check_zoo_model(exported, name: str) -> None:
-    """onnxruntime within 1e-4 of cnnlab, or, where float32 rounding alone moves the outputs
-    more (cnnlab float32 against cnnlab float64: the deep plain nets, whose outputs a 1e-6
-    change of the input moves by 1e-3 to 0.1), within 4 times that rounding error."""
+    """onnxruntime, and the file loaded back by cnnlab (a round trip), within 1e-4 of cnnlab,
+    or, where float32 rounding alone moves the outputs more (cnnlab float32 against cnnlab
+    float64: the deep plain nets, whose outputs a 1e-6 change of the input moves by 1e-3 to
+    0.1), within 4 times that rounding error; the round trip keeps every state_dict value
+    (under its own key, but for recurrent layers: ONNX holds them as one node per layer and
+    direction, loaded as ``<node>.layer``)."""
+    from cnnlab.onnx import load
+
     model, path = exported(name)
+    loaded = load(path)
     shape = models.info(name)["input_shape"]
     other = 5 if shape[1] < 100 else 3  # 224x224 images are costly on two cores
     for batch in (2, other):  # 2 as traced, the other through the symbolic batch dimension
         x = np.random.default_rng(batch).random((batch, *shape), dtype=np.float32)
-        got, ref = run_onnxruntime(path, x), ours(model, x)
-        assert got.shape == ref.shape and got.shape[0] == batch
-        diff = float(np.abs(got - ref).max())
-        if diff > TOL:
-            exact = ours(copy.deepcopy(model).double(), x.astype(np.float64))
-            rounding = float(np.abs(ref - exact).max())
-            assert diff <= max(TOL, 4 * rounding), (
-                f"{name}: onnxruntime differs by {diff:.3g}, float32 rounding by {rounding:.3g}"
-            )
+        ref = ours(model, x)
+        for who, got in (("onnxruntime", run_onnxruntime(path, x)), ("load", ours(loaded, x))):
+            assert got.shape == ref.shape and got.shape[0] == batch
+            diff = float(np.abs(got - ref).max())
+            if diff > TOL:
+                exact = ours(copy.deepcopy(model).double(), x.astype(np.float64))
+                rounding = float(np.abs(ref - exact).max())
+                assert diff <= max(TOL, 4 * rounding), (
+                    f"{name}: {who} differs by {diff:.3g}, float32 rounding by {rounding:.3g}"
+                )
+    theirs = loaded.state_dict()
+    unnamed = [v for k, v in theirs.items() if ".layer." in k]  # loaded recurrent layers
+    for key, value in model.state_dict().items():
+        if key.endswith("num_batches_tracked"):  # training bookkeeping, not in a graph
+            continue
+        if key in theirs:
+            np.testing.assert_array_equal(theirs[key], value, err_msg=f"{name}: {key}")
+        else:
+            same = [v.shape == value.shape and np.array_equal(v, value) for v in unnamed]
+            assert any(same), f"{name}: {key} is not among the loaded values"
 
 
 @pytest.mark.parametrize("name", SMALL)

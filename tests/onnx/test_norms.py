@@ -78,3 +78,22 @@ def test_pytorch_instance_norm_lrn_prelu_and_softplus_match_torch():
         model[1].bias.normal_()
     x = np.random.default_rng(0).standard_normal((2, 3, 7, 6)).astype(np.float32)
     _compare(model, x, 17)
+
+
+def test_batch_norm_training_mode_uses_batch_statistics_and_gives_onnx_running_ones():
+    from tests.onnx.single_node import run_node
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 3, 2, 2)).astype(np.float32)
+    scale, shift = rng.random(3, np.float32) + 0.5, rng.standard_normal(3).astype(np.float32)
+    mean, var = np.zeros(3, np.float32), np.ones(3, np.float32)
+    inputs = {"x": x, "s": scale, "b": shift, "m": mean, "v": var}
+    y, run_mean, run_var = run_node(
+        "BatchNormalization", inputs, n_out=3, opset=15, training_mode=1, momentum=0.8
+    )
+    mu, sigma2 = x.mean((0, 2, 3)), x.var((0, 2, 3))  # the biased variance, as ONNX says
+    want = (x - mu[:, None, None]) / np.sqrt(sigma2[:, None, None] + 1e-5)
+    want = want * scale[:, None, None] + shift[:, None, None]
+    np.testing.assert_allclose(y, want, atol=1e-5)
+    np.testing.assert_allclose(run_mean, 0.2 * mu, atol=1e-6)
+    np.testing.assert_allclose(run_var, 0.8 + 0.2 * sigma2, atol=1e-6)

@@ -1,7 +1,7 @@
 """``cnnlab.onnx.recurrent``'s import half: ONNX LSTM/GRU/RNN nodes as cnnlab's
 ``nn.LSTM/GRU/RNN``, from PyTorch's TorchScript exporter (outputs and input gradients
 against torch's) and from cnnlab's own exporter (round trips). PyTorch's dynamo exporter
-needs ``onnxscript``, which is not a cnnlab dependency: not tested here."""
+(with ``onnxscript``) is tested in test_dynamo.py."""
 
 from __future__ import annotations
 
@@ -154,3 +154,37 @@ def test_reverse_direction_runs_the_sequence_backwards():
         y = model(cnnlab.tensor(x))
         backwards, _ = layer(cnnlab.tensor(x[::-1].copy()))
     np.testing.assert_allclose(y.numpy()[:, 0], backwards.numpy()[::-1], atol=1e-6)
+
+
+def _peephole_weights(rng, dtype=np.float32):
+    shapes = {"W": (2, 20, 4), "R": (2, 20, 5), "B": (2, 40), "P": (2, 15)}
+    return {k: (rng.standard_normal(s) * 0.5).astype(dtype) for k, s in shapes.items()}
+
+
+def test_lstm_with_peepholes_matches_onnxruntime():
+    import onnxruntime as ort
+    from onnx import numpy_helper
+
+    rng = np.random.default_rng(4)
+    inits = [numpy_helper.from_array(a, k) for k, a in _peephole_weights(rng).items()]
+    names = ["x", "W", "R", "B", "", "", "", "P"]
+    proto = _node_model("LSTM", names, inits, direction="bidirectional")
+    x = rng.standard_normal((3, 2, 4)).astype(np.float32)
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    want = session.run(None, {"x": x})[0]
+    np.testing.assert_allclose(load(proto)(cnnlab.tensor(x)).numpy(), want, atol=1e-5, rtol=1e-5)
+
+
+def test_lstm_with_peepholes_passes_a_float64_gradcheck():
+    from cnnlab.onnx.recurrent import _lstm_peepholes
+    from tests.helpers import check_gradients
+
+    rng = np.random.default_rng(5)
+    weights = _peephole_weights(rng, np.float64)
+    x, h0, c0 = (rng.standard_normal(s) for s in ((3, 2, 4), (2, 2, 5), (2, 2, 5)))
+
+    def fn(x, w, r, b, p, h0, c0):
+        y, (h, c) = _lstm_peepholes(x, (w, r, b, p), (h0, c0), 2, 5)
+        return (y * y).sum() + (h * c).sum()
+
+    check_gradients(fn, [x, *weights.values(), h0, c0])

@@ -42,7 +42,14 @@ if torch is not None:
 @requires_torch
 @pytest.mark.parametrize("opset", [11, 17])
 @pytest.mark.parametrize(
-    "mode,align_corners", [("nearest", None), ("bilinear", False), ("bilinear", True)]
+    "mode,align_corners",
+    [
+        ("nearest", None),
+        ("bilinear", False),
+        ("bilinear", True),
+        ("bicubic", False),
+        ("bicubic", True),
+    ],
 )
 def test_pytorch_unet_block_matches_torch_with_input_gradients(mode, align_corners, opset):
     torch.manual_seed(0)
@@ -75,10 +82,10 @@ def _resize(**attrs):
 @pytest.mark.parametrize(
     "attrs,why",
     [
-        ({"mode": "cubic"}, "mode 'cubic' is not supported"),
+        ({"mode": "area"}, "mode 'area' is not supported"),
         (
-            {"coordinate_transformation_mode": "tf_crop_and_resize"},
-            "coordinate_transformation_mode 'tf_crop_and_resize'",
+            {"coordinate_transformation_mode": "crop"},
+            "coordinate_transformation_mode 'crop'",
         ),
         ({"nearest_mode": "sideways"}, "nearest_mode 'sideways'"),
     ],
@@ -87,3 +94,46 @@ def test_unsupported_resize_forms_are_refused_in_one_line(attrs, why):
     with pytest.raises(ValueError, match=rf"^load: model: .*'up' \(Resize\): {why}") as info:
         load(_resize(**attrs))
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+def test_cnnlab_bicubic_and_antialiased_resize_export_and_match_onnxruntime(tmp_path, mode):
+    import onnxruntime as ort
+
+    from cnnlab import nn
+    from cnnlab.onnx import export
+
+    class Resizer(nn.Module):
+        def forward(self, x):
+            small = nn.functional.interpolate(x, size=(3, 4), mode=mode, antialias=True)
+            return nn.functional.interpolate(small, size=(7, 5), mode="bicubic")
+
+    x = np.random.default_rng(0).standard_normal((2, 3, 9, 10)).astype(np.float32)
+    path = tmp_path / "resize.onnx"
+    export(Resizer(), x, path, opset=18)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    want = Resizer()(cnnlab.tensor(x)).numpy()
+    np.testing.assert_allclose(session.run(None, {"input": x})[0], want, atol=1e-5)
+    np.testing.assert_allclose(load(path)(cnnlab.tensor(x)).numpy(), want, atol=1e-5)
+    with pytest.raises(ValueError, match="antialiased interpolation needs opset 18"):
+        export(Resizer(), x, tmp_path / "old.onnx", opset=17)
+
+
+@pytest.mark.parametrize("mode", ["linear", "cubic"])
+def test_a_flipped_tf_crop_and_resize_reads_backwards_and_passes_a_gradcheck(mode):
+    from tests.helpers import check_gradients
+    from tests.onnx.single_node import node_model
+
+    x = np.random.default_rng(0).standard_normal((1, 2, 4, 5))
+
+    def crop(top, bottom):
+        roi = np.array([top, 0.2, bottom, 0.8], np.float32)  # height, width starts then ends
+        inits = {"roi": roi, "scales": None, "sizes": np.array([6, 3], np.int64)}
+        attrs = dict(mode=mode, axes=[2, 3], coordinate_transformation_mode="tf_crop_and_resize")
+        return load(node_model("Resize", {"x": x}, opset=19, inits=inits, **attrs))
+
+    flipped = crop(0.9, 0.1)  # the height axis read bottom to top
+    y = flipped(cnnlab.tensor(x)).numpy()
+    assert y.shape == (1, 2, 6, 3)
+    np.testing.assert_allclose(y, crop(0.1, 0.9)(cnnlab.tensor(x)).numpy()[:, :, ::-1], atol=1e-12)
+    check_gradients(lambda t: flipped(t), [x])

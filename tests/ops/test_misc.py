@@ -116,6 +116,12 @@ INTERP_CASES = [
     ("bilinear", False, dict(scale_factor=0.6)),
     ("bilinear", True, dict(size=(7, 2))),
     ("bilinear", True, dict(scale_factor=2)),
+    ("bicubic", False, dict(size=(5, 7))),
+    ("bicubic", False, dict(scale_factor=0.6)),
+    ("bicubic", True, dict(scale_factor=2)),
+    ("bilinear", False, dict(size=(2, 3), antialias=True)),
+    ("bicubic", False, dict(size=(2, 3), antialias=True)),
+    ("bilinear", False, dict(scale_factor=(1.5, 0.4), antialias=True)),
 ]
 IN_SHAPE = (2, 2, 3, 4)
 
@@ -163,6 +169,39 @@ def test_interpolate_bilinear_matches_loop(out_hw, align_corners):
     np.testing.assert_allclose(y.numpy(), _bilinear_ref(x, out_hw, align_corners), rtol=1e-6)
 
 
+def _keys(d, a=-0.75):
+    d = abs(d)
+    if d <= 1:
+        return (a + 2) * d**3 - (a + 3) * d**2 + 1
+    return a * d**3 - 5 * a * d**2 + 8 * a * d - 4 * a if d < 2 else 0.0
+
+
+@pytest.mark.parametrize("out_hw", [(5, 7), (2, 3)])
+def test_interpolate_bicubic_matches_loop(out_hw):
+    x = seeded().standard_normal(IN_SHAPE)
+    h, w = IN_SHAPE[2:]
+    ref = np.zeros(IN_SHAPE[:2] + out_hw)
+    for oy, ox in np.ndindex(*out_hw):
+        sy, sx = (oy + 0.5) * h / out_hw[0] - 0.5, (ox + 0.5) * w / out_hw[1] - 0.5
+        for ty in range(math.floor(sy) - 1, math.floor(sy) + 3):
+            for tx in range(math.floor(sx) - 1, math.floor(sx) + 3):  # edge values repeated
+                px = x[:, :, min(max(ty, 0), h - 1), min(max(tx, 0), w - 1)]
+                ref[:, :, oy, ox] += _keys(sy - ty) * _keys(sx - tx) * px
+    y = F.interpolate(cnnlab.tensor(x), size=out_hw, mode="bicubic")
+    np.testing.assert_allclose(y.numpy(), ref, rtol=1e-10, atol=1e-12)
+
+
+def test_interpolate_antialiased_bilinear_matches_loop():
+    x = seeded().standard_normal((1, 1, 1, 7))
+    y = F.interpolate(cnnlab.tensor(x), size=(1, 3), mode="bilinear", antialias=True)
+    ref = np.zeros(3)
+    for o in range(3):  # a triangle 7/3 inputs wide around each output, cut at the edges
+        center = (o + 0.5) * 7 / 3 - 0.5
+        w = np.array([max(0.0, 1 - abs(t - center) * 3 / 7) for t in range(7)])
+        ref[o] = (w * x[0, 0, 0]).sum() / w.sum()
+    np.testing.assert_allclose(y.numpy()[0, 0, 0], ref, rtol=1e-12)
+
+
 @pytest.mark.parametrize("mode,align_corners,kw", INTERP_CASES)
 def test_interpolate_gradcheck(mode, align_corners, kw):
     x = seeded(1).standard_normal(IN_SHAPE)
@@ -202,4 +241,6 @@ def test_interpolate_rejects_bad_arguments():
     with pytest.raises(ValueError, match="align_corners"):
         F.interpolate(x, size=4, align_corners=True)
     with pytest.raises(ValueError, match="interpolate: unsupported mode"):
-        F.interpolate(x, size=4, mode="bicubic")
+        F.interpolate(x, size=4, mode="area")
+    with pytest.raises(ValueError, match="antialias=True needs mode 'bilinear' or 'bicubic'"):
+        F.interpolate(x, size=4, mode="nearest", antialias=True)
