@@ -76,8 +76,8 @@ def evaluate_captions(
 ) -> dict:
     """Captions of every scene in ``loader`` by beam search (``beam_size=1``: greedy), scored.
 
-    Returns ``{'acc'`` (exact-sequence accuracy), ``'bleu1'..'bleu4'``, ``'loss'`` (teacher
-    forced, with ``loss_fn``), ``'n'``, ``'captions'`` (the generated texts)``}``.
+    Returns a dict: ``acc`` (exact-sequence accuracy), ``bleu1`` to ``bleu4``, ``loss``
+    (teacher forced; only with ``loss_fn``), ``n`` and ``captions`` (the generated texts).
     """
     import cnnlab
 
@@ -191,7 +191,6 @@ def build_caption_loaders(cfg: dict, root=None):
     c, h, w = np.asarray(train_ds[0][0]).shape
     info = {
         "classes": list(vocab.words[3:]),
-        "class_names": train_ds.classes if hasattr(train_ds, "classes") else None,
         "words": list(vocab.words),
         "num_classes": len(vocab),
         "in_channels": int(c),
