@@ -1,17 +1,29 @@
-"""Time training/inference steps of two cnnlab source trees alternately, in one run.
+"""Time the workloads of ``benchmarks.train_step`` in two cnnlab source trees (and PyTorch)
+alternately, in one run, by CPU time.
 
-    python -m benchmarks.compare_trees OLD_TREE NEW_TREE [--repeats 5] [--steps 3]
-                                       [--only resnet20-train,lenet5-train]
+    python -m benchmarks.compare_trees OLD_TREE NEW_TREE [--repeats 5] [--seconds 0.3]
+                                       [--threads 1] [--torch] [--only resnet20-train,...]
 
-Each tree (a checkout, e.g. ``git worktree add --detach /tmp/old main``) runs in its own
-worker process with its own ``cnnlab``; the parent asks them in turn (the order alternating)
-for ``--steps`` steps of one workload and prints, per workload, the median CPU time and wall
-time per step of each and the new/old ratio of each repeat (median, min, max): the spread
-says how noisy the machine was. CPU time (all the process's threads) moves less than wall
-time on a machine shared with other work. The last loss (or output sum) of each is printed
-too: the two must compute the same thing.
+Each tree (a checkout, e.g. ``git worktree add --detach /tmp/old 948ca4d``) runs in its own
+worker process with its own ``cnnlab`` and builds each workload with its own
+``benchmarks/train_step.py``; ``--torch`` adds two PyTorch workers (NCHW and channels_last,
+built by NEW_TREE's twins, same weights). The parent asks the workers in turn (the order
+rotating each repeat) for at least ``--seconds`` of CPU time of back-to-back steps of one
+workload, and prints per workload the median CPU time per step of each side and, per repeat
+and then as median (min-max), the speed ratios: old/new (above 1: the new tree is faster)
+and torch/new, torch channels_last/new (above 1: cnnlab is faster).
+
+CPU time (all the process's threads, ``time.process_time``) barely moves when other jobs
+share the machine, where wall time mostly measures the scheduler; with ``--threads 1``
+(cnnlab's pool, OpenMP, OpenBLAS and PyTorch all on one thread) it is also free of
+threads spinning at barriers. Wall time is printed too, and the ratio of the fastest single
+steps of the whole run ("fastest step"): on a loaded machine with several threads, the
+closest thing to a quiet machine's wall time (a step during which no thread was
+descheduled). The loss (training) or output sum (inference) of each side's first step is
+printed: they must compute the same thing.
 """
 
+import argparse
 import json
 import os
 import statistics
@@ -20,97 +32,108 @@ import sys
 
 WORKER = r"""
 import sys, time, json
-import numpy as np
-import cnnlab, cnnlab.nn.functional as F
-from cnnlab import models, optim
-W = {
-    "lenet5-train": ("lenet5", (1, 28, 28), 64, True),
-    "lenet5-infer": ("lenet5", (1, 28, 28), 256, False),
-    "resnet20-train": ("resnet20", (3, 32, 32), 128, True),
-    "resnet20-infer": ("resnet20", (3, 32, 32), 128, False),
-    "fashion-cnn-train": ("fashion_cnn", (1, 28, 28), 128, True),
-}
-steps = {}
-for name in sys.argv[1].split(","):
-    model_name, shape, batch, train = W[name]
-    cnnlab.manual_seed(0)
-    kw = {"dropout": 0.0} if model_name == "fashion_cnn" else {}
-    model = models.create(model_name, **kw)
-    rng = np.random.default_rng(1)
-    x = cnnlab.tensor(rng.standard_normal((batch, *shape)).astype(np.float32))
-    y = cnnlab.tensor(rng.integers(0, 10, batch))
-    opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    def make(model=model, x=x, y=y, opt=opt, train=train):
-        def step():
-            model.train(train)
-            if train:
-                loss = F.cross_entropy(model(x), y)
-                opt.zero_grad(); loss.backward(); opt.step()
-                return float(loss.item())
-            with cnnlab.no_grad():
-                return float(model(x).numpy().sum())
-        return step
-    steps[name] = make()
-    steps[name](); steps[name]()
+side, threads = sys.argv[1], int(sys.argv[2])
+from benchmarks import train_step as ts
+ts.torch.set_num_threads(threads)
+ts.cnnlab.set_num_threads(threads)
+steps, first = {}, {}
+for w in ts.WORKLOADS:
+    if w.name not in sys.argv[3].split(","):
+        continue
+    x, y = ts.batch(w)
+    ours, theirs = ts.build(w)
+    if side == "cnnlab":
+        steps[w.name] = ts.cnnlab_step(ours, w, x, y)
+    else:
+        steps[w.name] = ts.torch_step(theirs, w, x, y, channels_last=side == "torch-cl")
+    v = steps[w.name]()
+    first[w.name] = v if isinstance(v, float) else float(v.sum().item())
+    steps[w.name]()
 print("ready", flush=True)
 for line in sys.stdin:
-    name, n = line.split()
-    t0 = time.perf_counter(); c0 = time.process_time()
-    for _ in range(int(n)):
-        v = steps[name]()
-    t, c = (time.perf_counter() - t0) / int(n), (time.process_time() - c0) / int(n)
-    print(json.dumps({"t": t, "c": c, "v": v}), flush=True)
+    name, seconds = line.split()
+    step, n, best = steps[name], 0, float("inf")
+    t0, c0 = time.perf_counter(), time.process_time()
+    while n == 0 or time.process_time() - c0 < float(seconds):
+        s0 = time.perf_counter(); step(); n += 1
+        best = min(best, time.perf_counter() - s0)
+    t, c = (time.perf_counter() - t0) / n, (time.process_time() - c0) / n
+    print(json.dumps({"t": t, "c": c, "b": best, "v": first[name]}), flush=True)
 """
 
+ALL = (
+    "lenet5-train,lenet5-infer,resnet20-train,resnet20-infer,vgg-style-train,"
+    "fashion-cnn-train,efficientnet-ft-train"
+)
 
-def main():
-    import argparse
 
-    p = argparse.ArgumentParser()
+def _spawn(side: str, tree: str, threads: int, only: str) -> subprocess.Popen:
+    n = str(threads)
+    env = {**os.environ, "PYTHONPATH": tree, "CNNLAB_NUM_THREADS": n, "OMP_NUM_THREADS": n}
+    env["OPENBLAS_NUM_THREADS"] = n
+    p = subprocess.Popen(
+        [sys.executable, "-c", WORKER, side, n, only],
+        cwd=tree,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    if p.stdout.readline().strip() != "ready":
+        raise SystemExit(f"compare_trees: the {side} worker in {tree} failed to start")
+    return p
+
+
+def _ask(p: subprocess.Popen, name: str, seconds: float) -> dict:
+    p.stdin.write(f"{name} {seconds}\n")
+    p.stdin.flush()
+    return json.loads(p.stdout.readline())
+
+
+def _spread(xs) -> str:
+    xs = sorted(xs)
+    return f"{statistics.median(xs):.3f} ({xs[0]:.2f}-{xs[-1]:.2f})"
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("old")
     p.add_argument("new")
     p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--steps", type=int, default=3)
-    p.add_argument("--only", default="lenet5-train,resnet20-train,resnet20-infer")
-    a = p.parse_args()
-    procs = {}
-    for side, tree in (("old", a.old), ("new", a.new)):
-        procs[side] = subprocess.Popen(
-            [sys.executable, "-c", WORKER, a.only],
-            cwd=tree,
-            env={**os.environ, "PYTHONPATH": tree},
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert procs[side].stdout.readline().strip() == "ready"
+    p.add_argument("--seconds", type=float, default=0.3, help="CPU seconds per sample")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--torch", action="store_true", help="time PyTorch (NCHW, channels_last)")
+    p.add_argument("--only", default=ALL)
+    a = p.parse_args(argv)
+    sides = {"old": ("cnnlab", a.old), "new": ("cnnlab", a.new)}
+    if a.torch:
+        sides.update(torch=("torch", a.new), torch_cl=("torch-cl", a.new))
+    procs = {s: _spawn(kind, tree, a.threads, a.only) for s, (kind, tree) in sides.items()}
+    names = list(procs)
     for name in a.only.split(","):
-        times = {"old": [], "new": []}
-        cpu = {"old": [], "new": []}
+        cpu = {s: [] for s in names}
+        wall = {s: [] for s in names}
+        best = {s: [] for s in names}
         vals = {}
         for r in range(a.repeats):
-            order = ("old", "new") if r % 2 == 0 else ("new", "old")
-            for side in order:
-                procs[side].stdin.write(f"{name} {a.steps}\n")
-                procs[side].stdin.flush()
-                d = json.loads(procs[side].stdout.readline())
-                times[side].append(d["t"])
-                cpu[side].append(d["c"])
-                vals[side] = d["v"]
-        ratios = sorted(n / o for n, o in zip(times["new"], times["old"]))
-        cr = sorted(n / o for n, o in zip(cpu["new"], cpu["old"]))
-        print(
-            f"{name:<18} CPU  old {statistics.median(cpu['old']) * 1e3:8.1f} ms  "
-            f"new {statistics.median(cpu['new']) * 1e3:8.1f} ms  new/old median "
-            f"{statistics.median(cr):.3f} (min {cr[0]:.3f}, max {cr[-1]:.3f})"
-        )
-        print(
-            f"{name:<18} wall old {statistics.median(times['old']) * 1e3:8.1f} ms  "
-            f"new {statistics.median(times['new']) * 1e3:8.1f} ms  new/old median "
-            f"{statistics.median(ratios):.3f} (min {ratios[0]:.3f}, max {ratios[-1]:.3f})  "
-            f"values {vals['old']:.6g} / {vals['new']:.6g}",
-            flush=True,
-        )
+            for s in names[r % len(names) :] + names[: r % len(names)]:
+                d = _ask(procs[s], name, a.seconds)
+                cpu[s].append(d["c"])
+                wall[s].append(d["t"])
+                best[s].append(d["b"])
+                vals[s] = d["v"]
+        med = "  ".join(f"{s} {statistics.median(cpu[s]) * 1e3:.1f}" for s in names)
+        print(f"{name:<22} CPU ms/step  {med}")
+        for s in names:
+            if s != "new":
+                ratios = [o / n for o, n in zip(cpu[s], cpu["new"])]
+                walls = [o / n for o, n in zip(wall[s], wall["new"])]
+                fast = min(best[s]) / min(best["new"])
+                print(
+                    f"{'':<22} {s}/new  CPU {_spread(ratios)}  wall {_spread(walls)}  "
+                    f"fastest step {fast:.3f}"
+                )
+        print(f"{'':<22} values " + "  ".join(f"{s} {vals[s]:.6g}" for s in names), flush=True)
     for p_ in procs.values():
         p_.stdin.close()
         p_.wait()

@@ -68,6 +68,7 @@ _LAZY_SUBPACKAGES = (
     "gan",
     "cuda",
     "backends",
+    "amp",
     "accelerator",
     "return_types",
     "display",
@@ -77,7 +78,7 @@ _LAZY_SUBPACKAGES = (
 # Names re-exported from a lazily loaded subpackage: name -> subpackage.
 _LAZY_NAMES = {"summary": "inspect", "receptive_field": "inspect", "save": "io", "load": "io"}
 _LAZY_NAMES.update(features="transfer", linear_probe="transfer", Size="size")
-_LAZY_NAMES.update(show="display", Generator="generator")
+_LAZY_NAMES.update(show="display", Generator="generator", autocast="amp")
 # The torch.* functions (cnnlab.functions), loaded on first use: name -> module.
 _LAZY_FUNCTIONS = {
     "functions.indexing": "argwhere diag meshgrid nonzero repeat_interleave roll",
@@ -95,6 +96,10 @@ _LAZY_FUNCTIONS = {
     "functions.reduce": (
         "all amax amin any argmax argmin argsort count_nonzero cumsum kthvalue logsumexp max "
         "mean median min norm prod sort std std_mean sum topk var var_mean"
+    ),
+    "functions.settings": (
+        "are_deterministic_algorithms_enabled compile get_float32_matmul_precision "
+        "set_float32_matmul_precision use_deterministic_algorithms"
     ),
     "functions.shape": (
         "cat chunk concat concatenate flatten flip gather hstack index_select masked_fill "

@@ -75,8 +75,8 @@ def _apply(t: Tensor, name: str, compute, *others) -> Tensor:
 def _check_shape(name: str, t: Tensor, out: Tensor) -> None:
     if out.shape != t.shape:
         raise RuntimeError(
-            f"{name}: the result has shape {out.shape}, which does not fit in place into a "
-            f"tensor of shape {t.shape} (the other operand must broadcast to it)"
+            f"{name}: the result has shape {tuple(out.shape)}, which does not fit in place into a "
+            f"tensor of shape {tuple(t.shape)} (the other operand must broadcast to it)"
         )
 
 

@@ -18,6 +18,7 @@ from cnnlab.backward import _root_grad, _run_backward
 from cnnlab.inplace import TensorInPlace
 from cnnlab.memory_format import contiguous_format, is_format
 from cnnlab.promotion import promote
+from cnnlab.size import Size
 from cnnlab.tensor_convert import TensorConversions
 from cnnlab.tensor_factories import TensorFactories
 from cnnlab.tensor_methods import TensorMethods
@@ -119,7 +120,8 @@ class Tensor(TensorConversions, TensorInPlace, TensorMethods, TensorFactories):
                 value = Tensor._make(backend.get_array_module(value).asarray(value), False)
             if value.shape != self.shape:
                 raise ValueError(
-                    f"assigned grad has shape {value.shape}, the tensor has shape {self.shape}"
+                    f"assigned grad has shape {tuple(value.shape)}, the tensor has shape "
+                    f"{tuple(self.shape)}"
                 )
         self._grad = value
 
@@ -131,8 +133,9 @@ class Tensor(TensorConversions, TensorInPlace, TensorMethods, TensorFactories):
             self._grad = Tensor._make(self._grad.array + g, False)
 
     @property
-    def shape(self) -> tuple:
-        return self._data.shape
+    def shape(self) -> Size:
+        """The lengths of the dimensions, a :class:`cnnlab.Size` (a tuple, as ``torch.Size``)."""
+        return Size._of(self._data.shape)
 
     @property
     def dtype(self):
@@ -155,8 +158,8 @@ class Tensor(TensorConversions, TensorInPlace, TensorMethods, TensorFactories):
         return self.permute(*reversed(range(self.ndim)))
 
     def size(self, dim: int | None = None):
-        """The shape as a tuple, or with ``dim`` the length of that dimension (as PyTorch)."""
-        return self._data.shape if dim is None else self._data.shape[dim]
+        """The shape as a :class:`cnnlab.Size`, or with ``dim`` the length of that dimension."""
+        return Size._of(self._data.shape) if dim is None else self._data.shape[dim]
 
     def dim(self) -> int:
         return self._data.ndim

@@ -2,7 +2,7 @@
 # Idempotent set-up for a fresh machine: Python packages, data, pretrained weights.
 #   scripts/setup.sh          what `cnnlab train` needs
 #   scripts/setup.sh --test   also the test-only packages (pytest, ruff, PyTorch 2.13.0 CPU,
-#                             onnx and onnxruntime,
+#                             onnx and onnxruntime, pycocotools (the mAP reference),
 #                             mpi4py and Open MPI for the distributed tests)
 # Each step is skipped when what it provides is already there.
 set -euo pipefail
@@ -83,6 +83,13 @@ if [ $want_test = 1 ]; then
   else
     echo "setup: installing onnx, onnxruntime and onnxscript (ONNX tests)"
     "$PY" -m pip install -q "onnx>=1.15" onnxruntime onnxscript || echo "setup: WARNING: onnx/onnxruntime/onnxscript unavailable; ONNX tests will skip"
+  fi
+  # pycocotools: COCOeval, the reference the detection metrics are checked against
+  if have_py "import pycocotools.cocoeval"; then
+    echo "setup: pycocotools is installed"
+  else
+    echo "setup: installing pycocotools (mAP reference for tests/train/test_detection_metrics.py)"
+    "$PY" -m pip install -q pycocotools || echo "setup: WARNING: pycocotools unavailable; the mAP cross-check will skip"
   fi
   # NLTK's corpus_bleu: the reference the captioning BLEU is checked against (tests only)
   if have_py "import nltk"; then

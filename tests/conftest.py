@@ -19,6 +19,7 @@ REQUIRED_IN_CI = (
     "nbformat",
     "ipykernel",
     "ipywidgets",
+    "pycocotools",
     "nltk",
 )
 

@@ -1,6 +1,6 @@
 """``cnnlab predict``: top-k classes of image files under a trained checkpoint, or (with
-``--task segment``) their predicted masks drawn over them, or (``--task caption``) their
-captions."""
+``--task segment``) their predicted masks drawn over them, (``--task detect``) their
+detected boxes, or (``--task caption``) their captions."""
 
 from __future__ import annotations
 
@@ -43,19 +43,27 @@ def add_parser(subparsers, parents) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument(
         "--task",
-        choices=["classify", "segment", "caption"],
+        choices=["classify", "segment", "detect", "caption"],
         default="classify",
-        help="segment: write IMAGE_segment.png, the predicted mask over the image; caption: "
-        "print the caption (an attention model also writes IMAGE_attention.png, its "
-        "attention map per word) (default: classify)",
+        help="segment: write IMAGE_segment.png, the predicted mask over the image; detect: "
+        "write IMAGE_detect.png, the boxes with class and score; caption: print the caption "
+        "(an attention model also writes IMAGE_attention.png, its map per word) (default: "
+        "classify)",
     )
     p.add_argument(
-        "--out", help="with --task segment or caption: folder for the PNGs (default: the image's)"
+        "--out",
+        help="with --task segment, detect or caption: folder for the PNGs (default: the image's)",
     )
     p.add_argument(
         "--beam-size",
         type=positive_int,
         help="with --task caption: beam width (default: the run's)",
+    )
+    p.add_argument(
+        "--score-threshold",
+        type=float,
+        default=0.3,
+        help="with --task detect: lowest score of a box shown (default: 0.3)",
     )
     p.set_defaults(func=run)
 
@@ -69,6 +77,8 @@ def run(args) -> int:
         raise ValueError("predict: give at least one IMAGE file")
     if args.task == "segment":
         return _segment(args, checkpoint, inputs)
+    if args.task == "detect":
+        return _detect(args, checkpoint, inputs)
     if args.task == "caption":
         return _caption(args, checkpoint, inputs)
     results = predict_images(
@@ -101,6 +111,23 @@ def _segment(args, checkpoint, inputs) -> int:
     for r in results:
         found = ", ".join(f"{k} {v:.1%}" for k, v in r["classes"].items()) or "background only"
         print(f"{r['image']}: {found}\n  overlay {r['overlay']}")
+    return 0
+
+
+def _detect(args, checkpoint, inputs) -> int:
+    from cnnlab.train.detect_predict import predict_detection
+
+    if checkpoint is None:
+        raise ValueError("predict --task detect: give a trained CHECKPOINT, not --model")
+    results = predict_detection(checkpoint, inputs, args.out, args.invert, args.score_threshold)
+    if args.json:
+        print(json.dumps(results))
+        return 0
+    for r in results:
+        print(f"{r['image']}: {len(r['detections'])} objects, picture {r['picture']}")
+        for d in r["detections"]:
+            box = ", ".join(f"{v:.1f}" for v in d["box"])
+            print(f"  {d['score']:6.2%}  {d['label']}  ({box})")
     return 0
 
 

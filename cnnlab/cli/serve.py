@@ -15,7 +15,8 @@ DESCRIPTION = (
 
 Serves one page and its JSON API on http://HOST:PORT/ (127.0.0.1 unless --host says otherwise)
 and prints the address; it opens no browser. The page offers CHECKPOINT (a .safetensors file or
-run directory) or --model NAME (with --pretrained for published weights), every checkpoint in
+run directory; a bare state_dict saved by a PyTorch script with --script SCRIPT, whose own
+model class holds it) or --model NAME (with --pretrained for published weights), every checkpoint in
 --runs (each run's best/last.safetensors) and, with --allow-zoo, the zoo's models. The server
 only reads the checkpoints it lists and writes nothing.
 
@@ -40,6 +41,11 @@ def add_parser(subparsers, parents) -> None:
     p = subparsers.add_parser("serve", help=HELP, description=DESCRIPTION, parents=parents)
     p.add_argument("checkpoint", nargs="?", metavar="CHECKPOINT", help="a checkpoint to open first")
     p.add_argument("--model", help="a zoo model name to open first instead of a checkpoint")
+    p.add_argument(
+        "--script",
+        help="CHECKPOINT is a bare state_dict (torch.save(model.state_dict(), ...)) of a model "
+        "class this PyTorch script defines; only its definitions run",
+    )
     p.add_argument("--pretrained", action="store_true", help="load the model's published weights")
     p.add_argument("--runs", default="runs", help="folder of training runs to list (default: runs)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
@@ -70,6 +76,8 @@ def run(args) -> int:
 
     if args.checkpoint is not None and args.model is not None:
         raise ValueError("serve: give a CHECKPOINT or --model NAME, not both")
+    if args.script is not None and args.checkpoint is None:
+        raise ValueError("serve: --script needs a CHECKPOINT (the state_dict the script saved)")
     if args.pretrained and args.model is None:
         raise ValueError("serve: --pretrained needs --model NAME")
     if args.model is not None:
@@ -78,7 +86,7 @@ def run(args) -> int:
         models.info(args.model)  # an unknown name fails here, with the known ones
     budget = args.memory_budget * 1024**2
     lab = Lab(args.runs, args.checkpoint, args.model, args.pretrained, allow_zoo=args.allow_zoo,
-              memory_budget=budget)  # fmt: skip
+              memory_budget=budget, script=args.script)  # fmt: skip
     with lab.use(None):  # load the first model now: a bad checkpoint fails before serving
         pass
     token = None if is_loopback(args.host) else new_token()

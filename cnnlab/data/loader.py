@@ -126,8 +126,9 @@ class DataLoader:
             ``multiprocessing_context``, ``persistent_workers``, ``pin_memory_device`` and
             ``in_order``; they change nothing here (the workers are threads and memory is
             host memory).
-        seed: base seed of the order and augmentation; if None, drawn from ``generator`` or,
-            failing that, from ``cnnlab.backend.default_rng()`` (so ``manual_seed`` fixes it).
+        seed: base seed of the order and augmentation; if None, drawn at the first iteration
+            from ``generator`` or, failing that, from ``cnnlab.backend.default_rng()`` (so a
+            ``manual_seed`` made before iterating fixes it, as in PyTorch).
         prefetch: batches built ahead of the consumer; 0 loads in the calling thread.
 
     Every epoch's order and every batch's augmentation come from generators derived from
@@ -190,13 +191,27 @@ class DataLoader:
         if sampler is None and not isinstance(dataset, IterableDataset):
             sampler = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
         self.sampler = sampler  # PyTorch's attribute; the order itself is seeded below
-        if seed is None:
-            rng = backend.default_rng() if generator is None else _resolve_generator(generator)
-            seed = int(rng.integers(2**63))
-        self.seed = int(seed)
+        # without a seed, it is drawn when first needed (the first iteration), as PyTorch's
+        # sampler draws then: a torch.manual_seed() between building and iterating fixes it
+        self.generator = generator
+        self._seed = None if seed is None else int(seed)
         self._epoch = 0  # the epoch the next __iter__ runs
         self._skip = 0  # batches of that epoch already consumed (after load_state_dict)
         self._position = None  # (epoch, batches consumed) of the live iterator
+
+    @property
+    def seed(self) -> int:
+        """Base seed of the order and augmentation (drawn from ``generator`` or cnnlab's
+        default generator on first use when none was given)."""
+        if self._seed is None:
+            g = self.generator
+            rng = backend.default_rng() if g is None else _resolve_generator(g)
+            self._seed = int(rng.integers(2**63))
+        return self._seed
+
+    @seed.setter
+    def seed(self, value: int) -> None:
+        self._seed = int(value)
 
     def __len__(self) -> int:
         if isinstance(self.dataset, IterableDataset):
@@ -264,6 +279,7 @@ class DataLoader:
     def __iter__(self):
         if isinstance(self.dataset, IterableDataset):
             return _iterate_stream(self)
+        self.seed  # drawn here, in the iterating thread, if not yet  # noqa: B018
         epoch, start = self._epoch, self._skip
         self._epoch, self._skip = epoch + 1, 0
         self._position = (epoch, start)

@@ -9,6 +9,7 @@
 - :mod:`~cnnlab.functions.logic`: comparisons, allclose, isnan, is_tensor ...
 - :mod:`~cnnlab.functions.grad_mode`: no_grad, set_grad_enabled, inference_mode.
 - :mod:`~cnnlab.functions.out`: the ``out=`` argument of the products, sums and joins.
+- :mod:`~cnnlab.functions.settings`: compile and the global switches, accepted and recorded.
 
 Each is a call of an op in :mod:`cnnlab.ops` or a short composite of ops (so it has no
 backward of its own); the factories are in :mod:`cnnlab.creation`. :mod:`cnnlab` loads

@@ -113,14 +113,24 @@ class LoadedModel:
         return (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def open_model(checkpoint=None, name: str | None = None, pretrained: bool = False) -> LoadedModel:
+def open_model(
+    checkpoint=None,
+    name: str | None = None,
+    pretrained: bool = False,
+    script=None,
+    input_shape=None,
+) -> LoadedModel:
     """Open a training checkpoint or an ONNX file (``checkpoint``: a path; ``.onnx`` files
     are read as ONNX), or a zoo model (``name``; ``pretrained`` for its ImageNet weights and
-    class names), in eval mode."""
+    class names), in eval mode. With ``script``, ``checkpoint`` is a bare state_dict (a
+    tutorial's ``torch.save(model.state_dict(), ...)``) and the script's own model class
+    holds it (:mod:`cnnlab.run.classes`; ``input_shape`` (C, H, W) if not guessed)."""
     if (checkpoint is None) == (name is None):
         raise ValueError("give a CHECKPOINT or --model NAME (not both)")
     if checkpoint is not None:
         path = Path(checkpoint)
+        if script is not None:
+            return _open_state_dict(path, script, input_shape)
         if path.suffix.lower() == ".onnx":
             return _open_onnx(path)
         return _open_checkpoint(path)
@@ -138,13 +148,31 @@ def open_model(checkpoint=None, name: str | None = None, pretrained: bool = Fals
 
 
 def _open_checkpoint(path: Path) -> LoadedModel:
-    from cnnlab.train.checkpoint import model_from_checkpoint
+    from cnnlab.train.checkpoint import CheckpointError, model_from_checkpoint
 
-    model, ckpt = model_from_checkpoint(path)
+    try:
+        model, ckpt = model_from_checkpoint(path)
+    except CheckpointError as e:
+        if "not a cnnlab checkpoint" not in str(e):
+            raise
+        raise CheckpointError(
+            f"{e}; if it is a state_dict saved with torch.save, name the script that defines "
+            "its model class: --script SCRIPT"
+        ) from None
     cfg = ckpt.config
     shape = (int(cfg.get("in_channels", 1)), *(cfg.get("input_size") or (28, 28)))
     norm = (cfg["mean"], cfg["std"]) if "mean" in cfg and "std" in cfg else None
     return LoadedModel(model.eval(), shape, norm, cfg.get("classes"), cfg.get("data"), str(path))
+
+
+def _open_state_dict(path: Path, script, input_shape) -> LoadedModel:
+    from cnnlab.run.classes import model_from_script
+
+    state = cnnlab.load(path, weights_only=True)
+    if not isinstance(state, dict) or not all(hasattr(v, "shape") for v in state.values()):
+        raise ValueError(f"{path}: expected a state_dict (names to tensors) with --script")
+    model, shape = model_from_script(script, state, input_shape=input_shape)
+    return LoadedModel(model, shape, None, None, None, f"{path} ({type(model).__name__})")
 
 
 def _open_onnx(path: Path) -> LoadedModel:

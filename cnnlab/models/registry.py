@@ -28,8 +28,9 @@ def register(
         name: the name ``create`` and ``cnnlab train --model`` use.
         input_shape: the (C, H, W) input the factory's defaults expect.
         num_classes: the factory's default number of classes (None: not a classifier).
-        task: what its output is: ``'classify'`` (N, classes) or ``'segment'`` (N, classes,
-            H, W); tools that only classify (the browser lab) skip the others.
+        task: what its output is: ``'classify'`` (N, classes), ``'segment'`` (N, classes,
+            H, W) or ``'detect'`` (N, classes + 4, H / 4, W / 4: CenterNet's maps); tools that
+            only classify (the browser lab) skip the others.
     """
 
     def decorator(factory: Callable) -> Callable:

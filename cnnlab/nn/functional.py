@@ -27,9 +27,11 @@ from cnnlab.ops.attention import additive_attention  # noqa: F401
 from cnnlab.ops.conv import conv1d, conv2d, conv_transpose2d  # noqa: F401
 from cnnlab.ops.dice import dice_loss  # noqa: F401
 from cnnlab.ops.embedding import embedding  # noqa: F401
+from cnnlab.ops.focal import gaussian_focal_loss  # noqa: F401
 from cnnlab.ops.loss import (  # noqa: F401
     binary_cross_entropy_with_logits,
     cross_entropy,
+    l1_loss,
     mse_loss,
     nll_loss,
 )

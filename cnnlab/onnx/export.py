@@ -207,8 +207,18 @@ def export(
     output_names=("output",),
     class_names=None,
     check: bool = True,
+    *,
+    opset_version: int | None = None,
+    dynamic_axes=None,
+    export_params: bool = True,
+    do_constant_folding: bool = True,
+    verbose: bool = False,
 ):
     """Write ``model`` (run once on ``example_input`` in eval mode) as an ONNX file.
+
+    ``torch.onnx.export``'s keywords are taken too: ``opset_version`` is ``opset``,
+    ``dynamic_axes`` (any) asks for the symbolic batch, ``export_params=False`` is refused
+    (the weights are always written), ``do_constant_folding`` and ``verbose`` change nothing.
 
     Batch norm is written in its inference form (``BatchNormalization`` with the running
     statistics); with ``dynamic_batch`` dim 0 of inputs and outputs is the symbolic ``batch``
@@ -219,6 +229,10 @@ def export(
     Shape: ``example_input`` ``(N, C, H, W)`` (or a tuple of inputs); use ``N >= 2`` with
     ``dynamic_batch`` so that the batch dimension can be told apart from the others.
     """
+    if not export_params:
+        raise ValueError("export: export_params=False is not supported; weights are always written")
+    opset = opset if opset_version is None else int(opset_version)
+    dynamic_batch = dynamic_batch if dynamic_axes is None else bool(dynamic_axes)
     onnx = _onnx()
     if not MIN_OPSET <= opset <= onnx.defs.onnx_opset_version():
         raise ValueError(

@@ -14,6 +14,7 @@ __all__ = [
     "NLLLoss",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
+    "l1_loss",
     "mse_loss",
     "nll_loss",
 ]
@@ -259,6 +260,18 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
         raise ValueError(f"mse_loss: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     diff = input - target
     return _reduce_tensor("mse_loss", diff * diff, reduction)
+
+
+def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
+    """``|input - target|``, averaged or summed (a composite: autograd differentiates ``abs``,
+    whose gradient at 0 is 0, as PyTorch's).
+
+    Shape: input and target the same shape; output a scalar, or that shape with 'none'.
+    """
+    _check_same_shape("l1_loss", input, target)
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"l1_loss: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    return _reduce_tensor("l1_loss", (input - target).abs(), reduction)
 
 
 class BCEWithLogits(Function):

@@ -113,8 +113,14 @@ class Pad(Function):
             widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
         if any(a < 0 or b < 0 for a, b in widths):
             raise ValueError(f"pad: negative padding {pad} is not supported")
-        y = xp.pad(x, widths, mode="constant", constant_values=value)
-        return y, tuple(slice(a, a + n) for (a, _), n in zip(widths, x.shape))
+        inner = tuple(slice(a, a + n) for (a, _), n in zip(widths, x.shape))
+        # in x's memory order (as PyTorch's constant pad): a channels-last image stays one,
+        # so the residual add it meets runs on two arrays alike
+        shape = tuple(n + a + b for n, (a, b) in zip(x.shape, widths))
+        y = xp.empty_like(x, shape=shape)
+        y.fill(value)
+        y[inner] = x
+        return y, inner
 
     # dL/dx = g with the padding cropped off
     @staticmethod

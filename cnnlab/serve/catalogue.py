@@ -17,9 +17,12 @@ _PRETRAINED = ("efficientnet_lite0",)  # zoo models with published weights (cnnl
 class Choice:
     """One model on offer: ``id`` (what clients send), ``label``, and how to load it."""
 
-    def __init__(self, id: str, label: str, checkpoint=None, name=None, pretrained=False):
+    def __init__(
+        self, id: str, label: str, checkpoint=None, name=None, pretrained=False, script=None
+    ):
         self.id, self.label = id, label
         self.checkpoint, self.name, self.pretrained = checkpoint, name, pretrained
+        self.script = script  # a bare state_dict's model class is defined in this script
 
     def public(self) -> dict:
         kind = "checkpoint" if self.checkpoint is not None else "zoo"
@@ -79,7 +82,7 @@ def _zoo(pretrained_only: bool = False) -> list[Choice]:
 
 
 def list_choices(
-    runs=None, checkpoint=None, model=None, pretrained=False, allow_zoo=False
+    runs=None, checkpoint=None, model=None, pretrained=False, allow_zoo=False, script=None
 ) -> tuple[list, str]:
     """``(choices, default id)``: the command line's model first, then the runs, then (with
     ``allow_zoo``) the zoo. Without a model or a checkpoint in the runs, the default is the
@@ -93,7 +96,9 @@ def list_choices(
                 (path / n for n in ("best.safetensors", "last.safetensors") if (path / n).exists()),
                 path,
             )
-        choices.append(Choice("cli:checkpoint", f"{path} (command line)", checkpoint=path))
+        choices.append(
+            Choice("cli:checkpoint", f"{path} (command line)", checkpoint=path, script=script)
+        )
         default = "cli:checkpoint"
     runs_choices = _runs(Path(runs)) if runs is not None else []
     choices += runs_choices

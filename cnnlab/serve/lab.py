@@ -41,9 +41,10 @@ class Lab:
         cache=2,
         allow_zoo=False,
         memory_budget=MEMORY_BUDGET,
+        script=None,
     ):
         self.choices, self.default = list_choices(
-            runs, checkpoint, model, pretrained, allow_zoo=allow_zoo
+            runs, checkpoint, model, pretrained, allow_zoo=allow_zoo, script=script
         )
         self._by_id = {c.id: c for c in self.choices}
         self._cache: dict = {}
@@ -88,7 +89,7 @@ class Lab:
                 )
         try:  # a checkpoint may have changed on disk since it was listed
             if c.checkpoint is not None:
-                info = open_model(checkpoint=c.checkpoint)
+                info = open_model(checkpoint=c.checkpoint, script=c.script)
             else:
                 info = open_model(name=c.name, pretrained=c.pretrained)
         except (OSError, ValueError) as e:  # the loaders' one-line errors name the file

@@ -3,8 +3,9 @@ augmentation, the model, optimiser and learning-rate schedule.
 
 ``cnnlab train`` turns its options into a config dict and calls these; scripts can too.
 The data names are ``fashion-mnist``, ``mnist``, ``mnist-subset``, ``digits``, ``cifar10``,
-``fashion-scenes``, ``mnist-scenes`` (64x64 scenes, for ``--task segment``) or a folder of
-images (``root/<class>/*.png``, or ``root/train/<class>`` and ``root/test/<class>``).
+``fashion-scenes``, ``mnist-scenes`` (64x64 scenes, for ``--task segment`` and ``--task
+detect``) or a folder of images (``root/<class>/*.png``, or ``root/train/<class>`` and
+``root/test/<class>``).
 """
 
 from __future__ import annotations
@@ -189,7 +190,8 @@ def build_split_loaders(cfg: dict, root=None):
     """
     if cfg["data"] in SCENE_NAMES and cfg.get("task", "classify") != "segment":
         raise ValueError(
-            f"--data {cfg['data']} holds scenes, not single images: use --task segment"
+            f"--data {cfg['data']} holds scenes, not single images: use --task segment "
+            "or --task detect"
         )
     split = float(cfg.get("val_split") or 0.0)
     if not 0.0 <= split < 1.0:

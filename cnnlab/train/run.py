@@ -104,18 +104,19 @@ def train(
     settings = {k: v for k, v in (settings or {}).items() if v is not None}
     if resume is not None and "task" not in settings:  # a run resumes as the task it was
         settings["task"] = load_checkpoint(resume).config.get("task", "classify")
-    if settings.get("task") == "caption":  # --task caption: cnnlab/train/caption.py
+    if settings.get("task", "classify") != "classify":  # segment, detect, caption: own modules
         from cnnlab.train.caption import train_captioning
-
-        return train_captioning(
-            settings, out_dir, resume, progress, root, callbacks=callbacks, overwrite=overwrite
-        )
-    if settings.get("task", "classify") != "classify":  # --task segment: its own module
+        from cnnlab.train.detect import train_detection
         from cnnlab.train.segment import train_segmentation
 
-        if settings["task"] != "segment":
-            raise ValueError(f"--task must be 'classify' or 'segment', got {settings['task']!r}")
-        return train_segmentation(
+        tasks = {"segment": train_segmentation, "detect": train_detection}
+        tasks["caption"] = train_captioning
+        if settings["task"] not in tasks:
+            raise ValueError(
+                "--task must be 'classify', 'segment', 'detect' or 'caption', got "
+                f"{settings['task']!r}"
+            )
+        return tasks[settings["task"]](
             settings, out_dir, resume, progress, root, callbacks=callbacks, overwrite=overwrite
         )
     if resume is not None:
@@ -251,6 +252,11 @@ def evaluate_checkpoint(
 
             args = (model, cfg, data, batch_size, limit, progress, root)
             return {"checkpoint": ckpt.path, **evaluate_segment_checkpoint(*args)}
+        if cfg.get("task") == "detect":  # mAP instead of accuracy: cnnlab/train/detect.py
+            from cnnlab.train.detect import evaluate_detect_checkpoint
+
+            args = (model, cfg, data, batch_size, limit, progress, root)
+            return {"checkpoint": ckpt.path, **evaluate_detect_checkpoint(*args)}
         norm = (cfg["mean"], cfg["std"])
     data = data or cfg.get("data")
     if not data:
@@ -294,6 +300,10 @@ def format_eval_report(result: dict) -> str:
         from cnnlab.train.segment import format_segment_report
 
         return format_segment_report(result)
+    if result.get("task") == "detect":
+        from cnnlab.train.detect import format_detect_report
+
+        return format_detect_report(result)
     cm = np.asarray(result["confusion_matrix"])
     width = max(5, *(len(c) for c in result["classes"]))
     lines = [

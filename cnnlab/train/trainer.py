@@ -282,7 +282,9 @@ class Trainer:
         return logits, self.loss_fn(logits, y)
 
     def batch_accuracy(self, logits, y) -> float:
-        """The running training accuracy of one batch (``argmax(1) == y``; a hook)."""
+        """The training accuracy of one batch: argmax over dim 1 against the targets (per
+        image, or per pixel for a segmenter). A task whose targets are not classes (the
+        detector's maps) overrides this."""
         pred = backend.to_numpy(logits.array).argmax(axis=1)
         return float((pred == backend.to_numpy(y.array)).mean())
 

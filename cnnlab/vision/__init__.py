@@ -1,6 +1,7 @@
 """``torchvision`` under cnnlab: ``datasets`` (MNIST, FashionMNIST, CIFAR10, FakeData),
-``transforms``, ``utils`` (make_grid, save_image) and ``models`` over the zoo."""
+``transforms``, ``io`` (read_image, write_png), ``utils`` (make_grid, save_image), ``ops``
+(box_iou, nms, batched_nms) and ``models`` over the zoo."""
 
-from cnnlab.vision import datasets, models, transforms, utils
+from cnnlab.vision import datasets, io, models, ops, transforms, utils
 
-__all__ = ["datasets", "models", "transforms", "utils"]
+__all__ = ["datasets", "io", "models", "ops", "transforms", "utils"]

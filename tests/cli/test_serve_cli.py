@@ -18,6 +18,8 @@ def test_bad_arguments(capsys, tmp_path):
     assert main(["serve", "--model", "no_such_net"]) == 2
     assert "no_such_net" in capsys.readouterr().err
     assert main(["serve", str(tmp_path / "missing.safetensors")]) == 2
+    assert main(["serve", "--script", "tutorial.py"]) == 2
+    assert "--script needs a CHECKPOINT" in capsys.readouterr().err
 
 
 def _free_port() -> int:

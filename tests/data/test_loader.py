@@ -223,3 +223,16 @@ def test_iterable_dataset_is_batched_in_order():
     assert [b[1].numpy().tolist() for b in batches] == [[0, 1], [2, 3], [4]]
     with pytest.raises(ValueError, match="shuffle"):
         DataLoader(Stream(), shuffle=True)
+
+
+def test_manual_seed_after_building_the_loader_fixes_its_order():
+    # tutorials build their DataLoaders first and call torch.manual_seed later
+    def first_epoch():
+        cnnlab.rand(5)  # other draws before the loader is built change nothing
+        loader = DataLoader(TensorDataset(cnnlab.arange(20)), batch_size=5, shuffle=True)
+        cnnlab.manual_seed(3)
+        return [b[0].tolist() for b in loader]
+
+    assert first_epoch() == first_epoch()
+    seeded = DataLoader(TensorDataset(cnnlab.arange(4)), shuffle=True, seed=7)
+    assert seeded.seed == 7

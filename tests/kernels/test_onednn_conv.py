@@ -28,6 +28,10 @@ CONV = [
     ((2, 2, 15, 13), (3, 2, 5, 5), (2, 1), (0, 3, 1, 2), (2, 2), 1, True),  # 5x5 dil 2
     ((1, 1, 28, 28), (6, 1, 5, 5), (1, 1), (2, 2, 2, 2), (1, 1), 1, True),  # LeNet conv1
     ((3, 16, 8, 8), (32, 16, 3, 3), (2, 2), (1, 1, 1, 1), (1, 1), 1, False),  # ResNet down
+    # one per branch of conv.inner_tag's weight gradient (test_inner_layouts_...)
+    ((2, 16, 7, 7), (16, 1, 5, 5), (1, 1), (2, 2, 2, 2), (1, 1), 16, False),  # depthwise 5x5
+    ((2, 32, 6, 6), (8, 32, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, True),  # 32 channels in
+    ((2, 3, 6, 6), (64, 3, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, True),  # 3 into 64
 ]
 IDS = [f"x{c[0]}-w{c[1]}-s{c[2]}-p{c[3]}-d{c[4]}-g{c[5]}" for c in CONV]
 
@@ -91,6 +95,20 @@ def test_conv_matches_torch(xs, ws, stride, padding, dilation, groups, bias):
     _close(gw, tw.grad.numpy(), "weight gradient")
     if bias:
         _close(gb, tb.grad.numpy(), "bias gradient")
+
+
+def test_inner_layouts_cover_each_choice():
+    # the cases above run every primitive on both NHWC and oneDNN's blocked choice
+    from cnnlab.kernels.onednn import constants as k
+    from cnnlab.kernels.onednn.conv import inner_tag
+
+    seen = {
+        (which, inner_tag(which, xs, ws, groups))
+        for xs, ws, *_, groups, _ in CONV
+        for which in ("forward", "data", "weights")
+    }
+    assert {("data", k.ANY), ("data", k.TAG_NHWC), ("weights", k.ANY)} <= seen
+    assert ("weights", k.TAG_NHWC) in seen and ("forward", k.TAG_NHWC) in seen
 
 
 def test_conv_results_are_fresh_arrays_and_plans_are_reused():

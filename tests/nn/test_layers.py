@@ -93,6 +93,7 @@ LAYERS = {
     "mse": (lambda: nn.MSELoss(), (_LOGITS, _PROBS), (), 0),
     "mse_none": (lambda: nn.MSELoss(reduction="none"), (_LOGITS, _PROBS), (6, 5), 0),
     "bce_with_logits": (lambda: nn.BCEWithLogitsLoss(), (_LOGITS, _PROBS), (), 0),
+    "bce": (lambda: nn.BCELoss(), (_PROBS, _PROBS), (), 0),
 }
 
 
@@ -457,3 +458,24 @@ def test_repr_and_state_dict_keys_match_torch(make):
     for k in sd_torch:
         assert sd_ours[k].shape == tuple(sd_torch[k].shape), k
         assert sd_ours[k].dtype == sd_torch[k].numpy().dtype, k
+
+
+@requires_torch
+def test_bce_loss_matches_torch_with_weight_and_gradchecks():
+    from tests.helpers import torch_parity
+
+    rng = np.random.default_rng(7)
+    p = rng.uniform(0.05, 0.95, (4, 3))
+    t, w = rng.integers(0, 2, (4, 3)).astype(np.float32), rng.random(3).astype(np.float32)
+    for reduction in ("mean", "sum", "none"):
+        torch_parity(
+            lambda x, r=reduction: nn.BCELoss(weight=cnnlab.tensor(w), reduction=r)(
+                x, cnnlab.tensor(t)
+            ),
+            lambda x, r=reduction: torch.nn.BCELoss(weight=torch.tensor(w), reduction=r)(
+                x, torch.tensor(t)
+            ),
+            [p.astype(np.float32)],
+        )
+    t64 = cnnlab.tensor(t.astype(np.float64))
+    assert cnnlab.gradcheck(lambda x: nn.BCELoss()(x, t64), [cnnlab.tensor(p)])

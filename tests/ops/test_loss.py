@@ -175,6 +175,25 @@ def test_mse_loss(shape, reduction):
         )
 
 
+@pytest.mark.parametrize("shape,reduction", ELEMENT_CASES)
+def test_l1_loss(shape, reduction):
+    rng = seeded(7)
+    x, y = rng.standard_normal(shape), rng.standard_normal(shape)
+    out = F.l1_loss(cnnlab.tensor(x), cnnlab.tensor(y), reduction=reduction).numpy()
+    ab = np.array([abs(a - b) for a, b in zip(x.ravel(), y.ravel())]).reshape(shape)
+    ref = {"mean": ab.mean(), "sum": ab.sum(), "none": ab}[reduction]
+    np.testing.assert_allclose(out, ref, rtol=1e-12)
+    check_gradients(lambda a, b: F.l1_loss(a, b, reduction), [x, y])
+    if torch is not None:
+        torch_parity(
+            lambda a, b: F.l1_loss(a, b, reduction),
+            lambda a, b: torch.nn.functional.l1_loss(a, b, reduction=reduction),
+            [x.astype(np.float32), y.astype(np.float32)],
+        )
+    with pytest.raises(ValueError, match="l1_loss: reduction must be one of"):
+        F.l1_loss(cnnlab.tensor(x), cnnlab.tensor(y), reduction="avg")
+
+
 def _bce_data(shape, weighted, pos_weighted, seed, dtype=np.float64):
     rng = seeded(seed)
     x = rng.standard_normal(shape) * 3

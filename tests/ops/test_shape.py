@@ -57,6 +57,25 @@ def test_cat_and_stack(dim):
     check_gradients(lambda u, v: cnnlab.cat([u, v], dim), [X, X + 1])
 
 
+@requires_torch
+def test_constant_pad_keeps_channels_last_as_pytorch():
+    # the residual add of ResNet's option-A shortcut then meets two arrays alike
+    x = cnnlab.tensor(seeded(3).standard_normal((2, 3, 4, 5)).astype(np.float32))
+    x = x.contiguous(memory_format=cnnlab.channels_last)
+    x.requires_grad_(True)
+    y = cnnlab.pad(x[:, :, ::2, ::2], (1, 0, 0, 0, 2, 1))
+    tx = torch.from_numpy(x.numpy()).contiguous(memory_format=torch.channels_last)
+    tx.requires_grad_(True)
+    ty = torch.nn.functional.pad(tx[:, :, ::2, ::2], (1, 0, 0, 0, 2, 1))
+    assert ty.is_contiguous(memory_format=torch.channels_last)
+    assert y.is_contiguous(memory_format=cnnlab.channels_last)
+    np.testing.assert_array_equal(y.numpy(), ty.detach().numpy())
+    g = seeded(4).standard_normal(y.shape).astype(np.float32)
+    (y * cnnlab.tensor(g)).sum().backward()
+    (ty * torch.from_numpy(g)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+
+
 def test_pad_rejects_bad_input():
     with pytest.raises(ValueError, match="pad"):
         cnnlab.pad(cnnlab.tensor(X), (1, 2, 3))

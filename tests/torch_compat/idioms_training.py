@@ -255,3 +255,40 @@ def tensor_dataset_dataloader(torch):
     ds = from_utils.TensorDataset(torch.arange(10.0).reshape(5, 2), torch.arange(5))
     loader = from_utils.DataLoader(ds, batch_size=2, shuffle=False)
     return [(x.shape, y.tolist()) for x, y in loader]
+
+
+# ------------------------------------------------------------------ later tutorials
+@idiom
+def dcgan_bce_with_label_tensors(torch):
+    nn = torch.nn
+    d = fill_weights(torch, nn.Sequential(nn.Flatten(), nn.Linear(196, 1), nn.Sigmoid()))
+    criterion = nn.BCELoss()
+    x = sample_images(torch)
+    label = torch.full((4,), 1.0, dtype=torch.float)
+    err_real = criterion(d(x).view(-1), label)
+    err_real.backward()  # before fill_: BCE saved the label (both frameworks check it)
+    label.fill_(0.0)
+    err_fake = criterion(d(x.flip(0) * 0.5).view(-1), label)
+    err_fake.backward()
+    return err_real, err_fake, d[1].weight.grad
+
+
+@idiom
+def amp_scaled_training_step(torch):
+    model = fill_weights(torch, small_lenet(torch))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    scaler = torch.amp.GradScaler("cpu", init_scale=256.0)
+    losses = []
+    for _ in range(3):
+        opt.zero_grad()
+        with torch.autocast(device_type="cpu", enabled=False):
+            loss = torch.nn.functional.cross_entropy(
+                model(sample_images(torch)), torch.tensor([0, 1, 2, 3])
+            )
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        scaler.step(opt)
+        scaler.update()
+        losses.append(loss.item())
+    return losses, scaler.get_scale(), model.fc2.bias

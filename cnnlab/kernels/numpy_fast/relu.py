@@ -9,10 +9,12 @@ __all__ = ["hardtanh_backward", "hardtanh_forward", "relu_backward", "relu_forwa
 
 
 def relu_forward(x):
-    """``max(x, 0)``. Shape: any -> the same."""
+    """``max(x, 0)``, NaN kept. Shape: any -> the same."""
     xp = get_array_module(x)
     y = xp.empty_like(x)  # in x's layout (NCHW or NHWC strides)
-    split_batch(lambda i: xp.maximum(x[i], 0, out=y[i]), x)
+    # clip(x, 0, inf): NumPy's clip loop is vectorised, its maximum against a scalar is not
+    # (one AVX-512 EPYC thread, 128 x 16 x 32 x 32: 0.20 ms against 0.68)
+    split_batch(lambda i: xp.clip(x[i], 0, xp.inf, out=y[i]), x)
     return y
 
 

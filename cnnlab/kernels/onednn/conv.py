@@ -48,15 +48,37 @@ __all__ = [
 ]
 
 NHWC = k.TAG_NHWC  # the layout the primitives run on and write their image results in
-# The image layout each primitive runs on: NHWC (no reorder), or oneDNN's own choice
-# (ANY: channel-blocked, the caller's NHWC reordered in inside the call). Measured
-# 2026-12-07, CPU time of ResNet-20's three 3x3 stages at batch 128 on 2 threads of an AVX2
-# EPYC, median of 7, three runs: forward NHWC 20.5-25.4 ms against 29.4-38.4 with ANY,
-# backward data 21.3-28.8 against 26.2-28.2, backward weights 32.1-39.2 against 30.2-34.6.
-# The input gradient of a convolution whose input has under 16 channels (LeNet-5's second,
-# 6 -> 16 at 14 x 14, batch 64): 2.2-2.3 ms on NHWC against 1.4 with ANY.
-INNER = {"forward": NHWC, "data": NHWC, "weights": k.ANY, "data_few_channels": k.ANY}
 FEW_CHANNELS = 16
+
+
+def inner_tag(which: str, x_shape, w_shape, groups: int) -> int:
+    """The image layout the ``which`` primitive (``forward``, ``data``, ``weights``) runs on:
+    NHWC (no reorder), or oneDNN's own choice (ANY: channel-blocked, the caller's NHWC
+    reordered in and out inside the call).
+
+    Measured 2026-12-07, CPU time of each convolution of one training step on one thread of
+    an AVX-512 EPYC (NHWC against ANY, ms summed over the step): forward NHWC everywhere
+    (ResNet-20 57.6 against 64.3, VGG-style 99.9 against 115.5, EfficientNet-Lite0 30.8
+    against 48.1); the input gradient NHWC (58.0 against 60.8, 96.9 against 113.2, 35.2
+    against 53.6) except where the input has under 16 channels (LeNet-5's second conv, 6
+    channels: 0.44 against 0.70 on ANY); the weight gradient NHWC for grouped and 1 x 1
+    convolutions (EfficientNet's depthwise 5 x 5: 5.2 against 15.1 ms each, oneDNN's ANY
+    picks its GEMM kernel on NCHW there; 88 against 175 ms in all) and for inputs of 4 to
+    31 channels (ResNet-20's first stage: 2.9 against 4.3 ms each), ANY from 32 input
+    channels (ResNet-20's later stages: 3.0 against 3.4 ms) and for an image of under 4
+    channels into 64 or more (VGG-style's first conv: 6.0 against 14.9 ms). Measured on 2
+    threads of an AVX2 EPYC (ResNet-20's stages): forward and input gradient NHWC, weight
+    gradient level (32.1-39.2 ms NHWC against 30.2-34.6 ANY).
+    """
+    c, o = x_shape[1], w_shape[0]
+    if which == "forward":
+        return NHWC
+    if which == "data":
+        return k.ANY if c < FEW_CHANNELS and groups == 1 else NHWC
+    spatial = w_shape[2] * w_shape[3] > 1
+    if groups == 1 and spatial and (c >= 32 or (c < 4 and o >= 64)):
+        return k.ANY
+    return NHWC
 
 
 def _out_hw(x_shape, w_shape, stride, padding, dilation) -> tuple[int, int]:
@@ -75,7 +97,7 @@ class _Geometry:
                  x_tag, y_tag, w_tag=k.TAG_NCHW):  # fmt: skip
         n, c = x_shape[:2]
         o = w_shape[0]
-        self.x_shape, self.w_shape = tuple(x_shape), tuple(w_shape)
+        self.x_shape, self.w_shape, self.groups = tuple(x_shape), tuple(w_shape), groups
         self.y_shape = (n, o, *_out_hw(x_shape, w_shape, stride, padding, dilation))
         if min(self.y_shape) < 1:
             raise ValueError(f"{plan.what}: empty output {self.y_shape}")
@@ -97,10 +119,11 @@ class _Geometry:
         )
 
     def inner(self, plan: Plan, which: str):
-        """The image descriptors the ``which`` primitive runs on (:data:`INNER`)."""
-        if INNER[which] == NHWC:
+        """The image descriptors the ``which`` primitive runs on (:func:`inner_tag`)."""
+        tag = inner_tag(which, self.x_shape, self.w_shape, self.groups)
+        if tag == NHWC:
             return self.x_nhwc, self.y_nhwc
-        return plan.md(self.x_shape, INNER[which]), plan.md(self.y_shape, INNER[which])
+        return plan.md(self.x_shape, tag), plan.md(self.y_shape, tag)
 
     def forward_pd(self, plan: Plan, bias: bool, attr=None, which="forward"):
         x_md, y_md = self.inner(plan, which)
@@ -153,9 +176,8 @@ def _forward_plan(x_shape, w_shape, bias, stride, padding, dilation, groups, x_t
 def _data_plan(x_shape, w_shape, stride, padding, dilation, groups, gy_tag, w_tag):
     plan = Plan(_what("backward data", x_shape, w_shape, stride, padding, dilation, groups))
     g = _Geometry(plan, x_shape, w_shape, stride, padding, dilation, groups, NHWC, gy_tag, w_tag)
-    which = "data_few_channels" if x_shape[1] < FEW_CHANNELS and groups == 1 else "data"
-    hint = g.forward_pd(plan, False, which=which)
-    x_md, y_md = g.inner(plan, which)
+    hint = g.forward_pd(plan, False, which="data")
+    x_md, y_md = g.inner(plan, "data")
     pd = plan.pd(
         plan.lib.dnnl_convolution_backward_data_primitive_desc_create,
         k.CONVOLUTION_DIRECT,

@@ -1,10 +1,21 @@
-"""Element-wise activations through oneDNN's eltwise primitive, forward and backward: ReLU
-and hardtanh (oneDNN's ``clip_v2``: gradient strictly inside the bounds, as PyTorch).
+"""Element-wise activations of the oneDNN backend: ReLU and hardtanh (ReLU6), and the
+residual add.
 
-The arrays are seen as one flat vector of their memory (an element-wise op does not care
-about the layout: an NHWC-strided image gives an NHWC-strided result), so one plan serves
-every shape of the same size. Both differentiate from their output (``*_use_dst_for_bwd``),
-so the caller keeps only y.
+The backward passes run oneDNN's eltwise primitive (``clip_v2``: gradient strictly inside
+the bounds, as PyTorch), differentiating from the output (``*_use_dst_for_bwd``), so the
+caller keeps only y. The arrays are seen as one flat vector of their memory (an
+element-wise op does not care about the layout: an NHWC-strided image gives an
+NHWC-strided result), so one plan serves every shape of the same size.
+
+The forward passes are one pass of NumPy's ``clip`` (ReLU is ``clip(x, 0, inf)``), the
+batch split over :mod:`cnnlab.threads`. oneDNN's eltwise forward maps NaN to a number
+(PyTorch keeps NaN, and a diverged run must show it), so it needed a second pass over x to
+find NaN; NumPy's clip keeps NaN in its one pass. Measured 2026-12-07, one thread of an
+AVX-512 EPYC, CPU ms per call, NHWC images, oneDNN (with its NaN pass) against clip:
+ReLU 2.26 against 1.24 (32 x 96 x 48 x 48), 0.35 against 0.20 (128 x 16 x 32 x 32);
+ReLU6 2.18 against 1.31 and 0.39 against 0.24. NumPy's ``maximum(x, 0)`` took 2.27 and
+0.68. The backward passes stay on oneDNN: 2.42 against 3.53 ms for NumPy's
+``gy * (y > 0)``, 3.03 against 4.98 for ReLU6's.
 """
 
 from __future__ import annotations
@@ -14,6 +25,7 @@ import numpy as np
 from cnnlab.kernels.onednn import arrays
 from cnnlab.kernels.onednn import constants as k
 from cnnlab.kernels.onednn.plan import Plan, cached
+from cnnlab.threads import split_batch
 
 __all__ = [
     "add",
@@ -24,20 +36,19 @@ __all__ = [
     "relu_forward",
 ]
 
-# name -> (forward algorithm, backward algorithm)
+# name -> (the forward algorithm the backward's hint names, the backward algorithm)
 _ALGS = {
     "relu": (k.ELTWISE_RELU_USE_DST, k.ELTWISE_RELU_USE_DST),
     "hardtanh": (k.ELTWISE_CLIP_V2_USE_DST, k.ELTWISE_CLIP_V2_USE_DST),
 }
 
 
-def _forward_plan(name: str, size: int, alpha: float, beta: float) -> Plan:
-    plan = Plan(f"eltwise {name} forward (size {size}, alpha {alpha}, beta {beta})")
-    md = plan.md((size,), k.TAG_X)
-    fn = plan.lib.dnnl_eltwise_forward_primitive_desc_create
-    pd = plan.pd(fn, k.FORWARD_TRAINING, _ALGS[name][0], md, md, float(alpha), float(beta))
-    plan.step(pd, {k.ARG_SRC: plan.user("x", md), k.ARG_DST: plan.user("y", md)})
-    return plan
+def _clip(name: str, x, lo: float, hi: float):
+    """``min(max(x, lo), hi)`` in x's layout, NaN kept: one pass of NumPy's clip."""
+    x = arrays.image(x, "x", f"{name}_forward")
+    y = arrays.empty(x.shape, arrays.tag(x))
+    split_batch(lambda i: np.clip(x[i], lo, hi, out=y[i]), x)
+    return y
 
 
 def _backward_plan(name: str, size: int, alpha: float, beta: float) -> Plan:
@@ -59,22 +70,6 @@ def _backward_plan(name: str, size: int, alpha: float, beta: float) -> Plan:
     args[k.ARG_DST] = plan.user("data", md)
     plan.step(pd, args)
     return plan
-
-
-def _forward(name: str, x, alpha: float = 0.0, beta: float = 0.0):
-    x = arrays.image(x, "x", f"{name}_forward")
-    y = arrays.empty(x.shape, arrays.tag(x))  # in x's layout
-    xa, ya = arrays.flat(x), arrays.flat(y)
-    size = xa.size
-    key = ("eltwise_fwd", name, size, alpha, beta)
-    plan = cached(key, lambda: _forward_plan(name, size, alpha, beta))
-    plan.run(x=xa, y=ya)
-    if size:
-        if name == "relu":
-            _keep_nan(xa, ya, lambda: np.maximum(xa, 0, out=ya))
-        else:
-            _keep_nan(xa, ya, lambda: np.clip(xa, alpha, beta, out=ya))
-    return y
 
 
 def _sums_plan(rows: int, cols: int) -> Plan:
@@ -106,17 +101,6 @@ def all_finite(x: np.ndarray) -> bool:
     return bool(np.isfinite(_row_sums(x)).all())
 
 
-def _keep_nan(x: np.ndarray, y: np.ndarray, redo) -> None:
-    """oneDNN's ReLU maps NaN to 0 (so does its binary max, and its clip maps NaN to a bound);
-    PyTorch's, and NumPy's maximum and clip, keep NaN, and a diverged run must show NaN, not
-    train on. A NaN makes its row's sum NaN:
-    oneDNN sums 64 rows of x on its threads (0.48 ms for 12.8 MB against 0.68 ms for one
-    BLAS ``sdot``, 2 threads). +inf and -inf in one row sum to NaN too: the ReLU is then
-    redone with NumPy (``redo``), which gives the same result, only slower."""
-    if np.isnan(_row_sums(x)).any():
-        redo()
-
-
 def _backward(name: str, gy, data, alpha: float = 0.0, beta: float = 0.0):
     if tuple(gy.shape) != tuple(data.shape):
         raise ValueError(f"oneDNN {name}_backward: gy {gy.shape} and data {data.shape} differ")
@@ -133,8 +117,8 @@ def _backward(name: str, gy, data, alpha: float = 0.0, beta: float = 0.0):
 
 
 def relu_forward(x) -> np.ndarray:
-    """``y = max(x, 0)``. Shape: any -> same."""
-    return _forward("relu", x)
+    """``y = max(x, 0)`` (NaN stays NaN). Shape: any -> same."""
+    return _clip("relu", x, 0.0, np.inf)
 
 
 def relu_backward(gy, y) -> np.ndarray:
@@ -145,7 +129,7 @@ def relu_backward(gy, y) -> np.ndarray:
 def hardtanh_forward(x, *, min_val: float, max_val: float) -> np.ndarray:
     """``y = min(max(x, min_val), max_val)`` (NaN stays NaN). Shape: any -> same."""
     _bounds(min_val, max_val)
-    return _forward("hardtanh", x, float(min_val), float(max_val))
+    return _clip("hardtanh", x, float(min_val), float(max_val))
 
 
 def hardtanh_backward(gy, y, *, min_val: float, max_val: float) -> np.ndarray:

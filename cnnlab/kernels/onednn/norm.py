@@ -10,8 +10,6 @@ the call (measured in benchmarks/onednn_ops.py). Inputs of 2 or 3 dims are viewe
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 
 from cnnlab.kernels.onednn import arrays
@@ -20,7 +18,6 @@ from cnnlab.kernels.onednn.affine import channel_affine, one_pixel_batch
 from cnnlab.kernels.onednn.arrays import as_f32, describe
 from cnnlab.kernels.onednn.library import require
 from cnnlab.kernels.onednn.plan import Plan, cached
-from cnnlab.kernels.onednn.threads import at_most
 
 __all__ = [
     "batch_norm_backward",
@@ -57,16 +54,16 @@ def _inner_tag(shape, *tags) -> int:
     return k.TAG_NHWC if k.TAG_NHWC in tags else _blocked_tag(shape[1])
 
 
-def _threads(tag: int):
-    """The threads a training plan on layout ``tag`` is built and run with: one on NHWC.
-
-    oneDNN's NHWC batch norm synchronises its threads by spinning at its own barriers, many
-    times a call: on 2 threads of a loaded AVX2 EPYC the training forward of ResNet-20's
-    three stages (batch 128) took 46 ms of CPU (96 ms wall) against 2.0-2.2 ms (2.0-2.3 ms)
-    on one thread, and against 4.8 ms (8.7 ms) on two threads with NHWC reordered to
-    nChw8c and back; the backward 3.3 ms either way, 3.3-5.0 ms wall on one thread against
-    5.4-7.3 ms on two (2026-12-07)."""
-    return at_most(1) if tag == k.TAG_NHWC else contextlib.nullcontext()
+# Threads: training batch norm on NHWC runs on all of oneDNN's threads. Its kernel
+# synchronises them by spinning at barriers of its own, many times a call, so on a loaded
+# machine a descheduled thread costs the other its whole wait in CPU; on a quiet one two
+# threads halve the time. Measured 2026-12-07 on 2 cores of an AVX-512 EPYC (load 7), each
+# setting in its own process, forward + backward, ms: 128 x 16 x 32 x 32 wall minimum 1.5-2.3
+# on one thread against 0.56-0.73 on two (median CPU 1.9-3.4 against 4.0-10.7), 128 x 32 x
+# 16 x 16 0.50-0.56 against 0.30-0.31, 32 x 144 x 24 x 24 2.0-3.1 against 0.7-1.7 (CPU
+# 2.6-3.8 against 6-38), 32 x 96 x 48 x 48 16-27 against 17-21. The previous choice (one
+# thread, from CPU time on a loaded AVX2 machine: 46 ms against 2 for ResNet-20's forward)
+# cost a quiet machine that factor of two.
 
 
 class _Layout:
@@ -185,9 +182,8 @@ def batch_norm_train_forward(x, weight, bias, *, eps: float):
     tag = arrays.tag(x4)
     y = arrays.empty(x4.shape, tag)
     mean, var = np.empty(c, np.float32), np.empty(c, np.float32)
-    with _threads(tag):
-        plan = forward_plan(x4.shape, weight is not None, bias is not None, eps, True, tag)
-        plan.run(x=x4, y=y, mean=mean, var=var, **vs)
+    plan = forward_plan(x4.shape, weight is not None, bias is not None, eps, True, tag)
+    plan.run(x=x4, y=y, mean=mean, var=var, **vs)
     return (y if x4 is x else y.reshape(x.shape)), mean, var
 
 
@@ -268,7 +264,6 @@ def _backward(what, gy, x, weight, mean, var, eps, bias, stats):
     gw = np.empty(c, np.float32) if scale else None
     gb = np.empty(c, np.float32) if shift else None
     outs = {n: v for n, v in (("gweight", gw), ("gbias", gb)) if v is not None}
-    with _threads(_inner_tag(x4.shape, arrays.tag(x4), arrays.tag(gy4))):
-        plan = cached(("bn_bwd", *a), lambda: _backward_plan(*a))
-        plan.run(x=x4, gy=gy4, gx=gx, **vs, **outs)
+    plan = cached(("bn_bwd", *a), lambda: _backward_plan(*a))
+    plan.run(x=x4, gy=gy4, gx=gx, **vs, **outs)
     return (gx if x4 is x else gx.reshape(x.shape)), gw, gb

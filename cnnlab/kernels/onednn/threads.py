@@ -11,11 +11,10 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
-from contextlib import contextmanager
 
 from cnnlab.kernels.onednn.library import require
 
-__all__ = ["at_most", "get_num_threads", "openmp_runtimes", "set_num_threads"]
+__all__ = ["get_num_threads", "openmp_runtimes", "set_num_threads"]
 
 _OMP_NAMES = ("libgomp", "libiomp", "libomp")
 
@@ -36,22 +35,6 @@ def set_num_threads(n: int) -> None:
     if not isinstance(n, int) or n < 1:
         raise ValueError(f"oneDNN set_num_threads: expected a positive int, got {n!r}")
     _gomp().omp_set_num_threads(n)
-
-
-@contextmanager
-def at_most(n: int):
-    """oneDNN's kernels called from this thread inside the block (and the primitives built
-    there) use at most ``n`` threads; the count is restored on exit."""
-    gomp = _gomp()
-    prev = int(gomp.omp_get_max_threads())
-    if prev <= n:
-        yield
-        return
-    gomp.omp_set_num_threads(n)
-    try:
-        yield
-    finally:
-        gomp.omp_set_num_threads(prev)
 
 
 def openmp_runtimes() -> list[str]:

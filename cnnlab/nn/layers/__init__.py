@@ -20,6 +20,7 @@ from cnnlab.nn.layers.conv import Conv1d, Conv2d, ConvTranspose2d
 from cnnlab.nn.layers.dropout import Dropout, Dropout2d
 from cnnlab.nn.layers.linear import Linear
 from cnnlab.nn.layers.loss import (
+    BCELoss,
     BCEWithLogitsLoss,
     CrossEntropyLoss,
     DiceLoss,
@@ -60,6 +61,7 @@ __all__ = [
     "AdaptiveAvgPool2d",
     "AdaptiveMaxPool2d",
     "AvgPool2d",
+    "BCELoss",
     "BCEWithLogitsLoss",
     "BatchNorm1d",
     "BatchNorm2d",

@@ -1,12 +1,12 @@
-"""Loss layers: CrossEntropyLoss, NLLLoss, MSELoss, BCEWithLogitsLoss, DiceLoss (wrappers
-over F)."""
+"""Loss layers: CrossEntropyLoss, NLLLoss, MSELoss, BCELoss, BCEWithLogitsLoss, DiceLoss
+(wrappers over F)."""
 
 from __future__ import annotations
 
 import cnnlab.nn.functional as F
 from cnnlab.nn.module import Module
 
-__all__ = ["BCEWithLogitsLoss", "CrossEntropyLoss", "DiceLoss", "MSELoss", "NLLLoss"]
+__all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "DiceLoss", "MSELoss", "NLLLoss"]
 
 
 class _Loss(Module):
@@ -79,6 +79,21 @@ class MSELoss(_Loss):
 
     def forward(self, input, target):
         return F.mse_loss(input, target, reduction=self.reduction)
+
+
+class BCELoss(_Loss):
+    """Binary cross-entropy of probabilities (``F.binary_cross_entropy``; each log clamped at
+    -100, as PyTorch), with an optional per-element ``weight``: the DCGAN tutorial's loss.
+
+    Shape: input (probabilities) and target of the same shape -> scalar.
+    """
+
+    def __init__(self, weight=None, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self._weight_buffer("weight", weight)
+
+    def forward(self, input, target):
+        return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):

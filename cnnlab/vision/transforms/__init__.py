@@ -3,6 +3,17 @@ from PIL Images or arrays). cnnlab's own vectorised augmentations live in
 :mod:`cnnlab.data.transforms`."""
 
 from cnnlab.vision.transforms import functional
+from cnnlab.vision.transforms.affine import RandomAffine, RandomRotation
+from cnnlab.vision.transforms.augment import (
+    ConvertImageDtype,
+    GaussianBlur,
+    RandomApply,
+    RandomChoice,
+    RandomErasing,
+    RandomGrayscale,
+    RandomOrder,
+)
+from cnnlab.vision.transforms.color import ColorJitter
 from cnnlab.vision.transforms.conversion import (
     Compose,
     Grayscale,
@@ -25,16 +36,26 @@ from cnnlab.vision.transforms.geometry import (
 
 __all__ = [
     "CenterCrop",
+    "ColorJitter",
     "Compose",
+    "ConvertImageDtype",
+    "GaussianBlur",
     "Grayscale",
     "InterpolationMode",
     "Lambda",
     "Normalize",
     "PILToTensor",
     "Pad",
+    "RandomAffine",
+    "RandomApply",
+    "RandomChoice",
     "RandomCrop",
+    "RandomErasing",
+    "RandomGrayscale",
     "RandomHorizontalFlip",
+    "RandomOrder",
     "RandomResizedCrop",
+    "RandomRotation",
     "RandomVerticalFlip",
     "Resize",
     "ToPILImage",

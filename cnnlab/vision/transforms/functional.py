@@ -6,6 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnlab.vision.transforms.affine import affine, rotate
+from cnnlab.vision.transforms.augment import ConvertImageDtype, gaussian_blur
+from cnnlab.vision.transforms.color import (
+    adjust_brightness,
+    adjust_contrast,
+    adjust_hue,
+    adjust_saturation,
+)
 from cnnlab.vision.transforms.conversion import (
     Grayscale,
     Normalize,
@@ -22,8 +30,15 @@ from cnnlab.vision.transforms.geometry import (
 )
 
 __all__ = [
+    "adjust_brightness",
+    "adjust_contrast",
+    "adjust_hue",
+    "adjust_saturation",
+    "affine",
     "center_crop",
+    "convert_image_dtype",
     "crop",
+    "gaussian_blur",
     "hflip",
     "normalize",
     "pad",
@@ -31,6 +46,7 @@ __all__ = [
     "resize",
     "resized_crop",
     "rgb_to_grayscale",
+    "rotate",
     "to_grayscale",
     "to_pil_image",
     "to_tensor",
@@ -99,3 +115,7 @@ def rgb_to_grayscale(img, num_output_channels: int = 1):
 
 
 to_grayscale = rgb_to_grayscale
+
+
+def convert_image_dtype(image, dtype=np.float32):
+    return ConvertImageDtype(dtype)(image)

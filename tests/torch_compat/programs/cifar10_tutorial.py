@@ -18,6 +18,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--cifar-root", default=None)
 parser.add_argument("--train-size", type=int, default=500)
 parser.add_argument("--test-size", type=int, default=300)
+parser.add_argument("--seed", type=int, default=0)
 args = parser.parse_args()
 
 normalise = transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
@@ -78,7 +79,7 @@ class Net(nn.Module):
         return self.fc3(x)
 
 
-torch.manual_seed(0)
+torch.manual_seed(args.seed)
 net = Net()
 criterion = nn.CrossEntropyLoss()
 optimizer = optim.SGD(net.parameters(), lr=0.01, momentum=0.9)

@@ -2,6 +2,7 @@
 conv-batchnorm-relu-pool blocks, dropout, Adam, a random train/validation split, model.train()
 and model.eval(), accuracy per epoch and a best-model checkpoint."""
 
+import argparse
 import json
 
 import torch
@@ -9,12 +10,19 @@ import torch.nn as nn
 from torch.utils.data import DataLoader, Subset, random_split
 from torchvision import datasets, transforms
 
+parser = argparse.ArgumentParser()
+parser.add_argument("--seed", type=int, default=42)
+parser.add_argument("--train-size", type=int, default=1000)
+args = parser.parse_args()
+
 device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-torch.manual_seed(42)
+torch.manual_seed(args.seed)
 transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.2860,), (0.3530,))])
 full = datasets.FashionMNIST("./data", train=True, download=True, transform=transform)
-full = Subset(full, range(1000))
-train_set, val_set = random_split(full, [0.8, 0.2], generator=torch.Generator().manual_seed(42))
+full = Subset(full, range(args.train_size))
+train_set, val_set = random_split(
+    full, [0.8, 0.2], generator=torch.Generator().manual_seed(args.seed)
+)
 train_loader = DataLoader(train_set, batch_size=50, shuffle=True)
 val_loader = DataLoader(val_set, batch_size=100)
 

@@ -1,6 +1,7 @@
 """Optimising a model's parameters, as the optimisation tutorial lays it out: hyperparameters,
 a train loop and a test loop over FashionMNIST, cross-entropy and SGD, epoch by epoch."""
 
+import argparse
 import json
 
 import torch
@@ -9,11 +10,19 @@ from torch.utils.data import DataLoader, Subset
 from torchvision import datasets
 from torchvision.transforms import ToTensor
 
+parser = argparse.ArgumentParser()
+parser.add_argument("--seed", type=int, default=0)
+parser.add_argument("--train-size", type=int, default=640)
+parser.add_argument("--test-size", type=int, default=320)
+args = parser.parse_args()
+
 training_data = Subset(
-    datasets.FashionMNIST(root="data", train=True, download=True, transform=ToTensor()), range(640)
+    datasets.FashionMNIST(root="data", train=True, download=True, transform=ToTensor()),
+    range(args.train_size),
 )
 test_data = Subset(
-    datasets.FashionMNIST(root="data", train=False, download=True, transform=ToTensor()), range(320)
+    datasets.FashionMNIST(root="data", train=False, download=True, transform=ToTensor()),
+    range(args.test_size),
 )
 train_dataloader = DataLoader(training_data, batch_size=64)
 test_dataloader = DataLoader(test_data, batch_size=64)
@@ -31,7 +40,7 @@ class NeuralNetwork(nn.Module):
         return self.linear_relu_stack(self.flatten(x))
 
 
-torch.manual_seed(0)
+torch.manual_seed(args.seed)
 model = NeuralNetwork()
 learning_rate = 1e-1
 batch_size = 64

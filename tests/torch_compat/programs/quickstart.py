@@ -1,6 +1,7 @@
 """The quickstart's whole loop in my own words: FashionMNIST through DataLoaders, a
 three-layer MLP, SGD, train and test functions, then save, reload and predict."""
 
+import argparse
 import json
 
 import torch
@@ -9,10 +10,17 @@ from torch.utils.data import DataLoader, Subset
 from torchvision import datasets
 from torchvision.transforms import ToTensor
 
+parser = argparse.ArgumentParser()
+parser.add_argument("--seed", type=int, default=0)
+parser.add_argument("--train-size", type=int, default=600)
+parser.add_argument("--test-size", type=int, default=300)
+parser.add_argument("--onnx", default=None, help="also export the model to this file")
+args = parser.parse_args()
+
 training_data = datasets.FashionMNIST(root="data", train=True, download=True, transform=ToTensor())
 test_data = datasets.FashionMNIST(root="data", train=False, download=True, transform=ToTensor())
-training_data = Subset(training_data, range(600))
-test_data = Subset(test_data, range(300))
+training_data = Subset(training_data, range(args.train_size))
+test_data = Subset(test_data, range(args.test_size))
 
 batch_size = 32
 train_dataloader = DataLoader(training_data, batch_size=batch_size, shuffle=True)
@@ -43,7 +51,7 @@ class NeuralNetwork(nn.Module):
         return self.linear_relu_stack(self.flatten(x))
 
 
-torch.manual_seed(0)
+torch.manual_seed(args.seed)
 model = NeuralNetwork().to(device)
 print(model)
 loss_fn = nn.CrossEntropyLoss()
@@ -100,4 +108,8 @@ with torch.no_grad():
     predicted, actual = classes[pred[0].argmax(0)], classes[y]
     print(f'Predicted: "{predicted}", Actual: "{actual}"')
 reloaded = test(test_dataloader, model, loss_fn)
+if args.onnx:  # as the save-and-load tutorial exports it, with a symbolic batch
+    X = next(iter(test_dataloader))[0].to(device)
+    torch.onnx.export(model, X, args.onnx, input_names=["input"], output_names=["output"],
+                      dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})  # fmt: skip
 print("RESULT", json.dumps({"losses": losses, "accuracy": accuracy, "reloaded": reloaded}))

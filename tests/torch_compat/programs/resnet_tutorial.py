@@ -2,6 +2,7 @@
 BasicBlock with a projection shortcut, _make_layer, kaiming init over modules(), SGD with
 momentum and weight decay, cosine annealing, training on a few hundred Fashion-MNIST images."""
 
+import argparse
 import json
 
 import torch
@@ -71,8 +72,14 @@ class ResNet(nn.Module):
         return self.linear(out)
 
 
+parser = argparse.ArgumentParser()
+parser.add_argument("--seed", type=int, default=0)
+parser.add_argument("--train-size", type=int, default=768)
+parser.add_argument("--test-size", type=int, default=300)
+args = parser.parse_args()
+
 device = "cuda" if torch.cuda.is_available() else "cpu"
-torch.manual_seed(0)
+torch.manual_seed(args.seed)
 transform_train = transforms.Compose(
     [
         transforms.RandomCrop(28, padding=2),
@@ -88,10 +95,10 @@ testset = torchvision.datasets.FashionMNIST(
     root="./data", train=False, download=True, transform=transform_test
 )
 trainloader = torch.utils.data.DataLoader(
-    torch.utils.data.Subset(trainset, range(768)), batch_size=16, shuffle=True
+    torch.utils.data.Subset(trainset, range(args.train_size)), batch_size=16, shuffle=True
 )
 testloader = torch.utils.data.DataLoader(
-    torch.utils.data.Subset(testset, range(300)), batch_size=100
+    torch.utils.data.Subset(testset, range(args.test_size)), batch_size=100
 )
 
 net = ResNet(BasicBlock, [1, 1, 1]).to(device)

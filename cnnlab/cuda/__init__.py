@@ -10,6 +10,7 @@ from __future__ import annotations
 from cnnlab import backend
 
 __all__ = [
+    "amp",
     "current_device",
     "device_count",
     "empty_cache",
@@ -87,3 +88,11 @@ def manual_seed(seed: int) -> None:
 
 
 manual_seed_all = manual_seed
+
+
+def __getattr__(name: str):
+    if name == "amp":  # torch.cuda.amp, loaded on first use
+        import importlib
+
+        return importlib.import_module("cnnlab.cuda.amp")
+    raise AttributeError(f"module 'cnnlab.cuda' has no attribute {name!r}")

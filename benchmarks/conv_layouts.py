@@ -1,0 +1,98 @@
+"""Which image layout each oneDNN convolution call of one step runs fastest on.
+
+    python -m benchmarks.conv_layouts [--only resnet20-train] [--which forward,data,weights]
+                                      [--repeats 5]
+
+Records the convolution calls (forward, input gradient, weight gradient) of one step of a
+``benchmarks.train_step`` workload, then times each call, by CPU time on one thread
+(median of ``--repeats``), with its primitive on NHWC, on oneDNN's own choice (ANY: the
+channel-blocked layouts, the reorders inside the call) and on what
+``cnnlab.kernels.onednn.conv.inner_tag`` picks ("rule"), the plan cache cleared between
+choices. Prints each call and the sums per step: the measurements ``inner_tag`` is built
+from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections import defaultdict
+
+
+def _forced(rule, which: str, tag: int):
+    """``rule`` with the ``which`` primitive's layout forced to ``tag``."""
+    return lambda what, *geometry: tag if what == which else rule(what, *geometry)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", default="resnet20-train")
+    ap.add_argument("--which", default="forward,data,weights")
+    ap.add_argument("--repeats", type=int, default=5)
+    a = ap.parse_args(argv)
+
+    from benchmarks import train_step as ts
+    from cnnlab import kernels
+    from cnnlab.kernels.onednn import constants as k
+    from cnnlab.kernels.onednn import conv, plan
+
+    ts.cnnlab.set_num_threads(1)
+    ts.torch.set_num_threads(1)
+    fns = {"forward": "conv2d_forward", "data": "conv2d_backward_data"}
+    fns["weights"] = "conv2d_backward_weights"
+    onednn = kernels._backend("onednn")
+    calls = []
+
+    def recording(name):
+        run = getattr(conv, name)
+
+        def record(*args, **kwargs):
+            calls.append((name, args, kwargs))
+            return run(*args, **kwargs)
+
+        return record
+
+    rule = conv.inner_tag
+    for name in a.only.split(","):
+        w = next(w for w in ts.WORKLOADS if w.name == name)
+        x, y = ts.batch(w)
+        step = ts.cnnlab_step(ts.build(w)[0], w, x, y)
+        step()
+        calls.clear()
+        for f in fns.values():
+            setattr(onednn, f, recording(f))
+        try:
+            step()
+        finally:
+            for f in fns.values():
+                setattr(onednn, f, getattr(conv, f))
+        totals = defaultdict(float)
+        for which in a.which.split(","):
+            for f, args, kwargs in (c for c in calls if c[0] == fns[which]):
+                row = {}
+                for choice in ("NHWC", "ANY", "rule"):
+                    tag = k.TAG_NHWC if choice == "NHWC" else k.ANY
+                    conv.inner_tag = rule if choice == "rule" else _forced(rule, which, tag)
+                    plan._local.plans.clear()
+                    try:
+                        getattr(conv, f)(*args, **kwargs)
+                        times = []
+                        for _ in range(a.repeats):
+                            c0 = time.process_time()
+                            getattr(conv, f)(*args, **kwargs)
+                            times.append(time.process_time() - c0)
+                    finally:
+                        conv.inner_tag = rule
+                    row[choice] = statistics.median(times) * 1e3
+                    totals[which, choice] += row[choice]
+                shapes = [tuple(v.shape) for v in args if hasattr(v, "shape")]
+                cells = "  ".join(f"{c} {t:7.2f}" for c, t in row.items())
+                print(f"{name} {which:<8} {str(shapes):<52} groups {kwargs['groups']}  {cells}")
+        plan._local.plans.clear()
+        for (which, choice), t in sorted(totals.items()):
+            print(f"{name} {which:<8} {choice:<5} {t:8.1f} ms per step")
+
+
+if __name__ == "__main__":
+    main()

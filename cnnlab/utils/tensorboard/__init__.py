@@ -1,0 +1,5 @@
+"""``torch.utils.tensorboard``: :class:`SummaryWriter` writing TensorBoard event files."""
+
+from cnnlab.utils.tensorboard.writer import SummaryWriter
+
+__all__ = ["SummaryWriter"]
