@@ -39,11 +39,12 @@ def add_parser(subparsers, parents) -> None:
         "--task",
         choices=["classify", "segment", "detect", "caption"],
         help="classify (default); segment: per-pixel classes of --data fashion-scenes or "
-        "mnist-scenes (default model unet_small, adam, 8 epochs; scored by mean IoU); detect: "
-        "boxes on the same scenes (default model centernet_small, adam, 30,000 scenes, 4 "
-        "epochs; scored by mAP@0.5, which also picks best.safetensors); caption: the "
-        "scene's items left to right (default model show_attend_tell, 30,000 scenes, 3 "
-        "epochs; scored by exact caption accuracy, which picks best.safetensors, and BLEU)",
+        "mnist-scenes (default model unet_small, adam, 6 epochs, loss ce+dice; scored by mean "
+        "IoU, which also picks best.safetensors); detect: boxes on the same scenes (default "
+        "model centernet_small, adam, 30,000 scenes, 4 epochs; scored by mAP@0.5, which also "
+        "picks best.safetensors); caption: the scene's items left to right (default model "
+        "show_attend_tell, 30,000 scenes, 3 epochs; scored by exact caption accuracy, which "
+        "picks best.safetensors, and BLEU)",
     )
     p.add_argument(
         "--attention",
@@ -60,7 +61,7 @@ def add_parser(subparsers, parents) -> None:
     p.add_argument(
         "--loss",
         choices=["ce", "dice", "ce+dice"],
-        help="with --task segment: per-pixel cross-entropy (default), soft Dice, or both",
+        help="with --task segment: per-pixel cross-entropy, soft Dice, or both (default)",
     )
     p.add_argument("--model", help="registered model name (default: fashion_cnn)")
     p.add_argument(
@@ -85,8 +86,8 @@ def add_parser(subparsers, parents) -> None:
         "--augment",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="random shifts and flips (affine for digits); default off, on for the "
-        "recurrent models",
+        help="random shifts and flips (affine for digits; with --task segment the mask "
+        "moves with the image); default off, on for the recurrent models",
     )
     p.add_argument("--label-smoothing", type=fraction, help="default: 0.1")
     p.add_argument(

@@ -232,6 +232,6 @@ def hardtanh_backward(gy, y, *, min_val: float, max_val: float):
 
 # -------------------------------------------------------------------------------- addition
 def add(a, b):
-    """``a + b`` with NumPy's broadcasting (oneDNN's threads take two large arrays of one
-    shape and layout, the residual add)."""
+    """``a + b`` with NumPy's broadcasting (two large arrays of one shape and layout, the
+    residual add, split over cnnlab's threads)."""
     return _run("add", a, b)

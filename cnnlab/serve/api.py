@@ -25,6 +25,7 @@ __all__ = [
     "Loaded",
     "arithmetic",
     "attack",
+    "check_classifier",
     "class_model",
     "describe",
     "explain",
@@ -80,7 +81,23 @@ def _leaves(model) -> list:
 
 
 def _num_classes(m: Loaded) -> int:
-    return int(np.prod(m.rows[-1].output_shape)) if m.rows else 0
+    if not m.rows:
+        return 0
+    shape = m.rows[-1].output_shape
+    if m.info.task == "detect":  # CenterNet: (classes + 4, h, w), rows end with a head
+        return int(getattr(m.info.model, "num_classes", len(m.info.classes or [])))
+    if m.info.task != "classify" and len(shape) == 3:  # a segmenter: (classes, H, W)
+        return int(shape[0])
+    return int(np.prod(shape))
+
+
+def check_classifier(m: Loaded, what: str) -> None:
+    """BadInput unless ``m`` names classes of whole images (``what``: the refused request)."""
+    if m.info.task != "classify":
+        raise BadInput(
+            f"{what}: model {m.id} is a {m.info.task!r} model, not a classifier; "
+            "POST /api/scene shows what it sees"
+        )
 
 
 def describe(m: Loaded) -> dict:
@@ -89,6 +106,7 @@ def describe(m: Loaded) -> dict:
     first = first_conv(m, required=False)
     return {
         "id": m.id,
+        "task": m.info.task,
         "model": type(m.info.model).__name__,
         "input_shape": list(m.info.shape),
         "classes": m.classes,
@@ -145,6 +163,7 @@ def _top(m: Loaded, probs: np.ndarray, k: int) -> list[dict]:
 def predict(m: Loaded, x: np.ndarray, topk: int = 5) -> dict:
     """Top-k classes with softmax probabilities (``cnnlab predict``'s computation) and the
     converted input as a PNG."""
+    check_classifier(m, "predict")
     probs = m.info.predict_probs(x[None])[0]
     return {"top": _top(m, probs, topk), "input": png_url(x)}
 
@@ -171,7 +190,15 @@ def explain(
     if method not in EXPLAIN_METHODS:
         raise BadInput(f"method: expected one of {', '.join(EXPLAIN_METHODS)}, got {method!r}")
     t, model, norm = target_class(m, target), m.info.model, m.info.normalize
-    if method == "saliency":
+    if m.info.task == "segment":
+        if method != "gradcam":
+            raise BadInput(f"method: a segmenter is explained by gradcam, got {method!r}")
+        from cnnlab.explain.segment_cam import segment_grad_cam
+
+        e = segment_grad_cam(model, x, t, None, None, norm)  # over the pixels labelled t
+    elif m.info.task != "classify":
+        check_classifier(m, "explain")
+    elif method == "saliency":
         e = ex.saliency(model, x, t, norm)
     elif method == "smoothgrad":
         n = max(1, min(int(samples), MAX_SMOOTHGRAD_SAMPLES))
@@ -210,6 +237,7 @@ def attack(
     eps = float(eps)
     if not 0.0 <= eps <= 1.0:
         raise BadInput(f"eps: must be in [0, 1], got {eps}")
+    check_classifier(m, "attack")
     t = target_class(m, target)
     model = m.info.pixel_model()
     xb = x[None].astype(np.float32)
@@ -268,14 +296,17 @@ def test_image(m: Loaded, index: int) -> dict:
     ds = _test_set(m)
     n = len(ds)
     index = int(index) % n if n else 0
-    img, label = ds[index][0], int(ds[index][1])
+    img, label = ds[index][0], ds[index][1]
+    # a scene's target is a mask (or a dict): no one label to show
+    label = int(label) if np.ndim(label) == 0 and not isinstance(label, dict) else None
     a = img.numpy() if hasattr(img, "numpy") else np.asarray(img)
     raw = getattr(ds, "data", None)
     if isinstance(raw, np.ndarray) and raw.dtype == np.uint8:
         a = raw[index].astype(np.float32) / 255.0  # the stored 8-bit pixels, exactly
     elif a.max() > 1.0:
         a = a / 255.0
-    return {"index": index, "n": n, "label": label, "class": m.classes[label], "image": png_url(a)}
+    name = None if label is None else m.classes[label]
+    return {"index": index, "n": n, "label": label, "class": name, "image": png_url(a)}
 
 
 def top_images(m: Loaded, layer, channel: int, k: int = 8, limit: int = 1000) -> dict:
@@ -289,6 +320,7 @@ def class_model(m: Loaded, target, steps: int = 100, progress=None) -> dict:
     target's probability on it; ``progress(step, steps)`` is called as it goes."""
     from cnnlab import explain as ex
 
+    check_classifier(m, "class-model")
     t = target_class(m, target)
     if t is None:
         raise BadInput("target: give the class to synthesise")

@@ -250,7 +250,8 @@ def evaluate_checkpoint(
         if cfg.get("task") == "segment":  # IoU instead of accuracy: cnnlab/train/segment.py
             from cnnlab.train.segment import evaluate_segment_checkpoint
 
-            args = (model, cfg, data, batch_size, limit, progress, root)
+            out = Path(out_dir) if out_dir is not None else Path(ckpt.path).parent
+            args = (model, cfg, data, batch_size, limit, progress, root, out)
             return {"checkpoint": ckpt.path, **evaluate_segment_checkpoint(*args)}
         if cfg.get("task") == "detect":  # mAP instead of accuracy: cnnlab/train/detect.py
             from cnnlab.train.detect import evaluate_detect_checkpoint

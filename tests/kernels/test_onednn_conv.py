@@ -30,7 +30,9 @@ CONV = [
     ((3, 16, 8, 8), (32, 16, 3, 3), (2, 2), (1, 1, 1, 1), (1, 1), 1, False),  # ResNet down
     # one per branch of conv.inner_tag's weight gradient (test_inner_layouts_...)
     ((2, 16, 7, 7), (16, 1, 5, 5), (1, 1), (2, 2, 2, 2), (1, 1), 16, False),  # depthwise 5x5
-    ((2, 32, 6, 6), (8, 32, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, True),  # 32 channels in
+    ((2, 32, 6, 6), (8, 32, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, True),  # 32 in, 6 x 6 out
+    ((2, 32, 10, 9), (8, 32, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, False),  # 32 in, 90 out
+    ((2, 64, 10, 9), (8, 64, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, False),  # 64 channels in
     ((2, 3, 6, 6), (64, 3, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, True),  # 3 into 64
 ]
 IDS = [f"x{c[0]}-w{c[1]}-s{c[2]}-p{c[3]}-d{c[4]}-g{c[5]}" for c in CONV]
@@ -100,15 +102,24 @@ def test_conv_matches_torch(xs, ws, stride, padding, dilation, groups, bias):
 def test_inner_layouts_cover_each_choice():
     # the cases above run every primitive on both NHWC and oneDNN's blocked choice
     from cnnlab.kernels.onednn import constants as k
-    from cnnlab.kernels.onednn.conv import inner_tag
+    from cnnlab.kernels.onednn.conv import _out_hw, inner_tag
+
+    def tags(xs, ws, stride, padding, dilation, groups):
+        ys = (xs[0], ws[0], *_out_hw(xs, ws, stride, padding, dilation))
+        return [inner_tag(which, xs, ws, groups, ys) for which in ("forward", "data", "weights")]
 
     seen = {
-        (which, inner_tag(which, xs, ws, groups))
-        for xs, ws, *_, groups, _ in CONV
-        for which in ("forward", "data", "weights")
+        (which, tag)
+        for xs, ws, stride, padding, dilation, groups, _ in CONV
+        for which, tag in zip(
+            ("forward", "data", "weights"), tags(xs, ws, stride, padding, dilation, groups)
+        )
     }
     assert {("data", k.ANY), ("data", k.TAG_NHWC), ("weights", k.ANY)} <= seen
     assert ("weights", k.TAG_NHWC) in seen and ("forward", k.TAG_NHWC) in seen
+    # the weight gradient's branches: 32 channels onto a small and a larger output, 64
+    cases = {c[0][1:]: tags(*c[:6])[2] for c in CONV if c[0][1] >= 32}
+    assert cases == {(32, 6, 6): k.ANY, (32, 10, 9): k.TAG_NHWC, (64, 10, 9): k.ANY}
 
 
 def test_conv_results_are_fresh_arrays_and_plans_are_reused():

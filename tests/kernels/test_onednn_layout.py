@@ -248,3 +248,19 @@ def test_the_residual_add_runs_on_flat_buffers_in_their_layout():
     assert not onednn.supports("add", a[:1, :1], b[:1, :1])
     with pytest.raises(ValueError, match="differ in shape or layout"):
         onednn.add(a, np.ascontiguousarray(b))
+
+
+def test_the_residual_add_splits_its_buffers_over_the_threads():
+    import cnnlab
+
+    a, b = _nhwc(_rand(9, 16, 64, 64)), _nhwc(_rand(9, 16, 64, 64, seed=1))  # two threads' work
+    before = cnnlab.get_num_threads()
+    try:
+        cnnlab.set_num_threads(2)
+        y = onednn.add(a, b)
+    finally:
+        cnnlab.set_num_threads(before)
+    assert _is_nhwc(y)
+    np.testing.assert_array_equal(y, a + b)
+    c = _rand(9, 16, 64, 64, seed=2)  # NCHW
+    np.testing.assert_array_equal(onednn.add(c, c), c + c)

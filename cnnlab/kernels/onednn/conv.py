@@ -51,7 +51,7 @@ NHWC = k.TAG_NHWC  # the layout the primitives run on and write their image resu
 FEW_CHANNELS = 16
 
 
-def inner_tag(which: str, x_shape, w_shape, groups: int) -> int:
+def inner_tag(which: str, x_shape, w_shape, groups: int, y_shape) -> int:
     """The image layout the ``which`` primitive (``forward``, ``data``, ``weights``) runs on:
     NHWC (no reorder), or oneDNN's own choice (ANY: channel-blocked, the caller's NHWC
     reordered in and out inside the call).
@@ -64,11 +64,17 @@ def inner_tag(which: str, x_shape, w_shape, groups: int) -> int:
     channels: 0.44 against 0.70 on ANY); the weight gradient NHWC for grouped and 1 x 1
     convolutions (EfficientNet's depthwise 5 x 5: 5.2 against 15.1 ms each, oneDNN's ANY
     picks its GEMM kernel on NCHW there; 88 against 175 ms in all) and for inputs of 4 to
-    31 channels (ResNet-20's first stage: 2.9 against 4.3 ms each), ANY from 32 input
-    channels (ResNet-20's later stages: 3.0 against 3.4 ms) and for an image of under 4
-    channels into 64 or more (VGG-style's first conv: 6.0 against 14.9 ms). Measured on 2
-    threads of an AVX2 EPYC (ResNet-20's stages): forward and input gradient NHWC, weight
-    gradient level (32.1-39.2 ms NHWC against 30.2-34.6 ANY).
+    31 channels (ResNet-20's first stage: 2.9 against 4.3 ms each). ANY for the weight
+    gradient from 64 input channels (ResNet-20's last stage, 64 channels on 8 x 8: 3.2
+    against 3.4-3.6 ms; VGG-style's 64 and 128 channels on 32 x 32 and 16 x 16: 4-8%
+    faster; fashion_cnn's 64 into 128 on 7 x 7: 4.8 against 5.1), from 32 where the output
+    has at most 64 pixels (ResNet-20's 32 into 64 with stride 2 onto 8 x 8: 2.4 against
+    2.8), and for an image of under 4 channels into 64 or more (VGG-style's first conv: 6.0
+    against 14.9 ms); 32 channels onto larger outputs stay NHWC (ResNet-20's 32 channels on
+    16 x 16: 3.0-3.4 against 3.4-3.6 ms each; fashion_cnn's 32 into 64 on 14 x 14: 4.7
+    against 5.0), interleaved medians of 30-40 calls each (``benchmarks.conv_layouts``).
+    Measured on 2 threads of an AVX2 EPYC (ResNet-20's stages): forward and input gradient
+    NHWC, weight gradient level (32.1-39.2 ms NHWC against 30.2-34.6 ANY).
     """
     c, o = x_shape[1], w_shape[0]
     if which == "forward":
@@ -76,7 +82,8 @@ def inner_tag(which: str, x_shape, w_shape, groups: int) -> int:
     if which == "data":
         return k.ANY if c < FEW_CHANNELS and groups == 1 else NHWC
     spatial = w_shape[2] * w_shape[3] > 1
-    if groups == 1 and spatial and (c >= 32 or (c < 4 and o >= 64)):
+    small_out = y_shape[2] * y_shape[3] <= 64
+    if groups == 1 and spatial and (c >= 64 or (c >= 32 and small_out) or (c < 4 and o >= 64)):
         return k.ANY
     return NHWC
 
@@ -120,7 +127,7 @@ class _Geometry:
 
     def inner(self, plan: Plan, which: str):
         """The image descriptors the ``which`` primitive runs on (:func:`inner_tag`)."""
-        tag = inner_tag(which, self.x_shape, self.w_shape, self.groups)
+        tag = inner_tag(which, self.x_shape, self.w_shape, self.groups, self.y_shape)
         if tag == NHWC:
             return self.x_nhwc, self.y_nhwc
         return plan.md(self.x_shape, tag), plan.md(self.y_shape, tag)
