@@ -299,6 +299,12 @@ class Trainer:
         """Called between ``backward()`` and gradient clipping and the optimiser step: a hook
         (distributed training averages the ranks' gradients here)."""
 
+    def forward_loss(self, x, y):
+        """``(outputs, loss)`` of one training batch: ``model(x)`` and ``loss_fn`` of it. A
+        hook: a captioner's trainer feeds the model the words too (teacher forcing)."""
+        logits = self.model(x)
+        return logits, self.loss_fn(logits, y)
+
     def batch_accuracy(self, logits, y) -> float:
         """The training accuracy of one batch: argmax over dim 1 against the targets (per
         image, or per pixel for a segmenter). A task whose targets are not classes (the
@@ -323,8 +329,7 @@ class Trainer:
         )
         # a resumed loader may start mid-epoch; its length still counts the whole epoch
         for i, (x, y) in enumerate(self.train_loader):
-            logits = self.model(x)
-            loss = self.loss_fn(logits, y)
+            logits, loss = self.forward_loss(x, y)
             value = float(loss.item())
             if not math.isfinite(value):
                 bar.close()
