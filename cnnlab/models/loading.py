@@ -12,7 +12,7 @@ and package goes through it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -73,7 +73,8 @@ class LoadedModel:
     ``classes`` (names or None), ``data`` (the data set it was trained on, or None),
     ``source`` (what was opened, for messages) and ``task`` (what its output means:
     ``'classify'`` (N, classes) or ``'segment'`` (N, classes, H, W); the training config's or
-    the registry's word, so that other tasks plug in by name)."""
+    the registry's word, so that other tasks plug in by name); ``config``: a training
+    checkpoint's config (its run's settings, such as a captioner's words and beam), else empty."""
 
     model: nn.Module
     shape: tuple
@@ -82,6 +83,7 @@ class LoadedModel:
     data: str | None = None
     source: str = ""
     task: str = "classify"
+    config: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.shape = tuple(int(s) for s in self.shape)
@@ -168,7 +170,7 @@ def _open_checkpoint(path: Path) -> LoadedModel:
     norm = (cfg["mean"], cfg["std"]) if "mean" in cfg and "std" in cfg else None
     task = cfg.get("task") or "classify"
     classes, data = cfg.get("classes"), cfg.get("data")
-    return LoadedModel(model.eval(), shape, norm, classes, data, str(path), task)
+    return LoadedModel(model.eval(), shape, norm, classes, data, str(path), task, dict(cfg))
 
 
 def _open_state_dict(path: Path, script, input_shape) -> LoadedModel:

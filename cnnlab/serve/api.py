@@ -50,14 +50,17 @@ MAX_OCCLUSION_PATCHES = 1024
 
 class Loaded:
     """A model ready to serve: the loader's ``info`` (model in eval mode, input shape,
-    normalisation, classes, data), its summary rows, and ``modules``: the module behind each row."""
+    normalisation, classes, data), ``net``: the network the inside views show (the model, or
+    a captioner's image encoder: its decoder also reads words), ``net``'s summary rows, and
+    ``modules``: the module behind each row."""
 
     def __init__(self, id: str, info) -> None:
         self.id, self.info = id, info
         self.bytes = 0  # parameters and buffers, set by the Lab
-        self.summary = cnnlab.summary(info.model, info.shape)
+        self.net = info.model.encoder if info.task == "caption" else info.model
+        self.summary = cnnlab.summary(self.net, info.shape)
         self.rows = self.summary.rows
-        self.leaves = _leaves(info.model)
+        self.leaves = _leaves(self.net)
         c, h, w = info.shape
         calls = _forward_all(self, np.zeros((c, h, w), np.float32))
         if len(calls) != len(self.rows):
@@ -81,6 +84,8 @@ def _leaves(model) -> list:
 
 
 def _num_classes(m: Loaded) -> int:
+    if m.info.task == "caption":  # the words it writes (after <pad>, <start>, <end>)
+        return int(m.info.model.vocab_size) - 3
     if not m.rows:
         return 0
     shape = m.rows[-1].output_shape

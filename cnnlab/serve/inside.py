@@ -34,7 +34,7 @@ def _forward_all(m: Loaded, x: np.ndarray) -> list:
     ]
     try:
         with cnnlab.no_grad():
-            model_function(m.info.model, m.info.normalize)(cnnlab.tensor(x[None]))
+            model_function(m.net, m.info.normalize)(cnnlab.tensor(x[None]))
     finally:
         for h in handles:
             h.remove()
@@ -140,7 +140,7 @@ def first_conv(m: Loaded, required: bool = True):
         if isinstance(mod, nn.Conv2d):
             return i
     if required:
-        raise BadInput(f"{type(m.info.model).__name__} has no Conv2d layer")
+        raise BadInput(f"{type(m.net).__name__} has no Conv2d layer")
     return None
 
 
@@ -237,7 +237,7 @@ def top_images(m: Loaded, test_set, layer, channel: int, k: int = 8, limit: int 
     limit = max(k, min(int(limit), MAX_SEARCH, len(test_set)))
     module = m.modules[i]
     idx, scores = ex.top_k_images(
-        m.info.model, test_set, module, int(channel), k, m.info.normalize, limit=limit
+        m.net, test_set, module, int(channel), k, m.info.normalize, limit=limit
     )
     out = []
     for j, score in zip(idx, scores):

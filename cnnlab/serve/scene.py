@@ -11,8 +11,9 @@ image as a PNG data URL); the page draws it by ``task``:
   classes present (background left out), largest first.
 - ``detect``: ``boxes``: ``[{box [x1, y1, x2, y2] in input pixels, index, class, score,
   colour}]``, best first.
-- ``caption``: ``words`` (the caption) and ``attention``: one PNG per word (where the
-  attention looked), or none for a model without attention.
+- ``caption``: ``words`` (the caption), ``attention``: one PNG per written word, then one
+  for ``<end>`` when it was written (where the attention looked, over the image), or none
+  for a model without attention; ``beam`` and the caption's ``log_prob``.
 
 The page builds its elements from these values as text (class names come from checkpoint
 files), never as markup.
@@ -133,3 +134,35 @@ def _detect(m, x: np.ndarray) -> dict:
             }
         )
     return {"boxes": boxes, "threshold": SCORE_THRESHOLD}
+
+
+@view("caption")
+def _caption(m, x: np.ndarray) -> dict:
+    """The caption by beam search (the run's beam, else greedy; the run's length, else 5
+    words) and, for an attention model, each written word's map (``<end>``'s too, when it
+    was written) over the scene: the weights of the encoder's grid, each covering its cell."""
+    from cnnlab.data.captions import END, SPECIALS
+    from cnnlab.explain.render import overlay
+    from cnnlab.models.caption_decode import beam_search
+
+    cfg = m.info.config
+    beam, max_len = int(cfg.get("beam_size") or 1), int(cfg.get("max_len") or 5)
+    words = list(cfg.get("words") or (*SPECIALS, *m.classes))
+    xb = x[None].astype(np.float32)
+    if m.info.normalize is not None:
+        mean, std = (np.asarray(v, np.float32).reshape(1, -1, 1, 1) for v in m.info.normalize)
+        xb = (xb - mean) / std
+    tokens, alphas, logp = beam_search(m.info.model, xb, beam, max_len)
+    row = [int(t) for t in tokens[0]]
+    n = row.index(END) if END in row else len(row)  # the caption: the words before <end>
+    caption = [words[t] if t < len(words) else str(t) for t in row[:n]]
+    maps = []
+    if alphas is not None:
+        _, h, w = x.shape
+        side = int(round(np.sqrt(alphas.shape[2])))
+        if side * side != alphas.shape[2] or h % side or w % side:
+            raise BadInput(f"scene: {alphas.shape[2]} attention weights are no grid over {h}x{w}")
+        cell = np.ones((h // side, w // side), np.float32)
+        for a in alphas[0, : min(n + 1, len(row))]:  # each word's map, and <end>'s
+            maps.append(png_url(overlay(x, np.kron(a.reshape(side, side), cell))))
+    return {"words": caption, "attention": maps, "beam": beam, "log_prob": round(float(logp[0]), 4)}

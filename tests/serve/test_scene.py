@@ -33,6 +33,11 @@ def seg_client(seg_lab):
     return app.test_client()
 
 
+def _cell(row: int, col: int) -> tuple:
+    """The pixels of cell (row, col) of an 8x8 grid over a 64x64 image."""
+    return slice(8 * row, 8 * row + 8), slice(8 * col, 8 * col + 8)
+
+
 def _scene_image():
     a = np.zeros((64, 64), np.uint8)
     a[10:30, 8:26] = 220
@@ -111,3 +116,60 @@ def test_a_detectors_view_is_its_decoded_boxes_best_first(lab):
     for b, box, k in zip(r["boxes"], det["boxes"][keep], det["labels"][keep]):
         assert b["box"] == pytest.approx(box.tolist(), abs=0.06) and b["index"] == k
         assert b["colour"] == scene.colour(k + 1)  # the class's colour in the scene masks
+
+
+def test_a_captioners_view_is_its_beam_caption_with_a_map_per_word(cap_lab):
+    from cnnlab.data.captions import END
+    from cnnlab.models.caption_decode import beam_search
+
+    with cap_lab.use(None) as m:
+        x = api.read_image(m, _png(_scene_image()))
+        r = scene.scene(m, x)
+        words = m.info.config["words"]
+        tokens, alphas, _ = beam_search(m.info.model, (x[None] - 0.1) / 0.2, 2, 4)  # run's beam
+    row = list(tokens[0])
+    n = row.index(END) if END in row else 4
+    assert r["task"] == "caption" and r["beam"] == 2
+    assert r["words"] == [words[t] for t in row[:n]]
+    assert len(r["attention"]) == min(n + 1, 4)  # <end>'s map too, when it was written
+    for a, url in zip(alphas[0], r["attention"]):
+        pic = _pixels(url).astype(np.float64)
+        assert pic.shape == (64, 64, 3)
+        # each weight covers its 8x8 cell: the least-weighted cell shows the image alone, the
+        # most-weighted one half the image and half jet's top colour (0.5, 0, 0)
+        lo, hi = (divmod(int(k), 8) for k in (a.argmin(), a.argmax()))
+        grey = 255 * x[0][_cell(*lo)][..., None]
+        np.testing.assert_allclose(pic[_cell(*lo)], np.repeat(grey, 3, axis=2), atol=1)
+        want = 255 * (0.5 * x[0][_cell(*hi)][..., None] + 0.5 * np.array([0.5, 0.0, 0.0]))
+        np.testing.assert_allclose(pic[_cell(*hi)], want, atol=1)
+
+
+def test_a_captioner_without_attention_has_no_maps_and_shows_its_encoder(cap_lab):
+    with cap_lab.use("zoo:show_tell") as m:
+        r = scene.scene(m, np.zeros((1, 64, 64), np.float32))
+        d = api.describe(m)
+        names = [r.name for r in m.rows]
+    assert r["attention"] == [] and len(r["words"]) <= 5 and r["beam"] == 1
+    assert all(w in d["classes"] for w in r["words"]) and len(d["classes"]) == 10
+    assert names and all(not n.startswith(("lstm", "fc", "embed")) for n in names)
+    assert d["layers"][-1]["output_shape"] == [128, 8, 8]  # the encoder's grid
+
+
+def test_the_catalogue_lists_captioners_and_classifier_routes_refuse_them(cap_lab):
+    from cnnlab.serve.app import create_app
+
+    app = create_app(cap_lab)
+    app.config["TESTING"] = True
+    client = app.test_client()
+    tasks = {c["id"]: c["task"] for c in client.get("/api/models").get_json()["models"]}
+    assert tasks[cap_lab.default] == "caption" and cap_lab.default.startswith("run:")
+    assert tasks["zoo:show_attend_tell"] == tasks["zoo:show_tell"] == "caption"
+    image = _png(_scene_image())
+    r = client.post("/api/scene", json={"image": image})
+    assert r.status_code == 200 and len(r.get_json()["attention"]) >= 1
+    assert client.post("/api/features", json={"image": image}).status_code == 200
+    asks = {"/api/predict": {}, "/api/attack": {"method": "fgsm", "eps": 0.1}}
+    asks["/api/explain"] = {"method": "saliency"}
+    for path, ask in asks.items():
+        r = client.post(path, json={"image": image, **ask})
+        assert r.status_code == 400 and "not a classifier" in r.get_json()["error"], path

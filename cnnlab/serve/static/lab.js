@@ -46,7 +46,7 @@ async function chooseModel(id) {
   S.model = id;
   const d = S.desc = await call(`/api/model?${q({})}`);
   const [c, h, w] = d.input_shape;
-  $("model-info").textContent = `${d.model}: input ${c}×${h}×${w}, ${d.classes.length} classes, ` +
+  $("model-info").textContent = `${d.model}: input ${c}×${h}×${w}, ${d.classes.length} ${d.task === "caption" ? "words" : "classes"}, ` +
     `${d.totals.params.toLocaleString()} parameters${d.data ? ", trained on " + d.data : ""}`;
   const arch = $("arch"); arch.replaceChildren();
   for (const L of d.layers) {
@@ -184,8 +184,10 @@ const SCENES = {
   caption(r) {
     $("scene-title").textContent = "Caption";
     $("scene-out").replaceChildren(el("p", { class: "words" }, el("b", {}, r.words.join(" ") || "(empty)")),
-      ...(r.attention || []).map((src, i) => fig(src, `attention: ${r.words[i] ?? ""}`)));
-    $("legend").replaceChildren(); $("scene-note").textContent = r.attention?.length ? "where each word looked" : "";
+      ...(r.attention || []).map((src, i) => fig(src, r.words[i] ?? "<end>"))); // one map per written word
+    $("legend").replaceChildren();
+    $("scene-note").textContent = (r.attention?.length ? "where the attention looked for each word; " : "no attention maps (no attention in this model); ") +
+      `beam ${r.beam}, log-probability ${fmt(r.log_prob, 2)}`;
   },
 };
 function drawScene(r) {
