@@ -84,7 +84,8 @@ def screenshot_with_unit(binary: str, url: str, path, size=(1280, 1500)) -> None
 
 def screenshot_scene(binary: str, url: str, path, size=(1280, 1500), index: int = 0) -> None:
     """A PNG of the page on a segmenter (or another scene model) showing test scene
-    ``index``: its mask and legend, and Grad-CAM of its largest class."""
+    ``index``: its view (a mask and legend, boxes, a caption with its attention maps), and
+    for a segmenter Grad-CAM of its largest class."""
     from playwright.sync_api import sync_playwright
 
     args = [f for f in FLAGS if f not in ("--headless", "--hide-scrollbars")]
@@ -93,13 +94,14 @@ def screenshot_scene(binary: str, url: str, path, size=(1280, 1500), index: int 
         page = browser.new_page(viewport={"width": size[0], "height": size[1]})
         page.set_default_timeout(60000)
         page.goto(url)
-        page.wait_for_selector("#legend li")
+        page.wait_for_selector("#scene-out > *")
         if index:
             page.fill("#test-index", str(index))
             page.click("#test-load")
             page.wait_for_function(f"document.getElementById('test-index').value === '{index}'")
         page.wait_for_timeout(500)
-        page.wait_for_selector("#ex-out figcaption")
+        if page.is_visible("#explain-panel"):
+            page.wait_for_selector("#ex-out figcaption")
         page.screenshot(path=str(path), full_page=False)
         browser.close()
 
