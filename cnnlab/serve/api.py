@@ -57,7 +57,6 @@ class Loaded:
     def __init__(self, id: str, info) -> None:
         self.id, self.info = id, info
         self.bytes = 0  # parameters and buffers, set by the Lab
-        self.net = info.model.encoder if info.task == "caption" else info.model
         self.summary = cnnlab.summary(self.net, info.shape)
         self.rows = self.summary.rows
         self.leaves = _leaves(self.net)
@@ -67,6 +66,11 @@ class Loaded:
             raise RuntimeError(f"{len(calls)} layer calls but {len(self.rows)} summary rows")
         self.modules = [mod for mod, _, _ in calls]  # the module of each summary row
         self.test_set = None
+
+    @property
+    def net(self):
+        """The network the inside views run: the model, or a captioner's image encoder."""
+        return self.info.model.encoder if self.info.task == "caption" else self.info.model
 
     @property
     def classes(self) -> list[str]:
