@@ -18,7 +18,15 @@ import cnnlab
 from cnnlab import nn
 from cnnlab.serve import params
 from cnnlab.serve.encode import BadInput, check_image_bytes, decode, png_url
-from cnnlab.serve.inside import _forward_all, arithmetic, features, filters, first_conv, unit
+from cnnlab.serve.inside import (
+    _forward_all,
+    arithmetic,
+    features,
+    filters,
+    first_conv,
+    label_of,
+    unit,
+)
 from cnnlab.serve.inside import top_images as _top_images
 
 __all__ = [
@@ -291,6 +299,12 @@ def _test_set(m: Loaded, required: bool = True):
             _, m.test_set = load_datasets(
                 m.info.data, image_size=m.info.shape[-1], grayscale=m.info.shape[0] == 1
             )
+            words = m.info.config.get("words")
+            if m.info.task == "caption" and words and hasattr(m.test_set, "max_items"):
+                from cnnlab.data.captions import CaptionScenes, Vocabulary
+
+                # the same scenes with their captions: the page shows the true caption
+                m.test_set = CaptionScenes(m.test_set, Vocabulary(words[3:]))
         except Exception as e:
             if required:
                 raise BadInput(f"test set {m.info.data!r} is not available here: {e}") from None
@@ -305,16 +319,14 @@ def test_image(m: Loaded, index: int) -> dict:
     ds = _test_set(m)
     n = len(ds)
     index = int(index) % n if n else 0
-    img, label = ds[index][0], ds[index][1]
-    # a scene's target is a mask (or a dict): no one label to show
-    label = int(label) if np.ndim(label) == 0 and not isinstance(label, dict) else None
+    img, target = ds[index][0], ds[index][1]
+    label, name = label_of(m, target)  # a scene's mask or boxes: none; a caption: its words
     a = img.numpy() if hasattr(img, "numpy") else np.asarray(img)
     raw = getattr(ds, "data", None)
     if isinstance(raw, np.ndarray) and raw.dtype == np.uint8:
         a = raw[index].astype(np.float32) / 255.0  # the stored 8-bit pixels, exactly
     elif a.max() > 1.0:
         a = a / 255.0
-    name = None if label is None else m.classes[label]
     return {"index": index, "n": n, "label": label, "class": name, "image": png_url(a)}
 
 

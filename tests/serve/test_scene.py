@@ -173,3 +173,20 @@ def test_the_catalogue_lists_captioners_and_classifier_routes_refuse_them(cap_la
     for path, ask in asks.items():
         r = client.post(path, json={"image": image, **ask})
         assert r.status_code == 400 and "not a classifier" in r.get_json()["error"], path
+
+
+def test_a_captioners_test_items_carry_their_true_caption(cap_lab):
+    image = np.zeros((1, 64, 64), np.float32)
+    items = [(image, np.array([1, 3, 12, 2, 0])), (image, np.zeros((64, 64), np.int64))]
+    with cap_lab.use(None) as m:
+        m.test_set = items  # (image, tokens) as CaptionScenes gives, then a scene's mask
+        try:
+            words = m.info.config["words"]
+            caption = api.test_image(m, 0)
+            mask = api.test_image(m, 1)
+            top = api.top_images(m, 0, 0, k=2, limit=2)
+        finally:
+            m.test_set = None
+    assert caption["label"] is None and caption["class"] == f"{words[3]} {words[12]}"
+    assert mask["label"] is None and mask["class"] is None
+    assert sorted(str(i["class"]) for i in top["images"]) == sorted([caption["class"], "None"])

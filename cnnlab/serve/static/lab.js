@@ -100,12 +100,13 @@ function blankImage(h, w) {
 async function loadTest(index) {
   const t = await call(`/api/test-image?${q({ index })}`);
   $("test-index").value = t.index; $("test-index").max = t.n - 1;
-  setImage(t.image, t.label, true);
+  setImage(t.image, t.label, true, t.class);
 }
 
-function setImage(dataUrl, truth, settled) {
-  S.image = dataUrl; S.truth = truth;
-  $("truth").textContent = truth === null ? "" : `true label: ${truth}: ${S.desc.classes[truth]}`;
+function setImage(dataUrl, truth, settled, text = null) {
+  S.image = dataUrl; S.truth = truth; // text: a captioner's true caption
+  $("truth").textContent = truth !== null ? `true label: ${truth}: ${S.desc.classes[truth]}` :
+    text !== null ? `true caption: ${text}` : "";
   refresh(settled);
 }
 
@@ -347,7 +348,7 @@ async function showTopImages(layer, channel) {
   if (S.topKey !== key) return;
   $("top-title").textContent = `Test images that excite channel ${channel} most (of the first ${t.searched})`;
   for (const im of t.images)
-    $("top").append(el("img", { src: im.image, title: `#${im.index}: ${im.class}, max ${fmt(im.score, 3)}`, alt: im.class }));
+    $("top").append(el("img", { src: im.image, title: `#${im.index}: ${im.class ?? ""}, max ${fmt(im.score, 3)}`, alt: im.class ?? "" }));
 }
 
 async function showArithmetic(channel, row, col) {
