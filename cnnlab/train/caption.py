@@ -187,7 +187,7 @@ def build_caption_loaders(cfg: dict, root=None):
     train_loader = cdata.DataLoader(
         train_ds, cfg["batch_size"], shuffle=True, seed=cfg.get("seed", 0), num_workers=workers
     )
-    test_loader = cdata.DataLoader(test_ds, 250, shuffle=False, num_workers=workers)
+    test_loader = cdata.DataLoader(test_ds, 250, shuffle=False, seed=0, num_workers=workers)
     c, h, w = np.asarray(train_ds[0][0]).shape
     info = {
         "classes": list(vocab.words[3:]),
@@ -307,7 +307,7 @@ def evaluate_caption_checkpoint(
     test_ds.transform = T.Compose([T.Normalize(config["mean"], config["std"])])
     if limit:
         test_ds = cdata.Subset(test_ds, np.arange(min(int(limit), len(test_ds))))
-    loader = cdata.DataLoader(test_ds, 250, shuffle=False)
+    loader = cdata.DataLoader(test_ds, 250, shuffle=False, seed=0)
     beam_size = int(beam_size or config.get("beam_size") or 3)
     greedy = evaluate_captions(model, loader, vocab, 1, progress=progress)
     beam = evaluate_captions(model, loader, vocab, beam_size, progress=progress)

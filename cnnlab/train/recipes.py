@@ -246,7 +246,10 @@ def build_split_loaders(cfg: dict, root=None):
     )
 
     def eval_loader(ds):
-        return cdata.DataLoader(ds, max(cfg["batch_size"], 256), shuffle=False, num_workers=workers)
+        # a fixed seed: an unseeded loader would draw one from the global generator at its
+        # first evaluation, and where that draw falls would shift every later random number
+        size = max(cfg["batch_size"], 256)
+        return cdata.DataLoader(ds, size, shuffle=False, seed=0, num_workers=workers)
 
     test_loader = eval_loader(test_ds)
     val_loader = None if val_ds is None else eval_loader(val_ds)

@@ -273,7 +273,7 @@ def evaluate_checkpoint(
         test_ds.transform = T.Compose([T.Normalize(*norm)])
     if limit:
         test_ds = cdata.Subset(test_ds, np.arange(min(int(limit), len(test_ds))))
-    loader = cdata.DataLoader(test_ds, batch_size, shuffle=False)
+    loader = cdata.DataLoader(test_ds, batch_size, shuffle=False, seed=0)
     res = evaluate(model, loader, return_outputs=True, progress=progress)
     classes = list(cfg.get("classes") or range(res["logits"].shape[1]))
     cm = confusion_matrix(res["targets"], res["logits"], len(classes))

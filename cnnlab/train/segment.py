@@ -157,7 +157,7 @@ def evaluate_segment_checkpoint(
     test_ds.transform = T.Compose([T.Normalize(config["mean"], config["std"])])
     if limit:
         test_ds = cdata.Subset(test_ds, np.arange(min(int(limit), len(test_ds))))
-    loader = cdata.DataLoader(test_ds, batch_size, shuffle=False)
+    loader = cdata.DataLoader(test_ds, batch_size, shuffle=False, seed=0)
     scores = evaluate_segmentation(model, loader, int(config["num_classes"]), progress)
     classes = [str(c) for c in config.get("classes") or range(config["num_classes"])]
     result = {"task": "segment", "data": data, "classes": classes, **scores}
