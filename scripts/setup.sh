@@ -91,6 +91,13 @@ if [ $want_test = 1 ]; then
     echo "setup: installing pycocotools (mAP reference for tests/train/test_detection_metrics.py)"
     "$PY" -m pip install -q pycocotools || echo "setup: WARNING: pycocotools unavailable; the mAP cross-check will skip"
   fi
+  # NLTK's corpus_bleu: the reference the captioning BLEU is checked against (tests only)
+  if have_py "import nltk"; then
+    echo "setup: nltk is installed"
+  else
+    echo "setup: installing nltk (BLEU reference of the captioning tests)"
+    "$PY" -m pip install -q "nltk>=3.8" || echo "setup: WARNING: nltk unavailable; the BLEU cross-check will skip"
+  fi
   # Debian's chromium for the browser test of `cnnlab serve` (tests/serve/test_browser.py)
   if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then
     echo "setup: chromium (browser test) is installed"

@@ -20,6 +20,7 @@ REQUIRED_IN_CI = (
     "ipykernel",
     "ipywidgets",
     "pycocotools",
+    "nltk",
 )
 
 

@@ -17,7 +17,9 @@ def add_parser(subparsers, parents) -> None:
     p.add_argument("--batch-size", type=positive_int, default=256)
     p.add_argument("--limit", type=positive_int, help="evaluate only the first N test images")
     p.add_argument(
-        "--out", help="folder for the confusion-matrix PNG (default: beside the checkpoint)"
+        "--out",
+        help="folder for the confusion-matrix PNG (a segmenter: the test scenes' true and "
+        "predicted masks; default: beside the checkpoint)",
     )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run)

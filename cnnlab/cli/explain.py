@@ -10,10 +10,13 @@ DESCRIPTION = (
     + """.
 
 METHOD is one of: filters, activations, topk, saliency, smoothgrad, guided, deconvnet, gradcam,
-occlusion, class-model, erf. The model is a CHECKPOINT written by `cnnlab train` or a
-registered --model NAME (with --pretrained for published weights). Images are resized (short
-side) and centre-cropped to the model's input size. Each method writes PNGs (input, map,
-overlay) into --out; the target class defaults to the model's top prediction."""
+occlusion, class-model, erf, receptive-field. The model is a CHECKPOINT written by `cnnlab
+train` or a registered --model NAME (with --pretrained for published weights). Images are
+resized (short side) and centre-cropped to the model's input size. Each method writes PNGs
+(input, map, overlay) into --out; the target class defaults to the model's top prediction. For
+a segmenter, gradcam explains a class's logits summed over --region (default: the pixels it
+labels that class; the class defaults to the one covering most pixels), and receptive-field
+draws an output pixel's field beside that of the same net undilated."""
 )
 
 
@@ -55,9 +58,25 @@ def add_parser(subparsers, parents) -> None:
         help="class-model: also optimise through this generator's latent space (cnnlab gan "
         "train; Nguyen et al. 2016) and show it beside the pixel-space one",
     )
+    p.add_argument(
+        "--region",
+        type=_box,
+        metavar="X1,Y1,X2,Y2",
+        help="gradcam of a segmenter: the box of output pixels whose class logits are summed "
+        "(default: the pixels predicted as the target class)",
+    )
     p.add_argument("--out", required=True, help="directory for the PNGs")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(func=run)
+
+
+def _box(text: str) -> tuple:
+    import argparse
+
+    parts = text.replace(" ", "").split(",")
+    if len(parts) != 4 or not all(p.lstrip("-").isdigit() for p in parts):
+        raise argparse.ArgumentTypeError(f"expected four integers X1,Y1,X2,Y2, got {text!r}")
+    return tuple(int(p) for p in parts)
 
 
 def run(args) -> int:
@@ -87,6 +106,7 @@ def run(args) -> int:
         stride=args.stride,
         steps=args.steps,
         generator=args.generator,
+        region=args.region,
     )
     for path in paths:
         print(path)

@@ -53,6 +53,14 @@ def run(args) -> int:
         what = "OUT.onnx" if args.model else "CHECKPOINT and OUT.onnx"
         raise ValueError(f"export: give {what}, got {len(paths)} paths: {' '.join(paths)}")
     checkpoint = None if args.model else paths[0]
+    from cnnlab.models.caption_export import export_command
+
+    written = export_command(paths[-1], checkpoint, args.model, args.opset)
+    if written is not None:  # a captioner: its encoder and one decoder step, in a folder
+        what = "a captioner: the encoder and one decoder step"
+        text = f"wrote {written['encoder']} and {written['step']} ({what})"
+        print(json.dumps(written) if args.json else text)
+        return 0
     report = export_model(
         paths[-1],
         checkpoint=checkpoint,

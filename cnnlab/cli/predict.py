@@ -1,6 +1,6 @@
 """``cnnlab predict``: top-k classes of image files under a trained checkpoint, or (with
-``--task segment``) their predicted masks drawn over them, or (with ``--task detect``)
-their detected boxes."""
+``--task segment``) their predicted masks drawn over them, (``--task detect``) their
+detected boxes, or (``--task caption``) their captions."""
 
 from __future__ import annotations
 
@@ -43,13 +43,21 @@ def add_parser(subparsers, parents) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument(
         "--task",
-        choices=["classify", "segment", "detect"],
+        choices=["classify", "segment", "detect", "caption"],
         default="classify",
         help="segment: write IMAGE_segment.png, the predicted mask over the image; detect: "
-        "write IMAGE_detect.png, the boxes with class and score (default: classify)",
+        "write IMAGE_detect.png, the boxes with class and score; caption: print the caption "
+        "(an attention model also writes IMAGE_attention.png, its map per word) (default: "
+        "classify)",
     )
     p.add_argument(
-        "--out", help="with --task segment or detect: folder for the PNGs (default: the image's)"
+        "--out",
+        help="with --task segment, detect or caption: folder for the PNGs (default: the image's)",
+    )
+    p.add_argument(
+        "--beam-size",
+        type=positive_int,
+        help="with --task caption: beam width (default: the run's)",
     )
     p.add_argument(
         "--score-threshold",
@@ -71,6 +79,8 @@ def run(args) -> int:
         return _segment(args, checkpoint, inputs)
     if args.task == "detect":
         return _detect(args, checkpoint, inputs)
+    if args.task == "caption":
+        return _caption(args, checkpoint, inputs)
     results = predict_images(
         checkpoint,
         inputs,
@@ -118,4 +128,19 @@ def _detect(args, checkpoint, inputs) -> int:
         for d in r["detections"]:
             box = ", ".join(f"{v:.1f}" for v in d["box"])
             print(f"  {d['score']:6.2%}  {d['label']}  ({box})")
+    return 0
+
+
+def _caption(args, checkpoint, inputs) -> int:
+    from cnnlab.train.caption_predict import predict_captions
+
+    if checkpoint is None:
+        raise ValueError("predict --task caption: give a trained CHECKPOINT, not --model")
+    results = predict_captions(checkpoint, inputs, args.out, args.invert, args.beam_size)
+    if args.json:
+        print(json.dumps(results))
+        return 0
+    for r in results:
+        where = f"\n  attention {r['attention']}" if r["attention"] else ""
+        print(f"{r['image']}: {r['caption'] or '(empty caption)'}{where}")
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 
 from cnnlab.cli.args import positive_int
@@ -89,10 +90,26 @@ def run(args) -> int:
               memory_budget=budget, script=args.script)  # fmt: skip
     with lab.use(None):  # load the first model now: a bad checkpoint fails before serving
         pass
+    from werkzeug.serving import make_server
+
     token = None if is_loopback(args.host) else new_token()
     app = create_app(lab, Guard(args.host, token))
+    # bind before printing, so the address printed is the one that answers (--port 0), and
+    # bind here, so a port in use is our one-line error (werkzeug's own bind exits the process)
+    sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((args.host, args.port))
+        sock.listen(128)
+    except OSError as e:
+        sock.close()
+        raise RuntimeError(
+            f"serve: can't listen on {args.host}:{args.port}: {e.strerror}"
+        ) from None
+    server = make_server(args.host, args.port, app, threaded=True, fd=sock.fileno())
+    address = f"http://{args.host}:{sock.getsockname()[1]}/"
     if token is None:
-        print(f"cnnlab serve: http://{args.host}:{args.port}/  (Ctrl-C to stop)", flush=True)
+        print(f"cnnlab serve: {address}  (Ctrl-C to stop)", flush=True)
     else:
         print(
             f"cnnlab serve: warning: --host {args.host} makes the lab reachable from other "
@@ -100,7 +117,11 @@ def run(args) -> int:
             file=sys.stderr,
             flush=True,
         )
-        print(f"cnnlab serve: http://{args.host}:{args.port}/?token={token}  (Ctrl-C to stop)",
-              flush=True)  # fmt: skip
-    app.run(host=args.host, port=args.port, threaded=True, use_reloader=False)
+        print(f"cnnlab serve: {address}?token={token}  (Ctrl-C to stop)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
     return 0

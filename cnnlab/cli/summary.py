@@ -66,6 +66,8 @@ def run(args) -> int:
         shape = parse_shape(args.input)
     if not shape:
         raise ValueError("summary: give the input shape with --input CxHxW")
+    if callable(getattr(model, "step", None)) and hasattr(model, "encoder"):  # a captioner
+        model, name = model.encoder, f"{name}.encoder (the decoder also reads words)"
     s = summary(model, shape)
     s.model_name = name
     if args.json:

@@ -90,8 +90,10 @@ class EvalEvery:
         if not hasattr(self, "_train"):
             train_ds = trainer.train_loader.dataset
             test_ds = trainer.val_loader.dataset
-            self._train = cdata.DataLoader(_first(train_ds, self.n_train), 500, shuffle=False)
-            self._test = cdata.DataLoader(_first(test_ds, self.n_test), 500, shuffle=False)
+            self._train = cdata.DataLoader(
+                _first(train_ds, self.n_train), 500, shuffle=False, seed=0
+            )
+            self._test = cdata.DataLoader(_first(test_ds, self.n_test), 500, shuffle=False, seed=0)
         return self._train, self._test
 
     def _log(self, trainer) -> None:

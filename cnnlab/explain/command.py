@@ -30,6 +30,7 @@ METHODS = (
     "occlusion",
     "class-model",
     "erf",
+    "receptive-field",
 )
 NEEDS_IMAGES = (
     "activations",
@@ -88,7 +89,12 @@ def run(
     """Run ``method`` (one of :data:`METHODS`) and write its PNGs into ``out_dir``.
 
     ``options``: ``channel``, ``k``, ``data``, ``limit`` (topk); ``samples`` (smoothgrad,
-    erf); ``patch``, ``stride`` (occlusion); ``steps`` (class-model). Returns the paths.
+    erf); ``patch``, ``stride`` (occlusion); ``steps`` (class-model); ``region`` (gradcam
+    of a segmenter: a box ``(x1, y1, x2, y2)``; default the pixels predicted as the
+    target). For a segmenter (``info.task == 'segment'``) ``gradcam`` explains the target
+    class's logits summed over the region (:func:`segment_grad_cam`);
+    ``receptive-field`` compares an output pixel's field with that of the same net
+    undilated (:mod:`cnnlab.inspect.dilation`). Returns the paths.
     """
     if method not in METHODS:
         raise ValueError(f"explain: unknown method {method!r}; choose from {', '.join(METHODS)}")
@@ -101,6 +107,10 @@ def run(
     if method == "filters":
         _, grid = ex.filters(m, layer)
         return [save_png(out / "filters.png", grid)]
+    if method == "receptive-field":
+        from cnnlab.explain.receptive import save_receptive_fields
+
+        return save_receptive_fields(m, info.shape, out)
     if method == "erf":
         e = ex.effective_receptive_field(
             m, info.shape, layer, samples=options.get("samples") or 8, normalize=norm
@@ -149,10 +159,26 @@ def run(
                 )
             )
             continue
+        if method == "gradcam" and info.task == "segment":
+            paths += _segment_grad_cam(info, x, target, layer, options.get("region"), out, stem)
+            continue
         with _bar(progress and method in ("smoothgrad", "occlusion"), method) as cb:
             e = _explain(method, m, x, target, layer, norm, cb, options)
         paths += e.save(out, f"{stem}_{method}")
     return paths
+
+
+def _segment_grad_cam(info, x, target, layer, region, out, stem) -> list:
+    """Grad-CAM of a class over a region of a segmenter's output: the usual input, map and
+    overlay PNGs, named after the class, and the region drawn on the image."""
+    from cnnlab.explain.segment_cam import segment_grad_cam
+
+    e = segment_grad_cam(info.model, x, target, region, layer, info.normalize)
+    name = "".join(c if c.isalnum() else "_" for c in info.label(e.target))
+    prefix = f"{stem}_gradcam_{name}"
+    shown = np.repeat(np.clip(x.mean(axis=0), 0, 1)[..., None], 3, axis=2)
+    shown[e.extra["region"]] = 0.5 * shown[e.extra["region"]] + 0.5 * np.array([0.0, 1.0, 0.0])
+    return [*e.save(out, prefix), save_png(Path(out) / f"{prefix}_region.png", shown)]
 
 
 def _generator_class_model(info, t, pixel, layer, progress, options) -> list:

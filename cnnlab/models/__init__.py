@@ -6,6 +6,7 @@ an ONNX file for the commands.
 """
 
 from cnnlab.models import alexnet, dcgan, efficientnet, lenet, resnet, simple, vgg  # noqa: F401
+from cnnlab.models import captioning as _captioning  # noqa: F401  (show_tell, show_attend_tell)
 from cnnlab.models import detection as _detection  # noqa: F401  (centernet_small)
 from cnnlab.models import recurrent as _recurrent  # noqa: F401  (registers lstm_rows, gru_rows, conv_lstm)
 from cnnlab.models import segmentation as _segmentation  # noqa: F401  (dilated_fcn, unet_small)

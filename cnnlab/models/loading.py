@@ -12,7 +12,7 @@ and package goes through it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -70,8 +70,11 @@ def resolve_class(target, classes, option: str = "--target") -> int | None:
 class LoadedModel:
     """A model in eval mode with what feeding it needs: input ``shape`` (C, H, W),
     ``normalize`` ((mean, std) the model expects its [0, 1] images mapped through, or None),
-    ``classes`` (names or None), ``data`` (the data set it was trained on, or None) and
-    ``source`` (what was opened, for messages)."""
+    ``classes`` (names or None), ``data`` (the data set it was trained on, or None),
+    ``source`` (what was opened, for messages) and ``task`` (what its output means:
+    ``'classify'`` (N, classes) or ``'segment'`` (N, classes, H, W); the training config's or
+    the registry's word, so that other tasks plug in by name); ``config``: a training
+    checkpoint's config (its run's settings, such as a captioner's words and beam), else empty."""
 
     model: nn.Module
     shape: tuple
@@ -79,6 +82,8 @@ class LoadedModel:
     classes: list | None = None
     data: str | None = None
     source: str = ""
+    task: str = "classify"
+    config: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.shape = tuple(int(s) for s in self.shape)
@@ -144,7 +149,8 @@ def open_model(
 
         classes = imagenet_classes()
     what = f"{name} ({'pretrained' if pretrained else 'random weights'})"
-    return LoadedModel(model, info["input_shape"], None, classes, None, what)
+    task = info.get("task") or "classify"
+    return LoadedModel(model, info["input_shape"], None, classes, None, what, task)
 
 
 def _open_checkpoint(path: Path) -> LoadedModel:
@@ -162,7 +168,9 @@ def _open_checkpoint(path: Path) -> LoadedModel:
     cfg = ckpt.config
     shape = (int(cfg.get("in_channels", 1)), *(cfg.get("input_size") or (28, 28)))
     norm = (cfg["mean"], cfg["std"]) if "mean" in cfg and "std" in cfg else None
-    return LoadedModel(model.eval(), shape, norm, cfg.get("classes"), cfg.get("data"), str(path))
+    task = cfg.get("task") or "classify"
+    classes, data = cfg.get("classes"), cfg.get("data")
+    return LoadedModel(model.eval(), shape, norm, classes, data, str(path), task, dict(cfg))
 
 
 def _open_state_dict(path: Path, script, input_shape) -> LoadedModel:

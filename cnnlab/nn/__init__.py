@@ -14,6 +14,7 @@ from cnnlab.nn.layers import (
     RNN,
     AdaptiveAvgPool2d,
     AdaptiveMaxPool2d,
+    AdditiveAttention,
     AvgPool1d,
     AvgPool2d,
     BatchNorm1d,
@@ -27,6 +28,7 @@ from cnnlab.nn.layers import (
     DiceLoss,
     Dropout,
     Dropout2d,
+    Embedding,
     Flatten,
     GRUCell,
     Hardtanh,
@@ -59,6 +61,8 @@ from cnnlab.nn.module import Module, RemovableHandle, StateDictError
 from cnnlab.nn.parameter import Parameter
 
 __all__ = [
+    "AdditiveAttention",
+    "Embedding",
     "AvgPool1d",
     "InstanceNorm1d",
     "InstanceNorm2d",

@@ -23,8 +23,10 @@ from cnnlab.ops.activation import (  # noqa: F401
     tanh,
 )
 from cnnlab.ops.adaptive_pool import adaptive_avg_pool2d, adaptive_max_pool2d  # noqa: F401
+from cnnlab.ops.attention import additive_attention  # noqa: F401
 from cnnlab.ops.conv import conv1d, conv2d, conv_transpose2d  # noqa: F401
 from cnnlab.ops.dice import dice_loss  # noqa: F401
+from cnnlab.ops.embedding import embedding  # noqa: F401
 from cnnlab.ops.focal import gaussian_focal_loss  # noqa: F401
 from cnnlab.ops.loss import (  # noqa: F401
     binary_cross_entropy_with_logits,

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from cnnlab.kernels.windows import pair
+from cnnlab.onnx.caption_rules import CAPTION_EXPORTERS
 from cnnlab.onnx.control import CONTROL
 from cnnlab.onnx.export_rules import MORE_EXPORTERS
 from cnnlab.onnx.layers import WEIGHTED
@@ -341,6 +342,7 @@ EXPORTERS = {
     "Where": _where,
     **RECURRENT_EXPORTERS,
     **MORE_EXPORTERS,
+    **CAPTION_EXPORTERS,
 }
 
 IMPORTERS = {

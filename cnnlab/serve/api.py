@@ -18,13 +18,22 @@ import cnnlab
 from cnnlab import nn
 from cnnlab.serve import params
 from cnnlab.serve.encode import BadInput, check_image_bytes, decode, png_url
-from cnnlab.serve.inside import _forward_all, arithmetic, features, filters, first_conv, unit
+from cnnlab.serve.inside import (
+    _forward_all,
+    arithmetic,
+    features,
+    filters,
+    first_conv,
+    label_of,
+    unit,
+)
 from cnnlab.serve.inside import top_images as _top_images
 
 __all__ = [
     "Loaded",
     "arithmetic",
     "attack",
+    "check_classifier",
     "class_model",
     "describe",
     "explain",
@@ -49,20 +58,27 @@ MAX_OCCLUSION_PATCHES = 1024
 
 class Loaded:
     """A model ready to serve: the loader's ``info`` (model in eval mode, input shape,
-    normalisation, classes, data), its summary rows, and ``modules``: the module behind each row."""
+    normalisation, classes, data), ``net``: the network the inside views show (the model, or
+    a captioner's image encoder: its decoder also reads words), ``net``'s summary rows, and
+    ``modules``: the module behind each row."""
 
     def __init__(self, id: str, info) -> None:
         self.id, self.info = id, info
         self.bytes = 0  # parameters and buffers, set by the Lab
-        self.summary = cnnlab.summary(info.model, info.shape)
+        self.summary = cnnlab.summary(self.net, info.shape)
         self.rows = self.summary.rows
-        self.leaves = _leaves(info.model)
+        self.leaves = _leaves(self.net)
         c, h, w = info.shape
         calls = _forward_all(self, np.zeros((c, h, w), np.float32))
         if len(calls) != len(self.rows):
             raise RuntimeError(f"{len(calls)} layer calls but {len(self.rows)} summary rows")
         self.modules = [mod for mod, _, _ in calls]  # the module of each summary row
         self.test_set = None
+
+    @property
+    def net(self):
+        """The network the inside views run: the model, or a captioner's image encoder."""
+        return self.info.model.encoder if self.info.task == "caption" else self.info.model
 
     @property
     def classes(self) -> list[str]:
@@ -80,7 +96,25 @@ def _leaves(model) -> list:
 
 
 def _num_classes(m: Loaded) -> int:
-    return int(np.prod(m.rows[-1].output_shape)) if m.rows else 0
+    if m.info.task == "caption":  # the words it writes (after <pad>, <start>, <end>)
+        return int(m.info.model.vocab_size) - 3
+    if not m.rows:
+        return 0
+    shape = m.rows[-1].output_shape
+    if m.info.task == "detect":  # CenterNet: (classes + 4, h, w), rows end with a head
+        return int(getattr(m.info.model, "num_classes", len(m.info.classes or [])))
+    if m.info.task != "classify" and len(shape) == 3:  # a segmenter: (classes, H, W)
+        return int(shape[0])
+    return int(np.prod(shape))
+
+
+def check_classifier(m: Loaded, what: str) -> None:
+    """BadInput unless ``m`` names classes of whole images (``what``: the refused request)."""
+    if m.info.task != "classify":
+        raise BadInput(
+            f"{what}: model {m.id} is a {m.info.task!r} model, not a classifier; "
+            "POST /api/scene shows what it sees"
+        )
 
 
 def describe(m: Loaded) -> dict:
@@ -89,6 +123,7 @@ def describe(m: Loaded) -> dict:
     first = first_conv(m, required=False)
     return {
         "id": m.id,
+        "task": m.info.task,
         "model": type(m.info.model).__name__,
         "input_shape": list(m.info.shape),
         "classes": m.classes,
@@ -145,6 +180,7 @@ def _top(m: Loaded, probs: np.ndarray, k: int) -> list[dict]:
 def predict(m: Loaded, x: np.ndarray, topk: int = 5) -> dict:
     """Top-k classes with softmax probabilities (``cnnlab predict``'s computation) and the
     converted input as a PNG."""
+    check_classifier(m, "predict")
     probs = m.info.predict_probs(x[None])[0]
     return {"top": _top(m, probs, topk), "input": png_url(x)}
 
@@ -171,7 +207,15 @@ def explain(
     if method not in EXPLAIN_METHODS:
         raise BadInput(f"method: expected one of {', '.join(EXPLAIN_METHODS)}, got {method!r}")
     t, model, norm = target_class(m, target), m.info.model, m.info.normalize
-    if method == "saliency":
+    if m.info.task == "segment":
+        if method != "gradcam":
+            raise BadInput(f"method: a segmenter is explained by gradcam, got {method!r}")
+        from cnnlab.explain.segment_cam import segment_grad_cam
+
+        e = segment_grad_cam(model, x, t, None, None, norm)  # over the pixels labelled t
+    elif m.info.task != "classify":
+        check_classifier(m, "explain")
+    elif method == "saliency":
         e = ex.saliency(model, x, t, norm)
     elif method == "smoothgrad":
         n = max(1, min(int(samples), MAX_SMOOTHGRAD_SAMPLES))
@@ -210,6 +254,7 @@ def attack(
     eps = float(eps)
     if not 0.0 <= eps <= 1.0:
         raise BadInput(f"eps: must be in [0, 1], got {eps}")
+    check_classifier(m, "attack")
     t = target_class(m, target)
     model = m.info.pixel_model()
     xb = x[None].astype(np.float32)
@@ -254,6 +299,12 @@ def _test_set(m: Loaded, required: bool = True):
             _, m.test_set = load_datasets(
                 m.info.data, image_size=m.info.shape[-1], grayscale=m.info.shape[0] == 1
             )
+            words = m.info.config.get("words")
+            if m.info.task == "caption" and words and hasattr(m.test_set, "max_items"):
+                from cnnlab.data.captions import CaptionScenes, Vocabulary
+
+                # the same scenes with their captions: the page shows the true caption
+                m.test_set = CaptionScenes(m.test_set, Vocabulary(words[3:]))
         except Exception as e:
             if required:
                 raise BadInput(f"test set {m.info.data!r} is not available here: {e}") from None
@@ -268,14 +319,15 @@ def test_image(m: Loaded, index: int) -> dict:
     ds = _test_set(m)
     n = len(ds)
     index = int(index) % n if n else 0
-    img, label = ds[index][0], int(ds[index][1])
+    img, target = ds[index][0], ds[index][1]
+    label, name = label_of(m, target)  # a scene's mask or boxes: none; a caption: its words
     a = img.numpy() if hasattr(img, "numpy") else np.asarray(img)
     raw = getattr(ds, "data", None)
     if isinstance(raw, np.ndarray) and raw.dtype == np.uint8:
         a = raw[index].astype(np.float32) / 255.0  # the stored 8-bit pixels, exactly
     elif a.max() > 1.0:
         a = a / 255.0
-    return {"index": index, "n": n, "label": label, "class": m.classes[label], "image": png_url(a)}
+    return {"index": index, "n": n, "label": label, "class": name, "image": png_url(a)}
 
 
 def top_images(m: Loaded, layer, channel: int, k: int = 8, limit: int = 1000) -> dict:
@@ -289,6 +341,7 @@ def class_model(m: Loaded, target, steps: int = 100, progress=None) -> dict:
     target's probability on it; ``progress(step, steps)`` is called as it goes."""
     from cnnlab import explain as ex
 
+    check_classifier(m, "class-model")
     t = target_class(m, target)
     if t is None:
         raise BadInput("target: give the class to synthesise")

@@ -10,7 +10,9 @@ base64 of any image file; ``model`` is an id from ``GET /api/models``, default t
 - ``GET  /api/filters?model=ID&layer=L``    a conv layer's kernels as tiles
 - ``GET  /api/top-images?model=ID&layer=L&channel=C&k=8&limit=1000``  the test images
   that excite a channel most
-- ``POST /api/predict``    ``{image, topk}``: top-k classes, the converted input
+- ``POST /api/predict``    ``{image, topk}``: top-k classes, the converted input (classifiers)
+- ``POST /api/scene``      ``{image}``: what a segmenter (detector, captioner) sees: its view
+  by the model's task (:mod:`cnnlab.serve.scene`)
 - ``POST /api/features``   ``{image, max_channels}``: every layer's maps as tiles
 - ``POST /api/unit``       ``{image, layer, channel, row, col}``: value and receptive field
 - ``POST /api/arithmetic`` ``{image, channel, row, col}``: window x filter + bias (first conv)
@@ -40,6 +42,7 @@ from cnnlab.serve.guard import Guard
 from cnnlab.serve.inside import MAX_CHANNELS, MAX_SEARCH
 from cnnlab.serve.jobs import Busy, Jobs
 from cnnlab.serve.params import NotJSON, integer, number, text
+from cnnlab.serve.scene import scene as scene_view
 
 __all__ = ["create_app"]
 
@@ -145,6 +148,12 @@ def create_app(lab, guard: Guard | None = None) -> Flask:
         with lab.use(p.get("model")) as m:
             return jsonify(api.predict(m, _image(m, p), integer(p, "topk", 5, 1, 1000)))
 
+    @app.post("/api/scene")
+    def scene():
+        p = _params()
+        with lab.use(p.get("model")) as m:
+            return jsonify(scene_view(m, _image(m, p)))
+
     @app.post("/api/features")
     def features():
         p = _params()
@@ -188,6 +197,7 @@ def create_app(lab, guard: Guard | None = None) -> Flask:
         mid, target = p.get("model"), p.get("target")
         steps = integer(p, "steps", 100, 1, api.MAX_CLASS_MODEL_STEPS)
         with lab.use(mid) as m:  # check the request now, not in the job
+            api.check_classifier(m, "class-model")
             if api.target_class(m, target) is None:
                 raise BadInput("target: give the class to synthesise")
         jobs.check_idle()

@@ -1,13 +1,16 @@
 """The models a server offers: checkpoints found in the runs folder (each run's
 ``best.safetensors`` and ``last.safetensors``, labelled from its ``summary.json``), the one
-given on the command line, and the zoo's classifiers (segmenters and their runs are left
-out: the page shows class scores). The page asks for a model by its ``id`` only, so no path
-from a client ever reaches the file system."""
+given on the command line, and the zoo's models. Each carries its ``task`` (classify,
+segment, ...): models of a task the lab has no view for (:mod:`cnnlab.serve.scene`) are left
+out. The page asks for a model by its ``id`` only, so no path from a client ever reaches the
+file system."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+from cnnlab.serve.scene import tasks
 
 __all__ = ["Choice", "list_choices"]
 
@@ -18,15 +21,22 @@ class Choice:
     """One model on offer: ``id`` (what clients send), ``label``, and how to load it."""
 
     def __init__(
-        self, id: str, label: str, checkpoint=None, name=None, pretrained=False, script=None
+        self,
+        id: str,
+        label: str,
+        checkpoint=None,
+        name=None,
+        pretrained=False,
+        script=None,
+        task="classify",
     ):
-        self.id, self.label = id, label
+        self.id, self.label, self.task = id, label, task
         self.checkpoint, self.name, self.pretrained = checkpoint, name, pretrained
         self.script = script  # a bare state_dict's model class is defined in this script
 
     def public(self) -> dict:
         kind = "checkpoint" if self.checkpoint is not None else "zoo"
-        return {"id": self.id, "label": self.label, "kind": kind}
+        return {"id": self.id, "label": self.label, "kind": kind, "task": self.task}
 
 
 def _run_label(run: Path, file: Path, runs: Path) -> str:
@@ -37,14 +47,17 @@ def _run_label(run: Path, file: Path, runs: Path) -> str:
         return label
     acc = s.get("test_acc")
     acc = f", test acc {acc:.2%}" if isinstance(acc, (int, float)) else ""
+    miou = s.get("test_miou")
+    acc += f", test mIoU {miou:.3f}" if isinstance(miou, (int, float)) else ""
     return f"{label} ({s.get('model', '?')} on {s.get('data', '?')}{acc})"
 
 
 def _task(run: Path) -> str:
     try:
-        return json.loads((run / "summary.json").read_text()).get("task", "classify")
+        task = json.loads((run / "summary.json").read_text()).get("task", "classify")
     except (OSError, ValueError, AttributeError):
         return "classify"
+    return task if isinstance(task, str) else "?"
 
 
 def _runs(runs: Path, depth: int = 3) -> list[Choice]:
@@ -54,12 +67,24 @@ def _runs(runs: Path, depth: int = 3) -> list[Choice]:
     files = sorted(
         p for p in runs.rglob("*.safetensors") if len(p.relative_to(runs).parts) <= depth
     )
+    shown = tasks()
     for f in files:
-        if _task(f.parent) != "classify":
-            continue  # a segmentation run: the lab shows class scores only (for now)
+        task = _task(f.parent)
+        if task not in shown:
+            continue  # a task the lab has no view for
         rel = f.relative_to(runs).as_posix()
-        out.append(Choice(f"run:{rel}", _run_label(f.parent, f, runs), checkpoint=f))
+        label = _run_label(f.parent, f, runs)
+        out.append(Choice(f"run:{rel}", label, checkpoint=f, task=task))
     return out
+
+
+def _zoo_task(name: str) -> str:
+    from cnnlab import models
+
+    try:
+        return models.info(name)["task"]
+    except (KeyError, ValueError):
+        return "classify"  # an unknown name: opening it gives the error
 
 
 def _zoo(pretrained_only: bool = False) -> list[Choice]:
@@ -74,10 +99,11 @@ def _zoo(pretrained_only: bool = False) -> list[Choice]:
         info = models.info(name)
         if info["num_classes"] is None or len(info["input_shape"]) != 3:
             continue  # not a classifier (the DCGAN parts)
-        if info["task"] != "classify":
-            continue  # a segmenter: its output is a mask, not class scores
+        if info["task"] not in tasks():
+            continue  # a task the lab has no view for
         if not pretrained_only:
-            out.append(Choice(f"zoo:{name}", f"{name} (untrained)", name=name))
+            label = f"{name} (untrained)"
+            out.append(Choice(f"zoo:{name}", label, name=name, task=info["task"]))
     return out
 
 
@@ -96,9 +122,8 @@ def list_choices(
                 (path / n for n in ("best.safetensors", "last.safetensors") if (path / n).exists()),
                 path,
             )
-        choices.append(
-            Choice("cli:checkpoint", f"{path} (command line)", checkpoint=path, script=script)
-        )
+        label, task = f"{path} (command line)", _task(path.parent)
+        choices.append(Choice("cli:checkpoint", label, checkpoint=path, script=script, task=task))
         default = "cli:checkpoint"
     runs_choices = _runs(Path(runs)) if runs is not None else []
     choices += runs_choices
@@ -114,6 +139,7 @@ def list_choices(
                     f"{model}{' (pretrained)' if pretrained else ''}",
                     name=model,
                     pretrained=pretrained,
+                    task=_zoo_task(model),
                 ),
             )
     if default is None:

@@ -17,7 +17,7 @@ from cnnlab.serve.encode import BadInput, png_url
 if TYPE_CHECKING:
     from cnnlab.serve.api import Loaded
 
-__all__ = ["arithmetic", "features", "filters", "first_conv", "top_images", "unit"]
+__all__ = ["arithmetic", "features", "filters", "first_conv", "label_of", "top_images", "unit"]
 
 MAX_CHANNELS = 64  # feature-map tiles per layer
 
@@ -34,7 +34,7 @@ def _forward_all(m: Loaded, x: np.ndarray) -> list:
     ]
     try:
         with cnnlab.no_grad():
-            model_function(m.info.model, m.info.normalize)(cnnlab.tensor(x[None]))
+            model_function(m.net, m.info.normalize)(cnnlab.tensor(x[None]))
     finally:
         for h in handles:
             h.remove()
@@ -140,7 +140,7 @@ def first_conv(m: Loaded, required: bool = True):
         if isinstance(mod, nn.Conv2d):
             return i
     if required:
-        raise BadInput(f"{type(m.info.model).__name__} has no Conv2d layer")
+        raise BadInput(f"{type(m.net).__name__} has no Conv2d layer")
     return None
 
 
@@ -237,17 +237,18 @@ def top_images(m: Loaded, test_set, layer, channel: int, k: int = 8, limit: int 
     limit = max(k, min(int(limit), MAX_SEARCH, len(test_set)))
     module = m.modules[i]
     idx, scores = ex.top_k_images(
-        m.info.model, test_set, module, int(channel), k, m.info.normalize, limit=limit
+        m.net, test_set, module, int(channel), k, m.info.normalize, limit=limit
     )
     out = []
     for j, score in zip(idx, scores):
         img, label = test_set[int(j)]
         a = img.numpy() if hasattr(img, "numpy") else np.asarray(img)
+        index, text = label_of(m, label)
         out.append(
             {
                 "index": int(j),
-                "label": int(label),
-                "class": m.classes[int(label)],
+                "label": index,
+                "class": text,
                 "score": float(score),
                 "image": png_url(a),
             }
@@ -259,3 +260,18 @@ def top_images(m: Loaded, test_set, layer, channel: int, k: int = 8, limit: int 
         "searched": limit,
         "images": out,
     }
+
+
+def label_of(m, label) -> tuple:
+    """A test item's target as ``(class index, text)``: a class label gives its index and
+    name, a captioner's tokens ``(None, the caption)``, anything else (a scene's mask or
+    boxes) ``(None, None)``."""
+    if np.ndim(label) == 0 and not isinstance(label, dict):
+        return int(label), m.classes[int(label)]
+    tokens = label.numpy() if hasattr(label, "numpy") else np.asarray(label)
+    words = m.info.config.get("words")
+    if m.info.task == "caption" and words and tokens.ndim == 1:  # <start> w.. <end> <pad>..
+        from cnnlab.data.captions import Vocabulary
+
+        return None, " ".join(Vocabulary(words[3:]).words_of(tokens))
+    return None, None

@@ -202,7 +202,7 @@ def build_detection_loaders(cfg: dict, root=None):
     train_loader = cdata.DataLoader(
         train_ds, cfg["batch_size"], shuffle=True, seed=cfg.get("seed", 0), num_workers=workers
     )
-    test_loader = cdata.DataLoader(test_ds, 256, shuffle=False, num_workers=workers)
+    test_loader = cdata.DataLoader(test_ds, 256, shuffle=False, seed=0, num_workers=workers)
     c, h, w = recipes.sample_shape(train_scenes)
     info = {
         "classes": list(train_scenes.classes),
@@ -325,7 +325,7 @@ def evaluate_detect_checkpoint(
         raise ValueError(f"eval of a detector: --data must be one of {names}, got {data!r}")
     cfg = {**config, "data": data, "batch_size": batch_size, "test_limit": limit}
     _, loader, _ = build_detection_loaders(cfg, root)
-    loader = cdata.DataLoader(loader.dataset, batch_size, shuffle=False)
+    loader = cdata.DataLoader(loader.dataset, batch_size, shuffle=False, seed=0)
     scores = evaluate_detection(model, loader, progress=progress)
     classes = [str(c) for c in config.get("classes") or range(config["num_classes"])]
     return {"task": "detect", "data": data, "classes": classes, **scores}

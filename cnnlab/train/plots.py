@@ -41,6 +41,10 @@ def plot_history(history: list[dict], path, val_name: str = "val") -> Path:
         val = [r.get(f"val_{key}") for r in history]
         if any(v is not None and v != "" for v in val):
             ax.plot(epochs, [np.nan if v in (None, "") else v for v in val], "s-", label=val_name)
+        miou = [r.get("val_miou") for r in history]
+        if key == "acc" and any(v is not None and v != "" for v in miou):  # a segmenter's
+            shown = [np.nan if v in (None, "") else v for v in miou]
+            ax.plot(epochs, shown, "^-", label=f"{val_name} mean IoU")
         ax.set_xlabel("epoch")
         ax.set_title(title)
         ax.grid(alpha=0.3)

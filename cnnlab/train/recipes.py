@@ -17,6 +17,7 @@ import numpy as np
 
 from cnnlab import data as cdata
 from cnnlab.data import transforms as T
+from cnnlab.data.mask_transforms import RandomShiftFlip
 
 __all__ = [
     "DATA_NAMES",
@@ -207,10 +208,13 @@ def build_split_loaders(cfg: dict, root=None):
     if cfg.get("pretrained"):  # pixels in [0, 1]: the pretrained model normalises inside
         mean, std = (0.0,) * c, (1.0,) * c
     norm = T.Normalize(mean, std)
-    augment = augmentation(cfg["data"], (h, w)) if cfg.get("augment") else []
+    segment = cfg["data"] in SCENE_NAMES
+    augment = augmentation(cfg["data"], (h, w)) if cfg.get("augment") and not segment else []
     if not classes:
         classes = [str(i) for i in range(int(np.max(train_ds.targets)) + 1)]
     val_ds = _twin(train_ds) if split else None
+    if segment and cfg.get("augment"):  # the mask must move with the image
+        train_ds.transforms = RandomShiftFlip(padding=max(1, h // 16), p=0.5)
     _set_transform(train_ds, T.Compose([*augment, norm]))
     _set_transform(test_ds, T.Compose([norm]))
     if cfg.get("test_limit"):  # the first N test images (cheaper per-epoch evaluation)
@@ -242,7 +246,10 @@ def build_split_loaders(cfg: dict, root=None):
     )
 
     def eval_loader(ds):
-        return cdata.DataLoader(ds, max(cfg["batch_size"], 256), shuffle=False, num_workers=workers)
+        # a fixed seed: an unseeded loader would draw one from the global generator at its
+        # first evaluation, and where that draw falls would shift every later random number
+        size = max(cfg["batch_size"], 256)
+        return cdata.DataLoader(ds, size, shuffle=False, seed=0, num_workers=workers)
 
     test_loader = eval_loader(test_ds)
     val_loader = None if val_ds is None else eval_loader(val_ds)

@@ -104,14 +104,17 @@ def train(
     settings = {k: v for k, v in (settings or {}).items() if v is not None}
     if resume is not None and "task" not in settings:  # a run resumes as the task it was
         settings["task"] = load_checkpoint(resume).config.get("task", "classify")
-    if settings.get("task", "classify") != "classify":  # segment, detect: their own modules
+    if settings.get("task", "classify") != "classify":  # segment, detect, caption: own modules
+        from cnnlab.train.caption import train_captioning
         from cnnlab.train.detect import train_detection
         from cnnlab.train.segment import train_segmentation
 
         tasks = {"segment": train_segmentation, "detect": train_detection}
+        tasks["caption"] = train_captioning
         if settings["task"] not in tasks:
             raise ValueError(
-                f"--task must be 'classify', 'segment' or 'detect', got {settings['task']!r}"
+                "--task must be 'classify', 'segment', 'detect' or 'caption', got "
+                f"{settings['task']!r}"
             )
         return tasks[settings["task"]](
             settings, out_dir, resume, progress, root, callbacks=callbacks, overwrite=overwrite
@@ -239,10 +242,16 @@ def evaluate_checkpoint(
     else:
         model, ckpt = model_from_checkpoint(checkpoint)
         cfg, where = ckpt.config, ckpt.path
+        if cfg.get("task") == "caption":  # exact accuracy and BLEU: cnnlab/train/caption.py
+            from cnnlab.train.caption import evaluate_caption_checkpoint
+
+            args = (model, cfg, data, None, limit, progress, root)
+            return {"checkpoint": ckpt.path, **evaluate_caption_checkpoint(*args)}
         if cfg.get("task") == "segment":  # IoU instead of accuracy: cnnlab/train/segment.py
             from cnnlab.train.segment import evaluate_segment_checkpoint
 
-            args = (model, cfg, data, batch_size, limit, progress, root)
+            out = Path(out_dir) if out_dir is not None else Path(ckpt.path).parent
+            args = (model, cfg, data, batch_size, limit, progress, root, out)
             return {"checkpoint": ckpt.path, **evaluate_segment_checkpoint(*args)}
         if cfg.get("task") == "detect":  # mAP instead of accuracy: cnnlab/train/detect.py
             from cnnlab.train.detect import evaluate_detect_checkpoint
@@ -264,7 +273,7 @@ def evaluate_checkpoint(
         test_ds.transform = T.Compose([T.Normalize(*norm)])
     if limit:
         test_ds = cdata.Subset(test_ds, np.arange(min(int(limit), len(test_ds))))
-    loader = cdata.DataLoader(test_ds, batch_size, shuffle=False)
+    loader = cdata.DataLoader(test_ds, batch_size, shuffle=False, seed=0)
     res = evaluate(model, loader, return_outputs=True, progress=progress)
     classes = list(cfg.get("classes") or range(res["logits"].shape[1]))
     cm = confusion_matrix(res["targets"], res["logits"], len(classes))
@@ -284,6 +293,10 @@ def evaluate_checkpoint(
 
 def format_eval_report(result: dict) -> str:
     """A human-readable accuracy line and per-class table."""
+    if result.get("task") == "caption":
+        from cnnlab.train.caption import format_caption_report
+
+        return format_caption_report(result)
     if result.get("task") == "segment":
         from cnnlab.train.segment import format_segment_report
 

@@ -4,9 +4,11 @@
 evaluates on ``val_loader`` after each epoch, appends a row per epoch (and every
 ``log_every`` steps) to ``out_dir/metrics.csv`` (or ``.jsonl``), redraws
 ``out_dir/curves.png``, and saves ``out_dir/last.safetensors`` after every epoch and
-``out_dir/best.safetensors`` when the validation accuracy improves. A non-finite loss stops
-training with :class:`TrainingDiverged`; the checkpoints on disk stay those of the last good
-epoch. ``resume(path)`` restores everything, so the run continues exactly where it stopped.
+``out_dir/best.safetensors`` when the monitored validation score (``Trainer.monitor``: the
+accuracy, or a subclass's own metric such as a segmenter's mean IoU) improves. A non-finite
+loss stops training with :class:`TrainingDiverged`; the checkpoints on disk stay those of the
+last good epoch. ``resume(path)`` restores everything, so the run continues exactly where
+it stopped.
 """
 
 from __future__ import annotations
@@ -49,22 +51,23 @@ class TrainingDiverged(RuntimeError):
 class MetricsLog:
     """Appends rows to ``metrics.csv`` or ``metrics.jsonl`` (columns: :data:`LOG_FIELDS`)."""
 
-    def __init__(self, out_dir: Path | None, log_format: str = "csv") -> None:
+    def __init__(self, out_dir: Path | None, log_format: str = "csv", fields=None) -> None:
         if log_format not in ("csv", "jsonl"):
             raise ValueError(f"Trainer: log_format must be 'csv' or 'jsonl', got {log_format!r}")
         self.format = log_format
+        self.fields = list(fields or LOG_FIELDS)
         self.path = None if out_dir is None else Path(out_dir) / f"metrics.{log_format}"
 
     def write(self, row: dict) -> None:
         if self.path is None:
             return
-        row = {k: row.get(k, "") for k in LOG_FIELDS}
+        row = {k: row.get(k, "") for k in self.fields}
         new = not self.path.exists()
         with open(self.path, "a", newline="") as f:
             if self.format == "jsonl":
                 f.write(json.dumps({k: v for k, v in row.items() if v != ""}) + "\n")
             else:
-                writer = csv.DictWriter(f, fieldnames=LOG_FIELDS)
+                writer = csv.DictWriter(f, fieldnames=self.fields)
                 if new:
                     writer.writeheader()
                 writer.writerow(row)
@@ -159,7 +162,14 @@ class Trainer:
             of a fresh run) and ``on_step(trainer, batch)`` methods; ``batch`` holds this
             step's ``loss``, ``acc`` and ``n`` (the gradients are still in the parameters).
             Probes such as per-layer statistics or evaluation every N steps live there.
+
+    ``monitor`` (a class attribute) names the key of :meth:`evaluate`'s result that picks
+    ``best.safetensors``; higher is better. It is ``'acc'`` here; a subclass whose
+    ``evaluate`` adds its own score (the segmenters' ``'miou'``) names that one, and the
+    metrics log gains its ``val_<monitor>`` column.
     """
+
+    monitor = "acc"
 
     def __init__(
         self,
@@ -204,7 +214,8 @@ class Trainer:
         self.out_dir = None if out_dir is None else Path(out_dir)
         if self.out_dir is not None:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-        self.log = MetricsLog(self.out_dir, log_format)
+        extra = [] if self.monitor in ("acc", "loss") else [f"val_{self.monitor}"]
+        self.log = MetricsLog(self.out_dir, log_format, [*LOG_FIELDS, *extra])
         self.progress = progress
         self.config = dict(config or {})
         self.log_every = int(log_every)
@@ -214,7 +225,12 @@ class Trainer:
         self.epoch = 0  # epochs finished
         self.step = 0  # optimiser steps taken
         self.history: list[dict] = []
-        self.best_acc = -math.inf
+        self.best_score = -math.inf  # best value of the monitored score so far
+
+    @property
+    def best_acc(self) -> float:
+        """The best monitored score (its historical name: accuracy is the default monitor)."""
+        return self.best_score
 
     # ------------------------------------------------------------------ checkpoints
     def checkpoint_path(self, name: str) -> Path | None:
@@ -224,7 +240,14 @@ class Trainer:
         path = self.checkpoint_path(name)
         if path is None:
             return None
-        metrics = {"history": self.history, "best_acc": self.best_acc, "step": self.step}
+        metrics = {
+            "history": self.history,
+            "best_score": self.best_score,
+            "monitor": self.monitor,
+            "step": self.step,
+        }
+        if self.monitor == "acc":  # the key that runs before the monitor was named used
+            metrics["best_acc"] = self.best_score
         return ckpt_io.save_checkpoint(
             path,
             model=self.model,
@@ -243,7 +266,8 @@ class Trainer:
             ckpt, self.model, self.optimizer, self.scheduler, self.train_loader
         )
         self.history = list(ckpt.metrics.get("history", []))
-        self.best_acc = float(ckpt.metrics.get("best_acc", -math.inf))
+        best = ckpt.metrics.get("best_score", ckpt.metrics.get("best_acc", -math.inf))
+        self.best_score = float(best)
         self.step = int(ckpt.metrics.get("step", 0))
         self.log.trim(self.step)  # rows of the lost progress after the checkpoint
         return self.epoch
@@ -275,6 +299,12 @@ class Trainer:
         """Called between ``backward()`` and gradient clipping and the optimiser step: a hook
         (distributed training averages the ranks' gradients here)."""
 
+    def forward_loss(self, x, y):
+        """``(outputs, loss)`` of one training batch: ``model(x)`` and ``loss_fn`` of it. A
+        hook: a captioner's trainer feeds the model the words too (teacher forcing)."""
+        logits = self.model(x)
+        return logits, self.loss_fn(logits, y)
+
     def batch_accuracy(self, logits, y) -> float:
         """The training accuracy of one batch: argmax over dim 1 against the targets (per
         image, or per pixel for a segmenter). A task whose targets are not classes (the
@@ -299,8 +329,7 @@ class Trainer:
         )
         # a resumed loader may start mid-epoch; its length still counts the whole epoch
         for i, (x, y) in enumerate(self.train_loader):
-            logits = self.model(x)
-            loss = self.loss_fn(logits, y)
+            logits, loss = self.forward_loss(x, y)
             value = float(loss.item())
             if not math.isfinite(value):
                 bar.close()
@@ -374,7 +403,10 @@ class Trainer:
             }
             if self.val_loader is not None:
                 val = self.evaluate(self.val_loader)
-                row.update(val_loss=val["loss"], val_acc=val["acc"])
+                # the loss, the accuracy and the monitored score (an evaluation may return
+                # more, such as a detector's per-class AP arrays: not logged per epoch)
+                keys = dict.fromkeys(("loss", "acc", self.monitor))
+                row.update({f"val_{k}": val[k] for k in keys if k in val})
             if self.scheduler is not None:
                 if isinstance(self.scheduler, ReduceLROnPlateau):
                     self.scheduler.step(row.get("val_loss", train["loss"]))
@@ -383,19 +415,17 @@ class Trainer:
             self.epoch = epoch + 1
             self.history.append(row)
             self.log.write(row)
-            score = row.get("val_acc", row["acc"])
-            improved = score > self.best_acc
-            self.best_acc = max(self.best_acc, score)
+            score = row.get(f"val_{self.monitor}", row.get(self.monitor, row["acc"]))
+            improved = score > self.best_score
+            self.best_score = max(self.best_score, score)
             self.save("last")
             if improved:
                 self.save("best")
             if self.out_dir is not None:
                 plot_history(self.history, self.out_dir / "curves.png", self.val_name)
             name = self.val_name
-            val_msg = (
-                f"  {name}_loss {row['val_loss']:.4f}  {name}_acc {row['val_acc']:.4f}"
-                if "val_acc" in row
-                else ""
+            val_msg = "".join(
+                f"  {name}_{k[4:]} {v:.4f}" for k, v in row.items() if k.startswith("val_")
             )
             self._say(
                 f"epoch {epoch + 1}/{self.epochs}  loss {train['loss']:.4f}  "

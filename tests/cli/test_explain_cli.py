@@ -24,6 +24,7 @@ EXPECTED = {
     "occlusion": ["a_occlusion_map.png", "a_occlusion_overlay.png"],
     "class-model": ["class_model_4.png"],
     "erf": ["erf.png"],
+    "receptive-field": ["receptive_field.png"],
 }
 
 
@@ -123,3 +124,20 @@ def test_checkpoint_model_and_errors(image, tmp_path, capsys):
         == 2
     )
     assert "no layer" in capsys.readouterr().err
+
+
+def test_a_segmenter_explains_a_class_in_a_box_and_its_dilation(image, tmp_path, capsys):
+    import json
+
+    out = tmp_path / "seg"
+    argv = ["explain", "gradcam", "--model", "dilated_fcn", str(image), "--out", str(out)]
+    assert main([*argv, "--target", "3", "--region", "4,8,40,30", "--no-progress"]) == 0
+    printed = capsys.readouterr().out.split()
+    for suffix in ("map", "overlay", "region"):
+        assert str(out / f"a_gradcam_3_{suffix}.png") in printed  # no class names: index
+    assert main(["explain", "receptive-field", "--model", "dilated_fcn", "--out", str(out)]) == 0
+    fields = json.loads((out / "receptive_field.json").read_text())
+    assert fields["dilated"]["measured"]["size"] == [41, 41] and fields["plain"]["agree"]
+    capsys.readouterr()
+    assert main([*argv, "--region", "1,2,3"]) == 2
+    assert "expected four integers X1,Y1,X2,Y2" in capsys.readouterr().err

@@ -50,6 +50,36 @@ def test_serve_prints_the_address_and_answers(tmp_path):
         proc.wait(10)
 
 
+def test_port_zero_prints_the_port_it_got(tmp_path):
+    # regression: --port 0 printed "127.0.0.1:0" instead of the free port the system chose
+    cmd = [sys.executable, "-m", "cnnlab", "serve", "--model", "lenet5", "--port", "0"]
+    cmd += ["--runs", str(tmp_path)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        import re
+
+        line = proc.stdout.readline()
+        port = int(re.search(r"http://127\.0\.0\.1:(\d+)/", line).group(1))
+        assert port != 0
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/models", timeout=10) as r:
+            assert json.load(r)["default"] == "zoo:lenet5"  # bound before the line was printed
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_a_port_in_use_is_one_line(tmp_path, capsys):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        taken = s.getsockname()[1]
+        assert (
+            main(["serve", "--model", "lenet5", "--port", str(taken), "--runs", str(tmp_path)]) == 2
+        )
+    err = capsys.readouterr().err
+    assert f"can't listen on 127.0.0.1:{taken}" in err and len(err.strip().splitlines()) == 1
+
+
 def test_serve_on_every_address_warns_and_needs_its_token(tmp_path):
     import re
     import urllib.error

@@ -111,3 +111,17 @@ def test_loaded_model_labels_and_class_index():
     info = LoadedModel(models.create("lenet5"), [1, 28, 28], classes=CLASSES[:10])
     assert info.shape == (1, 28, 28)
     assert info.class_index("coat") == 4 and info.label(4) == "Coat" and info.label(None) == ""
+
+
+def test_the_task_comes_from_the_config_or_the_registry(tmp_path):
+    from cnnlab import models
+    from cnnlab.models.loading import open_model
+    from cnnlab.train.checkpoint import save_checkpoint
+
+    assert open_model(name="unet_small").task == "segment"
+    assert open_model(name="lenet5").task == "classify"
+    config = {"model": "dilated_fcn", "task": "segment", "num_classes": 11, "in_channels": 1}
+    config |= {"input_size": [64, 64], "model_options": {"width": 4}}
+    path = tmp_path / "seg.safetensors"
+    save_checkpoint(path, model=models.create("dilated_fcn", width=4), config=config)
+    assert open_model(path).task == "segment"

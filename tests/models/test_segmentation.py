@@ -47,7 +47,7 @@ def test_unet_concatenates_the_skips_and_upsamples_by_transposed_convs():
 
 
 def test_sizes_that_do_not_divide_are_refused():
-    with pytest.raises(ValueError, match=r"UNet: input must be .* multiples of 8"):
+    with pytest.raises(ValueError, match=r"UNet: input must be .* multiples of 16"):
         models.create("unet_small")(cnnlab.zeros(1, 1, 60, 64))
     with pytest.raises(ValueError, match=r"DilatedFCN: input must be \(N, C, H, W\)"):
         models.create("dilated_fcn")(cnnlab.zeros(1, 63, 64))

@@ -82,6 +82,30 @@ def screenshot_with_unit(binary: str, url: str, path, size=(1280, 1500)) -> None
         browser.close()
 
 
+def screenshot_scene(binary: str, url: str, path, size=(1280, 1500), index: int = 0) -> None:
+    """A PNG of the page on a segmenter (or another scene model) showing test scene
+    ``index``: its view (a mask and legend, boxes, a caption with its attention maps), and
+    for a segmenter Grad-CAM of its largest class."""
+    from playwright.sync_api import sync_playwright
+
+    args = [f for f in FLAGS if f not in ("--headless", "--hide-scrollbars")]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=binary, args=args)
+        page = browser.new_page(viewport={"width": size[0], "height": size[1]})
+        page.set_default_timeout(60000)
+        page.goto(url)
+        page.wait_for_selector("#scene-out > *")
+        if index:
+            page.fill("#test-index", str(index))
+            page.click("#test-load")
+            page.wait_for_function(f"document.getElementById('test-index').value === '{index}'")
+        page.wait_for_timeout(500)
+        if page.is_visible("#explain-panel"):
+            page.wait_for_selector("#ex-out figcaption")
+        page.screenshot(path=str(path), full_page=False)
+        browser.close()
+
+
 def _shrink(path, width: int) -> None:
     """Scale the PNG to ``width`` pixels and 256 colours, to keep it small in the repository."""
     from PIL import Image
@@ -108,6 +132,7 @@ def main(argv=None) -> int:
     if binary is None:
         raise SystemExit("chromium is not installed (apt-get install chromium)")
     p.add_argument("--width", type=int, default=1000, help="width of the saved PNG")
+    p.add_argument("--scene", type=int, help="a scene model: show this test scene instead")
     args = p.parse_args(argv)
     with serving(Lab(args.runs, args.checkpoint)) as url:
         w, h = (int(v) for v in args.size.split("x"))
@@ -116,7 +141,10 @@ def main(argv=None) -> int:
         except ImportError:
             screenshot(binary, url, args.out, (w, h))
         else:
-            screenshot_with_unit(binary, url, args.out, (w, h))
+            if args.scene is not None:
+                screenshot_scene(binary, url, args.out, (w, h), args.scene)
+            else:
+                screenshot_with_unit(binary, url, args.out, (w, h))
     _shrink(args.out, args.width)
     print(args.out)
     return 0

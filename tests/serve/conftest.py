@@ -40,6 +40,31 @@ def runs_dir(tmp_path_factory):
     return runs
 
 
+PAYLOAD = '<img src=x onerror="window.__pwned=(window.__pwned||0)+1">'
+
+
+@pytest.fixture(scope="session")
+def seg_lab(tmp_path_factory):
+    """A lab holding one segmenter run (a small dilated_fcn, seeded weights, with BatchNorm
+    statistics of a batch so its masks are not uniform) whose class names carry script."""
+    from cnnlab.serve.lab import Lab
+
+    runs = tmp_path_factory.mktemp("seg-runs")
+    (runs / "seg").mkdir()
+    cnnlab.manual_seed(0)
+    model = models.create("dilated_fcn", width=4)
+    with cnnlab.no_grad():
+        model(cnnlab.rand(4, 1, 64, 64))  # train mode: running statistics of a batch
+    classes = ["background", *(f"{PAYLOAD}{k}" for k in range(10))]
+    config = {"model": "dilated_fcn", "task": "segment", "in_channels": 1, "num_classes": 11}
+    config |= {"input_size": [64, 64], "mean": [0.0], "std": [1.0], "classes": classes}
+    config |= {"model_options": {"width": 4}}
+    save_checkpoint(runs / "seg" / "best.safetensors", model=model, config=config)
+    summary = '{"task": "segment", "model": "dilated_fcn", "test_miou": 0.5}'
+    (runs / "seg" / "summary.json").write_text(summary)
+    return Lab(runs)
+
+
 @pytest.fixture(scope="session")
 def lab(runs_dir):
     from cnnlab.serve.lab import Lab
@@ -103,3 +128,26 @@ def browser(chromium):
         b = p.chromium.launch(executable_path=chromium, args=args)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="session")
+def cap_lab(tmp_path_factory):
+    """A lab holding one captioner run (a small show_attend_tell, seeded weights, with
+    BatchNorm statistics of a batch) whose words carry script; the zoo beside it."""
+    from cnnlab.serve.lab import Lab
+
+    runs = tmp_path_factory.mktemp("cap-runs")
+    (runs / "cap").mkdir()
+    cnnlab.manual_seed(0)
+    options = {"widths": [4, 4, 8, 8], "embed_size": 8, "hidden_size": 16, "attention_size": 8}
+    model = models.create("show_attend_tell", **options)
+    with cnnlab.no_grad():
+        model.encoder(cnnlab.rand(4, 1, 64, 64))  # train mode: running statistics of a batch
+    classes = [f"{PAYLOAD}{k}" for k in range(10)]
+    config = {"model": "show_attend_tell", "task": "caption", "in_channels": 1}
+    config |= {"num_classes": 13, "input_size": [64, 64], "mean": [0.1], "std": [0.2]}
+    config |= {"classes": classes, "words": ["<pad>", "<start>", "<end>", *classes]}
+    config |= {"max_len": 4, "beam_size": 2, "model_options": options}
+    save_checkpoint(runs / "cap" / "best.safetensors", model=model, config=config)
+    (runs / "cap" / "summary.json").write_text('{"task": "caption", "test_exact_acc": 0.5}')
+    return Lab(runs, allow_zoo=True)

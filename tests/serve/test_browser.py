@@ -233,3 +233,153 @@ def test_the_page_works_with_the_token_of_a_lab_open_to_the_network(browser, lab
     finally:
         server.shutdown()
         thread.join(10)
+
+
+def test_a_segmenters_mask_overlay_and_legend_for_a_drawn_and_an_uploaded_scene(
+    browser, seg_lab, tmp_path
+):
+    import numpy as np
+    from PIL import Image
+
+    from tests.serve.conftest import PAYLOAD as SEG_PAYLOAD
+
+    with serving(seg_lab) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 1400})
+        page.set_default_timeout(60000)
+        page.goto(url)
+        page.wait_for_selector("#legend li")  # the blank input's mask already has classes
+        assert page.is_hidden("#pred-panel") and page.is_hidden("#attack-panel")
+        assert page.is_hidden("#class-panel") and page.is_visible("#scene-panel")
+        first = page.get_attribute("#scene-out figure >> nth=0 >> img", "src")
+        # draw a stroke: the scene is the whole canvas, its mask follows
+        c = page.locator("#draw").bounding_box()
+        page.mouse.move(c["x"] + 30, c["y"] + 30)
+        page.mouse.down()
+        for k in range(12):
+            page.mouse.move(c["x"] + 30 + 10 * k, c["y"] + 30 + 4 * k)
+        page.mouse.up()
+        page.wait_for_function(
+            "src => document.querySelector('#scene-out figure img').src !== src", arg=first
+        )
+        # upload a scene: two bright items on black
+        a = np.zeros((96, 96), np.uint8)
+        a[10:40, 12:38], a[55:90, 50:85] = 230, 140
+        Image.fromarray(a).save(tmp_path / "scene.png")
+        drawn = page.get_attribute("#scene-out figure >> nth=0 >> img", "src")
+        page.set_input_files("#upload", str(tmp_path / "scene.png"))
+        page.wait_for_function(
+            "src => document.querySelector('#scene-out figure img').src !== src", arg=drawn
+        )
+        page.wait_for_selector("#legend li")
+        figures = page.locator("#scene-out figure img")
+        assert figures.count() == 2
+        assert all(figures.nth(i).get_attribute("src").startswith("data:image/png") for i in (0, 1))
+        with seg_lab.use(None) as m:  # the legend is the server's, drawn as text with swatches
+            from cnnlab.serve import api, scene
+
+            want = scene.scene(m, api.read_image(m, (tmp_path / "scene.png").read_bytes()))
+        items = page.locator("#legend li")
+        assert items.count() == len(want["legend"])
+        for i, c in enumerate(want["legend"]):
+            assert f"{c['index']}: {c['class']}" in items.nth(i).inner_text()  # script as text
+            style = items.nth(i).locator(".swatch").get_attribute("style")
+            r, g, b = (int(c["colour"][k : k + 2], 16) for k in (1, 3, 5))
+            assert f"rgb({r}, {g}, {b})" in style
+        page.wait_for_selector("#ex-out figcaption")  # Grad-CAM of the largest class
+        last = want["legend"][-1]
+        page.click("#legend li >> nth=-1")  # a legend entry explains its class
+        page.wait_for_function(
+            "k => document.querySelector('#ex-out figure:last-child figcaption')"
+            ".textContent.startsWith(`overlay: class ${k} `)",
+            arg=last["index"],
+        )
+        assert page.is_disabled("#ex-method option[value=saliency]")
+        assert SEG_PAYLOAD in page.inner_text("#legend")
+        assert page.evaluate("window.__pwned") is None
+        assert 'id="error" role="alert" hidden' in page.content()
+        page.close()
+
+
+def test_a_detector_draws_its_boxes_and_lists_them(browser):
+    from cnnlab.serve.lab import Lab
+
+    with serving(Lab(None, model="centernet_small")) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.set_default_timeout(60000)
+        page.goto(url)
+        for _ in range(240):  # polled from Python: the page's CSP forbids evaluated strings
+            if page.inner_text("#scene-note").endswith("boxes"):
+                break
+            page.wait_for_timeout(250)
+        n = int(page.inner_text("#scene-note").split()[0])
+        assert page.locator("#legend li").count() == n and page.locator("#scene-out canvas").count()
+        assert page.is_hidden("#pred-panel") and page.is_hidden("#explain-panel")
+        assert 'id="error" role="alert" hidden' in page.content()
+        page.close()
+
+
+def _poll(page, check, what: str, tries: int = 240):
+    """Wait for ``check()`` from Python (the page's CSP forbids evaluated strings)."""
+    for _ in range(tries):
+        if check():
+            return
+        page.wait_for_timeout(250)
+    raise AssertionError(f"the page never showed {what}")
+
+
+def test_a_captioner_writes_a_caption_with_a_map_per_word_for_drawn_and_uploaded_scenes(
+    browser, cap_lab, tmp_path
+):
+    import numpy as np
+    from PIL import Image
+
+    from cnnlab.serve import api, scene
+    from tests.serve.conftest import PAYLOAD as CAP_PAYLOAD
+
+    def maps():
+        return page.locator("#scene-out figure img").evaluate_all("l => l.map((i) => i.src)")
+
+    with serving(cap_lab) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 1400})
+        page.set_default_timeout(60000)
+        page.goto(url)
+        page.wait_for_selector("#scene-out figure img")  # the blank input's caption
+        assert page.inner_text("#scene-title") == "Caption"
+        for panel in ("#pred-panel", "#explain-panel", "#attack-panel", "#class-panel"):
+            assert page.is_hidden(panel), panel
+        with cap_lab.use(None) as m:
+            layers = len(m.rows)  # the encoder's: its maps are the inside view
+        _poll(page, lambda: page.locator("#maps .layer").count() == layers, "the encoder's maps")
+        # draw a stroke: the scene is the whole canvas, its caption and maps follow
+        first = maps()
+        c = page.locator("#draw").bounding_box()
+        page.mouse.move(c["x"] + 40, c["y"] + 60)
+        page.mouse.down()
+        for k in range(12):
+            page.mouse.move(c["x"] + 40 + 12 * k, c["y"] + 60 + 5 * k)
+        page.mouse.up()
+        _poll(page, lambda: maps() and maps() != first, "new maps for the drawing")
+        # upload a scene: the page shows the server's caption, a map per word (and <end>'s)
+        a = np.zeros((96, 96), np.uint8)
+        a[10:40, 12:38], a[55:90, 50:85] = 230, 140
+        Image.fromarray(a).save(tmp_path / "scene.png")
+        drawn = maps()
+        page.set_input_files("#upload", str(tmp_path / "scene.png"))
+        _poll(page, lambda: maps() and maps() != drawn, "new maps for the upload")
+        with cap_lab.use(None) as m:
+            want = scene.scene(m, api.read_image(m, (tmp_path / "scene.png").read_bytes()))
+        assert page.inner_text("#scene-out p.words") == (" ".join(want["words"]) or "(empty)")
+        assert maps() == want["attention"] and len(want["attention"]) >= 1
+        captions = page.locator("#scene-out figcaption").all_inner_texts()
+        assert captions == [*want["words"], "<end>"][: len(want["attention"])]
+        assert want["words"] and CAP_PAYLOAD in page.inner_text("#scene-out")  # script as text
+        assert page.locator("#scene-out p img, #scene-out figcaption img").count() == 0
+        assert page.evaluate("window.__pwned") is None
+        assert 'id="error" role="alert" hidden' in page.content()
+        # a captioner without attention: the caption alone
+        page.select_option("#model", "zoo:show_tell")
+        _poll(page, lambda: "no attention maps" in page.inner_text("#scene-note"), "show_tell")
+        assert page.locator("#scene-out figure").count() == 0
+        assert page.locator("#scene-out p.words").count() == 1
+        assert 'id="error" role="alert" hidden' in page.content()
+        page.close()

@@ -124,7 +124,7 @@ def test_refusals(tiny_scenes, capsys):
     with pytest.raises(ValueError, match="--task detect: --model unet_small is not a detector"):
         detect.train_detection({"model": "unet_small"}, tiny_scenes / "x")
     assert main(["train", "--task", "segment", "--scenes", "9", "--out", str(tiny_scenes)]) != 0
-    assert "--scenes is for --task detect, got --task segment" in capsys.readouterr().err
+    assert "--scenes is for --task detect or caption, got --task segment" in capsys.readouterr().err
 
 
 def test_augment_flips_the_training_scenes_only(tiny_scenes):

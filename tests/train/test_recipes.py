@@ -136,3 +136,18 @@ def test_build_model_gives_input_size_only_to_factories_that_name_it(name):
     info = {"num_classes": 10, "in_channels": 1, "input_size": [28, 28]}
     model = recipes.build_model(cfg, info)
     assert sum(p.array.size for p in model.parameters()) > 0
+
+
+def test_loaders_never_draw_from_the_global_generator():
+    # regression: evaluation loaders had no seed, so their first pass drew one from the
+    # global generator; where that draw fell moved the model's initialisation and broke
+    # 'two MPI ranks train the same weights as one process' (tests/distributed)
+    from cnnlab import backend
+
+    cfg = {**recipes.DEFAULTS, "data": "digits", "limit": 64, "val_split": 0.25}
+    backend.manual_seed(3)
+    expected = backend.default_rng().integers(2**63)
+    backend.manual_seed(3)
+    for loader in recipes.build_split_loaders(cfg)[:3]:
+        next(iter(loader))
+    assert backend.default_rng().integers(2**63) == expected

@@ -50,6 +50,10 @@ class SceneDataset(Dataset):
         cache_dir: where the ``.npz`` goes (default ``<data dir>/scenes``); None with
             ``cache=False`` keeps everything in memory.
         progress: a progress bar while generating.
+        transforms: with ``target_type='mask'``, a random transform of the image and its mask
+            together, ``(img, mask) -> (img, mask)`` with a ``batch`` form (such as
+            :class:`cnnlab.data.mask_transforms.RandomShiftFlip`), applied before
+            ``transform``; torchvision's name for the same.
 
     Shape:
         - image: (1, size, size) float32; mask: (size, size) int64; boxes: (K, 4) float32
@@ -71,12 +75,14 @@ class SceneDataset(Dataset):
         cache: bool = True,
         cache_dir=None,
         progress: bool = True,
+        transforms=None,
     ) -> None:
         if target_type not in TARGET_TYPES:
             raise ValueError(
                 f"{type(self).__name__}: target_type must be one of {TARGET_TYPES}, "
                 f"got {target_type!r}"
             )
+        self.transforms = transforms
         self.name, self.train = name, train
         self.n = int(DEFAULT_SIZES[bool(train)] if n is None else n)
         self.seed, self.size, self.max_items = int(seed), int(size), int(max_items)
@@ -137,9 +143,11 @@ class SceneDataset(Dataset):
     def __getitem__(self, index):
         index = _check_index(index, len(self), type(self).__name__)
         img = self.data[index][None].astype(np.float32) / self.pixel_max
+        mask = self.masks[index].astype(np.int64)
+        if self.transforms is not None:
+            img, mask = self._check_transforms()(img, mask)
         if self.transform is not None:
             img = self.transform(img)
-        mask = self.masks[index].astype(np.int64)
         if self.target_type == "mask":
             return img, mask
         boxes, labels = self.items(index)
@@ -152,9 +160,20 @@ class SceneDataset(Dataset):
             return None
         indices = np.asarray(indices, dtype=np.int64)
         imgs = self.data[indices][:, None].astype(np.float32) / self.pixel_max
+        masks = self.masks[indices].astype(np.int64)
+        if self.transforms is not None:
+            imgs, masks = self._check_transforms().batch(imgs, masks, rng)
         if self.transform is not None:
             imgs = self.transform.batch(imgs, rng)
-        return imgs, self.masks[indices].astype(np.int64)
+        return imgs, masks
+
+    def _check_transforms(self):
+        if self.target_type != "mask":  # boxes would stay where the items were
+            raise ValueError(
+                f"{type(self).__name__}: transforms (image and mask together) need "
+                f"target_type='mask', got {self.target_type!r}"
+            )
+        return self.transforms
 
     def show(self, index: int, mask=None):
         """A picture of scene ``index``: the mask (default its own) in colour over the image,

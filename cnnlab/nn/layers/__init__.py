@@ -15,6 +15,7 @@ from cnnlab.nn.layers.activation import (
     Softplus,
     Tanh,
 )
+from cnnlab.nn.layers.attention import AdditiveAttention
 from cnnlab.nn.layers.conv import Conv1d, Conv2d, ConvTranspose2d
 from cnnlab.nn.layers.dropout import Dropout, Dropout2d
 from cnnlab.nn.layers.linear import Linear
@@ -44,8 +45,11 @@ from cnnlab.nn.layers.pooling import (
     MaxUnpool2d,
 )
 from cnnlab.nn.layers.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from cnnlab.nn.layers.sparse import Embedding
 
 __all__ = [
+    "AdditiveAttention",
+    "Embedding",
     "Softplus",
     "PReLU",
     "MaxPool1d",

@@ -4,7 +4,7 @@
 // Every text from the server (class and layer names come from checkpoint files) reaches the
 // page as text: elements are built with el() and textContent, never from HTML strings.
 const $ = (id) => document.getElementById(id);
-const S = { model: null, desc: null, image: null, truth: null, layers: [], sel: null, pred: null };
+const S = { model: null, desc: null, task: "classify", image: null, truth: null, layers: [], sel: null, pred: null };
 let busy = 0;
 
 async function call(path, body) {
@@ -46,7 +46,7 @@ async function chooseModel(id) {
   S.model = id;
   const d = S.desc = await call(`/api/model?${q({})}`);
   const [c, h, w] = d.input_shape;
-  $("model-info").textContent = `${d.model}: input ${c}×${h}×${w}, ${d.classes.length} classes, ` +
+  $("model-info").textContent = `${d.model}: input ${c}×${h}×${w}, ${d.classes.length} ${d.task === "caption" ? "words" : "classes"}, ` +
     `${d.totals.params.toLocaleString()} parameters${d.data ? ", trained on " + d.data : ""}`;
   const arch = $("arch"); arch.replaceChildren();
   for (const L of d.layers) {
@@ -65,18 +65,28 @@ async function chooseModel(id) {
     sel.append(new Option(s === "ex-target" ? "the predicted class" : "none (untargeted)", ""));
     d.classes.forEach((n, i) => sel.append(new Option(`${i}: ${n}`, i)));
   }
+  // what the model answers decides the panels: class scores (classify), or a scene view by
+  // its task (segment: mask and legend; detect: boxes; caption: words), /api/scene
+  S.task = d.task || "classify";
+  const classify = S.task === "classify";
+  $("pred-panel").hidden = !classify; $("scene-panel").hidden = classify;
+  $("attack-panel").hidden = !classify; $("class-panel").hidden = !classify;
+  $("explain-panel").hidden = !(classify || S.task === "segment"); // a segmenter: Grad-CAM of a class
+  for (const o of $("ex-method").options) o.disabled = !classify && o.value !== "gradcam";
+  if ($("ex-method").selectedOptions[0].disabled) $("ex-method").value = "gradcam";
   const small = c * h * w <= 3 * 32 * 32; // the server runs minimal and one-pixel on small inputs only
   for (const o of $("at-method").options) if (o.value === "minimal" || o.value === "one-pixel") o.disabled = !small;
   if ($("at-method").selectedOptions[0].disabled) $("at-method").value = "fgsm";
   $("draw-box").hidden = c !== 1;
-  $("draw-note").textContent = d.data === "mnist" || d.data === "mnist-subset" ?
+  $("draw-note").textContent = !classify ? `a scene: the whole canvas, resized to ${h}×${w}` :
+    d.data === "mnist" || d.data === "mnist-subset" ?
     "centred as MNIST: 20×20 box, centre of mass" : "centred as Fashion-MNIST: fills the 28×28 frame";
   $("test-row").hidden = !d.has_test_set;
   $("detail").hidden = true; S.sel = null;
   // nothing of the previous model stays: its job, explanation, attack and class model
   if (job) call(`/api/jobs/${job}/cancel`, {}).catch(() => {});
   job = null; $("cm-cancel").disabled = true; $("cm-start").disabled = false; $("cm-progress").value = 0;
-  for (const id of ["ex-out", "at-out", "cm-out", "pred", "maps"]) $(id).replaceChildren();
+  for (const id of ["ex-out", "at-out", "cm-out", "pred", "maps", "scene-out", "legend", "scene-note"]) $(id).replaceChildren();
   if (d.has_test_set) await loadTest(0);
   else { clearCanvas(); setImage(blankImage(h, w), null, true); }
 }
@@ -90,12 +100,13 @@ function blankImage(h, w) {
 async function loadTest(index) {
   const t = await call(`/api/test-image?${q({ index })}`);
   $("test-index").value = t.index; $("test-index").max = t.n - 1;
-  setImage(t.image, t.label, true);
+  setImage(t.image, t.label, true, t.class);
 }
 
-function setImage(dataUrl, truth, settled) {
-  S.image = dataUrl; S.truth = truth;
-  $("truth").textContent = truth === null ? "" : `true label: ${truth}: ${S.desc.classes[truth]}`;
+function setImage(dataUrl, truth, settled, text = null) {
+  S.image = dataUrl; S.truth = truth; // text: a captioner's true caption
+  $("truth").textContent = truth !== null ? `true label: ${truth}: ${S.desc.classes[truth]}` :
+    text !== null ? `true caption: ${text}` : "";
   refresh(settled);
 }
 
@@ -105,14 +116,21 @@ async function refresh(settled) {
   if (inflight) { pending = pending || settled; return; }
   inflight = true;
   try {
-    const p = await call("/api/predict", { image: S.image, topk: 5 });
-    S.pred = p.top[0].index;
-    $("input-img").src = p.input;
-    drawBars($("pred"), p.top, S.truth);
+    if (S.task === "classify") {
+      const p = await call("/api/predict", { image: S.image, topk: 5 });
+      S.pred = p.top[0].index;
+      $("input-img").src = p.input;
+      drawBars($("pred"), p.top, S.truth);
+    } else {
+      const r = await call("/api/scene", { image: S.image });
+      $("input-img").src = r.input;
+      drawScene(r);
+    }
     const f = await call("/api/features", { image: S.image });
     drawMaps(f.layers);
     if (S.sel) await showDetail(S.sel.layer, S.sel.channel, S.sel.unit);
-    if (settled) { await explain(); await attack(); }
+    if (settled && !$("explain-panel").hidden) await explain();
+    if (settled && S.task === "classify") await attack();
   } catch (e) { /* shown in the error bar */ } finally {
     inflight = false;
     if (pending !== null) { const s = pending; pending = null; refresh(s); }
@@ -127,6 +145,56 @@ function drawBars(ol, top, truth) {
       el("span", { title: t.class }, t.class), el("span", { class: "bar" }, bar),
       el("span", {}, `${(100 * t.p).toFixed(1)}%`)));
   });
+}
+
+// ---- scenes: one renderer per task (the answer's shape is in cnnlab/serve/scene.py) --------
+const hex = (c) => (/^#[0-9a-fA-F]{6}$/.test(c) ? c : "#888888"); // a colour, never anything else
+const pct = (f) => `${(100 * f).toFixed(1)}%`;
+function swatch(colour) { const s = el("span", { class: "swatch" }); s.style.backgroundColor = hex(colour); return s; }
+const SCENES = {
+  segment(r) {
+    $("scene-title").textContent = "Predicted mask";
+    $("scene-out").replaceChildren(fig(r.overlay, "mask over the input"), fig(r.mask, "mask"));
+    $("legend").replaceChildren(...r.legend.map((c) => {
+      const li = el("li", { "data-class": c.index, title: "Grad-CAM of this class" },
+        swatch(c.colour), `${c.index}: ${c.class}`, el("span", { class: "small" }, pct(c.fraction)));
+      li.onclick = () => { $("ex-target").value = String(c.index); explain().catch(() => {}); };
+      return li;
+    }));
+    $("scene-note").textContent = r.legend.length ? `mean confidence ${fmt(r.confidence, 3)}` : "background everywhere";
+  },
+  detect(r) {
+    $("scene-title").textContent = "Detected objects";
+    const [, H, W] = S.desc.input_shape, c = el("canvas", { width: 4 * W, height: 4 * H }), cg = c.getContext("2d");
+    const img = new Image();
+    img.onload = () => {
+      cg.imageSmoothingEnabled = false; cg.drawImage(img, 0, 0, c.width, c.height);
+      cg.font = "12px system-ui"; cg.lineWidth = 2;
+      for (const b of r.boxes) {
+        const [x1, y1, x2, y2] = b.box.map((v) => 4 * v);
+        cg.strokeStyle = cg.fillStyle = hex(b.colour); cg.strokeRect(x1, y1, x2 - x1, y2 - y1);
+        cg.fillText(`${b.class} ${fmt(b.score, 2)}`, x1 + 2, Math.max(12, y1 - 3)); // canvas text: never markup
+      }
+    };
+    img.src = r.input;
+    $("scene-out").replaceChildren(c);
+    $("legend").replaceChildren(...r.boxes.map((b) => el("li", {}, swatch(b.colour), `${b.class}`,
+      el("span", { class: "small" }, `score ${fmt(b.score, 3)}`))));
+    $("scene-note").textContent = `${r.boxes.length} boxes`;
+  },
+  caption(r) {
+    $("scene-title").textContent = "Caption";
+    $("scene-out").replaceChildren(el("p", { class: "words" }, el("b", {}, r.words.join(" ") || "(empty)")),
+      ...(r.attention || []).map((src, i) => fig(src, r.words[i] ?? "<end>"))); // one map per written word
+    $("legend").replaceChildren();
+    $("scene-note").textContent = (r.attention?.length ? "where the attention looked for each word; " : "no attention maps (no attention in this model); ") +
+      `beam ${r.beam}, log-probability ${fmt(r.log_prob, 2)}`;
+  },
+};
+function drawScene(r) {
+  const show = SCENES[r.task];
+  if (show) show(r);
+  else { $("scene-out").replaceChildren(); $("scene-note").textContent = `no view for task ${r.task}`; }
 }
 
 // drawing: white strokes on black, as the data sets show objects
@@ -151,6 +219,11 @@ $("clear").onclick = () => { clearCanvas(); setImage(centred(), null, true); };
 // the frame (longest side 28), centred
 function centred() {
   const [, H, W] = S.desc.input_shape;
+  if (S.task !== "classify") { // a scene: items where they were drawn, the canvas resized
+    const out = el("canvas", { width: W, height: H }), o = out.getContext("2d");
+    o.imageSmoothingQuality = "high"; o.drawImage(cv, 0, 0, W, H);
+    return out.toDataURL("image/png");
+  }
   const px = g.getImageData(0, 0, cv.width, cv.height).data;
   let x0 = cv.width, y0 = cv.height, x1 = -1, y1 = -1;
   for (let y = 0; y < cv.height; y++) for (let x = 0; x < cv.width; x++)
@@ -275,7 +348,7 @@ async function showTopImages(layer, channel) {
   if (S.topKey !== key) return;
   $("top-title").textContent = `Test images that excite channel ${channel} most (of the first ${t.searched})`;
   for (const im of t.images)
-    $("top").append(el("img", { src: im.image, title: `#${im.index}: ${im.class}, max ${fmt(im.score, 3)}`, alt: im.class }));
+    $("top").append(el("img", { src: im.image, title: `#${im.index}: ${im.class ?? ""}, max ${fmt(im.score, 3)}`, alt: im.class ?? "" }));
 }
 
 async function showArithmetic(channel, row, col) {
