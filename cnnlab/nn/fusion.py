@@ -19,12 +19,14 @@ user asks for fusion, as in PyTorch:
 
 - :func:`fuse_conv_bn_eval` (PyTorch's name): a new convolution computing ``bn(conv(x))``;
 - :func:`fuse_modules` (``torch.ao.quantization.fuse_modules``' shape): named groups
-  ``[conv, bn]`` or ``[conv, bn, act]`` of a module replaced by one folded convolution
+  ``[conv, bn]``, ``[conv, act]`` or ``[conv, bn, act]`` of a module replaced by one
+  (folded) convolution
   (:class:`ConvAct2d` when an activation is fused in: oneDNN runs it as a post-op, in the
   same pass), the others by :class:`~cnnlab.nn.Identity`;
-- ``model.fuse()`` (:func:`fuse`): every ``Conv2d, BatchNorm2d[, ReLU/ReLU6/Hardtanh]`` run
-  of an ``nn.Sequential``, and the groups that the zoo's blocks name in their
-  ``fuse_model()`` (as torchvision's quantizable models do), for a model in eval mode.
+- ``model.fuse()`` (:func:`fuse`): every ``Conv2d, BatchNorm2d[, ReLU/ReLU6/Hardtanh]`` and
+  ``Conv2d, ReLU/ReLU6/Hardtanh`` run of an ``nn.Sequential``, and the groups that the zoo's
+  blocks name in their ``fuse_model()`` (as torchvision's quantizable models do), for a
+  model in eval mode.
 
 A fused model is an ordinary model with fewer layers: its convolutions hold the folded
 weights as Parameters, so it still trains, and the unfused model is unchanged by
@@ -162,15 +164,22 @@ def _set(module: Module, path: str, new: Module) -> None:
 
 
 def fuse_modules(model: Module, groups) -> Module:
-    """Fuse each named group ``[conv, bn]`` or ``[conv, bn, act]`` of ``model`` in place:
-    ``conv`` becomes the folded convolution (a :class:`ConvAct2d` with ``act``), the others
+    """Fuse each named group ``[conv, bn]``, ``[conv, act]`` or ``[conv, bn, act]`` of
+    ``model`` in place: ``conv`` becomes the folded convolution (a :class:`ConvAct2d` with
+    ``act``: the convolution itself where there is no batch norm), the others
     :class:`~cnnlab.nn.Identity`. Names are dotted paths below ``model``. Returns ``model``."""
     if groups and isinstance(groups[0], str):
         groups = [groups]
     for names in groups:
         if len(names) not in (2, 3):
-            raise ValueError(f"fuse_modules: a group is [conv, bn] or [conv, bn, act], got {names}")
+            raise ValueError(
+                f"fuse_modules: a group is [conv, bn], [conv, act] or [conv, bn, act], got {names}"
+            )
         mods = [_get(model, n) for n in names]
+        if len(names) == 2 and not isinstance(mods[1], BatchNorm2d):  # [conv, act]
+            _set(model, names[0], ConvAct2d(mods[0], mods[1]))
+            _set(model, names[1], Identity())
+            continue
         fused = fuse_conv_bn_eval(mods[0], mods[1])
         if len(names) == 3:
             fused = ConvAct2d(fused, mods[2])
@@ -181,7 +190,8 @@ def fuse_modules(model: Module, groups) -> Module:
 
 
 def _sequential_groups(seq, shared: set) -> list:
-    """Runs of ``Conv2d, BatchNorm2d[, activation]`` among a Sequential's children."""
+    """Runs of ``Conv2d, BatchNorm2d[, activation]`` and ``Conv2d, activation`` among a
+    Sequential's children."""
     names = list(seq._modules)
     mods = list(seq._modules.values())
     groups, i = [], 0
@@ -198,14 +208,22 @@ def _sequential_groups(seq, shared: set) -> list:
                 act = None
             groups.append(names[i : i + (3 if act is not None else 2)])
             i += 3 if act is not None else 2
+        elif (  # a convolution straight into its activation: one pass, the act a post-op
+            type(conv) is Conv2d
+            and _post_op(bn) is not None
+            and not (_hooked(conv) or _hooked(bn) or id(bn) in shared)
+        ):
+            groups.append(names[i : i + 2])
+            i += 2
         else:
             i += 1
     return groups
 
 
 def fuse(model: Module) -> Module:
-    """Fold every batch norm of an eval-mode ``model`` that follows its convolution: the
-    ``Conv2d, BatchNorm2d[, ReLU/ReLU6/Hardtanh]`` runs of each ``nn.Sequential``, and the
+    """Fold every batch norm of an eval-mode ``model`` that follows its convolution, and the
+    activation after it: the ``Conv2d, BatchNorm2d[, ReLU/ReLU6/Hardtanh]`` and ``Conv2d,
+    ReLU/ReLU6/Hardtanh`` runs of each ``nn.Sequential``, and the
     groups each submodule names in its ``fuse_model()``. Layers with a forward hook are left
     as they are (a feature-map hook sees what it saw before). In place; returns ``model``."""
     from cnnlab.nn.container import Sequential

@@ -102,6 +102,23 @@ def test_fuse_replaces_layers_by_the_folded_conv_and_identities():
     assert _n_bn(model) == 0
 
 
+def test_a_conv_straight_into_its_activation_becomes_one_pass(monkeypatch):
+    # regression: fuse() folded only conv + batch norm runs, so LeNet-5 (conv, ReLU, pool)
+    # ran its ReLUs as separate passes, where the old engine's Sequential fused them
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 4, 3))
+    x = seeded(7).standard_normal((4, 3, 12, 12)).astype(np.float32)
+    counts = _Counts(monkeypatch)
+    fused, plain = _both(model, x)
+    fused_model = copy.deepcopy(model).eval().fuse()
+    kinds = [type(m).__name__ for m in fused_model]
+    assert kinds == ["ConvAct2d", "Identity", "MaxPool2d", "Conv2d"]
+    assert counts.n["ReLU"] == 1  # the unfused pass only
+    np.testing.assert_allclose(fused, plain, rtol=1e-5, atol=1e-5)
+    by_name = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU6())
+    fusion.fuse_modules(by_name, [["0", "1"]])
+    assert [type(m).__name__ for m in by_name] == ["ConvAct2d", "Identity"]
+
+
 @pytest.mark.parametrize("name, size", [("resnet20", 32), ("resnet18", 64)])
 def test_zoo_resnets_fold_every_batch_norm(monkeypatch, name, size):
     model = _randomise_bn(models.create(name))
@@ -197,7 +214,7 @@ def test_fuse_modules_by_name_and_its_errors():
         np.testing.assert_allclose(net(cnnlab.tensor(x)).numpy(), want, rtol=1e-5, atol=1e-5)
     with pytest.raises(KeyError, match="no submodule 'nope'"):
         fusion.fuse_modules(_randomise_bn(Net()), [["conv", "nope"]])
-    with pytest.raises(ValueError, match=r"\[conv, bn\] or \[conv, bn, act\]"):
+    with pytest.raises(ValueError, match=r"\[conv, bn\], \[conv, act\] or \[conv, bn, act\]"):
         fusion.fuse_modules(_randomise_bn(Net()), [["conv"]])
     with pytest.raises(TypeError, match="ConvAct2d: act must be ReLU"):
         fusion.ConvAct2d(nn.Conv2d(3, 4, 3), nn.Sigmoid())
