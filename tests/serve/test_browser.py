@@ -203,8 +203,11 @@ def test_the_last_layers_map_opens_in_view_and_a_new_model_starts_clean(browser,
         page.wait_for_function(
             "document.getElementById('model-info').textContent.includes('LeNet')"
         )
+        # the old model's class model is gone (waited for: model-info may already read LeNet
+        # and #pred hold the old model's scores before the switch has finished)
+        page.wait_for_selector("#cm-out figcaption", state="detached", timeout=15000)
         page.wait_for_selector("#pred li")
-        assert page.locator("#cm-out *").count() == 0  # the old model's class model is gone
+        assert page.locator("#cm-out *").count() == 0
         page.close()
 
 

@@ -406,6 +406,7 @@ async function classModel() {
   job = j.job; $("cm-cancel").disabled = false; $("cm-start").disabled = true;
   while (job === j.job) {
     const st = await call(`/api/jobs/${j.job}`);
+    if (job !== j.job) return; // another model was picked while this poll was out
     $("cm-progress").max = st.total || 1; $("cm-progress").value = st.done;
     if (st.state === "running") { await new Promise((r) => setTimeout(r, 250)); continue; }
     job = null; $("cm-cancel").disabled = true; $("cm-start").disabled = false;
