@@ -108,6 +108,7 @@ def run(args) -> int:
         ) from None
     server = make_server(args.host, args.port, app, threaded=True, fd=sock.fileno())
     address = f"http://{args.host}:{sock.getsockname()[1]}/"
+    sock.close()  # the server listens on its own duplicate of the descriptor
     if token is None:
         print(f"cnnlab serve: {address}  (Ctrl-C to stop)", flush=True)
     else:
