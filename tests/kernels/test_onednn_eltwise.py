@@ -99,3 +99,13 @@ def test_hardtanh_keeps_nan_and_is_checked_only_where_needed():
     assert not onednn.supports("hardtanh_forward", x, min_val=1.0, max_val=1.0)
     with pytest.raises(ValueError, match="min_val < max_val"):
         onednn.hardtanh_forward(x, min_val=2.0, max_val=1.0)
+
+
+def test_backward_takes_a_broadcast_gradient_in_one_copy_into_ys_layout():
+    # average pooling's backward sends a stride-0 view; it is laid out as y (NHWC) at once
+    y = np.maximum(seeded(2).standard_normal((16, 64, 8, 8)), 0).astype(np.float32)
+    y_nhwc = np.ascontiguousarray(y.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    gy = np.broadcast_to(seeded(3).standard_normal((16, 64, 1, 1)).astype(np.float32), y.shape)
+    gx = onednn.relu_backward(gy, y_nhwc)
+    assert gx.transpose(0, 2, 3, 1).flags.c_contiguous
+    np.testing.assert_array_equal(gx, gy * (y > 0))

@@ -57,9 +57,11 @@ def empty(shape, layout: int) -> np.ndarray:
     return np.empty(shape, np.float32)
 
 
-def like(a: np.ndarray, layout: int) -> np.ndarray:
-    """``a`` (an array :func:`image` accepts) in ``layout``: itself, or a copy reordered."""
-    if tag(a) == layout:
+def like(a: np.ndarray, layout: int, name: str = "a", what: str = "like") -> np.ndarray:
+    """``a`` (a float32 array of any strides) in ``layout``: itself, or one copy into it
+    (a broadcast or sliced view is not first made C-contiguous, then reordered)."""
+    _f32(a, name, what)
+    if (a.flags.c_contiguous or is_nhwc(a)) and tag(a) == layout:
         return a
     out = empty(a.shape, layout)
     out[...] = a

@@ -1,26 +1,25 @@
-"""Element-wise activations of the oneDNN backend: ReLU and hardtanh (ReLU6), and the
-residual add.
+"""Element-wise ops of the oneDNN backend: ReLU and hardtanh (ReLU6) forward and backward,
+and the residual add, all on oneDNN's (OpenMP) threads.
 
-The backward passes run oneDNN's eltwise primitive (``clip_v2``: gradient strictly inside
-the bounds, as PyTorch), differentiating from the output (``*_use_dst_for_bwd``), so the
-caller keeps only y. The arrays are seen as one flat vector of their memory (an
-element-wise op does not care about the layout: an NHWC-strided image gives an
-NHWC-strided result), so one plan serves every shape of the same size.
+The arrays are seen as one flat vector of their memory (an element-wise op does not care
+about the layout: an NHWC-strided image gives an NHWC-strided result), so one plan serves
+every shape of the same size. The backward passes differentiate from the output
+(``*_use_dst_for_bwd``; hardtanh is oneDNN's ``clip_v2``, gradient strictly inside the
+bounds, as PyTorch), so the caller keeps only y.
 
-The forward passes are one pass of NumPy's ``clip`` (ReLU is ``clip(x, 0, inf)``), the
-batch split over :mod:`cnnlab.threads`. oneDNN's eltwise forward maps NaN to a number
-(PyTorch keeps NaN, and a diverged run must show it), so it needed a second pass over x to
-find NaN; NumPy's clip keeps NaN in its one pass. Measured 2026-12-07, one thread of an
-AVX-512 EPYC, CPU ms per call, NHWC images, oneDNN (with its NaN pass) against clip:
-ReLU 2.26 against 1.24 (32 x 96 x 48 x 48), 0.35 against 0.20 (128 x 16 x 32 x 32);
-ReLU6 2.18 against 1.31 and 0.39 against 0.24. NumPy's ``maximum(x, 0)`` took 2.27 and
-0.68. The backward passes stay on oneDNN: 2.42 against 3.53 ms for NumPy's
-``gy * (y > 0)``, 3.03 against 4.98 for ReLU6's.
+oneDNN's ReLU and clip map NaN to a number (its JIT takes ``max(x, 0)`` with the NaN
+first); PyTorch's keep NaN, and a diverged run must show it. So the forward plan also sums
+64 rows of x in the same call (a NaN makes its row's sum NaN; +inf and -inf in one row do
+too) and, where a sum is not finite, the activation is redone with NumPy's ``clip``, which
+keeps NaN: the same result, only slower.
 
-The residual add is NumPy's ``add`` on the flat buffers, split over the threads as the
-clip: oneDNN's binary add took 1.4x its time on one thread (same machine, NHWC, CPU ms per
-call, median of 60 interleaved: 1.08 against 0.78 for 128 x 16 x 32 x 32, 0.31 against
-0.21 for 128 x 32 x 16 x 16, 0.11 against 0.08 for 128 x 64 x 8 x 8).
+Why not NumPy over cnnlab's own threads, which measured faster on one thread: after a
+oneDNN call its OpenMP workers spin for a while, and a Python thread that takes their
+core waits for them. Measured 2026-12-07 on 2 cores of an AVX-512 EPYC, wall ms per call
+right after a convolution, NHWC, median of 40: ReLU of 128 x 16 x 32 x 32 0.27 here (0.17
+without the NaN sums; PyTorch 0.20) against 0.41 for ``clip`` split over two threads and
+0.33 on one; 128 x 32 x 28 x 28: 0.58 against 0.92 and 0.69. The residual add likewise:
+NumPy's add took 0.37 ms split and 0.24 on one thread for 128 x 16 x 32 x 32.
 """
 
 from __future__ import annotations
@@ -30,7 +29,6 @@ import numpy as np
 from cnnlab.kernels.onednn import arrays
 from cnnlab.kernels.onednn import constants as k
 from cnnlab.kernels.onednn.plan import Plan, cached
-from cnnlab.threads import split_batch
 
 __all__ = [
     "add",
@@ -41,6 +39,8 @@ __all__ = [
     "relu_forward",
 ]
 
+SMALL = 1 << 16  # elements: below this a call through ctypes loses to NumPy's own loop
+
 # name -> (the forward algorithm the backward's hint names, the backward algorithm)
 _ALGS = {
     "relu": (k.ELTWISE_RELU_USE_DST, k.ELTWISE_RELU_USE_DST),
@@ -48,11 +48,47 @@ _ALGS = {
 }
 
 
-def _clip(name: str, x, lo: float, hi: float):
-    """``min(max(x, lo), hi)`` in x's layout, NaN kept: one pass of NumPy's clip."""
+def _forward_plan(name: str, size: int, alpha: float, beta: float) -> Plan:
+    """The activation, then the row sums of x that show a NaN (:func:`_sums_step`)."""
+    plan = Plan(f"eltwise {name} forward (size {size}, alpha {alpha}, beta {beta})")
+    md = plan.md((size,), k.TAG_X)
+    fn = plan.lib.dnnl_eltwise_forward_primitive_desc_create
+    pd = plan.pd(fn, k.FORWARD_TRAINING, _ALGS[name][0], md, md, float(alpha), float(beta))
+    plan.step(pd, {k.ARG_SRC: plan.user("x", md), k.ARG_DST: plan.user("y", md)})
+    _sums_step(plan, _rows(size), size // _rows(size))
+    return plan
+
+
+def _sums_step(plan: Plan, rows: int, cols: int) -> None:
+    """A step summing the ``rows`` rows of ``cols`` elements of the plan's array ``rows``
+    into its array ``sums``, on oneDNN's threads."""
+    src, dst = plan.md((rows, cols), k.TAG_NC), plan.md((rows, 1), k.TAG_NC)
+    fn = plan.lib.dnnl_reduction_primitive_desc_create
+    pd = plan.pd(fn, k.REDUCTION_SUM, src, dst, 0.0, 0.0)
+    plan.step(pd, {k.ARG_SRC: plan.user("rows", src), k.ARG_DST: plan.user("sums", dst)})
+
+
+def _rows(size: int) -> int:
+    """How many equal rows the NaN sums split ``size`` elements into (64 where it divides)."""
+    return next(r for r in (64, 32, 16, 8, 4, 2, 1) if size % r == 0)
+
+
+def _forward(name: str, x, lo: float, hi: float):
+    """``min(max(x, lo), hi)`` in x's layout, NaN kept (see the module's docstring)."""
     x = arrays.image(x, "x", f"{name}_forward")
     y = arrays.empty(x.shape, arrays.tag(x))
-    split_batch(lambda i: np.clip(x[i], lo, hi, out=y[i]), x)
+    xa, ya = arrays.flat(x), arrays.flat(y)
+    size = xa.size
+    if size < SMALL:  # the call costs more than NumPy's loop
+        np.clip(xa, lo, hi, out=ya)
+        return y
+    alpha, beta = (0.0, 0.0) if name == "relu" else (lo, hi)
+    key = ("eltwise_fwd", name, size, alpha, beta)
+    plan = cached(key, lambda: _forward_plan(name, size, alpha, beta))
+    sums = np.empty(_rows(size), np.float32)
+    plan.run(x=xa, y=ya, rows=xa, sums=sums)
+    if not np.isfinite(sums).all():  # a NaN (or both infinities) in x: keep NaN
+        np.clip(xa, lo, hi, out=ya)
     return y
 
 
@@ -79,10 +115,7 @@ def _backward_plan(name: str, size: int, alpha: float, beta: float) -> Plan:
 
 def _sums_plan(rows: int, cols: int) -> Plan:
     plan = Plan(f"reduction sum ({rows} x {cols} -> {rows})")
-    src, dst = plan.md((rows, cols), k.TAG_NC), plan.md((rows, 1), k.TAG_NC)
-    fn = plan.lib.dnnl_reduction_primitive_desc_create
-    pd = plan.pd(fn, k.REDUCTION_SUM, src, dst, 0.0, 0.0)
-    plan.step(pd, {k.ARG_SRC: plan.user("x", src), k.ARG_DST: plan.user("sums", dst)})
+    _sums_step(plan, rows, cols)
     return plan
 
 
@@ -90,13 +123,13 @@ def _row_sums(x: np.ndarray) -> np.ndarray:
     """Sums of 64 (or fewer) equal rows of flat ``x``, on oneDNN's threads; small arrays: x
     itself (oneDNN refuses a reduction to the same shape, and NumPy's loop is quicker)."""
     flat = arrays.flat(x)
-    rows = next(r for r in (64, 32, 16, 8, 4, 2, 1) if flat.size % r == 0)
+    rows = _rows(flat.size)
     cols = flat.size // rows
     if cols < 1024:
         return flat
     plan = cached(("relu_nan_sums", rows, cols), lambda: _sums_plan(rows, cols))
     sums = np.empty(rows, np.float32)
-    plan.run(x=flat, sums=sums)
+    plan.run(rows=flat, sums=sums)
     return sums
 
 
@@ -111,7 +144,7 @@ def _backward(name: str, gy, data, alpha: float = 0.0, beta: float = 0.0):
         raise ValueError(f"oneDNN {name}_backward: gy {gy.shape} and data {data.shape} differ")
     data = arrays.image(data, "data", f"{name}_backward")
     layout = arrays.tag(data)
-    gy = arrays.like(arrays.image(gy, "gy", f"{name}_backward"), layout)  # data's layout
+    gy = arrays.like(gy, layout, "gy", f"{name}_backward")  # in data's layout
     gx = arrays.empty(data.shape, layout)
     gya, da, gxa = arrays.flat(gy), arrays.flat(data), arrays.flat(gx)
     size = gya.size
@@ -123,7 +156,7 @@ def _backward(name: str, gy, data, alpha: float = 0.0, beta: float = 0.0):
 
 def relu_forward(x) -> np.ndarray:
     """``y = max(x, 0)`` (NaN stays NaN). Shape: any -> same."""
-    return _clip("relu", x, 0.0, np.inf)
+    return _forward("relu", x, 0.0, np.inf)
 
 
 def relu_backward(gy, y) -> np.ndarray:
@@ -134,7 +167,7 @@ def relu_backward(gy, y) -> np.ndarray:
 def hardtanh_forward(x, *, min_val: float, max_val: float) -> np.ndarray:
     """``y = min(max(x, min_val), max_val)`` (NaN stays NaN). Shape: any -> same."""
     _bounds(min_val, max_val)
-    return _clip("hardtanh", x, float(min_val), float(max_val))
+    return _forward("hardtanh", x, float(min_val), float(max_val))
 
 
 def hardtanh_backward(gy, y, *, min_val: float, max_val: float) -> np.ndarray:
@@ -161,15 +194,24 @@ def same_layout(a, b) -> bool:
     return arrays.tag(a) == arrays.tag(b)
 
 
+def _add_plan(size: int) -> Plan:
+    plan = Plan(f"binary add (size {size})")
+    md = plan.md((size,), k.TAG_X)
+    pd = plan.pd(plan.lib.dnnl_binary_primitive_desc_create, k.BINARY_ADD, md, md, md)
+    args = {k.ARG_SRC_0: plan.user("a", md), k.ARG_SRC_1: plan.user("b", md)}
+    plan.step(pd, {**args, k.ARG_DST: plan.user("y", md)})
+    return plan
+
+
 def add(a, b) -> np.ndarray:
     """``a + b`` for two float32 arrays of one shape and layout (the residual add), as flat
-    buffers, the batch split over :mod:`cnnlab.threads`; the result in their layout.
-    Shape: a, b alike -> same.
+    buffers on oneDNN's threads; the result in their layout. Shape: a, b alike -> same.
     """
     a, b = arrays.image(a, "a", "add"), arrays.image(b, "b", "add")
     if not same_layout(a, b):
         raise ValueError(f"oneDNN add: a {a.shape} and b {b.shape} differ in shape or layout")
     y = arrays.empty(a.shape, arrays.tag(a))
-    fa, fb, fy = arrays.flat(a), arrays.flat(b), arrays.flat(y)
-    split_batch(lambda i: np.add(fa[i], fb[i], out=fy[i]), fa)
+    size = a.size
+    plan = cached(("binary_add", size), lambda: _add_plan(size))
+    plan.run(a=arrays.flat(a), b=arrays.flat(b), y=arrays.flat(y))
     return y
