@@ -128,7 +128,8 @@ class Tensor(TensorConversions, TensorInPlace, TensorMethods, TensorFactories):
     def _accumulate_grad(self, g) -> None:
         """Add the array ``g`` into ``.grad`` (the engine calls this for leaves)."""
         if self._grad is None:
-            self._grad = Tensor._make(g.copy(), False)
+            # in g's memory format (a channels-last gradient stays one), as PyTorch's
+            self._grad = Tensor._make(g.copy(order="K"), False)
         else:
             self._grad = Tensor._make(self._grad.array + g, False)
 

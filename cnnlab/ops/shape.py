@@ -6,6 +6,7 @@ import numpy as np
 
 from cnnlab.autograd import Function
 from cnnlab.backend import get_array_module
+from cnnlab.memory_format import channels_last, is_format
 from cnnlab.tensor import Tensor
 
 
@@ -67,14 +68,21 @@ class GetItem(Function):
 
     @staticmethod
     def forward(x, *, index):
-        return x[index], (x.shape, x.dtype, index)
+        # the gradient is made in x's memory format, as PyTorch's: a channels-last image's
+        # stays channels-last, so the residual add it meets adds two arrays alike
+        cl = not x.flags.c_contiguous and is_format(x, channels_last)
+        return x[index], (x.shape, index, cl)
 
     # dL/dx = zeros with g scattered (added, for repeated advanced indices) at index
     @staticmethod
     def backward(ctx, g):
-        shape, dtype, index = ctx
+        shape, index, cl = ctx
         xp = get_array_module(g)
-        gx = xp.zeros(shape, dtype=g.dtype)
+        if cl:
+            n, c, h, w = shape
+            gx = xp.zeros((n, h, w, c), dtype=g.dtype).transpose(0, 3, 1, 2)
+        else:
+            gx = xp.zeros(shape, dtype=g.dtype)
         if _is_basic(index):
             gx[index] = g
         else:
