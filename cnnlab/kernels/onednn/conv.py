@@ -28,13 +28,8 @@ import numpy as np
 from cnnlab.kernels.onednn import arrays
 from cnnlab.kernels.onednn import constants as k
 from cnnlab.kernels.onednn.arrays import as_f32, describe
-from cnnlab.kernels.onednn.conv_post import (
-    SLOW_CHAINS,
-    attributes,
-    check_post,
-    finite,
-    step_by_step,
-)
+from cnnlab.kernels.onednn.conv_post import SLOW_CHAINS, attributes, check_post, step_by_step
+from cnnlab.kernels.onednn.eltwise import SUMMED, sums_step
 from cnnlab.kernels.onednn.library import OneDNNError
 from cnnlab.kernels.onednn.plan import Plan, cached, dims
 
@@ -177,6 +172,13 @@ def _forward_plan(x_shape, w_shape, bias, stride, padding, dilation, groups, x_t
         args[k.ARG_BIAS] = plan.user("b", g.b)
     plan.step(pd, args)
     plan.x_shape, plan.w_shape, plan.y_shape = g.x_shape, g.w_shape, g.y_shape
+    plan.nan_sums = []  # (argument, rows) whose row sums show a NaN the activation hides
+    if post and post[-1][0] != "add":
+        sizes = {"x": g.x_shape, "w": g.w_shape, "addend": g.y_shape if post[0][0] == "add" else 0}
+        for name, shape in sizes.items():
+            size = int(np.prod(shape))
+            if size >= SUMMED:
+                plan.nan_sums.append((name, sums_step(plan, size, f"{name}_rows", f"{name}_sums")))
     return plan
 
 
@@ -327,16 +329,16 @@ def conv2d_forward(x, w, b=None, *, stride, padding, dilation, groups: int, post
     ``post`` (inference): what to apply to y as it is written, in order (:func:`check_post`):
     ``("add",)`` adds ``addend`` (y's shape, any layout), then ``("relu",)`` or
     ``("hardtanh", lo, hi)``. oneDNN's activations turn NaN into a number (PyTorch's keep
-    it), so where x, w, b or the addend is not finite the same result is computed the exact
-    way instead: the convolution, the add, and the activations' NaN-keeping kernels.
+    it), so the plan also sums rows of x, w and the addend in the same call, and where a sum
+    (or a small b or w) is not finite the result is computed again the exact way: the
+    convolution, the add, and the activations' NaN-keeping kernels.
 
     Shape: x ``(N, C, H, W)``, w ``(O, C/groups, KH, KW)``, b ``(O,)`` or None ->
     ``(N, O, OH, OW)``.
     """
     geo = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
     x, w, b, post, addend = _forward_args(x, w, b, post, addend, groups)
-    exact = post and post[-1][0] != "add" and not finite(x, w, b, addend)
-    plan = None if exact else _plan(x, w, b, post, geo)
+    plan = _plan(x, w, b, post, geo)
     if plan is None and post:
         return step_by_step(x, w, b, post, addend, geo)
     y = arrays.empty(plan.y_shape, NHWC)
@@ -346,8 +348,22 @@ def conv2d_forward(x, w, b=None, *, stride, padding, dilation, groups: int, post
     if addend is not None:
         if tuple(addend.shape) != tuple(plan.y_shape):
             raise ValueError(f"conv2d_forward: addend {addend.shape}, output {plan.y_shape}")
-        run["addend"] = arrays.like(addend, NHWC)
+        run["addend"] = addend = arrays.like(addend, NHWC)
+    if not plan.nan_sums:
+        plan.run(**run)
+        return y
+    given = {"x": x, "w": w, "addend": addend}
+    small = [a for a in (b, *given.values()) if a is not None and a.size < SUMMED]
+    if not all(np.isfinite(a).all() for a in small):
+        return step_by_step(x, w, b, post, addend, geo)
+    sums = []
+    for name, rows in plan.nan_sums:
+        run[f"{name}_rows"] = arrays.flat(given[name])
+        run[f"{name}_sums"] = s = np.empty(rows, np.float32)
+        sums.append(s)
     plan.run(**run)
+    if not all(np.isfinite(s).all() for s in sums):  # a NaN the activation mapped to 0
+        return step_by_step(x, w, b, post, addend, geo)
     return y
 
 

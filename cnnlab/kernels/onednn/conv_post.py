@@ -4,14 +4,14 @@ For inference (cnnlab.ops.conv_fused): a residual add, then ReLU or hardtanh (Re
 same pass as the convolution. :func:`conv2d_forward <cnnlab.kernels.onednn.conv.conv2d_forward>`
 takes ``post``; this module checks the chain, builds the attributes, and runs the chain one
 step at a time where the fused kernel would be wrong (inputs that are not finite: oneDNN's
-post-op ReLU maps NaN to 0) or slow (oneDNN has only its reference kernel for it).
+post-op ReLU maps NaN to 0; the plan's row sums of the inputs show it) or slow (oneDNN has
+only its reference kernel for it).
 """
 
 from __future__ import annotations
 
 from cnnlab.kernels.onednn import constants as k
 from cnnlab.kernels.onednn import eltwise
-from cnnlab.kernels.onednn.eltwise import all_finite
 from cnnlab.kernels.onednn.library import check
 from cnnlab.kernels.onednn.plan import Plan
 
@@ -55,10 +55,6 @@ def attributes(plan: Plan, post: tuple, y_shape, addend_tag) -> tuple:
 
 
 SLOW_CHAINS: set = set()  # configurations whose post-op chain oneDNN runs slowly or not at all
-
-
-def finite(*arrays) -> bool:
-    return all(a is None or all_finite(a) for a in arrays)
 
 
 def step_by_step(x, w, b, post, addend, geo):

@@ -32,14 +32,15 @@ from cnnlab.kernels.onednn.plan import Plan, cached
 
 __all__ = [
     "add",
-    "all_finite",
     "hardtanh_backward",
     "hardtanh_forward",
     "relu_backward",
     "relu_forward",
+    "sums_step",
 ]
 
 SMALL = 1 << 16  # elements: below this a call through ctypes loses to NumPy's own loop
+SUMMED = 1024  # elements: the least a NaN check sums on oneDNN's threads
 
 # name -> (the forward algorithm the backward's hint names, the backward algorithm)
 _ALGS = {
@@ -49,23 +50,27 @@ _ALGS = {
 
 
 def _forward_plan(name: str, size: int, alpha: float, beta: float) -> Plan:
-    """The activation, then the row sums of x that show a NaN (:func:`_sums_step`)."""
+    """The activation, then the row sums of x that show a NaN (:func:`sums_step`)."""
     plan = Plan(f"eltwise {name} forward (size {size}, alpha {alpha}, beta {beta})")
     md = plan.md((size,), k.TAG_X)
     fn = plan.lib.dnnl_eltwise_forward_primitive_desc_create
     pd = plan.pd(fn, k.FORWARD_TRAINING, _ALGS[name][0], md, md, float(alpha), float(beta))
     plan.step(pd, {k.ARG_SRC: plan.user("x", md), k.ARG_DST: plan.user("y", md)})
-    _sums_step(plan, _rows(size), size // _rows(size))
+    sums_step(plan, size)
     return plan
 
 
-def _sums_step(plan: Plan, rows: int, cols: int) -> None:
-    """A step summing the ``rows`` rows of ``cols`` elements of the plan's array ``rows``
-    into its array ``sums``, on oneDNN's threads."""
-    src, dst = plan.md((rows, cols), k.TAG_NC), plan.md((rows, 1), k.TAG_NC)
+def sums_step(plan: Plan, size: int, name: str = "rows", into: str = "sums") -> int:
+    """Add a step to ``plan`` summing the plan's flat array ``name`` (``size`` elements) in
+    equal rows into its array ``into`` (a NaN, or +inf with -inf, in a row makes its sum
+    NaN); returns the number of rows (64 where it divides ``size``). On oneDNN's threads;
+    ``size`` at least :data:`SUMMED` (smaller arrays: NumPy's ``isfinite`` is quicker)."""
+    rows = _rows(size)
+    src, dst = plan.md((rows, size // rows), k.TAG_NC), plan.md((rows, 1), k.TAG_NC)
     fn = plan.lib.dnnl_reduction_primitive_desc_create
     pd = plan.pd(fn, k.REDUCTION_SUM, src, dst, 0.0, 0.0)
-    plan.step(pd, {k.ARG_SRC: plan.user("rows", src), k.ARG_DST: plan.user("sums", dst)})
+    plan.step(pd, {k.ARG_SRC: plan.user(name, src), k.ARG_DST: plan.user(into, dst)})
+    return rows
 
 
 def _rows(size: int) -> int:
@@ -111,32 +116,6 @@ def _backward_plan(name: str, size: int, alpha: float, beta: float) -> Plan:
     args[k.ARG_DST] = plan.user("data", md)
     plan.step(pd, args)
     return plan
-
-
-def _sums_plan(rows: int, cols: int) -> Plan:
-    plan = Plan(f"reduction sum ({rows} x {cols} -> {rows})")
-    _sums_step(plan, rows, cols)
-    return plan
-
-
-def _row_sums(x: np.ndarray) -> np.ndarray:
-    """Sums of 64 (or fewer) equal rows of flat ``x``, on oneDNN's threads; small arrays: x
-    itself (oneDNN refuses a reduction to the same shape, and NumPy's loop is quicker)."""
-    flat = arrays.flat(x)
-    rows = _rows(flat.size)
-    cols = flat.size // rows
-    if cols < 1024:
-        return flat
-    plan = cached(("relu_nan_sums", rows, cols), lambda: _sums_plan(rows, cols))
-    sums = np.empty(rows, np.float32)
-    plan.run(rows=flat, sums=sums)
-    return sums
-
-
-def all_finite(x: np.ndarray) -> bool:
-    """Whether ``x`` holds no NaN and no inf, read from its row sums (a sum that overflows
-    reads as not finite too: callers then take their exact, slower path)."""
-    return bool(np.isfinite(_row_sums(x)).all())
 
 
 def _backward(name: str, gy, data, alpha: float = 0.0, beta: float = 0.0):
