@@ -48,6 +48,14 @@ def _check_grad(node: Node, i: int, parent: Tensor, g):
     return g
 
 
+def _sum(a, b):
+    """``a + b``, two gradients of one tensor (a residual block's input gets one from each
+    branch), by the add op's kernel: two large images alike are added on all threads."""
+    from cnnlab.ops.elementwise import sum_gradients  # ops build on this module
+
+    return sum_gradients(a, b)
+
+
 def _check_versions(node: Node) -> None:
     """Raise if an input this op's backward needs was changed in place after the op ran."""
     for i, ref, version in node.versions:
@@ -144,7 +152,7 @@ def _sweep(root: Tensor, grad_root, retain_graph: bool, targets=None):
             elif key in owned and prev.ndim:
                 prev += gi
             else:
-                grads[key] = prev + gi
+                grads[key] = _sum(prev, gi)
                 owned.add(key)
         if not retain_graph:
             node.ctx = _FREED
