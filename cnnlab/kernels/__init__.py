@@ -65,6 +65,7 @@ __all__ = [
     "batch_norm_inference",
     "batch_norm_inference_backward",
     "batch_norm_train_forward",
+    "contiguous",
     "conv2d_backward_data",
     "conv2d_backward_weights",
     "conv2d_forward",
@@ -235,3 +236,10 @@ def add(a, b):
     """``a + b`` with NumPy's broadcasting (two large arrays of one shape and layout, the
     residual add, split over cnnlab's threads)."""
     return _run("add", a, b)
+
+
+# ------------------------------------------------------------------------------------ copies
+def contiguous(x):
+    """``x`` in C order (NCHW for an image): itself where it is, else a copy (what
+    ``x.reshape`` needs of a channels-last image it flattens). Shape: the same."""
+    return _run("contiguous", x)

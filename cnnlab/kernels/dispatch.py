@@ -42,8 +42,9 @@ FUNCTIONS = {
     "hardtanh_forward": "hardtanh",
     "hardtanh_backward": "hardtanh",
     "add": "add",
+    "contiguous": "contiguous",
 }
-OPS = ("conv2d", "batch_norm", "max_pool2d", "avg_pool2d", "relu", "hardtanh", "add")
+OPS = ("conv2d", "batch_norm", "max_pool2d", "avg_pool2d", "relu", "hardtanh", "add", "contiguous")
 CHOICES = ("auto", "onednn", "numpy", "reference")
 _ENV = "CNNLAB_KERNELS"
 _F32 = np.dtype(np.float32)

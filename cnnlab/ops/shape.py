@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnlab import kernels
 from cnnlab.autograd import Function
 from cnnlab.backend import get_array_module
 from cnnlab.memory_format import channels_last, is_format
@@ -15,12 +16,26 @@ class Reshape(Function):
 
     @staticmethod
     def forward(x, *, shape):
-        return x.reshape(shape), x.shape
+        return _reshaped(x, shape), x.shape
 
     # dL/dx = reshape(g, x.shape)
     @staticmethod
     def backward(ctx, g):
         return (g.reshape(ctx),)
+
+
+def _reshaped(x, shape):
+    """``x.reshape(shape)``: a view where the memory allows one, else a copy; an image that
+    is not C-contiguous (channels last, flattened for a linear layer) is first copied into
+    C order by the kernel layer, on all threads."""
+    if x.flags.c_contiguous or x.ndim != 4:
+        return x.reshape(shape)
+    view = x.view()
+    try:
+        view.shape = shape  # refused where the values are not in order in memory
+    except AttributeError:
+        return kernels.contiguous(x).reshape(shape)
+    return view
 
 
 class Permute(Function):

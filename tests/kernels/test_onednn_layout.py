@@ -264,3 +264,31 @@ def test_the_residual_add_splits_its_buffers_over_the_threads():
     np.testing.assert_array_equal(y, a + b)
     c = _rand(9, 16, 64, 64, seed=2)  # NCHW
     np.testing.assert_array_equal(onednn.add(c, c), c + c)
+
+
+@pytest.mark.parametrize("shape", [(64, 32, 16, 16), (2, 3, 4, 5)])  # oneDNN's, NumPy's copy
+def test_relayout_copies_between_nchw_and_nhwc_and_leaves_a_match_alone(shape):
+    from cnnlab.kernels.onednn import constants, reorder
+
+    x = _rand(*shape)
+    to_nhwc = reorder.relayout(x, constants.TAG_NHWC)
+    assert _is_nhwc(to_nhwc) and np.array_equal(to_nhwc, x)
+    back = reorder.relayout(to_nhwc, constants.TAG_NCHW)
+    assert back.flags.c_contiguous and np.array_equal(back, x)
+    assert reorder.relayout(to_nhwc, constants.TAG_NHWC) is to_nhwc
+    strided = x[:, :, ::2]  # neither layout: one NumPy copy
+    np.testing.assert_array_equal(reorder.relayout(strided, constants.TAG_NHWC), strided)
+    assert onednn.contiguous(to_nhwc).flags.c_contiguous
+    assert onednn.supports("contiguous", to_nhwc) == (x.size >= reorder.SMALL)
+    assert not onednn.supports("contiguous", x)  # already C order: nothing to reorder
+
+
+def test_flattening_a_channels_last_image_gives_pytorchs_order_and_gradient():
+    x = cnnlab.tensor(_nhwc(_rand(64, 32, 16, 16)), requires_grad=True)
+    y = x.flatten(1)
+    np.testing.assert_array_equal(y.numpy(), x.numpy().reshape(64, -1))
+    g = _rand(64, 32 * 16 * 16, seed=1)
+    y.backward(cnnlab.tensor(g))
+    np.testing.assert_array_equal(x.grad.numpy(), g.reshape(64, 32, 16, 16))
+    z = x.reshape(64, 32, 16, 16)  # no copy where the memory allows a view
+    assert np.shares_memory(z.numpy(), x.numpy())

@@ -31,6 +31,7 @@ from cnnlab.kernels.numpy_fast.relu import (
     relu_backward,
     relu_forward,
 )
+from cnnlab.kernels.reference.memory import contiguous  # NumPy's own copy
 
 __all__ = [
     "add",
@@ -42,6 +43,7 @@ __all__ = [
     "batch_norm_train_forward",
     "conv2d_backward_data",
     "conv2d_backward_weights",
+    "contiguous",
     "conv2d_forward",
     "hardtanh_backward",
     "hardtanh_forward",

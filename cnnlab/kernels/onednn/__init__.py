@@ -50,6 +50,8 @@ from cnnlab.kernels.onednn.pool import (
     pool_geometry,
 )
 from cnnlab.kernels.onednn.pool import forward_plan as pool_forward_plan
+from cnnlab.kernels.onednn.reorder import SMALL as REORDER_MIN_SIZE
+from cnnlab.kernels.onednn.reorder import contiguous
 from cnnlab.kernels.onednn.threads import get_num_threads, openmp_runtimes, set_num_threads
 
 # conv2d_forward applies a residual add and an activation as it writes (conv_post.py)
@@ -67,6 +69,7 @@ __all__ = [
     "batch_norm_inference_backward",
     "batch_norm_train_forward",
     "channel_affine",
+    "contiguous",
     "conv2d_backward_data",
     "conv2d_backward_weights",
     "conv2d_forward",
@@ -169,6 +172,11 @@ def _add(a, b) -> None:
         raise ValueError("oneDNN adds arrays of one shape and layout (no broadcasting)")
 
 
+def _contiguous(x) -> None:
+    if x.ndim != 4 or x.size < REORDER_MIN_SIZE or not arrays.is_nhwc(x):
+        raise ValueError("oneDNN reorders channels-last images of 16k elements or more")
+
+
 def _eltwise(x, *rest, min_val=-1.0, max_val=1.0) -> None:
     if x.size < ELTWISE_MIN_SIZE:
         raise ValueError("too small to pay for the call")
@@ -191,6 +199,7 @@ _PLANS = {
     "batch_norm_train_forward": _batch_norm,
     "batch_norm_inference": _batch_norm_inference,
     "add": _add,
+    "contiguous": _contiguous,
     "batch_norm_backward": lambda gy, *rest, **args: _batch_norm(gy),
     "batch_norm_inference_backward": lambda gy, *rest, **args: _batch_norm(gy),
     **{

@@ -32,6 +32,7 @@ from cnnlab.kernels.onednn.conv_post import SLOW_CHAINS, attributes, check_post,
 from cnnlab.kernels.onednn.eltwise import SUMMED, sums_step
 from cnnlab.kernels.onednn.library import OneDNNError
 from cnnlab.kernels.onednn.plan import Plan, cached, dims
+from cnnlab.kernels.onednn.reorder import relayout
 
 __all__ = [
     "conv2d_backward_data",
@@ -348,7 +349,7 @@ def conv2d_forward(x, w, b=None, *, stride, padding, dilation, groups: int, post
     if addend is not None:
         if tuple(addend.shape) != tuple(plan.y_shape):
             raise ValueError(f"conv2d_forward: addend {addend.shape}, output {plan.y_shape}")
-        run["addend"] = addend = arrays.like(addend, NHWC)
+        run["addend"] = addend = relayout(addend, NHWC, "addend", "conv2d_forward")
     if not plan.nan_sums:
         plan.run(**run)
         return y

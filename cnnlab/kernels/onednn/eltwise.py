@@ -29,6 +29,7 @@ import numpy as np
 from cnnlab.kernels.onednn import arrays
 from cnnlab.kernels.onednn import constants as k
 from cnnlab.kernels.onednn.plan import Plan, cached
+from cnnlab.kernels.onednn.reorder import relayout
 
 __all__ = [
     "add",
@@ -123,7 +124,7 @@ def _backward(name: str, gy, data, alpha: float = 0.0, beta: float = 0.0):
         raise ValueError(f"oneDNN {name}_backward: gy {gy.shape} and data {data.shape} differ")
     data = arrays.image(data, "data", f"{name}_backward")
     layout = arrays.tag(data)
-    gy = arrays.like(gy, layout, "gy", f"{name}_backward")  # in data's layout
+    gy = relayout(gy, layout, "gy", f"{name}_backward")  # in data's layout
     gx = arrays.empty(data.shape, layout)
     gya, da, gxa = arrays.flat(gy), arrays.flat(data), arrays.flat(gx)
     size = gya.size

@@ -12,6 +12,7 @@ from cnnlab.kernels.reference.conv import (
     conv2d_forward,
     im2col,
 )
+from cnnlab.kernels.reference.memory import contiguous
 from cnnlab.kernels.reference.norm import (
     batch_norm_backward,
     batch_norm_inference,
@@ -44,6 +45,7 @@ __all__ = [
     "batch_norm_train_forward",
     "conv2d_backward_data",
     "conv2d_backward_weights",
+    "contiguous",
     "conv2d_forward",
     "hardtanh_backward",
     "hardtanh_forward",
