@@ -73,6 +73,7 @@ __all__ = [
     "hardtanh_backward",
     "hardtanh_forward",
     "info",
+    "matmul",
     "max_pool2d_backward",
     "max_pool2d_forward",
     "max_pool2d_indices",
@@ -243,3 +244,10 @@ def contiguous(x):
     """``x`` in C order (NCHW for an image): itself where it is, else a copy (what
     ``x.reshape`` needs of a channels-last image it flattens). Shape: the same."""
     return _run("contiguous", x)
+
+
+# ------------------------------------------------------------------------ matrix product
+def matmul(a, b):
+    """``a @ b`` for 2-D arrays (a linear layer's products; a transposed view is read as it
+    lies). Shape: (M, K), (K, N) -> (M, N)."""
+    return _run("matmul", a, b)

@@ -43,8 +43,19 @@ FUNCTIONS = {
     "hardtanh_backward": "hardtanh",
     "add": "add",
     "contiguous": "contiguous",
+    "matmul": "matmul",
 }
-OPS = ("conv2d", "batch_norm", "max_pool2d", "avg_pool2d", "relu", "hardtanh", "add", "contiguous")
+OPS = (
+    "conv2d",
+    "batch_norm",
+    "max_pool2d",
+    "avg_pool2d",
+    "relu",
+    "hardtanh",
+    "add",
+    "contiguous",
+    "matmul",
+)
 CHOICES = ("auto", "onednn", "numpy", "reference")
 _ENV = "CNNLAB_KERNELS"
 _F32 = np.dtype(np.float32)

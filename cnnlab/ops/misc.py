@@ -6,11 +6,10 @@ import math
 
 import numpy as np
 
-from cnnlab import backend
+from cnnlab import backend, kernels
 from cnnlab.autograd import Function, Tensor
 from cnnlab.backend import get_array_module
 from cnnlab.ops.resample import cubic_kernel, kernel_taps, triangle_kernel
-from cnnlab.threads import parallel_for
 
 __all__ = ["Dropout", "Interpolate", "Linear", "dropout", "dropout2d", "interpolate", "linear"]
 
@@ -36,14 +35,9 @@ class Linear(Function):
 
 
 def _rows_matmul(a, b):
-    """``a @ b`` for 2-D operands, the rows of ``a`` split over :mod:`cnnlab.threads`."""
-    xp = get_array_module(a, b)
-    dtype = xp.result_type(a.dtype, b.dtype)
-    out = xp.empty((a.shape[0], b.shape[1]), dtype=dtype)
-    work = a.shape[0] * a.shape[1] * b.shape[1] // 8  # a GEMM does ~8 flops per element moved
-    # dot, not matmul: matmul keeps the GIL through BLAS for products under 500 elements
-    parallel_for(a.shape[0], lambda i, j: xp.dot(a[i:j], b, out=out[i:j]), work=work, arrays=(a, b))
-    return out
+    """``a @ b`` for 2-D operands: the kernel layer's matmul (rows split over the threads, or
+    oneDNN's matmul)."""
+    return kernels.matmul(a, b)
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

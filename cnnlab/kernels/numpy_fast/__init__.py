@@ -10,6 +10,7 @@ from cnnlab.kernels.numpy_fast.conv import (
     conv2d_backward_weights,
     conv2d_forward,
 )
+from cnnlab.kernels.numpy_fast.linalg import matmul
 from cnnlab.kernels.numpy_fast.norm import (
     batch_norm_backward,
     batch_norm_inference,
@@ -47,6 +48,7 @@ __all__ = [
     "conv2d_forward",
     "hardtanh_backward",
     "hardtanh_forward",
+    "matmul",
     "max_pool2d_backward",
     "max_pool2d_forward",
     "max_pool2d_indices",

@@ -34,6 +34,8 @@ from cnnlab.kernels.onednn.eltwise import (
     same_layout,
 )
 from cnnlab.kernels.onednn.library import WHEEL, OneDNNError, load, wait_policy, why_unavailable
+from cnnlab.kernels.onednn.matmul import check as _matmul
+from cnnlab.kernels.onednn.matmul import matmul
 from cnnlab.kernels.onednn.norm import (
     batch_norm_backward,
     batch_norm_inference,
@@ -77,6 +79,7 @@ __all__ = [
     "info",
     "hardtanh_backward",
     "hardtanh_forward",
+    "matmul",
     "max_pool2d_backward",
     "max_pool2d_forward",
     "max_pool2d_inference",
@@ -200,6 +203,7 @@ _PLANS = {
     "batch_norm_inference": _batch_norm_inference,
     "add": _add,
     "contiguous": _contiguous,
+    "matmul": _matmul,
     "batch_norm_backward": lambda gy, *rest, **args: _batch_norm(gy),
     "batch_norm_inference_backward": lambda gy, *rest, **args: _batch_norm(gy),
     **{

@@ -17,6 +17,7 @@ STREAM_DEFAULT = 1  # dnnl_stream_flags_t
 ANY = 1
 TAG_X = 2  # 1-D (per-channel vectors)
 TAG_NC = 3  # 2-D, row-major
+TAG_BA = 14  # 2-D, column-major (a transposed row-major matrix)
 TAG_NCHW = 5  # abcd: NCHW, OIHW
 TAG_GOIHW = 6  # abcde: grouped weights (G, O/G, I/G, KH, KW), laid out as OIHW
 TAG_NHWC = 22  # acdb: channels last

@@ -104,6 +104,7 @@ _PROTOTYPES = {
     "dnnl_binary_primitive_desc_create": (c_int, [PP, P, c_int, P, P, P, P]),
     # pd, engine, alg, src, dst, p, eps, attr
     "dnnl_reduction_primitive_desc_create": (c_int, [PP, P, c_int, P, P, c_float, c_float, P]),
+    "dnnl_matmul_primitive_desc_create": (c_int, [PP, P, P, P, P, P, P]),
     # pd, engine, prop, alg, src, weights, bias, dst, strides, dilates, pad_l, pad_r, attr
     "dnnl_convolution_forward_primitive_desc_create": (
         c_int,

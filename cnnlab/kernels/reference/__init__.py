@@ -12,6 +12,7 @@ from cnnlab.kernels.reference.conv import (
     conv2d_forward,
     im2col,
 )
+from cnnlab.kernels.reference.linalg import matmul
 from cnnlab.kernels.reference.memory import contiguous
 from cnnlab.kernels.reference.norm import (
     batch_norm_backward,
@@ -49,6 +50,7 @@ __all__ = [
     "conv2d_forward",
     "hardtanh_backward",
     "hardtanh_forward",
+    "matmul",
     "im2col",
     "max_pool2d_backward",
     "max_pool2d_forward",
