@@ -235,7 +235,7 @@ def hardtanh_backward(gy, y, *, min_val: float, max_val: float):
 # -------------------------------------------------------------------------------- addition
 def add(a, b):
     """``a + b`` with NumPy's broadcasting (two large arrays of one shape and layout, the
-    residual add, split over cnnlab's threads)."""
+    residual add or two gradients of one tensor, on oneDNN's threads)."""
     return _run("add", a, b)
 
 
