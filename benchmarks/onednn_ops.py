@@ -28,8 +28,8 @@ from benchmarks.common import table
 from cnnlab.kernels import onednn
 from cnnlab.kernels.onednn import norm as onednn_norm
 
-# load oneDNN (and its libgomp) before PyTorch: both share one OpenMP runtime and its wait
-# policy (libgomp's default unless OMP_WAIT_POLICY or GOMP_SPINCOUNT says otherwise)
+# load oneDNN (and its libgomp) before PyTorch, so that both share cnnlab's OpenMP wait
+# policy (passive unless OMP_WAIT_POLICY says otherwise); loaded after, PyTorch's default wins
 onednn.available()
 
 try:

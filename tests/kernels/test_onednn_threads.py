@@ -73,11 +73,11 @@ def test_kernels_from_several_threads_at_once_agree():
 @pytest.mark.parametrize(
     "env, want",
     [
-        ({}, "libgomp's default (spin, then sleep)"),
+        ({}, "passive (set by cnnlab)"),
         ({"OMP_WAIT_POLICY": "active"}, "as set: OMP_WAIT_POLICY=active GOMP_SPINCOUNT="),
     ],
 )
-def test_wait_policy_is_libgomps_default_unless_the_user_chose(env, want):
+def test_wait_policy_is_passive_unless_the_user_chose(env, want):
     child_env = {
         k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
     }

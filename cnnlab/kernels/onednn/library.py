@@ -180,7 +180,7 @@ class _Loaded:
     lib: ctypes.CDLL | None = None
     reason: str = ""
     tried = False
-    wait_policy = ""  # the OpenMP wait policy in effect (see _note_openmp_policy)
+    wait_policy = ""  # the OpenMP wait policy in effect (see _quiet_openmp)
 
 
 def _openmp_loaded() -> bool:
@@ -191,19 +191,19 @@ def _openmp_loaded() -> bool:
         return False
 
 
-def _note_openmp_policy() -> None:
-    """Record the OpenMP wait policy oneDNN's threads run under; cnnlab leaves libgomp's
-    default (an idle thread spins a while, then sleeps) unless the user set one.
+def _quiet_openmp() -> None:
+    """Let oneDNN's idle OpenMP threads sleep instead of spinning (``OMP_WAIT_POLICY=passive``),
+    unless the user chose a policy. libgomp reads the setting once, when it loads: if
+    PyTorch (which shares it) loaded it first, its setting (libgomp's default) stays.
 
-    libgomp reads the setting once, when it loads. Spinning keeps the threads ready for the
-    next kernel, and cnnlab's element-wise ops run on oneDNN's threads too, so little else
-    needs the cores meanwhile. Measured 2026-12-07 on 2 quiet cores of an AVX-512 EPYC,
-    wall ms per training step without PyTorch in the process (``OMP_WAIT_POLICY=passive``,
-    which cnnlab set until then, against the default): LeNet-5 (batch 64) 2.90 against
-    2.05, ResNet-20 (batch 128) 134 against 122; ``benchmarks.onednn_threads``, oneDNN
-    kernels alternating with NumPy GEMMs held to one BLAS thread: 21.9 against 16.6. On a
-    machine busy with other work, where a spinning thread waits for a descheduled one,
-    ``OMP_WAIT_POLICY=passive`` was 1.3-2.4x faster (load 11-17 on 2 cores).
+    A spinning thread is ready for the next kernel at once, but where another process wants
+    the core, a parallel region waits for a descheduled thread at every barrier. Measured
+    2026-12-07 on 2 cores of an AVX-512 EPYC, wall ms per LeNet-5 training step (batch 64)
+    without PyTorch in the process: quiet machine, passive 2.90, libgomp's default spin 2.05
+    (ResNet-20: 134 against 122); one other busy process (load 2.4), passive 21.0, the
+    default 226 (``GOMP_SPINCOUNT=30000``: 61). A 30% gain on a quiet machine against a 10x
+    loss on a shared one: cnnlab sleeps, and ``OMP_WAIT_POLICY=active`` (or
+    ``GOMP_SPINCOUNT``) is there for a machine kept quiet.
     """
     chosen = os.environ.get("OMP_WAIT_POLICY") or os.environ.get("GOMP_SPINCOUNT")
     if chosen:
@@ -212,7 +212,8 @@ def _note_openmp_policy() -> None:
     elif _openmp_loaded():
         _Loaded.wait_policy = "libgomp's default (loaded before oneDNN, e.g. by PyTorch)"
     else:
-        _Loaded.wait_policy = "libgomp's default (spin, then sleep)"
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+        _Loaded.wait_policy = "passive (set by cnnlab)"
 
 
 def load() -> ctypes.CDLL | None:
@@ -230,7 +231,7 @@ def load() -> ctypes.CDLL | None:
     if path is None:
         _Loaded.reason = f"libdnnl.so.3 not found: pip install {WHEEL}"
         return None
-    _note_openmp_policy()
+    _quiet_openmp()
     try:
         lib = ctypes.CDLL(str(path))
         for name, (restype, argtypes) in _PROTOTYPES.items():
