@@ -19,7 +19,8 @@ import numpy as np
 from cnnlab import data as cdata
 from cnnlab.distributed import mpi
 from cnnlab.distributed.sampler import DistributedDataLoader, shard_range
-from cnnlab.train.trainer import Trainer, evaluate
+from cnnlab.train.evaluation import evaluate
+from cnnlab.train.trainer import Trainer
 
 __all__ = [
     "DistributedRun",

@@ -15,7 +15,7 @@ import cnnlab
 from cnnlab import backend, nn
 from cnnlab import data as cdata
 from cnnlab.autograd import no_grad
-from cnnlab.train.trainer import evaluate
+from cnnlab.train.evaluation import evaluate
 
 __all__ = [
     "EvalEvery",

@@ -25,6 +25,7 @@ from cnnlab.data.captions import PAD, CaptionScenes, Vocabulary
 from cnnlab.models.caption_decode import beam_search
 from cnnlab.train import recipes
 from cnnlab.train.caption_metrics import bleu_scores, exact_match
+from cnnlab.train.task_trainer import build_task_trainer
 from cnnlab.train.trainer import Trainer
 
 __all__ = [
@@ -233,28 +234,19 @@ def train_captioning(
     train_loader, test_loader, vocab, info = build_caption_loaders(cfg, root)
     cfg.update(info)
     model = recipes.build_model(cfg, info)
-    optimizer = recipes.build_optimizer(cfg, model)
-    cfg["lr"] = optimizer.param_groups[0]["lr"]
-    scheduler = recipes.build_scheduler(cfg, optimizer, len(train_loader))
-    trainer = CaptionTrainer(
+    trainer = build_task_trainer(
+        CaptionTrainer,
         model,
         CaptionLoss(float(cfg.get("label_smoothing") or 0.0)),
-        optimizer,
-        scheduler,
+        cfg,
         train_loader,
         test_loader,
-        epochs=int(cfg["epochs"]),
-        out_dir=out_dir,
+        out_dir,
         progress=progress,
-        scheduler_interval="step",
-        config=cfg,
-        val_name="test",
-        grad_clip=cfg.get("grad_clip"),
+        resume=resume,
         callbacks=callbacks,
         vocab=vocab,
     )
-    if resume is not None:
-        trainer.resume(resume)
     start = time.perf_counter()
     history = trainer.fit()
     greedy = evaluate_captions(model, test_loader, vocab, 1, progress=progress)

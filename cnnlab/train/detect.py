@@ -25,6 +25,7 @@ from cnnlab import backend, nn
 from cnnlab.autograd import no_grad
 from cnnlab.train import recipes
 from cnnlab.train.detection_metrics import DetectionMeter
+from cnnlab.train.task_trainer import build_task_trainer
 from cnnlab.train.trainer import Trainer
 
 __all__ = [
@@ -263,27 +264,18 @@ def train_detection(
     train_loader, test_loader, info = build_detection_loaders(cfg, root)
     cfg.update(info)
     model = recipes.build_model(cfg, info)
-    optimizer = recipes.build_optimizer(cfg, model)
-    cfg["lr"] = optimizer.param_groups[0]["lr"]
-    scheduler = recipes.build_scheduler(cfg, optimizer, len(train_loader))
-    trainer = DetectionTrainer(
+    trainer = build_task_trainer(
+        DetectionTrainer,
         model,
         DetectionLoss(),
-        optimizer,
-        scheduler,
+        cfg,
         train_loader,
         test_loader,
-        epochs=int(cfg["epochs"]),
-        out_dir=out_dir,
+        out_dir,
         progress=progress,
-        scheduler_interval="step",
-        config=cfg,
-        val_name="test",
-        grad_clip=cfg.get("grad_clip"),
+        resume=resume,
         callbacks=callbacks,
     )
-    if resume is not None:
-        trainer.resume(resume)
     start = time.perf_counter()
     history = trainer.fit()
     scores = evaluate_detection(model, test_loader, progress=progress)

@@ -19,8 +19,9 @@ from cnnlab.train.checkpoint import (
     load_checkpoint,
     model_from_checkpoint,
 )
+from cnnlab.train.evaluation import evaluate
 from cnnlab.train.metrics import confusion_matrix, per_class_accuracy
-from cnnlab.train.trainer import Trainer, evaluate
+from cnnlab.train.trainer import Trainer
 
 __all__ = [
     "check_run_dir",

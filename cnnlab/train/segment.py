@@ -24,6 +24,7 @@ from cnnlab.autograd import no_grad
 from cnnlab.train import recipes
 from cnnlab.train.metrics import RunningAverage
 from cnnlab.train.segmentation_metrics import SegmentationMeter
+from cnnlab.train.task_trainer import build_task_trainer
 from cnnlab.train.trainer import Trainer
 
 __all__ = [
@@ -233,28 +234,20 @@ def train_segmentation(
     train_loader, val_loader, test_loader, info = recipes.build_split_loaders(cfg, root)
     cfg.update(info)
     model = recipes.build_model(cfg, info)
-    optimizer = recipes.build_optimizer(cfg, model)
-    cfg["lr"] = optimizer.param_groups[0]["lr"]
-    scheduler = recipes.build_scheduler(cfg, optimizer, len(train_loader))
     loss_fn = SegmentationLoss(cfg["loss"], float(cfg.get("label_smoothing") or 0.0))
-    trainer = SegmentationTrainer(
+    trainer = build_task_trainer(
+        SegmentationTrainer,
         model,
         loss_fn,
-        optimizer,
-        scheduler,
+        cfg,
         train_loader,
         val_loader if val_loader is not None else test_loader,
-        epochs=int(cfg["epochs"]),
-        out_dir=out_dir,
-        progress=progress,
-        scheduler_interval="step",
-        config=cfg,
+        out_dir,
         val_name="val" if val_loader is not None else "test",
-        grad_clip=cfg.get("grad_clip"),
+        progress=progress,
+        resume=resume,
         callbacks=callbacks,
     )
-    if resume is not None:
-        trainer.resume(resume)
     start = time.perf_counter()
     history = trainer.fit()
     scores = evaluate_segmentation(model, test_loader, info["num_classes"], progress)

@@ -13,132 +13,30 @@ it stopped.
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
 from tqdm.auto import tqdm
 
 from cnnlab import backend
-from cnnlab.autograd import no_grad
 from cnnlab.train import checkpoint as ckpt_io
+from cnnlab.train.evaluation import evaluate
 from cnnlab.train.metrics import RunningAverage
+from cnnlab.train.metrics_log import LOG_FIELDS, MetricsLog
 
+# evaluate, LOG_FIELDS and MetricsLog lived here until they got modules of their own; they
+# stay importable from cnnlab.train.trainer
 __all__ = ["Trainer", "TrainingDiverged", "evaluate"]
-
-LOG_FIELDS = [
-    "kind",
-    "epoch",
-    "step",
-    "lr",
-    "loss",
-    "acc",
-    "val_loss",
-    "val_acc",
-    "img_per_s",
-    "time_s",
-]
 
 
 class TrainingDiverged(RuntimeError):
     """The training loss became NaN or infinite."""
 
 
-class MetricsLog:
-    """Appends rows to ``metrics.csv`` or ``metrics.jsonl`` (columns: :data:`LOG_FIELDS`)."""
-
-    def __init__(self, out_dir: Path | None, log_format: str = "csv", fields=None) -> None:
-        if log_format not in ("csv", "jsonl"):
-            raise ValueError(f"Trainer: log_format must be 'csv' or 'jsonl', got {log_format!r}")
-        self.format = log_format
-        self.fields = list(fields or LOG_FIELDS)
-        self.path = None if out_dir is None else Path(out_dir) / f"metrics.{log_format}"
-
-    def write(self, row: dict) -> None:
-        if self.path is None:
-            return
-        row = {k: row.get(k, "") for k in self.fields}
-        new = not self.path.exists()
-        with open(self.path, "a", newline="") as f:
-            if self.format == "jsonl":
-                f.write(json.dumps({k: v for k, v in row.items() if v != ""}) + "\n")
-            else:
-                writer = csv.DictWriter(f, fieldnames=self.fields)
-                if new:
-                    writer.writeheader()
-                writer.writerow(row)
-
-    def trim(self, step: int) -> int:
-        """Drop the rows logged after optimiser step ``step`` (a resumed run repeats them);
-        returns how many went."""
-        if self.path is None or not self.path.exists():
-            return 0
-        with open(self.path, newline="") as f:
-            if self.format == "jsonl":
-                rows = [json.loads(line) for line in f if line.strip()]
-            else:
-                rows = list(csv.DictReader(f))
-        keep = [r for r in rows if str(r.get("step", "")) == "" or int(r["step"]) <= step]
-        self.path.unlink()
-        for r in keep:
-            self.write(r)
-        return len(rows) - len(keep)
-
-
 def _lr(optimizer) -> float:
     return float(optimizer.param_groups[0]["lr"])
-
-
-def evaluate(
-    model,
-    loader,
-    loss_fn=None,
-    return_outputs: bool = False,
-    progress: bool = False,
-    desc: str = "eval",
-) -> dict:
-    """Mean loss (if ``loss_fn``) and accuracy of ``model`` over ``loader``, in eval mode and
-    without a graph; the model's training flag is restored afterwards. For a segmenter
-    (logits (N, C, H, W), targets (N, H, W)) the accuracy is per pixel.
-
-    Returns ``{'loss', 'acc', 'n'}``, plus ``logits`` (N, C) and ``targets`` (N,) NumPy
-    arrays with ``return_outputs``.
-    """
-    was_training = model.training
-    model.eval()
-    loss_avg, correct, n, labels = RunningAverage(), 0, 0, 0
-    outs, targets = [], []
-    try:
-        with no_grad():
-            for x, y in tqdm(
-                loader,
-                desc=desc,
-                disable=not progress,
-                leave=False,
-                dynamic_ncols=True,
-                file=sys.stderr,
-            ):
-                logits = model(x)
-                if loss_fn is not None:
-                    loss_avg.update(float(loss_fn(logits, y).item()), len(y))
-                out, t = backend.to_numpy(logits.array), backend.to_numpy(y.array)
-                correct += int((out.argmax(axis=1) == t).sum())
-                n += len(t)
-                labels += t.size  # one per image, or per pixel for a segmenter's (N, H, W)
-                if return_outputs:
-                    outs.append(out)
-                    targets.append(t)
-    finally:
-        model.train(was_training)
-    result = {"loss": loss_avg.avg, "acc": correct / labels if labels else float("nan"), "n": n}
-    if return_outputs:
-        result["logits"] = np.concatenate(outs) if outs else np.zeros((0, 0), np.float32)
-        result["targets"] = np.concatenate(targets) if targets else np.zeros(0, np.int64)
-    return result
 
 
 class Trainer:

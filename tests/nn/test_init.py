@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 import cnnlab
+from cnnlab import nn
 from cnnlab.nn import Parameter, init
+from tests.helpers import requires_torch, torch
 
 
 def _param(*shape):
@@ -85,3 +87,52 @@ def test_constant_fills_in_place_without_graph():
 def test_fan_mode_validated():
     with pytest.raises(ValueError, match="fan_in"):
         init.kaiming_normal_(_param(3, 3), mode="fan_avg")
+
+
+# ---------------------------------------------------------- the layers' default initialisation
+INIT_LAYERS = {  # name -> (cnnlab layer, torch layer) built with the same arguments
+    "linear_784_512": lambda m: m.Linear(784, 512),
+    "linear_64_10": lambda m: m.Linear(64, 10),
+    "conv2d_64_128_3": lambda m: m.Conv2d(64, 128, 3),
+    "conv2d_grouped": lambda m: m.Conv2d(16, 32, 5, groups=4),
+    "conv1d_8_16_7": lambda m: m.Conv1d(8, 16, 7),
+    "conv_transpose2d": lambda m: m.ConvTranspose2d(32, 16, 4, stride=2),
+}
+
+
+@requires_torch
+@pytest.mark.parametrize("name", INIT_LAYERS)
+def test_default_init_has_torchs_statistics(name):
+    """kaiming_uniform_(a=sqrt(5)) weights and U(+-1/sqrt(fan_in)) biases, as PyTorch's."""
+    ours = INIT_LAYERS[name](nn)
+    torch.manual_seed(0)
+    theirs = INIT_LAYERS[name](torch.nn)
+    assert ours.weight.dtype == np.float32
+    shape = tuple(theirs.weight.shape)
+    bound = 1 / np.sqrt(shape[1] * np.prod(shape[2:]))  # 1/sqrt(fan_in), weight and bias
+    for key in ("weight", "bias"):
+        a = getattr(ours, key).numpy()
+        b = getattr(theirs, key).detach().numpy()
+        assert a.shape == b.shape and np.abs(b).max() <= bound
+        assert np.abs(a).max() <= bound * (1 + 1e-6), f"{key} exceeds torch's range"
+        assert a.std() == pytest.approx(b.std(), rel=0.1 if a.size > 500 else 0.4), key
+        if a.size > 500:
+            assert a.std() == pytest.approx(bound / np.sqrt(3), rel=0.05), key
+
+
+def test_default_init_bounds_and_other_layers():
+    lin = nn.Linear(784, 512)
+    bound = 1 / np.sqrt(784)  # kaiming_uniform_(a=sqrt(5)): gain sqrt(1/3) * sqrt(3/fan_in)
+    assert lin.weight.array.std() == pytest.approx(bound / np.sqrt(3), rel=0.01)  # 0.0206
+    assert np.abs(lin.bias.numpy()).max() <= bound and lin.bias.numpy().std() > 0.5 * bound
+    assert nn.Linear(500, 300, dtype=np.float64).weight.dtype == np.float64
+    bn = nn.BatchNorm2d(3)
+    assert np.all(bn.weight.array == 1) and np.all(bn.bias.array == 0)
+    assert bn.num_batches_tracked.dtype == np.int64 and bn.num_batches_tracked.shape == ()
+
+
+def test_conv_and_linear_seeded():
+    cnnlab.manual_seed(7)
+    a = nn.Conv2d(2, 3, 3).weight.array.copy()
+    cnnlab.manual_seed(7)
+    np.testing.assert_array_equal(nn.Conv2d(2, 3, 3).weight.array, a)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import cnnlab
+from cnnlab import nn
 from cnnlab.nn import Module, Parameter, StateDictError
 
 
@@ -229,3 +230,57 @@ def test_zero_grad_keeping_tensors_gives_zeros_even_after_inf():
     net.zero_grad(set_to_none=False)
     for p in net.parameters():
         np.testing.assert_array_equal(np.asarray(p.grad), np.zeros(p.shape))
+
+
+# ------------------------------------------------------------------ with real layers
+def _small_cnn():
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(8 * 4 * 4, 5),
+    )
+
+
+def test_hooks_capture_feature_maps():
+    model = _small_cnn()
+    maps = {}
+    handles = [
+        m.register_forward_hook(lambda mod, inp, out, name=name: maps.__setitem__(name, out))
+        for name, m in model.named_modules()
+        if name
+    ]
+    model(cnnlab.zeros(2, 3, 8, 8))
+    assert maps["0"].shape == (2, 8, 8, 8) and maps["3"].shape == (2, 8, 4, 4)
+    assert maps["5"].shape == (2, 5)
+    for h in handles:
+        h.remove()
+    maps.clear()
+    model(cnnlab.zeros(2, 3, 8, 8))
+    assert maps == {}
+
+
+def test_double_converts_parameters_and_buffers_and_matches_float32_output():
+    model = _small_cnn()
+    x = np.random.default_rng(0).standard_normal((2, 3, 8, 8))
+    y32 = model(cnnlab.tensor(x.astype(np.float32))).numpy()
+    model.double()
+    assert all(p.dtype == np.float64 for p in model.parameters())
+    assert model[1].running_mean.dtype == np.float64
+    assert model[1].num_batches_tracked.dtype == np.int64
+    model[1].num_batches_tracked.array[...] = 0
+    y64 = model(cnnlab.tensor(x))
+    assert y64.dtype == np.float64
+    np.testing.assert_allclose(y64.numpy(), y32, rtol=1e-4, atol=1e-4)
+
+
+def test_state_dict_errors_with_real_layers():
+    model = _small_cnn()
+    other = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4))
+    with pytest.raises(nn.StateDictError) as info:
+        other.load_state_dict(model.state_dict())
+    msg = str(info.value)
+    assert "size mismatch for 0.weight" in msg and "(8, 3, 3, 3)" in msg and "(4, 3, 3, 3)" in msg
+    assert "'5.weight'" in msg and "Unexpected" in msg and "1.running_var" in msg

@@ -10,7 +10,8 @@ import pytest
 import cnnlab
 from cnnlab import data, models, nn, optim
 from cnnlab.train import Trainer, TrainingDiverged, load_checkpoint, recipes
-from cnnlab.train.trainer import LOG_FIELDS, evaluate
+from cnnlab.train.evaluation import evaluate
+from cnnlab.train.metrics_log import LOG_FIELDS
 
 
 def digits_run(out_dir, epochs=2, lr=0.1, log_format="csv", **kw):
@@ -77,16 +78,6 @@ def test_evaluate_restores_training_mode_and_counts_everything():
     assert res["logits"].shape == (res["n"], 10)
     assert res["acc"] == pytest.approx((res["logits"].argmax(1) == res["targets"]).mean())
     assert evaluate(trainer.model, trainer.val_loader)["acc"] == pytest.approx(res["acc"])
-
-
-def test_evaluate_counts_pixels_for_a_segmenter():
-    rng = np.random.default_rng(0)
-    scores = rng.standard_normal((6, 3, 4, 5)).astype(np.float32)  # the "model" is identity
-    masks = rng.integers(0, 3, (6, 4, 5))
-    loader = data.DataLoader(data.TensorDataset(scores, masks), batch_size=4)
-    res = evaluate(nn.Identity(), loader)
-    assert res["n"] == 6
-    assert res["acc"] == pytest.approx((scores.argmax(1) == masks).mean())
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # overflow on the way to inf is expected
@@ -211,18 +202,3 @@ def test_callbacks_fit_start_is_not_called_again_on_resume(tmp_path):
     trainer.resume(tmp_path)
     trainer.fit()
     assert rec.started == [] and rec.steps[0][0] == len(trainer.train_loader) + 1
-
-
-@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
-def test_metrics_log_trim_drops_the_rows_after_a_step(tmp_path, fmt):
-    from cnnlab.train.trainer import MetricsLog
-
-    log = MetricsLog(tmp_path, fmt)
-    for step in (100, 200, 250, 300, 400):
-        log.write({"kind": "epoch" if step == 250 else "step", "epoch": 1, "step": step})
-    assert log.trim(250) == 2
-    log.write({"kind": "step", "epoch": 2, "step": 300})  # the resumed run logs again
-    text = log.path.read_text()
-    steps = [line for line in text.splitlines() if "300" in line or "400" in line]
-    assert len(steps) == 1 and "400" not in text
-    assert MetricsLog(None).trim(0) == 0
