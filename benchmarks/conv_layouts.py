@@ -1,7 +1,7 @@
 """Which image layout each oneDNN convolution call of one step runs fastest on.
 
     python -m benchmarks.conv_layouts [--only resnet20-train] [--which forward,data,weights]
-                                      [--repeats 30]
+                                      [--repeats 30] [--threads 1] [--wall]
 
 Records the convolution calls (forward, input gradient, weight gradient) of one step of a
 ``benchmarks.train_step`` workload, then times each call, by CPU time on one thread
@@ -10,7 +10,8 @@ channel-blocked layouts, the reorders inside the call) and on what
 ``cnnlab.kernels.onednn.conv.inner_tag`` picks ("rule"): each choice's plan is built
 once, then the three choices' calls alternate, so the load of a shared machine moves them
 alike. Prints each call and the sums per step: the measurements ``inner_tag`` is built
-from.
+from. ``--threads 2 --wall`` times what a user waits for on two cores instead (wall clock:
+a quiet machine only).
 """
 
 from __future__ import annotations
@@ -31,15 +32,18 @@ def main(argv=None) -> None:
     ap.add_argument("--only", default="resnet20-train")
     ap.add_argument("--which", default="forward,data,weights")
     ap.add_argument("--repeats", type=int, default=30)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--wall", action="store_true", help="wall-clock time instead of CPU time")
     a = ap.parse_args(argv)
+    clock = time.perf_counter if a.wall else time.process_time
 
     from benchmarks import train_step as ts
     from cnnlab import kernels
     from cnnlab.kernels.onednn import constants as k
     from cnnlab.kernels.onednn import conv, plan
 
-    ts.cnnlab.set_num_threads(1)
-    ts.torch.set_num_threads(1)
+    ts.cnnlab.set_num_threads(a.threads)
+    ts.torch.set_num_threads(a.threads)
     fns = {"forward": "conv2d_forward", "data": "conv2d_backward_data"}
     fns["weights"] = "conv2d_backward_weights"
     onednn = kernels._backend("onednn")
@@ -85,9 +89,9 @@ def main(argv=None) -> None:
                 for r in range(a.repeats):  # interleaved, the order alternating
                     for choice in list(caches)[:: 1 if r % 2 else -1]:
                         plan._local.plans = caches[choice]
-                        c0 = time.process_time()
+                        c0 = clock()
                         getattr(conv, f)(*args, **kwargs)
-                        times[choice].append(time.process_time() - c0)
+                        times[choice].append(clock() - c0)
                 row = {choice: statistics.median(t) * 1e3 for choice, t in times.items()}
                 for choice, t in row.items():
                     totals[which, choice] += t

@@ -30,9 +30,9 @@ CONV = [
     ((3, 16, 8, 8), (32, 16, 3, 3), (2, 2), (1, 1, 1, 1), (1, 1), 1, False),  # ResNet down
     # one per branch of conv.inner_tag's weight gradient (test_inner_layouts_...)
     ((2, 16, 7, 7), (16, 1, 5, 5), (1, 1), (2, 2, 2, 2), (1, 1), 16, False),  # depthwise 5x5
-    ((2, 32, 6, 6), (8, 32, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, True),  # 32 in, 6 x 6 out
     ((2, 32, 10, 9), (8, 32, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, False),  # 32 in, 90 out
-    ((2, 64, 10, 9), (8, 64, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, False),  # 64 channels in
+    ((2, 64, 10, 9), (8, 64, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, False),  # 64 in, 90 out
+    ((2, 64, 16, 16), (8, 64, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, True),  # 64 in, 256 out
     ((2, 3, 6, 6), (64, 3, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, True),  # 3 into 64
 ]
 IDS = [f"x{c[0]}-w{c[1]}-s{c[2]}-p{c[3]}-d{c[4]}-g{c[5]}" for c in CONV]
@@ -117,9 +117,9 @@ def test_inner_layouts_cover_each_choice():
     }
     assert {("data", k.ANY), ("data", k.TAG_NHWC), ("weights", k.ANY)} <= seen
     assert ("weights", k.TAG_NHWC) in seen and ("forward", k.TAG_NHWC) in seen
-    # the weight gradient's branches: 32 channels onto a small and a larger output, 64
+    # the weight gradient's branches: 32 channels, 64 onto a small and onto a larger output
     cases = {c[0][1:]: tags(*c[:6])[2] for c in CONV if c[0][1] >= 32}
-    assert cases == {(32, 6, 6): k.ANY, (32, 10, 9): k.TAG_NHWC, (64, 10, 9): k.ANY}
+    assert cases == {(32, 10, 9): k.TAG_NHWC, (64, 10, 9): k.TAG_NHWC, (64, 16, 16): k.ANY}
 
 
 def test_conv_results_are_fresh_arrays_and_plans_are_reused():

@@ -52,25 +52,21 @@ def inner_tag(which: str, x_shape, w_shape, groups: int, y_shape) -> int:
     NHWC (no reorder), or oneDNN's own choice (ANY: channel-blocked, the caller's NHWC
     reordered in and out inside the call).
 
-    Measured 2026-12-07, CPU time of each convolution of one training step on one thread of
-    an AVX-512 EPYC (NHWC against ANY, ms summed over the step): forward NHWC everywhere
-    (ResNet-20 57.6 against 64.3, VGG-style 99.9 against 115.5, EfficientNet-Lite0 30.8
-    against 48.1); the input gradient NHWC (58.0 against 60.8, 96.9 against 113.2, 35.2
-    against 53.6) except where the input has under 16 channels (LeNet-5's second conv, 6
-    channels: 0.44 against 0.70 on ANY); the weight gradient NHWC for grouped and 1 x 1
-    convolutions (EfficientNet's depthwise 5 x 5: 5.2 against 15.1 ms each, oneDNN's ANY
-    picks its GEMM kernel on NCHW there; 88 against 175 ms in all) and for inputs of 4 to
-    31 channels (ResNet-20's first stage: 2.9 against 4.3 ms each). ANY for the weight
-    gradient from 64 input channels (ResNet-20's last stage, 64 channels on 8 x 8: 3.2
-    against 3.4-3.6 ms; VGG-style's 64 and 128 channels on 32 x 32 and 16 x 16: 4-8%
-    faster; fashion_cnn's 64 into 128 on 7 x 7: 4.8 against 5.1), from 32 where the output
-    has at most 64 pixels (ResNet-20's 32 into 64 with stride 2 onto 8 x 8: 2.4 against
-    2.8), and for an image of under 4 channels into 64 or more (VGG-style's first conv: 6.0
-    against 14.9 ms); 32 channels onto larger outputs stay NHWC (ResNet-20's 32 channels on
-    16 x 16: 3.0-3.4 against 3.4-3.6 ms each; fashion_cnn's 32 into 64 on 14 x 14: 4.7
-    against 5.0), interleaved medians of 30-40 calls each (``benchmarks.conv_layouts``).
-    Measured on 2 threads of an AVX2 EPYC (ResNet-20's stages): forward and input gradient
-    NHWC, weight gradient level (32.1-39.2 ms NHWC against 30.2-34.6 ANY).
+    Measured 2026-12-07 on two threads of an AVX-512 EPYC, nothing else running, wall ms of
+    each convolution call of one training step (``python -m benchmarks.conv_layouts --only
+    W --threads 2 --wall``, the choices' calls interleaved, median of 15-40), NHWC against
+    ANY: the forward NHWC everywhere (fashion_cnn 4.1 against 5.1 ms per step); the input
+    gradient NHWC (fashion_cnn 3.4 against 5.1) except where the input has under 16
+    channels (LeNet-5's second conv, 6 channels: measured on one thread, 0.44 against 0.70
+    on ANY); the weight gradient NHWC (ResNet-20 21.6 against 27.9 ms per step, its 64
+    channels on 8 x 8 1.11-1.15 against 1.33-1.39 each; fashion_cnn's 64 into 128 on 7 x 7
+    1.87 against 2.24; EfficientNet-Lite0 31.9 against 106.6, whose depthwise convolutions
+    oneDNN's ANY runs on a generic kernel) except for 64 or more input channels onto outputs
+    of 16 x 16 or more (VGG-style's 64 channels on 32 x 32: 26.3 against 31.2; 64 into 128
+    on 16 x 16: 11.6 against 12.2) and for an image of under 4 channels into 64 or more
+    (VGG-style's first conv: 2.7 against 5.4). One thread had favoured ANY from 32 or 64
+    channels whatever the output's size (ResNet-20's last stage 3.2 against 3.4-3.6 ms, CPU
+    time): on the two threads a user runs, the reorders inside the call cost more.
     """
     c, o = x_shape[1], w_shape[0]
     if which == "forward":
@@ -78,8 +74,8 @@ def inner_tag(which: str, x_shape, w_shape, groups: int, y_shape) -> int:
     if which == "data":
         return k.ANY if c < FEW_CHANNELS and groups == 1 else NHWC
     spatial = w_shape[2] * w_shape[3] > 1
-    small_out = y_shape[2] * y_shape[3] <= 64
-    if groups == 1 and spatial and (c >= 64 or (c >= 32 and small_out) or (c < 4 and o >= 64)):
+    large_out = y_shape[2] * y_shape[3] >= 256
+    if groups == 1 and spatial and ((c >= 64 and large_out) or (c < 4 and o >= 64)):
         return k.ANY
     return NHWC
 
