@@ -21,6 +21,7 @@ from cnnlab.train.checkpoint import (
 )
 from cnnlab.train.evaluation import evaluate
 from cnnlab.train.metrics import confusion_matrix, per_class_accuracy
+from cnnlab.train.task_trainer import build_task_trainer
 from cnnlab.train.trainer import Trainer
 
 __all__ = [
@@ -150,30 +151,22 @@ def train(
     model = (build_model or recipes.build_model)(cfg, info)
     if ddp is not None:
         model = ddp.prepare_model(model)
-    optimizer = recipes.build_optimizer(cfg, model)
-    cfg["lr"] = optimizer.param_groups[0]["lr"]
-    scheduler = recipes.build_scheduler(cfg, optimizer, len(train_loader))
     loss_fn = nn.CrossEntropyLoss(label_smoothing=float(cfg.get("label_smoothing", 0.0)))
     trainer_cls, where = Trainer, {"out_dir": out_dir, "progress": progress}
     if ddp is not None:
         trainer_cls, where = DistributedTrainer, ddp.trainer_options(out_dir, progress)
-    trainer = trainer_cls(
+    trainer = build_task_trainer(
+        trainer_cls,
         model,
         loss_fn,
-        optimizer,
-        scheduler,
+        cfg,
         train_loader,
         val_loader if val_loader is not None else test_loader,
-        epochs=int(cfg["epochs"]),
         **where,
-        scheduler_interval="step",
-        config=cfg,
         val_name="val" if val_loader is not None else "test",
-        grad_clip=cfg.get("grad_clip"),
+        resume=resume,
         callbacks=callbacks,
     )
-    if resume is not None:
-        trainer.resume(resume)
     start = time.perf_counter()
     history = trainer.fit()
     last = history[-1] if history else {}

@@ -1,6 +1,7 @@
-"""The trainer of a scene task (segment, detect, caption): the recipe's optimiser and per-step
-schedule around a task's :class:`~cnnlab.train.trainer.Trainer` subclass, resumed from a run
-when asked. Each task builds its own loaders, model and loss; this is the part they share.
+"""The trainer of a training run (classification, on one process or many, and the scene
+tasks: segment, detect, caption): the recipe's optimiser and per-step schedule around a
+:class:`~cnnlab.train.trainer.Trainer` (sub)class, resumed from a run when asked. Each run
+builds its own loaders, model and loss; this is the part they share.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def build_task_trainer(
     callbacks: list | None = None,
     **options,
 ) -> Trainer:
-    """A ``trainer_cls`` for a task run, ready to ``fit()``.
+    """A ``trainer_cls`` for a run, ready to ``fit()``.
 
     The optimiser (``recipes.build_optimizer``) and a schedule stepped once per optimiser
     step (``recipes.build_scheduler``) come from ``cfg``, whose ``'lr'`` is set to the rate
@@ -41,7 +42,8 @@ def build_task_trainer(
         cfg: the run's settings (updated in place with ``'lr'``).
         train_loader: the training batches.
         eval_loader: the batches of the per-epoch evaluation.
-        out_dir: where logs, curves and checkpoints go.
+        out_dir: where logs, curves and checkpoints go (None: nowhere, a distributed run's
+            other ranks).
         val_name: what the per-epoch evaluation split is called in the logs.
         progress: show progress bars and a line per epoch.
         resume: a run directory or checkpoint to continue from, or None.
