@@ -9,19 +9,17 @@ the in-place rules (``add_``, ``zero_`` ...) in :mod:`cnnlab.inplace`.
 
 from __future__ import annotations
 
-from numbers import Number
-
 import numpy as np
 
 from cnnlab import backend
 from cnnlab.backward import _root_grad, _run_backward
 from cnnlab.inplace import TensorInPlace
 from cnnlab.memory_format import contiguous_format, is_format
-from cnnlab.promotion import promote
 from cnnlab.size import Size
 from cnnlab.tensor_convert import TensorConversions
 from cnnlab.tensor_factories import TensorFactories
 from cnnlab.tensor_methods import TensorMethods
+from cnnlab.tensor_operators import TensorOperators
 
 __all__ = ["Tensor", "tensor"]
 
@@ -40,7 +38,7 @@ def _as_array(data, dtype=None):
     return arr
 
 
-class Tensor(TensorConversions, TensorInPlace, TensorMethods, TensorFactories):
+class Tensor(TensorConversions, TensorInPlace, TensorMethods, TensorOperators, TensorFactories):
     """An n-dimensional array with an optional gradient and a record of how it was made."""
 
     __slots__ = (
@@ -219,95 +217,6 @@ class Tensor(TensorConversions, TensorInPlace, TensorMethods, TensorFactories):
     def zero_grad(self) -> None:
         self._grad = None
 
-    # -------------------------------------------------------------- arithmetic
-    # arithmetic promotes its operands' dtypes as PyTorch does (cnnlab.promotion): a float32
-    # tensor times an int64 one is float32, an integer tensor divided by 255 is float32
-    def __add__(self, o):
-        return _ew.Add.apply(*promote(self, o))
-
-    def __radd__(self, o):
-        return _ew.Add.apply(*promote(o, self))
-
-    def __sub__(self, o):
-        return _ew.Sub.apply(*promote(self, o))
-
-    def __rsub__(self, o):
-        return _ew.Sub.apply(*promote(o, self))
-
-    def __mul__(self, o):
-        return _ew.Mul.apply(*promote(self, o))
-
-    def __rmul__(self, o):
-        return _ew.Mul.apply(*promote(o, self))
-
-    def __truediv__(self, o):
-        return _ew.Div.apply(*promote(self, o, true_divide=True))
-
-    def __rtruediv__(self, o):
-        return _ew.Div.apply(*promote(o, self, true_divide=True))
-
-    def __pow__(self, o):
-        if isinstance(o, Number):
-            x, _ = promote(self, o)
-            return _ew.PowScalar.apply(x, exponent=o)
-        return _ew.Pow.apply(*promote(self, o))
-
-    def __rpow__(self, o):
-        return _ew.Pow.apply(*promote(o, self))
-
-    def __neg__(self):
-        return _ew.Neg.apply(self)
-
-    def __abs__(self):
-        return _ew.Abs.apply(self)
-
-    def __matmul__(self, o):
-        return _linalg.MatMul.apply(self, o)
-
-    def __rmatmul__(self, o):
-        return _linalg.MatMul.apply(o, self)
-
-    # comparisons and logic give constant boolean tensors (no gradient), as PyTorch
-    def _cmp(self, o, op):
-        od = o.array if isinstance(o, Tensor) else o
-        try:
-            return Tensor._make(op(self.array, od), False)
-        except TypeError:  # an object NumPy cannot compare (pytest.approx ...): let it try
-            return NotImplemented
-
-    def __eq__(self, o):
-        return self._cmp(o, np.equal)
-
-    def __ne__(self, o):
-        return self._cmp(o, np.not_equal)
-
-    def __lt__(self, o):
-        return self._cmp(o, np.less)
-
-    def __le__(self, o):
-        return self._cmp(o, np.less_equal)
-
-    def __gt__(self, o):
-        return self._cmp(o, np.greater)
-
-    def __ge__(self, o):
-        return self._cmp(o, np.greater_equal)
-
-    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
-
-    def __and__(self, o):
-        return self._cmp(o, np.logical_and if self.dtype == np.bool_ else np.bitwise_and)
-
-    def __or__(self, o):
-        return self._cmp(o, np.logical_or if self.dtype == np.bool_ else np.bitwise_or)
-
-    def __xor__(self, o):
-        return self._cmp(o, np.logical_xor if self.dtype == np.bool_ else np.bitwise_xor)
-
-    def __invert__(self):
-        op = np.logical_not if self.dtype == np.bool_ else np.invert
-        return Tensor._make(op(self.array), False)
-
     # ------------------------------------------------------------ elementwise
     def exp(self):
         return _ew.Exp.apply(self)
@@ -454,6 +363,5 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
 # The ops import Tensor from this module, so they are bound after Tensor exists.
 from cnnlab.ops import copy as _copy  # noqa: E402
 from cnnlab.ops import elementwise as _ew  # noqa: E402
-from cnnlab.ops import linalg as _linalg  # noqa: E402
 from cnnlab.ops import reduce as _reduce  # noqa: E402
 from cnnlab.ops import shape as _shape  # noqa: E402
