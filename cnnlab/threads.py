@@ -24,7 +24,16 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
-__all__ = ["get_num_threads", "hold_blas", "parallel_for", "set_num_threads", "split_batch"]
+from cnnlab.backend import get_array_module
+
+__all__ = [
+    "get_num_threads",
+    "hold_blas",
+    "matmul_rows",
+    "parallel_for",
+    "set_num_threads",
+    "split_batch",
+]
 
 # below this many elements of work per thread, dispatching costs more than it saves
 MIN_WORK = 1 << 18
@@ -191,3 +200,14 @@ def split_batch(fn, x, work: int | None = None) -> list:
         work=x.size if work is None else work,
         arrays=(x,),
     )
+
+
+def matmul_rows(a, b):
+    """``a @ b`` for 2-D arrays, each thread one block of rows of ``a`` (OpenBLAS held to one
+    thread meanwhile). Shape: (M, K), (K, N) -> (M, N)."""
+    xp = get_array_module(a, b)
+    out = xp.empty((a.shape[0], b.shape[1]), dtype=xp.result_type(a.dtype, b.dtype))
+    work = a.shape[0] * a.shape[1] * b.shape[1] // 8  # a GEMM does ~8 flops per element moved
+    # dot, not matmul: matmul keeps the GIL through BLAS for products under 500 elements
+    parallel_for(a.shape[0], lambda i, j: xp.dot(a[i:j], b, out=out[i:j]), work=work, arrays=(a, b))
+    return out

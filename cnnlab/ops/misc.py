@@ -19,7 +19,7 @@ class Linear(Function):
     @staticmethod
     def forward(x, weight, bias):
         x2 = x.reshape(-1, x.shape[-1])
-        y = _rows_matmul(x2, weight.T)
+        y = kernels.matmul(x2, weight.T)
         if bias is not None:
             y += bias
         return y.reshape(x.shape[:-1] + (weight.shape[0],)), (x2, weight, x.shape, bias is not None)
@@ -29,15 +29,9 @@ class Linear(Function):
     def backward(ctx, g):
         x2, weight, shape, has_bias = ctx
         g2 = g.reshape(-1, weight.shape[0])
-        gx = _rows_matmul(g2, weight).reshape(shape)
-        gw = _rows_matmul(g2.T, x2)
+        gx = kernels.matmul(g2, weight).reshape(shape)
+        gw = kernels.matmul(g2.T, x2)
         return gx, gw, (g2.sum(axis=0) if has_bias else None)
-
-
-def _rows_matmul(a, b):
-    """``a @ b`` for 2-D operands: the kernel layer's matmul (rows split over the threads, or
-    oneDNN's matmul)."""
-    return kernels.matmul(a, b)
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
