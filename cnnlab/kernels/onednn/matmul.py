@@ -19,7 +19,13 @@ from cnnlab.kernels.onednn.plan import Plan, cached
 
 __all__ = ["MIN_WORK", "matmul", "order"]
 
-MIN_WORK = 1 << 16  # multiply-adds: below this a call through ctypes loses to NumPy's dot
+# multiply-adds: below this NumPy's dot on one thread wins. Measured 2026-12-07 (2 cores, AVX-512,
+# right after a convolution, us per product, oneDNN against OpenBLAS on one thread): with
+# oneDNN's threads asleep between kernels (cnnlab's default) 2.1 M multiply-adds 107
+# against 72, 8.0 M 186 against 437; with them spinning (PyTorch loaded first) 2.0 M 41
+# against 52, 0.6 M 27 against 20. A captioner's per-word products (32 x 256 x 128) lost
+# 3 ms a step with the bar at 65 k.
+MIN_WORK = 1 << 22
 _TAGS = {"C": k.TAG_NC, "F": k.TAG_BA}
 
 
