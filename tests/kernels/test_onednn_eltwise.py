@@ -56,7 +56,7 @@ def test_activation_matches_cnnlab_and_torch(name, shape):
 
 
 def test_activation_supports_rejects_equal_bounds_float64_and_tiny_arrays():
-    x = np.ones((64, 32, 8, 8), np.float32)
+    x = np.ones((64, 32, 16, 16), np.float32)  # large enough whether oneDNN's threads sleep
     assert not onednn.supports("hardtanh_forward", x, min_val=1.0, max_val=1.0)
     assert onednn.supports("hardtanh_forward", x, min_val=0.0, max_val=6.0)
     assert onednn.supports("relu_backward", x, x)
@@ -109,3 +109,14 @@ def test_backward_takes_a_broadcast_gradient_in_one_copy_into_ys_layout():
     gx = onednn.relu_backward(gy, y_nhwc)
     assert gx.transpose(0, 2, 3, 1).flags.c_contiguous
     np.testing.assert_array_equal(gx, gy * (y > 0))
+
+
+def test_the_size_oneDNN_pays_for_depends_on_whether_its_threads_sleep(monkeypatch):
+    # waking sleeping threads costs more than NumPy's loop on a LeNet-sized ReLU
+    x = np.ones((64, 6, 28, 28), np.float32)  # 301k elements
+    monkeypatch.setattr(onednn, "threads_sleep", lambda: True)
+    assert not onednn.supports("relu_forward", x)
+    assert onednn.supports("relu_forward", np.ones((64, 32, 16, 16), np.float32))
+    monkeypatch.setattr(onednn, "threads_sleep", lambda: False)
+    assert onednn.supports("relu_forward", x) and onednn.supports("add", x, x)
+    assert not onednn.supports("relu_forward", x[:, :1, :8])

@@ -237,7 +237,8 @@ def test_channels_last_weights_are_read_as_they_lie(groups):
 
 
 def test_the_residual_add_runs_on_flat_buffers_in_their_layout():
-    a, b = _nhwc(_rand(4, 16, 32, 32)), _nhwc(_rand(4, 16, 32, 32, seed=1))
+    # 524k elements: oneDNN's whether its threads sleep or spin between kernels
+    a, b = _nhwc(_rand(8, 16, 64, 64)), _nhwc(_rand(8, 16, 64, 64, seed=1))
     assert onednn.supports("add", a, b)
     y = onednn.add(a, b)
     assert _is_nhwc(y)
@@ -250,10 +251,10 @@ def test_the_residual_add_runs_on_flat_buffers_in_their_layout():
         onednn.add(a, np.ascontiguousarray(b))
 
 
-def test_the_residual_add_splits_its_buffers_over_the_threads():
+def test_the_residual_add_gives_numpys_sums_on_two_threads_and_in_either_layout():
     import cnnlab
 
-    a, b = _nhwc(_rand(9, 16, 64, 64)), _nhwc(_rand(9, 16, 64, 64, seed=1))  # two threads' work
+    a, b = _nhwc(_rand(9, 16, 64, 64)), _nhwc(_rand(9, 16, 64, 64, seed=1))
     before = cnnlab.get_num_threads()
     try:
         cnnlab.set_num_threads(2)

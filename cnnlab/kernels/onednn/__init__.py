@@ -33,7 +33,14 @@ from cnnlab.kernels.onednn.eltwise import (
     relu_forward,
     same_layout,
 )
-from cnnlab.kernels.onednn.library import WHEEL, OneDNNError, load, wait_policy, why_unavailable
+from cnnlab.kernels.onednn.library import (
+    WHEEL,
+    OneDNNError,
+    load,
+    threads_sleep,
+    wait_policy,
+    why_unavailable,
+)
 from cnnlab.kernels.onednn.matmul import check as _matmul
 from cnnlab.kernels.onednn.matmul import matmul
 from cnnlab.kernels.onednn.norm import (
@@ -163,13 +170,21 @@ def _batch_norm_inference(x, *rest, **args) -> None:
     channel_affine_plan((n, c, 1, int(np.prod(spatial))) if len(spatial) != 2 else x.shape)
 
 
-# below this many elements a call's fixed cost (about 10 us through ctypes) loses to NumPy's
-# own loop (measured: 16k elements 17 us against 5 us; 256k level, one thread)
-ELTWISE_MIN_SIZE = 1 << 16
+# below this many elements a call's fixed cost loses to NumPy's own loop on one thread: about
+# 10 us through ctypes (16k elements 17 us against 5 us; 256k level), more where oneDNN's
+# threads sleep between kernels and each call wakes them. Measured 2026-12-07 (2 cores,
+# AVX-512), LeNet-5 training step (batch 64: ReLUs of 301k and 102k elements), bar at 64k
+# against 512k: threads asleep 3.41 against 3.16 ms, threads spinning 2.18 against 2.25.
+ELTWISE_MIN_SIZE = 1 << 16  # oneDNN's threads spinning (PyTorch loaded first, or the user's)
+ELTWISE_MIN_SIZE_ASLEEP = 1 << 19  # oneDNN's threads asleep (cnnlab's default policy)
+
+
+def _small(a) -> bool:
+    return a.size < (ELTWISE_MIN_SIZE_ASLEEP if threads_sleep() else ELTWISE_MIN_SIZE)
 
 
 def _add(a, b) -> None:
-    if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)) or a.size < ELTWISE_MIN_SIZE:
+    if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)) or _small(a):
         raise ValueError("too small to pay for the call")
     if not same_layout(a, b):
         raise ValueError("oneDNN adds arrays of one shape and layout (no broadcasting)")
@@ -181,7 +196,7 @@ def _contiguous(x) -> None:
 
 
 def _eltwise(x, *rest, min_val=-1.0, max_val=1.0) -> None:
-    if x.size < ELTWISE_MIN_SIZE:
+    if _small(x):
         raise ValueError("too small to pay for the call")
     if not min_val < max_val:
         raise ValueError("oneDNN differentiates hardtanh from the output: needs min < max")

@@ -181,6 +181,7 @@ class _Loaded:
     reason: str = ""
     tried = False
     wait_policy = ""  # the OpenMP wait policy in effect (see _quiet_openmp)
+    threads_sleep = False  # whether that policy lets idle threads sleep at once
 
 
 def _openmp_loaded() -> bool:
@@ -207,13 +208,16 @@ def _quiet_openmp() -> None:
     """
     chosen = os.environ.get("OMP_WAIT_POLICY") or os.environ.get("GOMP_SPINCOUNT")
     if chosen:
-        _Loaded.wait_policy = f"as set: OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '')}"
-        _Loaded.wait_policy += f" GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT', '')}"
+        policy = os.environ.get("OMP_WAIT_POLICY", "")
+        spins = os.environ.get("GOMP_SPINCOUNT", "")
+        _Loaded.wait_policy = f"as set: OMP_WAIT_POLICY={policy} GOMP_SPINCOUNT={spins}"
+        _Loaded.threads_sleep = policy.strip().lower() == "passive" or spins.strip() == "0"
     elif _openmp_loaded():
         _Loaded.wait_policy = "libgomp's default (loaded before oneDNN, e.g. by PyTorch)"
     else:
         os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
         _Loaded.wait_policy = "passive (set by cnnlab)"
+        _Loaded.threads_sleep = True
 
 
 def load() -> ctypes.CDLL | None:
@@ -252,6 +256,15 @@ def why_unavailable() -> str:
     """Why ``load()`` returned None ('' when it loaded)."""
     load()
     return _Loaded.reason
+
+
+def threads_sleep() -> bool:
+    """Whether oneDNN's idle OpenMP threads sleep at once (the passive policy: cnnlab's
+    default, or the user's ``OMP_WAIT_POLICY=passive`` / ``GOMP_SPINCOUNT=0``), so that each
+    kernel call first wakes them; False where they spin a while (PyTorch loaded libgomp
+    first, or the user chose so)."""
+    load()
+    return _Loaded.threads_sleep
 
 
 def require() -> ctypes.CDLL:
