@@ -12,7 +12,6 @@ corpus BLEU-1..4 and the same with beam search.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from cnnlab.data.captions import PAD, CaptionScenes, Vocabulary
 from cnnlab.models.caption_decode import beam_search
 from cnnlab.train import recipes
 from cnnlab.train.caption_metrics import bleu_scores, exact_match
+from cnnlab.train.scene_task import finish_summary, scene_config
 from cnnlab.train.task_trainer import build_task_trainer
 from cnnlab.train.trainer import Trainer
 
@@ -130,29 +130,20 @@ class CaptionTrainer(Trainer):
 
 
 def _config(settings: dict, resume):
-    from cnnlab.train.checkpoint import load_checkpoint
-
-    if resume is not None:
-        ckpt = load_checkpoint(resume)
-        cfg = dict(ckpt.config)
-        cfg.update({k: settings[k] for k in ("workers",) if k in settings})
-        return cfg, Path(ckpt.path).parent
-    attention = settings.pop("attention", None)
-    if attention is not None:  # --attention / --no-attention: the model, unless named
-        model = "show_attend_tell" if attention else "show_tell"
-        if settings.get("model", model) != model:
-            raise ValueError(
-                f"--task caption: --{'' if attention else 'no-'}attention means {model}, "
-                f"but --model is {settings['model']!r}"
-            )
-        settings["model"] = model
-    cfg = {**recipes.DEFAULTS, **CAPTION_DEFAULTS, **settings, "task": "caption"}
-    if cfg["data"] not in recipes.SCENE_NAMES:
-        names = ", ".join(recipes.SCENE_NAMES)
-        raise ValueError(f"--task caption: --data must be one of {names}, got {cfg['data']!r}")
-    for key in ("augment", "distributed", "pretrained", "val_split"):
-        if cfg.get(key):
-            raise ValueError(f"--task caption: --{key.replace('_', '-')} is not supported")
+    if resume is None:
+        attention = settings.pop("attention", None)
+        if attention is not None:  # --attention / --no-attention: the model, unless named
+            model = "show_attend_tell" if attention else "show_tell"
+            if settings.get("model", model) != model:
+                raise ValueError(
+                    f"--task caption: --{'' if attention else 'no-'}attention means {model}, "
+                    f"but --model is {settings['model']!r}"
+                )
+            settings["model"] = model
+    unsupported = ("augment", "distributed", "pretrained", "val_split")
+    cfg, resumed_dir = scene_config("caption", CAPTION_DEFAULTS, settings, resume, unsupported)
+    if resumed_dir is not None:
+        return cfg, resumed_dir
     if cfg.get("scenes") is not None and int(cfg["scenes"]) < 1:
         raise ValueError(f"--task caption: --scenes must be at least 1, got {cfg['scenes']}")
     if int(cfg["beam_size"]) < 1:
@@ -267,15 +258,9 @@ def train_captioning(
         "test_exact_acc_beam": beam["acc"],
         "test_bleu4_beam": beam["bleu4"],
         "best_test_exact_acc": trainer.best_acc if np.isfinite(trainer.best_acc) else None,
-        "train_loss": history[-1]["loss"] if history else None,
         "s_per_step": round(train_s / steps, 4),
-        "train_time_s": round(time.perf_counter() - start, 1),
-        "total_train_time_s": round(train_s, 1),
-        "out_dir": str(out_dir),
-        "checkpoint": str(out_dir / "last.safetensors"),
     }
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return summary
+    return finish_summary(summary, history, start, out_dir)
 
 
 def evaluate_caption_checkpoint(

@@ -12,7 +12,6 @@ heat-map class is right, and the per-epoch score (``val_acc`` in the logs, and w
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from cnnlab import backend, nn
 from cnnlab.autograd import no_grad
 from cnnlab.train import recipes
 from cnnlab.train.detection_metrics import DetectionMeter
+from cnnlab.train.scene_task import finish_summary, scene_config
 from cnnlab.train.task_trainer import build_task_trainer
 from cnnlab.train.trainer import Trainer
 
@@ -217,21 +217,8 @@ def build_detection_loaders(cfg: dict, root=None):
 
 
 def _config(settings: dict, resume):
-    from cnnlab.train.checkpoint import load_checkpoint
-
-    if resume is not None:
-        ckpt = load_checkpoint(resume)
-        cfg = dict(ckpt.config)
-        cfg.update({k: settings[k] for k in ("workers",) if k in settings})
-        return cfg, Path(ckpt.path).parent
-    cfg = {**recipes.DEFAULTS, **DETECT_DEFAULTS, **settings, "task": "detect"}
-    if cfg["data"] not in recipes.SCENE_NAMES:
-        names = ", ".join(recipes.SCENE_NAMES)
-        raise ValueError(f"--task detect: --data must be one of {names}, got {cfg['data']!r}")
-    for key in ("distributed", "pretrained", "val_split", "loss"):
-        if cfg.get(key):
-            raise ValueError(f"--task detect: --{key.replace('_', '-')} is not supported")
-    return cfg, None
+    unsupported = ("distributed", "pretrained", "val_split", "loss")
+    return scene_config("detect", DETECT_DEFAULTS, settings, resume, unsupported)
 
 
 def train_detection(
@@ -293,15 +280,8 @@ def train_detection(
         "test_ap50": dict(zip(info["classes"], scores["ap50"])),
         "test_ap": dict(zip(info["classes"], scores["ap"])),
         "best_test_map50": trainer.best_acc if np.isfinite(trainer.best_acc) else None,
-        "train_loss": history[-1]["loss"] if history else None,
-        "train_time_s": round(time.perf_counter() - start, 1),
-        "total_train_time_s": round(sum(r.get("time_s", 0.0) for r in history), 1),
-        "out_dir": str(out_dir),
-        "checkpoint": str(out_dir / "last.safetensors"),
     }
-    text = json.dumps(summary, indent=2, allow_nan=True)
-    (out_dir / "summary.json").write_text(text + "\n")
-    return summary
+    return finish_summary(summary, history, start, out_dir)
 
 
 def evaluate_detect_checkpoint(

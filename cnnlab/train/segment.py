@@ -11,7 +11,6 @@ soft Dice, or both) and the final score: the test split's per-class and mean IoU
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ from cnnlab import backend, nn
 from cnnlab.autograd import no_grad
 from cnnlab.train import recipes
 from cnnlab.train.metrics import RunningAverage
+from cnnlab.train.scene_task import finish_summary, scene_config
 from cnnlab.train.segmentation_metrics import SegmentationMeter
 from cnnlab.train.task_trainer import build_task_trainer
 from cnnlab.train.trainer import Trainer
@@ -185,23 +185,12 @@ def format_segment_report(result: dict) -> str:
 
 
 def _config(settings: dict, resume):
-    from cnnlab.train.checkpoint import load_checkpoint
-
-    if resume is not None:
-        ckpt = load_checkpoint(resume)
-        cfg = dict(ckpt.config)
-        cfg.update({k: settings[k] for k in ("workers",) if k in settings})
-        return cfg, Path(ckpt.path).parent
-    cfg = {**recipes.DEFAULTS, **SEGMENT_DEFAULTS, **settings, "task": "segment"}
-    if cfg["data"] not in recipes.SCENE_NAMES:
-        names = ", ".join(recipes.SCENE_NAMES)
-        raise ValueError(f"--task segment: --data must be one of {names}, got {cfg['data']!r}")
-    for key in ("distributed", "pretrained"):
-        if cfg.get(key):
-            raise ValueError(f"--task segment: --{key} is not supported (got {cfg[key]!r})")
-    if cfg["loss"] not in LOSSES:
+    cfg, resumed_dir = scene_config(
+        "segment", SEGMENT_DEFAULTS, settings, resume, ("distributed", "pretrained")
+    )
+    if resumed_dir is None and cfg["loss"] not in LOSSES:
         raise ValueError(f"--task segment: --loss must be one of {LOSSES}, got {cfg['loss']!r}")
-    return cfg, None
+    return cfg, resumed_dir
 
 
 def train_segmentation(
@@ -263,15 +252,8 @@ def train_segmentation(
         "test_pixel_acc": scores["pixel_acc"],
         "test_iou": dict(zip(info["classes"], scores["iou"])),
         "best_miou": trainer.best_score,  # of best.safetensors, on the per-epoch split
-        "train_loss": history[-1]["loss"] if history else None,
-        "train_time_s": round(time.perf_counter() - start, 1),
-        "total_train_time_s": round(sum(r.get("time_s", 0.0) for r in history), 1),
-        "out_dir": str(out_dir),
-        "checkpoint": str(out_dir / "last.safetensors"),
     }
-    text = json.dumps(summary, indent=2, allow_nan=True)
-    (out_dir / "summary.json").write_text(text + "\n")
-    return summary
+    return finish_summary(summary, history, start, out_dir)
 
 
 def predict_segmentation(checkpoint, images: list, out_dir=None, invert: bool = False) -> list:
