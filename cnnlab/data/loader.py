@@ -50,9 +50,10 @@ class DataLoader:
             ``multiprocessing_context``, ``persistent_workers``, ``pin_memory_device`` and
             ``in_order``; they change nothing here (the workers are threads and memory is
             host memory).
-        seed: base seed of the order and augmentation; if None, drawn at the first iteration
-            from ``generator`` or, failing that, from ``cnnlab.backend.default_rng()`` (so a
-            ``manual_seed`` made before iterating fixes it, as in PyTorch).
+        seed: base seed of the order and augmentation, fixed for the loader's life; if None,
+            each epoch draws its own when it starts, from ``generator`` or, failing that,
+            from ``cnnlab.backend.default_rng()``, as PyTorch's sampler does (so a
+            ``manual_seed`` made before an epoch starts fixes that epoch's order).
         prefetch: batches built ahead of the consumer; 0 loads in the calling thread.
 
     Every epoch's order and every batch's augmentation come from generators derived from
@@ -115,27 +116,32 @@ class DataLoader:
         if sampler is None and not isinstance(dataset, IterableDataset):
             sampler = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
         self.sampler = sampler  # PyTorch's attribute; the order itself is seeded below
-        # without a seed, it is drawn when first needed (the first iteration), as PyTorch's
-        # sampler draws then: a torch.manual_seed() between building and iterating fixes it
+        # without a seed, each epoch draws one as it starts, as PyTorch's sampler draws its
+        # order then: a torch.manual_seed() before a loop fixes that loop's order, whatever
+        # was iterated before (the tutorials peek at a batch, then seed, then train)
         self.generator = generator
         self._seed = None if seed is None else int(seed)
+        self._redraw = seed is None  # a new seed each epoch
         self._epoch = 0  # the epoch the next __iter__ runs
         self._skip = 0  # batches of that epoch already consumed (after load_state_dict)
         self._position = None  # (epoch, batches consumed) of the live iterator
 
     @property
     def seed(self) -> int:
-        """Base seed of the order and augmentation (drawn from ``generator`` or cnnlab's
-        default generator on first use when none was given)."""
+        """Base seed of the order and augmentation: the one given, or, without one, that of
+        the epoch under way (drawn here if no epoch has started yet)."""
         if self._seed is None:
-            g = self.generator
-            rng = backend.default_rng() if g is None else _resolve_generator(g)
-            self._seed = int(rng.integers(2**63))
+            self._seed = self._draw_seed()
         return self._seed
 
     @seed.setter
     def seed(self, value: int) -> None:
-        self._seed = int(value)
+        self._seed, self._redraw = int(value), False
+
+    def _draw_seed(self) -> int:
+        g = self.generator
+        rng = backend.default_rng() if g is None else _resolve_generator(g)
+        return int(rng.integers(2**63))
 
     def __len__(self) -> int:
         if isinstance(self.dataset, IterableDataset):
@@ -155,14 +161,18 @@ class DataLoader:
 
     def state_dict(self) -> dict:
         """Where the stream stands: resuming from it yields the batches not yet consumed."""
+        state = {"seed": self.seed, "epoch": self._epoch, "batch": self._skip}
         if self._position is not None:
             epoch, done = self._position
             if done < len(self):
-                return {"seed": self.seed, "epoch": epoch, "batch": done}
-        return {"seed": self.seed, "epoch": self._epoch, "batch": self._skip}
+                state.update(epoch=epoch, batch=done)
+        if self._redraw:  # later epochs draw their seeds (from the restored generator)
+            state["redraw"] = True
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         self.seed = int(state["seed"])
+        self._redraw = bool(state.get("redraw", False))
         self._epoch, self._skip, self._position = int(state["epoch"]), int(state["batch"]), None
 
     # ------------------------------------------------------------------ batches
@@ -203,8 +213,10 @@ class DataLoader:
     def __iter__(self):
         if isinstance(self.dataset, IterableDataset):
             return _iterate_stream(self)
-        self.seed  # drawn here, in the iterating thread, if not yet  # noqa: B018
         epoch, start = self._epoch, self._skip
+        if self._redraw and start == 0:  # a new epoch: a new seed, drawn in this thread
+            self._seed = self._draw_seed()
+        self.seed  # noqa: B018  (drawn, if not yet)
         self._epoch, self._skip = epoch + 1, 0
         self._position = (epoch, start)
         if self.worker_init_fn is not None and self.num_workers > 0:

@@ -211,3 +211,39 @@ def test_manual_seed_after_building_the_loader_fixes_its_order():
     assert first_epoch() == first_epoch()
     seeded = DataLoader(TensorDataset(cnnlab.arange(4)), shuffle=True, seed=7)
     assert seeded.seed == 7
+
+
+def test_manual_seed_after_a_first_peek_still_fixes_the_training_order():
+    # regression: the CIFAR-10 tutorial takes one batch to show, then seeds, then trains;
+    # the loader kept the seed drawn for the peek, so the training order was not seeded
+    def training_epochs():
+        cnnlab.manual_seed(int(np.random.default_rng().integers(1000)))  # unseeded peek
+        loader = DataLoader(TensorDataset(cnnlab.arange(20)), batch_size=5, shuffle=True)
+        next(iter(loader))
+        cnnlab.manual_seed(3)
+        return [[b[0].tolist() for b in loader] for _ in range(2)]
+
+    first, again = training_epochs(), training_epochs()
+    assert first == again and first[0] != first[1]
+
+
+def test_seedless_loader_resumes_with_the_generator_state():
+    ds = array_dataset(transform=T.RandomHorizontalFlip())
+    cnnlab.manual_seed(4)
+    ref = DataLoader(ds, batch_size=4, shuffle=True)
+    full = collect(ref) + collect(ref)
+    cnnlab.manual_seed(4)
+    loader = DataLoader(ds, batch_size=4, shuffle=True)
+    it = iter(loader)
+    first = [next(it) for _ in range(2)]
+    state, rng_state = loader.state_dict(), cnnlab.backend.get_rng_state()
+    assert state["redraw"] and state["batch"] == 2
+    del it
+    cnnlab.manual_seed(99)
+    resumed = DataLoader(ds, batch_size=4, shuffle=True, seed=5)
+    resumed.load_state_dict(state)
+    cnnlab.backend.set_rng_state(rng_state)
+    got = [(x.array, y.array) for x, y in first] + collect(resumed) + collect(resumed)
+    for (xa, ya), (xb, yb) in zip(full, got, strict=True):
+        np.testing.assert_array_equal(xa, xb)
+        np.testing.assert_array_equal(ya, yb)
