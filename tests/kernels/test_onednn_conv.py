@@ -34,6 +34,8 @@ CONV = [
     ((2, 64, 10, 9), (8, 64, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, False),  # 64 in, 90 out
     ((2, 64, 16, 16), (8, 64, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, True),  # 64 in, 256 out
     ((2, 3, 6, 6), (64, 3, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, True),  # 3 into 64
+    # EfficientNet's last stages: a 5x5 depthwise kernel over a 3x3 image (AVX2: padded first)
+    ((2, 24, 3, 3), (24, 1, 5, 5), (1, 1), (2, 2, 2, 2), (1, 1), 24, True),
 ]
 IDS = [f"x{c[0]}-w{c[1]}-s{c[2]}-p{c[3]}-d{c[4]}-g{c[5]}" for c in CONV]
 
@@ -120,6 +122,34 @@ def test_inner_layouts_cover_each_choice():
     # the weight gradient's branches: 32 channels, 64 onto a small and onto a larger output
     cases = {c[0][1:]: tags(*c[:6])[2] for c in CONV if c[0][1] >= 32}
     assert cases == {(32, 10, 9): k.TAG_NHWC, (64, 10, 9): k.TAG_NHWC, (64, 16, 16): k.ANY}
+
+
+def test_weight_gradient_on_an_image_padded_first(monkeypatch):
+    # where oneDNN's kernel for the padded problem is its GEMM one, the plan pads x with
+    # zeros first (conv._weights_plan); forced here, whatever this machine's ISA picks
+    from cnnlab.kernels.onednn import conv, plan
+
+    steps = conv._weights_steps
+
+    def gemm_unless_padded_first(x_shape, w_shape, bias, stride, padding, *rest):
+        built = steps(x_shape, w_shape, bias, stride, padding, *rest)
+        if any(padding):
+            built.impl_name = "x64:gemm:jit"
+        return built
+
+    monkeypatch.setattr(conv, "_weights_steps", gemm_unless_padded_first)
+    monkeypatch.setattr(plan._local, "plans", type(plan._local.plans)())
+    xs, ws, padding = (3, 8, 5, 4), (8, 1, 5, 3), (2, 1, 0, 2)
+    x, w, b = _case(xs, ws, True)
+    geo = {"stride": (2, 1), "padding": padding, "dilation": (1, 1), "groups": 8}
+    built = conv.weights_plan(xs, ws, True, **geo)
+    assert built.pad_first == padding and built.x_shape == (3, 8, 8, 6)
+    y, gy, gx, gw, gb = _ours(x, w, b, **geo)
+    tx, tw = (cnnlab.tensor(a.astype(np.float64), requires_grad=True) for a in (x, w))
+    ref = F.conv2d(F.pad(tx, (0, 2, 2, 1)), tw, stride=(2, 1), groups=8)
+    (ref * cnnlab.tensor(gy.astype(np.float64))).sum().backward()
+    _close(gw, tw.grad, "weight gradient")
+    _close(gb, gy.sum(axis=(0, 2, 3)), "bias gradient")
 
 
 def test_conv_results_are_fresh_arrays_and_plans_are_reused():
