@@ -106,9 +106,11 @@ def test_inner_layouts_cover_each_choice():
     from cnnlab.kernels.onednn import constants as k
     from cnnlab.kernels.onednn.conv import _out_hw, inner_tag
 
-    def tags(xs, ws, stride, padding, dilation, groups):
+    def tags(xs, ws, stride, padding, dilation, groups, avx512=None):
         ys = (xs[0], ws[0], *_out_hw(xs, ws, stride, padding, dilation))
-        return [inner_tag(which, xs, ws, groups, ys) for which in ("forward", "data", "weights")]
+        return [
+            inner_tag(which, xs, ws, groups, ys, avx512) for which in ("forward", "data", "weights")
+        ]
 
     seen = {
         (which, tag)
@@ -119,9 +121,17 @@ def test_inner_layouts_cover_each_choice():
     }
     assert {("data", k.ANY), ("data", k.TAG_NHWC), ("weights", k.ANY)} <= seen
     assert ("weights", k.TAG_NHWC) in seen and ("forward", k.TAG_NHWC) in seen
-    # the weight gradient's branches: 32 channels, 64 onto a small and onto a larger output
-    cases = {c[0][1:]: tags(*c[:6])[2] for c in CONV if c[0][1] >= 32}
-    assert cases == {(32, 10, 9): k.TAG_NHWC, (64, 10, 9): k.TAG_NHWC, (64, 16, 16): k.ANY}
+    # the weight gradient's branches: 32 channels, 64 onto a small and onto a larger output;
+    # blocked from 32 channels with AVX2's 8-channel blocks
+    nhwc, blocked = k.TAG_NHWC, k.ANY
+    for avx512, want in [
+        (True, {(32, 10, 9): nhwc, (64, 10, 9): nhwc, (64, 16, 16): blocked}),
+        (False, {(32, 10, 9): blocked, (64, 10, 9): blocked, (64, 16, 16): blocked}),
+    ]:
+        cases = {c[0][1:]: tags(*c[:6], avx512)[2] for c in CONV if c[0][1] >= 32 and c[5] == 1}
+        assert cases == want, avx512
+        few = [tags(*c[:6], avx512)[2] for c in CONV if c[0][1] == 16 or c[5] > 1]
+        assert set(few) == {nhwc}, avx512  # 16 channels, depthwise: NHWC on both
 
 
 def test_weight_gradient_on_an_image_padded_first(monkeypatch):

@@ -59,6 +59,7 @@ ARG_DIFF_SRC, ARG_DIFF_DST, ARG_DIFF_WEIGHTS, ARG_DIFF_BIAS = 129, 145, 161, 169
 ARG_DIFF_SCALE, ARG_DIFF_SHIFT = 255, 256
 
 # dnnl_cpu_isa_t, by the name info() reports
+ISA_AVX512_CORE = 39  # from here on, oneDNN's kernels block channels by 16 (AVX2: 8)
 CPU_ISA = {
     0: "default",
     1: "sse41",

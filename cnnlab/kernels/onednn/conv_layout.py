@@ -6,6 +6,7 @@ call. Measured per convolution (``python -m benchmarks.conv_layouts``, which pat
 from __future__ import annotations
 
 from cnnlab.kernels.onednn import constants as k
+from cnnlab.kernels.onednn.library import require
 
 __all__ = ["inner_tag"]
 
@@ -13,10 +14,15 @@ NHWC = k.TAG_NHWC
 FEW_CHANNELS = 16
 
 
-def inner_tag(which: str, x_shape, w_shape, groups: int, y_shape) -> int:
+def _avx512() -> bool:
+    return require().dnnl_get_effective_cpu_isa() >= k.ISA_AVX512_CORE
+
+
+def inner_tag(which: str, x_shape, w_shape, groups: int, y_shape, avx512=None) -> int:
     """The image layout the ``which`` primitive (``forward``, ``data``, ``weights``) runs on:
     NHWC (no reorder), or oneDNN's own choice (ANY: channel-blocked, the caller's NHWC
-    reordered in and out inside the call).
+    reordered in and out inside the call). ``avx512``: whether oneDNN runs its AVX-512
+    kernels (None: ask it), which changes the weight gradient's choice.
 
     Measured 2026-12-07 on two threads of an AVX-512 EPYC, nothing else running, wall ms of
     each convolution call of one training step (``python -m benchmarks.conv_layouts --only
@@ -33,14 +39,26 @@ def inner_tag(which: str, x_shape, w_shape, groups: int, y_shape) -> int:
     (VGG-style's first conv: 2.7 against 5.4). One thread had favoured ANY from 32 or 64
     channels whatever the output's size (ResNet-20's last stage 3.2 against 3.4-3.6 ms, CPU
     time): on the two threads a user runs, the reorders inside the call cost more.
+
+    Measured the same way 2026-12-07 on two threads of an AVX2 EPYC (oneDNN's kernels
+    there block channels by 8): the forward and the input gradient choose as above
+    (ResNet-20 108 and 109 ms per step NHWC against 142 and 124 ANY; LeNet-5's second input
+    gradient 0.73 ANY against 1.16), but the weight gradient runs faster blocked from 32
+    input channels whatever the output's size: ResNet-20's 32 channels on 16 x 16 7.3-8.0
+    against 8.3-9.8, its 64 on 8 x 8 7.0-7.6 against 8.2-9.3, fashion_cnn's 32 and 64 11.5
+    and 11.8 against 12.9 and 12.9; 16 channels stay NHWC (ResNet-20 8.2-9.5 against
+    9.0-10.9), as do 1x1 kernels, which go either way by layer in EfficientNet-Lite0.
     """
     c, o = x_shape[1], w_shape[0]
     if which == "forward":
         return NHWC
     if which == "data":
         return k.ANY if c < FEW_CHANNELS and groups == 1 else NHWC
-    spatial = w_shape[2] * w_shape[3] > 1
-    large_out = y_shape[2] * y_shape[3] >= 256
-    if groups == 1 and spatial and ((c >= 64 and large_out) or (c < 4 and o >= 64)):
+    if groups != 1 or w_shape[2] * w_shape[3] == 1:
+        return NHWC
+    if c < 4 and o >= 64:
         return k.ANY
-    return NHWC
+    if _avx512() if avx512 is None else avx512:
+        large_out = y_shape[2] * y_shape[3] >= 256
+        return k.ANY if c >= 64 and large_out else NHWC
+    return k.ANY if c >= 32 else NHWC

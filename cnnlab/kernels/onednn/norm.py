@@ -32,7 +32,7 @@ def _blocked_tag(channels: int) -> int:
     # 16-channel blocks suit AVX-512, but with a single block the kernel splits the image
     # over the threads and stalls at its barriers: 8-channel blocks there (ResNet-20's 16
     # channels: 10 ms of CPU per training pass instead of 30; from 32 channels on, level)
-    avx512 = require().dnnl_get_effective_cpu_isa() >= 39  # dnnl_cpu_isa_avx512_core
+    avx512 = require().dnnl_get_effective_cpu_isa() >= k.ISA_AVX512_CORE
     return k.TAG_NCHW16C if avx512 and channels >= 32 else k.TAG_NCHW8C
 
 
