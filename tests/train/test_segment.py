@@ -106,8 +106,9 @@ def test_a_short_run_on_a_small_subset_learns(data_dir, monkeypatch):
     rows = _epochs(data_dir / "run")
     assert rows[-1]["loss"] < 0.3 * rows[0]["loss"], rows  # measured 1.96 -> 0.25
     # background everywhere scores pixel accuracy 0.87 and mIoU 0.08 (0.87 / 11 classes);
-    # measured 0.90 and 0.19
-    assert s["test_pixel_acc"] > 0.885 and s["test_miou"] > 0.14, s
+    # measured 0.90 and 0.19 on AVX-512, 0.884 and 0.196 on AVX2 (the kernels sum in
+    # another order there, and 128 steps leave the pixel accuracy near the background's)
+    assert s["test_pixel_acc"] > 0.875 and s["test_miou"] > 0.14, s
 
 
 def _epochs(run):
