@@ -7,7 +7,7 @@ Records the convolution calls (forward, input gradient, weight gradient) of one 
 ``benchmarks.train_step`` workload, then times each call, by CPU time on one thread
 (median of ``--repeats``), with its primitive on NHWC, on oneDNN's own choice (ANY: the
 channel-blocked layouts, the reorders inside the call) and on what
-``cnnlab.kernels.onednn.conv.inner_tag`` picks ("rule"): each choice's plan is built
+``cnnlab.kernels.onednn.conv_plans.inner_tag`` picks ("rule"): each choice's plan is built
 once, then the three choices' calls alternate, so the load of a shared machine moves them
 alike. Prints each call and the sums per step: the measurements ``inner_tag`` is built
 from. ``--threads 2 --wall`` times what a user waits for on two cores instead (wall clock:
@@ -40,7 +40,7 @@ def main(argv=None) -> None:
     from benchmarks import train_step as ts
     from cnnlab import kernels
     from cnnlab.kernels.onednn import constants as k
-    from cnnlab.kernels.onednn import conv, plan
+    from cnnlab.kernels.onednn import conv, conv_plans, plan
 
     ts.cnnlab.set_num_threads(a.threads)
     ts.torch.set_num_threads(a.threads)
@@ -58,7 +58,7 @@ def main(argv=None) -> None:
 
         return record
 
-    rule = conv.inner_tag
+    rule = conv_plans.inner_tag
     for name in a.only.split(","):
         w = next(w for w in ts.WORKLOADS if w.name == name)
         x, y = ts.batch(w)
@@ -78,12 +78,12 @@ def main(argv=None) -> None:
                 caches = {}  # each choice's plans, built once
                 for choice in ("NHWC", "ANY", "rule"):
                     tag = k.TAG_NHWC if choice == "NHWC" else k.ANY
-                    conv.inner_tag = rule if choice == "rule" else _forced(rule, which, tag)
+                    conv_plans.inner_tag = rule if choice == "rule" else _forced(rule, which, tag)
                     plan._local.plans = OrderedDict()
                     try:
                         getattr(conv, f)(*args, **kwargs)
                     finally:
-                        conv.inner_tag = rule
+                        conv_plans.inner_tag = rule
                     caches[choice] = plan._local.plans
                 times = {choice: [] for choice in caches}
                 for r in range(a.repeats):  # interleaved, the order alternating

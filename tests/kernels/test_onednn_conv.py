@@ -28,7 +28,7 @@ CONV = [
     ((2, 2, 15, 13), (3, 2, 5, 5), (2, 1), (0, 3, 1, 2), (2, 2), 1, True),  # 5x5 dil 2
     ((1, 1, 28, 28), (6, 1, 5, 5), (1, 1), (2, 2, 2, 2), (1, 1), 1, True),  # LeNet conv1
     ((3, 16, 8, 8), (32, 16, 3, 3), (2, 2), (1, 1, 1, 1), (1, 1), 1, False),  # ResNet down
-    # one per branch of conv.inner_tag's weight gradient (test_inner_layouts_...)
+    # one per branch of inner_tag's weight gradient (test_inner_layouts_...)
     ((2, 16, 7, 7), (16, 1, 5, 5), (1, 1), (2, 2, 2, 2), (1, 1), 16, False),  # depthwise 5x5
     ((2, 32, 10, 9), (8, 32, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, False),  # 32 in, 90 out
     ((2, 64, 10, 9), (8, 64, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, False),  # 64 in, 90 out
@@ -104,7 +104,7 @@ def test_conv_matches_torch(xs, ws, stride, padding, dilation, groups, bias):
 def test_inner_layouts_cover_each_choice():
     # the cases above run every primitive on both NHWC and oneDNN's blocked choice
     from cnnlab.kernels.onednn import constants as k
-    from cnnlab.kernels.onednn.conv import _out_hw, inner_tag
+    from cnnlab.kernels.onednn.conv_plans import _out_hw, inner_tag
 
     def tags(xs, ws, stride, padding, dilation, groups, avx512=None):
         ys = (xs[0], ws[0], *_out_hw(xs, ws, stride, padding, dilation))
@@ -136,10 +136,10 @@ def test_inner_layouts_cover_each_choice():
 
 def test_weight_gradient_on_an_image_padded_first(monkeypatch):
     # where oneDNN's kernel for the padded problem is its GEMM one, the plan pads x with
-    # zeros first (conv._weights_plan); forced here, whatever this machine's ISA picks
-    from cnnlab.kernels.onednn import conv, plan
+    # zeros first (conv_plans._weights_plan); forced here, whatever this machine's ISA picks
+    from cnnlab.kernels.onednn import conv_plans, plan
 
-    steps = conv._weights_steps
+    steps = conv_plans._weights_steps
 
     def gemm_unless_padded_first(x_shape, w_shape, bias, stride, padding, *rest):
         built = steps(x_shape, w_shape, bias, stride, padding, *rest)
@@ -147,12 +147,12 @@ def test_weight_gradient_on_an_image_padded_first(monkeypatch):
             built.impl_name = "x64:gemm:jit"
         return built
 
-    monkeypatch.setattr(conv, "_weights_steps", gemm_unless_padded_first)
+    monkeypatch.setattr(conv_plans, "_weights_steps", gemm_unless_padded_first)
     monkeypatch.setattr(plan._local, "plans", type(plan._local.plans)())
     xs, ws, padding = (3, 8, 5, 4), (8, 1, 5, 3), (2, 1, 0, 2)
     x, w, b = _case(xs, ws, True)
     geo = {"stride": (2, 1), "padding": padding, "dilation": (1, 1), "groups": 8}
-    built = conv.weights_plan(xs, ws, True, **geo)
+    built = conv_plans.weights_plan(xs, ws, True, **geo)
     assert built.pad_first == padding and built.x_shape == (3, 8, 8, 6)
     y, gy, gx, gw, gb = _ours(x, w, b, **geo)
     tx, tw = (cnnlab.tensor(a.astype(np.float64), requires_grad=True) for a in (x, w))

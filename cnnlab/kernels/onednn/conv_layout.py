@@ -1,7 +1,7 @@
 """Which image layout each oneDNN convolution primitive runs on inside one call: NHWC as
 the caller's arrays lie, or oneDNN's own channel-blocked choice with the reorders in the
 call. Measured per convolution (``python -m benchmarks.conv_layouts``, which patches
-``conv.inner_tag`` to time the choices)."""
+``conv_plans.inner_tag`` to time the choices)."""
 
 from __future__ import annotations
 
