@@ -216,7 +216,6 @@ class DataLoader:
         epoch, start = self._epoch, self._skip
         if self._redraw and start == 0:  # a new epoch: a new seed, drawn in this thread
             self._seed = self._draw_seed()
-        self.seed  # noqa: B018  (drawn, if not yet)
         self._epoch, self._skip = epoch + 1, 0
         self._position = (epoch, start)
         if self.worker_init_fn is not None and self.num_workers > 0:

@@ -6,16 +6,12 @@ call. Measured per convolution (``python -m benchmarks.conv_layouts``, which pat
 from __future__ import annotations
 
 from cnnlab.kernels.onednn import constants as k
-from cnnlab.kernels.onednn.library import require
+from cnnlab.kernels.onednn.library import avx512 as _avx512
 
 __all__ = ["inner_tag"]
 
 NHWC = k.TAG_NHWC
 FEW_CHANNELS = 16
-
-
-def _avx512() -> bool:
-    return require().dnnl_get_effective_cpu_isa() >= k.ISA_AVX512_CORE
 
 
 def inner_tag(which: str, x_shape, w_shape, groups: int, y_shape, avx512=None) -> int:

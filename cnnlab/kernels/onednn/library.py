@@ -21,6 +21,7 @@ __all__ = [
     "Dims",
     "ExecArg",
     "OneDNNError",
+    "avx512",
     "check",
     "load",
     "require",
@@ -273,6 +274,12 @@ def require() -> ctypes.CDLL:
     if lib is None:
         raise RuntimeError(f"oneDNN kernels unavailable: {why_unavailable()}")
     return lib
+
+
+def avx512() -> bool:
+    """Whether oneDNN runs its AVX-512 kernels here (they block channels by 16, AVX2's by
+    8, which changes which layouts run faster)."""
+    return require().dnnl_get_effective_cpu_isa() >= k.ISA_AVX512_CORE
 
 
 def wait_policy() -> str:

@@ -16,7 +16,7 @@ from cnnlab.kernels.onednn import arrays
 from cnnlab.kernels.onednn import constants as k
 from cnnlab.kernels.onednn.affine import channel_affine, one_pixel_batch
 from cnnlab.kernels.onednn.arrays import as_f32, describe
-from cnnlab.kernels.onednn.library import require
+from cnnlab.kernels.onednn.library import avx512
 from cnnlab.kernels.onednn.plan import Plan, cached
 
 __all__ = [
@@ -32,8 +32,7 @@ def _blocked_tag(channels: int) -> int:
     # 16-channel blocks suit AVX-512, but with a single block the kernel splits the image
     # over the threads and stalls at its barriers: 8-channel blocks there (ResNet-20's 16
     # channels: 10 ms of CPU per training pass instead of 30; from 32 channels on, level)
-    avx512 = require().dnnl_get_effective_cpu_isa() >= k.ISA_AVX512_CORE
-    return k.TAG_NCHW16C if avx512 and channels >= 32 else k.TAG_NCHW8C
+    return k.TAG_NCHW16C if avx512() and channels >= 32 else k.TAG_NCHW8C
 
 
 def _as4(x: np.ndarray) -> np.ndarray:
